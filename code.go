@@ -1,0 +1,104 @@
+package lambdahost
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Digest is a SHA-256 content digest.
+type Digest [sha256.Size]byte
+
+// Hex returns the digest in lowercase hex, as blob file names use it.
+func (d Digest) Hex() string { return hex.EncodeToString(d[:]) }
+
+// Base64 returns the digest as AWS's CodeSha256 prints it.
+func (d Digest) Base64() string { return base64.StdEncoding.EncodeToString(d[:]) }
+
+// String returns "sha256:<hex>".
+func (d Digest) String() string { return "sha256:" + d.Hex() }
+
+// IsZero reports whether d is the zero digest (no code).
+func (d Digest) IsZero() bool { return d == Digest{} }
+
+// ParseDigestHex parses a 64-character lowercase hex digest.
+func ParseDigestHex(s string) (Digest, error) {
+	var d Digest
+	if len(s) != 2*sha256.Size {
+		return d, fmt.Errorf("parse digest %q: want %d hex characters", s, 2*sha256.Size)
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return d, fmt.Errorf("parse digest %q: %w", s, err)
+	}
+	for _, c := range s {
+		if c >= 'A' && c <= 'F' {
+			return d, errors.New("parse digest: uppercase hex")
+		}
+	}
+	copy(d[:], b)
+	return d, nil
+}
+
+// BlobStore is a content-addressed store of code blobs.
+// A blob is durable once Commit returns: metadata that references it may commit after.
+type BlobStore interface {
+	// Create starts a new blob. The caller writes the content, then calls
+	// Commit or Abort.
+	Create(ctx context.Context) (BlobWriter, error)
+	// Open opens the blob with digest d.
+	// Returns an error wrapping ErrBlobNotFound if there is none.
+	Open(ctx context.Context, d Digest) (Blob, error)
+	// Stat returns the size of blob d, or an error wrapping ErrBlobNotFound.
+	Stat(ctx context.Context, d Digest) (int64, error)
+	// Delete removes blob d. Deleting a missing blob is not an error.
+	Delete(ctx context.Context, d Digest) error
+	// Walk calls fn for every committed blob, with its size and the time it was
+	// last committed (so that garbage collection can spare recent blobs).
+	Walk(ctx context.Context, fn func(d Digest, size int64, committed time.Time) error) error
+}
+
+// BlobWriter receives a blob's content. It hashes what it is given.
+type BlobWriter interface {
+	io.Writer
+	// ReadAt reads back content written so far, so it can be inspected
+	// (for example as a zip archive) before Commit.
+	io.ReaderAt
+	// Size is the number of bytes written.
+	Size() int64
+	// Digest is the SHA-256 of the bytes written so far.
+	Digest() Digest
+	// Commit makes the blob durable under its digest and returns it. If a blob
+	// with that digest exists, the new copy is dropped and the old one kept.
+	Commit(ctx context.Context) (Digest, error)
+	// Abort discards the content. It is safe to call after Commit, where it
+	// does nothing, so callers may defer it.
+	Abort() error
+}
+
+// Blob is an open, committed blob.
+type Blob interface {
+	io.ReadSeekCloser
+	io.ReaderAt
+	Size() int64
+}
+
+// CodeLocation names code held outside the request: an S3 object or an image.
+type CodeLocation struct {
+	S3Bucket        string
+	S3Key           string
+	S3ObjectVersion string
+	ImageURI        string
+}
+
+// CodeSource fetches code from outside lambdahost (S3, an OCI registry).
+type CodeSource interface {
+	// Fetch stores the code at loc for account and returns it described as a Code.
+	// Errors meant for the caller are *Error values worded as AWS's.
+	Fetch(ctx context.Context, account string, loc CodeLocation, blobs BlobStore) (Code, error)
+}

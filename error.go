@@ -1,0 +1,149 @@
+package lambdahost
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// ErrorType is an AWS Lambda error type name, sent in X-Amzn-ErrorType.
+type ErrorType string
+
+// The error types lambdahost answers. Names are spelled exactly as AWS does.
+const (
+	ResourceNotFoundException          ErrorType = "ResourceNotFoundException"
+	ResourceConflictException          ErrorType = "ResourceConflictException"
+	InvalidParameterValueException     ErrorType = "InvalidParameterValueException"
+	InvalidRequestContentException     ErrorType = "InvalidRequestContentException"
+	ValidationException                ErrorType = "ValidationException"
+	PreconditionFailedException        ErrorType = "PreconditionFailedException"
+	RequestEntityTooLargeException     ErrorType = "RequestEntityTooLargeException"
+	UnsupportedMediaTypeException      ErrorType = "UnsupportedMediaTypeException"
+	TooManyRequestsException           ErrorType = "TooManyRequestsException"
+	CodeStorageExceededException       ErrorType = "CodeStorageExceededException"
+	CodeVerificationFailedException    ErrorType = "CodeVerificationFailedException"
+	InvalidCodeSignatureException      ErrorType = "InvalidCodeSignatureException"
+	CodeSigningConfigNotFoundException ErrorType = "CodeSigningConfigNotFoundException"
+	InvalidSignatureException          ErrorType = "InvalidSignatureException"
+	UnrecognizedClientException        ErrorType = "UnrecognizedClientException"
+	MissingAuthenticationToken         ErrorType = "MissingAuthenticationTokenException"
+	IncompleteSignatureException       ErrorType = "IncompleteSignatureException"
+	AccessDeniedException              ErrorType = "AccessDeniedException"
+	UnknownOperationException          ErrorType = "UnknownOperationException"
+	ServiceException                   ErrorType = "ServiceException"
+)
+
+// statusByType is the one table of HTTP statuses, as the Lambda API
+// reference lists them for each error.
+var statusByType = map[ErrorType]int{
+	ResourceNotFoundException:          http.StatusNotFound,
+	ResourceConflictException:          http.StatusConflict,
+	InvalidParameterValueException:     http.StatusBadRequest,
+	InvalidRequestContentException:     http.StatusBadRequest,
+	ValidationException:                http.StatusBadRequest,
+	PreconditionFailedException:        http.StatusPreconditionFailed,
+	RequestEntityTooLargeException:     http.StatusRequestEntityTooLarge,
+	UnsupportedMediaTypeException:      http.StatusUnsupportedMediaType,
+	TooManyRequestsException:           http.StatusTooManyRequests,
+	CodeStorageExceededException:       http.StatusBadRequest,
+	CodeVerificationFailedException:    http.StatusBadRequest,
+	InvalidCodeSignatureException:      http.StatusBadRequest,
+	CodeSigningConfigNotFoundException: http.StatusNotFound,
+	InvalidSignatureException:          http.StatusForbidden,
+	UnrecognizedClientException:        http.StatusForbidden,
+	MissingAuthenticationToken:         http.StatusForbidden,
+	IncompleteSignatureException:       http.StatusForbidden,
+	AccessDeniedException:              http.StatusForbidden,
+	UnknownOperationException:          http.StatusNotFound,
+	ServiceException:                   http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status AWS sends with errors of type t,
+// or 500 for a type lambdahost does not know.
+func (t ErrorType) Status() int {
+	if s, ok := statusByType[t]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Error is an API error whose Message is safe to send to the caller.
+// Err is the internal cause: it is logged, never sent.
+type Error struct {
+	Type    ErrorType
+	Status  int
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return string(e.Type) + ": " + e.Message + ": " + e.Err.Error()
+	}
+	return string(e.Type) + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error of type t whose Status comes from the status table.
+func Errorf(t ErrorType, format string, args ...any) *Error {
+	return &Error{Type: t, Status: t.Status(), Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorTypeOf returns the API error type of err, or "" if err is not an *Error.
+func ErrorTypeOf(err error) ErrorType {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Type
+	}
+	return ""
+}
+
+// Sentinels that adapters wrap; control/ turns them into API errors.
+var (
+	// ErrNotFound means the function, version or alias does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means a record with the same key already exists.
+	ErrExists = errors.New("already exists")
+	// ErrConflict means a compare-and-swap lost: the record changed since it was read.
+	ErrConflict = errors.New("revision conflict")
+	// ErrBlobNotFound means the code store has no blob with that digest.
+	ErrBlobNotFound = errors.New("blob not found")
+)
+
+// Validation collects failures of the model's constraints and turns them
+// into AWS's "N validation error(s) detected: ..." message.
+type Validation struct {
+	msgs []string
+	// Type is the error type to answer; ValidationException if empty.
+	Type ErrorType
+}
+
+// Add records that value at member failed constraint.
+// value is printed as AWS prints it: quoted unless it is the literal null.
+func (v *Validation) Add(member, value, constraint string) {
+	v.msgs = append(v.msgs, fmt.Sprintf("Value %s at '%s' failed to satisfy constraint: %s", value, member, constraint))
+}
+
+// Failed reports whether any constraint failed.
+func (v *Validation) Failed() bool { return len(v.msgs) > 0 }
+
+// Err returns the collected failures as one API error, or nil.
+func (v *Validation) Err() error {
+	if len(v.msgs) == 0 {
+		return nil
+	}
+	t := v.Type
+	if t == "" {
+		t = ValidationException
+	}
+	noun := "error"
+	if len(v.msgs) > 1 {
+		noun = "errors"
+	}
+	return Errorf(t, "%d validation %s detected: %s", len(v.msgs), noun, strings.Join(v.msgs, "; "))
+}
+
+// Quote formats a string value as AWS's validation messages print it.
+func Quote(s string) string { return "'" + s + "'" }

@@ -1,0 +1,160 @@
+package lambdahost
+
+import "time"
+
+// State values of a function version (FunctionConfiguration.State).
+const (
+	StatePending  = "Pending"
+	StateActive   = "Active"
+	StateInactive = "Inactive"
+	StateFailed   = "Failed"
+)
+
+// LastUpdateStatus values.
+const (
+	UpdateSuccessful = "Successful"
+	UpdateFailed     = "Failed"
+	UpdateInProgress = "InProgress"
+)
+
+// Package types.
+const (
+	PackageZip   = "Zip"
+	PackageImage = "Image"
+)
+
+// Function is the record of a function: what is shared by its versions.
+type Function struct {
+	ID FunctionID
+	// Tags are the function's tags; nil means none.
+	Tags map[string]string
+	// LastVersion is the number of the latest published version, 0 if none.
+	// Version numbers are never reused, even after a version is deleted.
+	LastVersion int64
+	// Created is when CreateFunction committed.
+	Created time.Time
+}
+
+// Version is one version of a function: $LATEST, $LATEST.PUBLISHED or a
+// published number, with its configuration, code and state.
+type Version struct {
+	Function FunctionID
+	// Name is "$LATEST", "$LATEST.PUBLISHED" or a decimal number.
+	Name string
+	// RevisionID changes with every change to this version.
+	RevisionID   string
+	LastModified time.Time
+	Config       Config
+	Code         Code
+	Status       Status
+}
+
+// ARN returns the version-qualified ARN.
+func (v *Version) ARN() string { return v.Function.QualifiedARN(v.Name) }
+
+// Status is the state machine of a version, as GetFunction reports it.
+type Status struct {
+	State                      string
+	StateReason                string
+	StateReasonCode            string
+	LastUpdateStatus           string
+	LastUpdateStatusReason     string
+	LastUpdateStatusReasonCode string
+}
+
+// Busy reports whether an operation is under way, so that another update
+// must be refused with ResourceConflictException.
+func (s Status) Busy() bool {
+	return s.State == StatePending || s.LastUpdateStatus == UpdateInProgress
+}
+
+// Code is a version's deployment package.
+type Code struct {
+	PackageType string
+	// Digest is the SHA-256 of the zip; CodeSha256 is its base64.
+	// For an image it is the manifest digest.
+	Digest Digest
+	Size   int64
+	// UnzippedSize is the sum of the entries' uncompressed sizes.
+	UnzippedSize    int64
+	SourceKMSKeyARN string
+	ImageURI        string
+	// ResolvedImageURI is ImageURI with the tag resolved to a digest.
+	ResolvedImageURI         string
+	SigningProfileVersionARN string
+	SigningJobARN            string
+}
+
+// Config is a version's configuration.
+type Config struct {
+	Runtime     string
+	Role        string
+	Handler     string
+	Description string
+	// Timeout is in seconds.
+	Timeout int
+	// MemorySize is in MB.
+	MemorySize int
+	// Environment is nil when the function has no Environment block.
+	Environment       map[string]string
+	KMSKeyARN         string
+	VpcConfig         *VpcConfig
+	DeadLetterTarget  string
+	TracingMode       string
+	Layers            []string
+	FileSystemConfigs []FileSystemConfig
+	ImageConfig       *ImageConfig
+	Architectures     []string
+	// EphemeralStorage is /tmp's size in MB.
+	EphemeralStorage int
+	SnapStartApplyOn string
+	Logging          LoggingConfig
+}
+
+// VpcConfig attaches a function to subnets and security groups.
+type VpcConfig struct {
+	SubnetIDs               []string
+	SecurityGroupIDs        []string
+	Ipv6AllowedForDualStack bool
+}
+
+// FileSystemConfig mounts an EFS access point.
+type FileSystemConfig struct {
+	ARN            string
+	LocalMountPath string
+}
+
+// ImageConfig overrides an image's ENTRYPOINT, CMD and WORKDIR.
+type ImageConfig struct {
+	EntryPoint       []string
+	Command          []string
+	WorkingDirectory string
+}
+
+// LoggingConfig says where and how the function logs.
+type LoggingConfig struct {
+	LogFormat           string
+	ApplicationLogLevel string
+	SystemLogLevel      string
+	LogGroup            string
+}
+
+// Alias is a named pointer to a version, with optional weighted routing.
+type Alias struct {
+	Function        FunctionID
+	Name            string
+	FunctionVersion string
+	Description     string
+	// AdditionalVersionWeights routes that share of invokes to another version.
+	AdditionalVersionWeights map[string]float64
+	RevisionID               string
+}
+
+// ARN returns the alias ARN.
+func (a *Alias) ARN() string { return a.Function.QualifiedARN(a.Name) }
+
+// AccountUsage is what GetAccountSettings reports as used.
+type AccountUsage struct {
+	TotalCodeSize int64
+	FunctionCount int64
+}

@@ -1,0 +1,64 @@
+package lambdahost
+
+import "context"
+
+// Store keeps functions, versions and aliases. Implementations: sqlite/, and
+// postgres/ for several lambdahost processes sharing one truth.
+//
+// All access goes through transactions, so that control/ can read, check
+// RevisionIds and states, and write as one atomic step: concurrent updates
+// with the same RevisionId have exactly one winner.
+type Store interface {
+	// Update runs fn in a read-write transaction. Read-write transactions are
+	// serializable. If fn returns an error the transaction is rolled back and
+	// the error returned unchanged. Update returns after the commit is durable.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction that sees one consistent snapshot.
+	View(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is a transaction on a Store. Methods that find nothing return an error
+// wrapping ErrNotFound; inserts that collide return one wrapping ErrExists.
+type Tx interface {
+	Function(ctx context.Context, id FunctionID) (*Function, error)
+	// CreateFunction inserts f; ErrExists if a function with its ID exists.
+	CreateFunction(ctx context.Context, f *Function) error
+	// PutFunction replaces an existing function record; ErrNotFound if none.
+	PutFunction(ctx context.Context, f *Function) error
+	// DeleteFunction removes the function with all its versions and aliases.
+	DeleteFunction(ctx context.Context, id FunctionID) error
+
+	Version(ctx context.Context, id FunctionID, name string) (*Version, error)
+	// PutVersion inserts or replaces the version; the function must exist.
+	PutVersion(ctx context.Context, v *Version) error
+	DeleteVersion(ctx context.Context, id FunctionID, name string) error
+	// ListVersions returns up to limit versions of id whose VersionOrder is
+	// greater than after, in VersionOrder order.
+	ListVersions(ctx context.Context, id FunctionID, after int64, limit int) ([]*Version, error)
+
+	// ListLatest returns up to limit $LATEST versions of account's functions in
+	// region whose names sort after afterName, ordered by name.
+	ListLatest(ctx context.Context, account, region, afterName string, limit int) ([]*Version, error)
+	// ListAllVersions is ListLatest over every version, ordered by function
+	// name then VersionOrder, starting after (afterName, afterOrder).
+	ListAllVersions(ctx context.Context, account, region, afterName string, afterOrder int64, limit int) ([]*Version, error)
+
+	Alias(ctx context.Context, id FunctionID, name string) (*Alias, error)
+	// CreateAlias inserts a; ErrExists if the alias exists.
+	CreateAlias(ctx context.Context, a *Alias) error
+	// PutAlias replaces an existing alias; ErrNotFound if none.
+	PutAlias(ctx context.Context, a *Alias) error
+	DeleteAlias(ctx context.Context, id FunctionID, name string) error
+	// ListAliases returns up to limit aliases of id, ordered by name, after afterName.
+	ListAliases(ctx context.Context, id FunctionID, afterName string, limit int) ([]*Alias, error)
+
+	// Usage sums the code size of every version of account's functions in all
+	// regions, and counts its functions.
+	Usage(ctx context.Context, account string) (AccountUsage, error)
+	// Digests returns every code digest any version references.
+	Digests(ctx context.Context) ([]Digest, error)
+	// Unsettled returns every version whose State is Pending or whose
+	// LastUpdateStatus is InProgress, so that they can be settled after a restart.
+	Unsettled(ctx context.Context) ([]*Version, error)
+}
