@@ -121,8 +121,14 @@ type Validation struct {
 }
 
 // Add records that value at member failed constraint.
-// value is printed as AWS prints it: quoted unless it is the literal null.
+// value is printed as AWS prints it: quoted unless it is the literal null;
+// an empty value is left out, as AWS does for sensitive members.
 func (v *Validation) Add(member, value, constraint string) {
+	if value == "" {
+		// Sensitive members (environment variables) are not printed.
+		v.msgs = append(v.msgs, fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", member, constraint))
+		return
+	}
 	v.msgs = append(v.msgs, fmt.Sprintf("Value %s at '%s' failed to satisfy constraint: %s", value, member, constraint))
 }
 

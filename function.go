@@ -33,6 +33,11 @@ type Function struct {
 	LastVersion int64
 	// Created is when CreateFunction committed.
 	Created time.Time
+	// Changes counts the changes made to $LATEST's code or configuration.
+	// PublishedChanges is the value Changes had when LastVersion was
+	// published: PublishVersion makes no new version while they are equal.
+	Changes          int64
+	PublishedChanges int64
 }
 
 // Version is one version of a function: $LATEST, $LATEST.PUBLISHED or a

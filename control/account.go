@@ -1,0 +1,82 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// AccountSettings is what GetAccountSettings answers.
+type AccountSettings struct {
+	TotalCodeSize                  int64
+	CodeSizeUnzipped               int64
+	CodeSizeZipped                 int64
+	ConcurrentExecutions           int
+	UnreservedConcurrentExecutions int
+	Usage                          lambdahost.AccountUsage
+}
+
+// accountConcurrency is AWS's default concurrency quota.
+const accountConcurrency = 1000
+
+// GetAccountSettings answers the caller's limits and its real usage.
+func (s *Service) GetAccountSettings(ctx context.Context) (*AccountSettings, error) {
+	s.init()
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, internal("get account settings", err)
+	}
+	out := &AccountSettings{
+		TotalCodeSize: s.CodeStorageLimit, CodeSizeUnzipped: lambdahost.MaxUnzippedSize, CodeSizeZipped: lambdahost.MaxZippedSize,
+		ConcurrentExecutions: accountConcurrency, UnreservedConcurrentExecutions: accountConcurrency,
+	}
+	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
+		out.Usage, err = tx.Usage(ctx, c.Account)
+		return err
+	})
+	if err != nil {
+		return nil, internal("get account usage", err)
+	}
+	return out, nil
+}
+
+// CollectGarbage deletes code blobs that no version references and that
+// were last committed more than grace ago. The grace period spares blobs
+// committed by operations whose metadata has not committed yet.
+func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (deleted int, err error) {
+	s.init()
+	// Read the cutoff before the referenced set: a blob committed after the
+	// snapshot is newer than the cutoff and so is spared.
+	cutoff := s.Now().Add(-grace)
+	referenced := map[lambdahost.Digest]bool{}
+	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
+		ds, err := tx.Digests(ctx)
+		for _, d := range ds {
+			referenced[d] = true
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("collect garbage: %w", err)
+	}
+	var doomed []lambdahost.Digest
+	err = s.blobs.Walk(ctx, func(d lambdahost.Digest, _ int64, committed time.Time) error {
+		if !referenced[d] && committed.Before(cutoff) {
+			doomed = append(doomed, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("collect garbage: %w", err)
+	}
+	for _, d := range doomed {
+		if err := s.blobs.Delete(ctx, d); err != nil {
+			return deleted, fmt.Errorf("collect garbage: %w", err)
+		}
+		deleted++
+		s.Logger.DebugContext(ctx, "deleted unreferenced code", lambdahost.LogKeyDigest, d.String())
+	}
+	return deleted, nil
+}

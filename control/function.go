@@ -1,0 +1,607 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// FunctionConfig is a version's configuration as an operation answers it:
+// ARN is qualified the way the caller asked (unqualified for $LATEST when
+// no qualifier was given, the alias ARN when an alias was resolved).
+type FunctionConfig struct {
+	*lambdahost.Version
+	ARN string
+}
+
+// FunctionInfo is what GetFunction answers.
+type FunctionInfo struct {
+	FunctionConfig
+	Tags map[string]string
+}
+
+// CreateFunctionInput is a CreateFunction request.
+type CreateFunctionInput struct {
+	FunctionName string
+	Config       ConfigInput
+	// PackageType is Zip or Image; "" means Zip.
+	PackageType          string
+	Code                 *CodeInput
+	Publish              bool
+	PublishTo            *string
+	Architectures        []string
+	Tags                 map[string]string
+	CodeSigningConfigARN *string
+}
+
+const publishToLatestPublished = "LATEST_PUBLISHED"
+
+func validatePublishTo(p *string) error {
+	if p != nil && *p != publishToLatestPublished {
+		var v lambdahost.Validation
+		v.Add("publishTo", lambdahost.Quote(*p), "Member must satisfy enum value set: [LATEST_PUBLISHED]")
+		return v.Err()
+	}
+	return nil
+}
+
+// CreateFunction creates a function from in and answers its $LATEST (or,
+// with Publish, its version 1) configuration, in state Pending.
+func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (*FunctionConfig, error) {
+	s.init()
+	t, err := resolve(ctx, in.FunctionName, lambdahost.NameFunction, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := t.unqualified(); err != nil {
+		return nil, err
+	}
+	var v lambdahost.Validation
+	if in.Config.Role == nil {
+		v.Add("role", "null", "Member must not be null")
+	}
+	if in.Code == nil {
+		v.Add("code", "null", "Member must not be null")
+	}
+	if in.PackageType != "" && in.PackageType != lambdahost.PackageZip && in.PackageType != lambdahost.PackageImage {
+		v.Add("packageType", lambdahost.Quote(in.PackageType), "Member must satisfy enum value set: [Zip, Image]")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	pkg := in.PackageType
+	if pkg == "" {
+		pkg = lambdahost.PackageZip
+	}
+	if err := validateConfig(&in.Config, pkg); err != nil {
+		return nil, err
+	}
+	if err := validateArchitectures(in.Architectures); err != nil {
+		return nil, err
+	}
+	if err := validatePublishTo(in.PublishTo); err != nil {
+		return nil, err
+	}
+	if err := validateTags(in.Tags, false); err != nil {
+		return nil, err
+	}
+	if err := validateCode(in.Code); err != nil {
+		return nil, err
+	}
+	if err := checkPackageType(in.Code, pkg, "creating"); err != nil {
+		return nil, err
+	}
+	if pkg == lambdahost.PackageZip && (in.Config.Runtime == nil || *in.Config.Runtime == "" || in.Config.Handler == nil || *in.Config.Handler == "") {
+		return nil, invalidf("Runtime and Handler are mandatory parameters for functions created with deployment packages.")
+	}
+	if in.CodeSigningConfigARN != nil {
+		return nil, codeSigningConfigNotFound(*in.CodeSigningConfigARN)
+	}
+	if err := s.precheckCreate(ctx, t.id); err != nil {
+		return nil, err
+	}
+	st, err := s.stage(ctx, t.id.Account, in.Code, pkg)
+	if err != nil {
+		return nil, err
+	}
+
+	now := s.now()
+	cfg := lambdahost.Config{
+		Timeout: 3, MemorySize: 128, EphemeralStorage: 512, TracingMode: "PassThrough",
+		Architectures: []string{"x86_64"}, SnapStartApplyOn: "None",
+		Logging: lambdahost.LoggingConfig{LogFormat: "Text", LogGroup: "/aws/lambda/" + t.id.Name},
+	}
+	apply(&cfg, &in.Config)
+	if in.Architectures != nil {
+		cfg.Architectures = slices.Clone(in.Architectures)
+	}
+	latest := &lambdahost.Version{
+		Function: t.id, Name: lambdahost.VersionLatest, RevisionID: s.NewRevisionID(),
+		LastModified: now, Config: cfg, Code: st.code, Status: pending(),
+	}
+	fn := &lambdahost.Function{ID: t.id, Created: now, Changes: 1}
+	if len(in.Tags) > 0 {
+		fn.Tags = maps.Clone(in.Tags)
+	}
+	settle := []*lambdahost.Version{latest}
+	answer := latest
+	copies := 1
+	if in.Publish || in.PublishTo != nil {
+		copies = 2
+	}
+
+	if err := st.commit(ctx); err != nil {
+		return nil, internal("commit code", err)
+	}
+	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		if err := s.checkStorage(ctx, tx, t.id.Account, st.code.Size*int64(copies)); err != nil {
+			return err
+		}
+		if err := tx.CreateFunction(ctx, fn); err != nil {
+			return err
+		}
+		if err := tx.PutVersion(ctx, latest); err != nil {
+			return err
+		}
+		if in.Publish || in.PublishTo != nil {
+			pub := s.publishCopy(fn, latest, in.PublishTo, nil, now)
+			if err := tx.PutFunction(ctx, fn); err != nil {
+				return err
+			}
+			if err := tx.PutVersion(ctx, pub); err != nil {
+				return err
+			}
+			settle = append(settle, pub)
+			answer = pub
+		}
+		return nil
+	})
+	if errors.Is(err, lambdahost.ErrExists) {
+		return nil, lambdahost.Errorf(lambdahost.ResourceConflictException, "Function already exist: %s", t.id.Name)
+	}
+	if err != nil {
+		return nil, internal("create function", err)
+	}
+	s.schedule(settle...)
+	out := &FunctionConfig{Version: answer, ARN: t.id.ARN()}
+	if answer != latest {
+		out.ARN = answer.ARN()
+	}
+	return out, nil
+}
+
+// precheckCreate answers ResourceConflictException early, before any code is
+// staged, when the function exists. The create transaction checks again.
+func (s *Service) precheckCreate(ctx context.Context, id lambdahost.FunctionID) error {
+	err := s.store.View(ctx, func(tx lambdahost.Tx) error {
+		_, err := tx.Function(ctx, id)
+		return err
+	})
+	switch {
+	case err == nil:
+		return lambdahost.Errorf(lambdahost.ResourceConflictException, "Function already exist: %s", id.Name)
+	case errors.Is(err, lambdahost.ErrNotFound):
+		return nil
+	default:
+		return internal("check function", err)
+	}
+}
+
+// publishCopy returns a new published version made from latest: the next
+// number, or $LATEST.PUBLISHED when publishTo says so. It updates fn's
+// counters; the caller writes fn.
+func (s *Service) publishCopy(fn *lambdahost.Function, latest *lambdahost.Version, publishTo *string, description *string, now time.Time) *lambdahost.Version {
+	pub := *latest
+	pub.Config = cloneConfig(latest.Config)
+	pub.RevisionID = s.NewRevisionID()
+	pub.LastModified = now
+	pub.Status = pending()
+	if description != nil {
+		pub.Config.Description = *description
+	}
+	if publishTo != nil {
+		pub.Name = lambdahost.VersionLatestPublished
+		return &pub
+	}
+	fn.LastVersion++
+	fn.PublishedChanges = fn.Changes
+	pub.Name = itoa(fn.LastVersion)
+	return &pub
+}
+
+// GetFunction answers the configuration, code and tags of a function
+// version or alias.
+func (s *Service) GetFunction(ctx context.Context, name, qualifier string) (*FunctionInfo, error) {
+	s.init()
+	t, err := resolve(ctx, name, lambdahost.NameNamespaced, qualifier)
+	if err != nil {
+		return nil, err
+	}
+	var out FunctionInfo
+	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
+		fc, err := s.lookup(ctx, tx, t)
+		if err != nil {
+			return err
+		}
+		fn, err := tx.Function(ctx, t.id)
+		if err != nil {
+			return err
+		}
+		out.FunctionConfig = *fc
+		out.Tags = fn.Tags
+		return nil
+	})
+	if err != nil {
+		return nil, s.notFoundOr(t, err, "get function")
+	}
+	return &out, nil
+}
+
+// GetFunctionConfiguration answers the configuration of a version or alias.
+func (s *Service) GetFunctionConfiguration(ctx context.Context, name, qualifier string) (*FunctionConfig, error) {
+	s.init()
+	t, err := resolve(ctx, name, lambdahost.NameNamespaced, qualifier)
+	if err != nil {
+		return nil, err
+	}
+	var out *FunctionConfig
+	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
+		out, err = s.lookup(ctx, tx, t)
+		return err
+	})
+	if err != nil {
+		return nil, s.notFoundOr(t, err, "get function configuration")
+	}
+	return out, nil
+}
+
+// lookup finds the version t names, following an alias.
+func (s *Service) lookup(ctx context.Context, tx lambdahost.Tx, t target) (*FunctionConfig, error) {
+	q := t.qualifier
+	version := q
+	if q == "" {
+		version = lambdahost.VersionLatest
+	} else if lambdahost.VersionOrder(q) == -3 {
+		a, err := tx.Alias(ctx, t.id, q)
+		if err != nil {
+			return nil, err
+		}
+		version = a.FunctionVersion
+	}
+	v, err := tx.Version(ctx, t.id, version)
+	if err != nil {
+		return nil, err
+	}
+	return &FunctionConfig{Version: v, ARN: t.id.QualifiedARN(q)}, nil
+}
+
+// notFoundOr turns ErrNotFound into AWS's "Function not found" for t and
+// anything else into a ServiceException.
+func (s *Service) notFoundOr(t target, err error, op string) error {
+	if errors.Is(err, lambdahost.ErrNotFound) {
+		return notFound(t.id, t.qualifier)
+	}
+	return internal(op, err)
+}
+
+// DeleteFunction deletes a function, or one version of it when qualifier
+// (or the name) names a published version.
+func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) error {
+	s.init()
+	t, err := resolve(ctx, name, lambdahost.NameNamespaced, qualifier)
+	if err != nil {
+		return err
+	}
+	switch q := t.qualifier; {
+	case q == "":
+		err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+			return tx.DeleteFunction(ctx, t.id)
+		})
+	case q == lambdahost.VersionLatest:
+		return invalidf("$LATEST version cannot be deleted without deleting the function.")
+	case lambdahost.VersionOrder(q) == -3:
+		return invalidf("Deletion of aliases is not currently supported.")
+	default:
+		err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+			if _, err := tx.Function(ctx, t.id); err != nil {
+				return err
+			}
+			// Deleting a version that does not exist succeeds, as on AWS.
+			if _, err := tx.Version(ctx, t.id, q); errors.Is(err, lambdahost.ErrNotFound) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			aliases, err := tx.ListAliases(ctx, t.id, "", 0)
+			if err != nil {
+				return err
+			}
+			var refs []string
+			for _, a := range aliases {
+				if a.FunctionVersion == q {
+					refs = append(refs, a.Name)
+					continue
+				}
+				if _, ok := a.AdditionalVersionWeights[q]; ok {
+					refs = append(refs, a.Name)
+				}
+			}
+			if refs != nil {
+				return lambdahost.Errorf(lambdahost.ResourceConflictException,
+					"Unable to delete version because the following aliases reference it: %v", refs)
+			}
+			return tx.DeleteVersion(ctx, t.id, q)
+		})
+	}
+	if err != nil {
+		return s.notFoundOr(target{id: t.id}, err, "delete function")
+	}
+	return nil
+}
+
+// UpdateCodeInput is an UpdateFunctionCode request.
+type UpdateCodeInput struct {
+	FunctionName  string
+	Code          CodeInput
+	Publish       bool
+	PublishTo     *string
+	DryRun        bool
+	RevisionID    *string
+	Architectures []string
+}
+
+// UpdateFunctionCode replaces $LATEST's code. It answers $LATEST's
+// configuration with LastUpdateStatus InProgress, or with Publish the new
+// version's, Pending. With DryRun it validates everything and answers the
+// would-be configuration without changing anything.
+func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (*FunctionConfig, error) {
+	s.init()
+	t, err := resolve(ctx, in.FunctionName, lambdahost.NameFunction, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := t.latestOnly(); err != nil {
+		return nil, err
+	}
+	if err := validateCode(&in.Code); err != nil {
+		return nil, err
+	}
+	if err := validateArchitectures(in.Architectures); err != nil {
+		return nil, err
+	}
+	if err := validatePublishTo(in.PublishTo); err != nil {
+		return nil, err
+	}
+	// Read the function first: a missing function, a conflicting state or a
+	// stale RevisionId are answered before any code is staged.
+	var cur *lambdahost.Version
+	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
+		cur, err = tx.Version(ctx, t.id, lambdahost.VersionLatest)
+		if err != nil {
+			return err
+		}
+		return checkWritable(t.id, cur, in.RevisionID)
+	})
+	if err != nil {
+		return nil, s.notFoundOr(t, err, "read function")
+	}
+	pkg := cur.Code.PackageType
+	if err := checkPackageType(&in.Code, pkg, "updating"); err != nil {
+		return nil, err
+	}
+	st, err := s.stage(ctx, t.id.Account, &in.Code, pkg)
+	if err != nil {
+		return nil, err
+	}
+	publish := in.Publish || in.PublishTo != nil
+	copies := int64(1)
+	if publish {
+		copies = 2
+	}
+	build := func(latest *lambdahost.Version) {
+		latest.Code = st.code
+		if in.Architectures != nil {
+			latest.Config.Architectures = slices.Clone(in.Architectures)
+		}
+		latest.LastModified = s.now()
+		latest.Status = updating()
+		latest.RevisionID = s.NewRevisionID()
+	}
+	if in.DryRun {
+		err := s.store.View(ctx, func(tx lambdahost.Tx) error {
+			return s.checkStorage(ctx, tx, t.id.Account, st.code.Size*copies)
+		})
+		if err != nil {
+			return nil, internal("check storage", err)
+		}
+		would := *cur
+		would.Config = cloneConfig(cur.Config)
+		build(&would)
+		would.RevisionID = cur.RevisionID
+		return &FunctionConfig{Version: &would, ARN: t.id.ARN()}, nil
+	}
+	if err := st.commit(ctx); err != nil {
+		return nil, internal("commit code", err)
+	}
+	var latest, pub *lambdahost.Version
+	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		fn, err := tx.Function(ctx, t.id)
+		if err != nil {
+			return err
+		}
+		latest, err = tx.Version(ctx, t.id, lambdahost.VersionLatest)
+		if err != nil {
+			return err
+		}
+		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {
+			return err
+		}
+		// Replacing $LATEST's code frees its old size unless a version keeps it.
+		if err := s.checkStorage(ctx, tx, t.id.Account, st.code.Size*copies); err != nil {
+			return err
+		}
+		build(latest)
+		fn.Changes++
+		if publish {
+			pub = s.publishCopy(fn, latest, in.PublishTo, nil, latest.LastModified)
+			if err := tx.PutVersion(ctx, pub); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutFunction(ctx, fn); err != nil {
+			return err
+		}
+		return tx.PutVersion(ctx, latest)
+	})
+	if err != nil {
+		return nil, s.notFoundOr(t, err, "update function code")
+	}
+	if pub != nil {
+		s.schedule(latest, pub)
+		return &FunctionConfig{Version: pub, ARN: pub.ARN()}, nil
+	}
+	s.schedule(latest)
+	return &FunctionConfig{Version: latest, ARN: t.id.ARN()}, nil
+}
+
+// checkWritable answers the errors AWS gives before changing $LATEST: an
+// update in progress, then a stale RevisionId.
+func checkWritable(id lambdahost.FunctionID, latest *lambdahost.Version, revisionID *string) error {
+	if latest.Status.Busy() {
+		return inProgress(id)
+	}
+	if revisionID != nil && *revisionID != latest.RevisionID {
+		return revisionMismatch()
+	}
+	return nil
+}
+
+// UpdateConfigInput is an UpdateFunctionConfiguration request.
+type UpdateConfigInput struct {
+	FunctionName string
+	Config       ConfigInput
+	RevisionID   *string
+}
+
+// UpdateFunctionConfiguration changes $LATEST's configuration and answers it
+// with LastUpdateStatus InProgress.
+func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateConfigInput) (*FunctionConfig, error) {
+	s.init()
+	t, err := resolve(ctx, in.FunctionName, lambdahost.NameFunction, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := t.latestOnly(); err != nil {
+		return nil, err
+	}
+	var latest *lambdahost.Version
+	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		fn, err := tx.Function(ctx, t.id)
+		if err != nil {
+			return err
+		}
+		latest, err = tx.Version(ctx, t.id, lambdahost.VersionLatest)
+		if err != nil {
+			return err
+		}
+		if err := validateConfig(&in.Config, latest.Code.PackageType); err != nil {
+			return err
+		}
+		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {
+			return err
+		}
+		apply(&latest.Config, &in.Config)
+		latest.LastModified = s.now()
+		latest.Status = updating()
+		latest.RevisionID = s.NewRevisionID()
+		fn.Changes++
+		if err := tx.PutFunction(ctx, fn); err != nil {
+			return err
+		}
+		return tx.PutVersion(ctx, latest)
+	})
+	if err != nil {
+		return nil, s.notFoundOr(t, err, "update function configuration")
+	}
+	s.schedule(latest)
+	return &FunctionConfig{Version: latest, ARN: t.id.ARN()}, nil
+}
+
+// PublishVersionInput is a PublishVersion request.
+type PublishVersionInput struct {
+	FunctionName string
+	CodeSHA256   *string
+	Description  *string
+	RevisionID   *string
+	PublishTo    *string
+}
+
+// PublishVersion publishes $LATEST as a new version, or answers the latest
+// published version when $LATEST has not changed since it was published.
+// The bool reports whether a version was created.
+func (s *Service) PublishVersion(ctx context.Context, in *PublishVersionInput) (*FunctionConfig, error) {
+	s.init()
+	t, err := resolve(ctx, in.FunctionName, lambdahost.NameFunction, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := t.latestOnly(); err != nil {
+		return nil, err
+	}
+	if in.Description != nil && len(*in.Description) > 256 {
+		var v lambdahost.Validation
+		v.Add("description", lambdahost.Quote(*in.Description), "Member must have length less than or equal to 256")
+		return nil, v.Err()
+	}
+	if err := validatePublishTo(in.PublishTo); err != nil {
+		return nil, err
+	}
+	var pub *lambdahost.Version
+	created := false
+	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		fn, err := tx.Function(ctx, t.id)
+		if err != nil {
+			return err
+		}
+		latest, err := tx.Version(ctx, t.id, lambdahost.VersionLatest)
+		if err != nil {
+			return err
+		}
+		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {
+			return err
+		}
+		if in.CodeSHA256 != nil && *in.CodeSHA256 != latest.Code.Digest.Base64() {
+			return invalidf("CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again with the CodeSHA256 in $LATEST.", *in.CodeSHA256, latest.Code.Digest.Base64())
+		}
+		if in.PublishTo == nil && fn.LastVersion > 0 && fn.PublishedChanges == fn.Changes {
+			pub, err = tx.Version(ctx, t.id, itoa(fn.LastVersion))
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, lambdahost.ErrNotFound) {
+				return err
+			}
+			// The last version was deleted: publish a new one.
+		}
+		if err := s.checkStorage(ctx, tx, t.id.Account, latest.Code.Size); err != nil {
+			return err
+		}
+		pub = s.publishCopy(fn, latest, in.PublishTo, in.Description, s.now())
+		created = true
+		if err := tx.PutFunction(ctx, fn); err != nil {
+			return err
+		}
+		return tx.PutVersion(ctx, pub)
+	})
+	if err != nil {
+		return nil, s.notFoundOr(t, err, "publish version")
+	}
+	if created {
+		s.schedule(pub)
+	}
+	return &FunctionConfig{Version: pub, ARN: pub.ARN()}, nil
+}

@@ -1,0 +1,222 @@
+package control
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// DefaultCodeStorageLimit is AWS's default code storage quota per account (75 GB).
+const DefaultCodeStorageLimit int64 = 80530636800
+
+// Preparer readies a version's code for execution. The executor implements
+// it; settling a version calls it, and its failure fails the update.
+type Preparer interface {
+	Prepare(ctx context.Context, v *lambdahost.Version) error
+}
+
+// Service implements the Lambda control plane.
+type Service struct {
+	store lambdahost.Store
+	blobs lambdahost.BlobStore
+
+	// S3 fetches code from S3 objects. If nil, S3 sources answer AWS's
+	// error for a bucket that does not exist.
+	S3 lambdahost.CodeSource
+	// Images fetches container images. If nil, ImageUri answers AWS's
+	// error for an image that does not exist.
+	Images lambdahost.CodeSource
+	// Preparer readies code for execution while a version settles. If nil,
+	// settling only checks that the code blob is stored.
+	Preparer Preparer
+	// CodeStorageLimit is each account's code storage quota in bytes.
+	// If zero, DefaultCodeStorageLimit is used.
+	CodeStorageLimit int64
+	// Now is the clock. If nil, time.Now is used.
+	Now func() time.Time
+	// NewRevisionID returns a fresh RevisionId. If nil, a random UUID is used.
+	NewRevisionID func() string
+	// Logger receives the service's logs. If nil, slog.Default is used.
+	Logger *slog.Logger
+	// SettleSync makes settling happen before an operation returns instead
+	// of just after. Tests use it for deterministic golden files.
+	SettleSync bool
+
+	bg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+// New returns a Service over store and blobs. Call Start before use.
+func New(store lambdahost.Store, blobs lambdahost.BlobStore) *Service {
+	return &Service{store: store, blobs: blobs}
+}
+
+func (s *Service) init() {
+	s.once.Do(func() {
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+		if s.Logger == nil {
+			s.Logger = slog.Default()
+		}
+		s.Logger = s.Logger.With(lambdahost.LogKeyComponent, "control")
+		if s.Now == nil {
+			s.Now = time.Now
+		}
+		if s.NewRevisionID == nil {
+			s.NewRevisionID = newUUID
+		}
+		if s.CodeStorageLimit == 0 {
+			s.CodeStorageLimit = DefaultCodeStorageLimit
+		}
+	})
+}
+
+// Start settles every version left Pending or InProgress by a previous
+// process (a crash between an update's two commits).
+func (s *Service) Start(ctx context.Context) error {
+	s.init()
+	var unsettled []*lambdahost.Version
+	if err := s.store.View(ctx, func(tx lambdahost.Tx) error {
+		var err error
+		unsettled, err = tx.Unsettled(ctx)
+		return err
+	}); err != nil {
+		return fmt.Errorf("find unsettled versions: %w", err)
+	}
+	for _, v := range unsettled {
+		s.Logger.InfoContext(ctx, "settling version left unsettled", lambdahost.LogKeyFunction, v.ARN())
+		s.settle(ctx, v.Function, v.Name, v.RevisionID)
+	}
+	return nil
+}
+
+// Close waits for background settling to finish.
+func (s *Service) Close() error {
+	s.init()
+	s.bg.Wait()
+	s.cancel()
+	return nil
+}
+
+// caller returns the authenticated caller of ctx.
+func caller(ctx context.Context) (lambdahost.Caller, error) {
+	c, ok := lambdahost.CallerFrom(ctx)
+	if !ok || c.Account == "" || c.Region == "" {
+		return c, errors.New("no authenticated caller in context")
+	}
+	return c, nil
+}
+
+// target is a resolved function reference.
+type target struct {
+	id        lambdahost.FunctionID
+	qualifier string
+	raw       string
+}
+
+// resolve parses a FunctionName path value against the caller's account and
+// region, and reconciles it with a separate Qualifier parameter (may be "").
+func resolve(ctx context.Context, name string, kind lambdahost.NameKind, qualifier string) (target, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return target{}, err
+	}
+	ref, err := lambdahost.ParseFunctionName(name, kind)
+	if err != nil {
+		return target{}, err
+	}
+	if qualifier != "" && !lambdahost.ValidQualifier(qualifier) {
+		var v lambdahost.Validation
+		v.Add("qualifier", lambdahost.Quote(qualifier), "Member must satisfy regular expression pattern: "+lambdahost.PatternQualifier)
+		return target{}, v.Err()
+	}
+	if ref.Account != "" && ref.Account != c.Account {
+		id := lambdahost.FunctionID{Account: ref.Account, Region: c.Region, Name: ref.Name}
+		return target{}, lambdahost.Errorf(lambdahost.AccessDeniedException,
+			"User: arn:aws:iam::%s:user/%s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
+			c.Account, c.AccessKey, id.QualifiedARN(ref.Qualifier))
+	}
+	if ref.Region != "" && ref.Region != c.Region {
+		return target{}, lambdahost.Errorf(lambdahost.ResourceNotFoundException,
+			"Functions from '%s' are not reachable in this region ('%s')", ref.Region, c.Region)
+	}
+	q := ref.Qualifier
+	if qualifier != "" {
+		if q != "" && q != qualifier {
+			return target{}, lambdahost.Errorf(lambdahost.InvalidParameterValueException,
+				"The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		q = qualifier
+	}
+	return target{id: lambdahost.FunctionID{Account: c.Account, Region: c.Region, Name: ref.Name}, qualifier: q, raw: name}, nil
+}
+
+// unqualified rejects a qualified name for operations on the function itself.
+func (t target) unqualified() error {
+	if t.qualifier != "" {
+		return lambdahost.Errorf(lambdahost.InvalidParameterValueException,
+			"This operation is permitted on Lambda functions only. Aliases and versions do not support this operation. Please specify either a function name or an unqualified function ARN.")
+	}
+	return nil
+}
+
+// latestOnly rejects a qualifier other than $LATEST, for operations that
+// change $LATEST.
+func (t target) latestOnly() error {
+	if t.qualifier != "" && t.qualifier != lambdahost.VersionLatest {
+		return lambdahost.Errorf(lambdahost.InvalidParameterValueException,
+			"Current operation does not support versions other than $LATEST. Please set the version to $LATEST or do not set a version in your request.")
+	}
+	return nil
+}
+
+func notFound(id lambdahost.FunctionID, qualifier string) error {
+	return lambdahost.Errorf(lambdahost.ResourceNotFoundException, "Function not found: %s", id.QualifiedARN(qualifier))
+}
+
+func inProgress(id lambdahost.FunctionID) error {
+	return lambdahost.Errorf(lambdahost.ResourceConflictException,
+		"The operation cannot be performed at this time. An update is in progress for resource: %s", id.ARN())
+}
+
+func revisionMismatch() error {
+	return lambdahost.Errorf(lambdahost.PreconditionFailedException,
+		"The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+}
+
+// internal wraps an unexpected error as a ServiceException, keeping the
+// cause for the log.
+func internal(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var apiErr *lambdahost.Error
+	if errors.As(err, &apiErr) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	e := lambdahost.Errorf(lambdahost.ServiceException, "An internal error occurred.")
+	e.Err = fmt.Errorf("%s: %w", op, err)
+	return e
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// now returns the current time truncated to milliseconds in UTC, the
+// precision of LastModified.
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }

@@ -1,0 +1,146 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// Reason texts that AWS reports while a version is being created or updated.
+const (
+	reasonCreating     = "The function is being created."
+	reasonCodeCreating = "Creating"
+)
+
+// schedule settles each version once the operation that wrote it has
+// committed. Settling runs right away, in the background, so the response
+// is not delayed by it.
+func (s *Service) schedule(vs ...*lambdahost.Version) {
+	for _, v := range vs {
+		id, name, rev := v.Function, v.Name, v.RevisionID
+		if s.SettleSync {
+			s.settle(s.ctx, id, name, rev)
+			continue
+		}
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			s.settle(s.ctx, id, name, rev)
+		}()
+	}
+}
+
+// settle moves version name of id from Pending/InProgress to its final
+// state, provided it is still at revision rev (a later change supersedes it
+// and will settle itself).
+func (s *Service) settle(ctx context.Context, id lambdahost.FunctionID, name, rev string) {
+	log := s.Logger.With(lambdahost.LogKeyFunction, id.QualifiedARN(name))
+	var v *lambdahost.Version
+	err := s.store.View(ctx, func(tx lambdahost.Tx) error {
+		var err error
+		v, err = tx.Version(ctx, id, name)
+		return err
+	})
+	if errors.Is(err, lambdahost.ErrNotFound) {
+		return // deleted meanwhile
+	}
+	if err != nil {
+		log.ErrorContext(ctx, "settle: read version", lambdahost.LogKeyError, err)
+		return
+	}
+	if v.RevisionID != rev {
+		return
+	}
+	prepErr := s.prepare(ctx, v)
+	for attempt := 0; ; attempt++ {
+		err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+			cur, err := tx.Version(ctx, id, name)
+			if err != nil {
+				return err
+			}
+			if cur.RevisionID != rev {
+				return nil
+			}
+			finish(cur, prepErr)
+			cur.RevisionID = s.NewRevisionID()
+			return tx.PutVersion(ctx, cur)
+		})
+		if err == nil || errors.Is(err, lambdahost.ErrNotFound) || ctx.Err() != nil || attempt == 4 {
+			break
+		}
+		time.Sleep(time.Duration(10<<attempt) * time.Millisecond)
+	}
+	if err != nil && !errors.Is(err, lambdahost.ErrNotFound) {
+		// Left unsettled: the next Start settles it.
+		log.ErrorContext(ctx, "settle: write version", lambdahost.LogKeyError, err)
+	}
+	if prepErr != nil {
+		log.WarnContext(ctx, "update failed", lambdahost.LogKeyError, prepErr)
+	}
+}
+
+// prepare checks that v's code is in place and lets the Preparer ready it.
+func (s *Service) prepare(ctx context.Context, v *lambdahost.Version) error {
+	if v.Code.PackageType == lambdahost.PackageZip {
+		if _, err := s.blobs.Stat(ctx, v.Code.Digest); err != nil {
+			return fmt.Errorf("stat code %s: %w", v.Code.Digest, err)
+		}
+	}
+	if s.Preparer != nil {
+		return s.Preparer.Prepare(ctx, v)
+	}
+	return nil
+}
+
+// FailureReason is an error a Preparer returns to fail an update with a
+// reason code AWS defines (LastUpdateStatusReasonCode / StateReasonCode).
+type FailureReason struct {
+	Code    string
+	Message string
+}
+
+func (f *FailureReason) Error() string { return f.Code + ": " + f.Message }
+
+// finish sets the final state of a settled version.
+func finish(v *lambdahost.Version, err error) {
+	creating := v.Status.State == lambdahost.StatePending
+	if err == nil {
+		v.Status = lambdahost.Status{State: lambdahost.StateActive, LastUpdateStatus: lambdahost.UpdateSuccessful}
+		return
+	}
+	code, msg := "InternalError", "An internal error occurred while preparing the function code."
+	var fr *FailureReason
+	if errors.As(err, &fr) {
+		code, msg = fr.Code, fr.Message
+	}
+	if creating {
+		v.Status = lambdahost.Status{
+			State: lambdahost.StateFailed, StateReason: msg, StateReasonCode: code,
+			LastUpdateStatus: lambdahost.UpdateFailed, LastUpdateStatusReason: msg, LastUpdateStatusReasonCode: code,
+		}
+		return
+	}
+	v.Status = lambdahost.Status{
+		State:            lambdahost.StateActive,
+		LastUpdateStatus: lambdahost.UpdateFailed, LastUpdateStatusReason: msg, LastUpdateStatusReasonCode: code,
+	}
+}
+
+// pending is the status of a version that is being created.
+func pending() lambdahost.Status {
+	return lambdahost.Status{State: lambdahost.StatePending, StateReason: reasonCreating, StateReasonCode: reasonCodeCreating}
+}
+
+// updating is the status of $LATEST while an update is in progress. AWS
+// reports the creation reason texts here too (recorded responses).
+func updating() lambdahost.Status {
+	return lambdahost.Status{
+		State:                      lambdahost.StateActive,
+		LastUpdateStatus:           lambdahost.UpdateInProgress,
+		LastUpdateStatusReason:     reasonCreating,
+		LastUpdateStatusReasonCode: reasonCodeCreating,
+	}
+}
