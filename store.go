@@ -12,6 +12,9 @@ type Store interface {
 	// Update runs fn in a read-write transaction. Read-write transactions are
 	// serializable. If fn returns an error the transaction is rolled back and
 	// the error returned unchanged. Update returns after the commit is durable.
+	// fn runs once: an implementation whose database reports serialization
+	// failures retries internally, so losers of a race see the winner's
+	// write. fn must not call Update or View.
 	Update(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction that sees one consistent snapshot.
 	View(ctx context.Context, fn func(Tx) error) error
@@ -20,6 +23,10 @@ type Store interface {
 
 // Tx is a transaction on a Store. Methods that find nothing return an error
 // wrapping ErrNotFound; inserts that collide return one wrapping ErrExists.
+//
+// Paging: a limit of zero or less means no limit. Names sort bytewise (in
+// PostgreSQL, COLLATE "C"). Version names are "$LATEST", "$LATEST.PUBLISHED"
+// or a decimal number without leading zeros; others are refused.
 type Tx interface {
 	Function(ctx context.Context, id FunctionID) (*Function, error)
 	// CreateFunction inserts f; ErrExists if a function with its ID exists.
@@ -30,22 +37,26 @@ type Tx interface {
 	DeleteFunction(ctx context.Context, id FunctionID) error
 
 	Version(ctx context.Context, id FunctionID, name string) (*Version, error)
-	// PutVersion inserts or replaces the version; the function must exist.
+	// PutVersion inserts or replaces the version; ErrNotFound if the
+	// function does not exist.
 	PutVersion(ctx context.Context, v *Version) error
 	DeleteVersion(ctx context.Context, id FunctionID, name string) error
 	// ListVersions returns up to limit versions of id whose VersionOrder is
-	// greater than after, in VersionOrder order.
+	// greater than after, in VersionOrder order. An after below -2 starts at
+	// the beginning.
 	ListVersions(ctx context.Context, id FunctionID, after int64, limit int) ([]*Version, error)
 
 	// ListLatest returns up to limit $LATEST versions of account's functions in
 	// region whose names sort after afterName, ordered by name.
 	ListLatest(ctx context.Context, account, region, afterName string, limit int) ([]*Version, error)
 	// ListAllVersions is ListLatest over every version, ordered by function
-	// name then VersionOrder, starting after (afterName, afterOrder).
+	// name then VersionOrder, starting after (afterName, afterOrder);
+	// ("", anything) starts at the beginning.
 	ListAllVersions(ctx context.Context, account, region, afterName string, afterOrder int64, limit int) ([]*Version, error)
 
 	Alias(ctx context.Context, id FunctionID, name string) (*Alias, error)
-	// CreateAlias inserts a; ErrExists if the alias exists.
+	// CreateAlias inserts a; ErrExists if the alias exists, ErrNotFound if
+	// the function does not.
 	CreateAlias(ctx context.Context, a *Alias) error
 	// PutAlias replaces an existing alias; ErrNotFound if none.
 	PutAlias(ctx context.Context, a *Alias) error
@@ -56,7 +67,8 @@ type Tx interface {
 	// Usage sums the code size of every version of account's functions in all
 	// regions, and counts its functions.
 	Usage(ctx context.Context, account string) (AccountUsage, error)
-	// Digests returns every code digest any version references.
+	// Digests returns every code digest any version references, leaving out
+	// the zero digest of versions without code.
 	Digests(ctx context.Context) ([]Digest, error)
 	// Unsettled returns every version whose State is Pending or whose
 	// LastUpdateStatus is InProgress, so that they can be settled after a restart.

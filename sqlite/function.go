@@ -1,0 +1,147 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// Function returns the function id, or an error wrapping
+// lambdahost.ErrNotFound.
+func (t *tx) Function(ctx context.Context, id lambdahost.FunctionID) (*lambdahost.Function, error) {
+	var (
+		created int64
+		tags    sql.NullString
+	)
+	f := &lambdahost.Function{ID: id}
+	err := t.tx.QueryRowContext(ctx, `
+		SELECT created, last_version, changes, published_changes, tags
+		FROM functions
+		WHERE account = ? AND region = ? AND name = ?`,
+		id.Account, id.Region, id.Name,
+	).Scan(&created, &f.LastVersion, &f.Changes, &f.PublishedChanges, &tags)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("get function %s: %w", id.ARN(), lambdahost.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get function %s: %w", id.ARN(), err)
+	}
+	f.Created = toTime(created)
+	if tags.Valid {
+		if err := json.Unmarshal([]byte(tags.String), &f.Tags); err != nil {
+			return nil, fmt.Errorf("get function %s: decode tags: %w", id.ARN(), err)
+		}
+	}
+	return f, nil
+}
+
+// CreateFunction inserts f, or returns an error wrapping lambdahost.ErrExists.
+func (t *tx) CreateFunction(ctx context.Context, f *lambdahost.Function) error {
+	if err := t.writable(); err != nil {
+		return fmt.Errorf("create function %s: %w", f.ID.ARN(), err)
+	}
+	tags, err := encodeTags(f.Tags)
+	if err != nil {
+		return fmt.Errorf("create function %s: %w", f.ID.ARN(), err)
+	}
+	_, err = t.tx.ExecContext(ctx, `
+		INSERT INTO functions (account, region, name, created, last_version, changes, published_changes, tags)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID.Account, f.ID.Region, f.ID.Name, fromTime(f.Created), f.LastVersion, f.Changes, f.PublishedChanges, tags)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("create function %s: %w", f.ID.ARN(), lambdahost.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create function %s: %w", f.ID.ARN(), err)
+	}
+	return nil
+}
+
+// PutFunction replaces the record of f.ID, or returns an error wrapping
+// lambdahost.ErrNotFound.
+func (t *tx) PutFunction(ctx context.Context, f *lambdahost.Function) error {
+	if err := t.writable(); err != nil {
+		return fmt.Errorf("put function %s: %w", f.ID.ARN(), err)
+	}
+	tags, err := encodeTags(f.Tags)
+	if err != nil {
+		return fmt.Errorf("put function %s: %w", f.ID.ARN(), err)
+	}
+	res, err := t.tx.ExecContext(ctx, `
+		UPDATE functions
+		SET created = ?, last_version = ?, changes = ?, published_changes = ?, tags = ?
+		WHERE account = ? AND region = ? AND name = ?`,
+		fromTime(f.Created), f.LastVersion, f.Changes, f.PublishedChanges, tags,
+		f.ID.Account, f.ID.Region, f.ID.Name)
+	if err := notFoundIfNone(res, err); err != nil {
+		return fmt.Errorf("put function %s: %w", f.ID.ARN(), err)
+	}
+	return nil
+}
+
+// DeleteFunction deletes function id; the foreign keys delete its versions
+// and aliases. It returns an error wrapping lambdahost.ErrNotFound if there
+// is no such function.
+func (t *tx) DeleteFunction(ctx context.Context, id lambdahost.FunctionID) error {
+	if err := t.writable(); err != nil {
+		return fmt.Errorf("delete function %s: %w", id.ARN(), err)
+	}
+	res, err := t.tx.ExecContext(ctx, `
+		DELETE FROM functions WHERE account = ? AND region = ? AND name = ?`,
+		id.Account, id.Region, id.Name)
+	if err := notFoundIfNone(res, err); err != nil {
+		return fmt.Errorf("delete function %s: %w", id.ARN(), err)
+	}
+	return nil
+}
+
+// usageSQL reads the covering index versions_code_size and the primary key
+// of functions.
+const usageSQL = `SELECT
+	(SELECT coalesce(sum(code_size), 0) FROM versions WHERE account = ?1),
+	(SELECT count(*) FROM functions WHERE account = ?1)`
+
+// Usage sums the code size of all account's versions and counts its
+// functions, in every region.
+func (t *tx) Usage(ctx context.Context, account string) (lambdahost.AccountUsage, error) {
+	var u lambdahost.AccountUsage
+	err := t.tx.QueryRowContext(ctx, usageSQL,
+		account,
+	).Scan(&u.TotalCodeSize, &u.FunctionCount)
+	if err != nil {
+		return lambdahost.AccountUsage{}, fmt.Errorf("usage of account %s: %w", account, err)
+	}
+	return u, nil
+}
+
+// encodeTags returns tags as a JSON object, or NULL for nil.
+func encodeTags(tags map[string]string) (sql.NullString, error) {
+	if tags == nil {
+		return sql.NullString{}, nil
+	}
+	b, err := json.Marshal(tags)
+	if err != nil {
+		return sql.NullString{}, fmt.Errorf("encode tags: %w", err)
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
+
+// notFoundIfNone returns err, or lambdahost.ErrNotFound if the statement
+// whose result is res changed no row.
+func notFoundIfNone(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return lambdahost.ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,268 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/lambdahost/lambdahost"
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// driverName is the name modernc.org/sqlite registers with database/sql.
+const driverName = "sqlite"
+
+// busyTimeout is how long a connection waits for a lock another process
+// holds (another Store on the same file, a backup tool) before it fails
+// with SQLITE_BUSY. Within one Store writers queue for the single write
+// connection instead, so they never wait here.
+const busyTimeout = 10 * time.Second
+
+var _ lambdahost.Store = (*Store)(nil)
+
+// Store is a lambdahost.Store on a SQLite database file. It is safe for
+// concurrent use. Create it with Open.
+type Store struct {
+	path string
+	// write has a single connection: every Update runs on it, one at a time.
+	write *sql.DB
+	// read is a pool of query-only connections for View.
+	read *sql.DB
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the SQLite database at path, creating the file if it does not
+// exist, and applies the migrations it has not applied yet. path must name a
+// file: in-memory databases are not supported, because the read and write
+// connections must share the database. The caller must Close the Store.
+func Open(ctx context.Context, path string) (*Store, error) {
+	s := &Store{path: path}
+	if err := s.open(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("open sqlite store %s: %w", path, err), s.Close())
+	}
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context) error {
+	// Every pooled connection runs the DSN's pragmas when it is opened, so a
+	// connection that database/sql replaces gets them too.
+	w, err := sql.Open(driverName, dsn(s.path, url.Values{
+		"_pragma": {
+			"busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")",
+			"journal_mode(WAL)",
+			"synchronous(FULL)",
+			"foreign_keys(ON)",
+		},
+		// BEGIN IMMEDIATE takes the write lock when the transaction starts,
+		// so a transaction that has read cannot fail later for want of it.
+		"_txlock": {"immediate"},
+	}))
+	if err != nil {
+		return err
+	}
+	s.write = w
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+
+	// journal_mode(WAL) is silently ignored where WAL cannot work (some
+	// network file systems); refuse to run with weaker guarantees.
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("journal mode: %w", err)
+	}
+	if mode != "wal" {
+		return fmt.Errorf("journal mode is %q, want wal", mode)
+	}
+	if err := migrate(ctx, w); err != nil {
+		return err
+	}
+
+	r, err := sql.Open(driverName, dsn(s.path, url.Values{
+		"_pragma": {
+			"busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")",
+			"foreign_keys(ON)",
+			"query_only(1)",
+		},
+	}))
+	if err != nil {
+		return err
+	}
+	s.read = r
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	if err := r.PingContext(ctx); err != nil {
+		return fmt.Errorf("open read pool: %w", err)
+	}
+	return nil
+}
+
+// dsn returns the modernc.org/sqlite data source name of the file at path
+// with the driver parameters q.
+func dsn(path string, q url.Values) string {
+	// A file: URI, so that a path holding '?' or '#' is not taken for the
+	// query; SQLite decodes the escapes.
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Close closes the database. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Store) close() error {
+	var errs []error
+	if s.read != nil {
+		errs = append(errs, s.read.Close())
+	}
+	if s.write != nil {
+		// Let SQLite refresh the statistics its query planner uses, as its
+		// documentation recommends before closing a connection.
+		_, err := s.write.Exec("PRAGMA optimize")
+		errs = append(errs, err, s.write.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close sqlite store %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Update runs fn in a read-write transaction. Update transactions run one
+// at a time and hold the database's write lock from their start, so they are
+// serializable. If fn returns an error, or panics, the transaction is rolled
+// back and the error returned unchanged (the panic continues). Otherwise
+// Update commits, and returns once the commit is durable. If ctx is done
+// before the commit, nothing is committed and Update returns an error.
+//
+// fn runs on the one write connection, so it must not call Update itself:
+// that would wait forever. It may call View, which sees only what is
+// committed.
+func (s *Store) Update(ctx context.Context, fn func(lambdahost.Tx) error) error {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("update: begin: %w", err)
+	}
+	if err := run(sqlTx, false, fn); err != nil {
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("update: commit: %w", err)
+	}
+	return nil
+}
+
+// View runs fn in a read-only transaction that sees one snapshot of the
+// database: the one current at its first read. The transaction's methods
+// that write return an error. View returns fn's error unchanged.
+func (s *Store) View(ctx context.Context, fn func(lambdahost.Tx) error) error {
+	sqlTx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("view: begin: %w", err)
+	}
+	if err := run(sqlTx, true, fn); err != nil {
+		return err
+	}
+	// Ending a read transaction can fail only if the connection is lost,
+	// after fn has seen what it needed.
+	if err := sqlTx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("view: end: %w", err)
+	}
+	return nil
+}
+
+// run calls fn on sqlTx and rolls the transaction back if fn fails or panics.
+func run(sqlTx *sql.Tx, readOnly bool, fn func(lambdahost.Tx) error) (err error) {
+	t := &tx{tx: sqlTx, readOnly: readOnly}
+	done := false
+	defer func() {
+		if !done {
+			// fn panicked: give the connection back before the panic unwinds.
+			_ = sqlTx.Rollback()
+		}
+	}()
+	err = fn(t)
+	done = true
+	if err != nil {
+		// The rollback's own error is of no use to the caller: the
+		// connection is discarded if it cannot roll back.
+		_ = sqlTx.Rollback()
+	}
+	return err
+}
+
+// tx implements lambdahost.Tx on a database/sql transaction.
+type tx struct {
+	tx       *sql.Tx
+	readOnly bool
+}
+
+// errReadOnly is returned by the writing methods of a View transaction.
+var errReadOnly = errors.New("read-only transaction")
+
+// writable returns errReadOnly in a View transaction.
+func (t *tx) writable() error {
+	if t.readOnly {
+		return errReadOnly
+	}
+	return nil
+}
+
+// sqliteCode returns the extended SQLite result code of err, or 0.
+func sqliteCode(err error) int {
+	var e *msqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+// isUniqueViolation reports whether err is a primary key or unique
+// constraint failure.
+func isUniqueViolation(err error) bool {
+	c := sqliteCode(err)
+	return c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || c == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}
+
+// isForeignKeyViolation reports whether err is a foreign key failure: the
+// function a version or alias belongs to does not exist.
+func isForeignKeyViolation(err error) bool {
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// sqlLimit turns a limit of the Tx interface into SQLite's: -1, no limit,
+// for zero or less.
+func sqlLimit(limit int) int {
+	if limit <= 0 {
+		return -1
+	}
+	return limit
+}
+
+// fromTime converts t to Unix nanoseconds, the zero time to 0. Times outside
+// the years 1678 to 2262 cannot be stored.
+func fromTime(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// toTime converts Unix nanoseconds back to a UTC time, 0 to the zero time.
+func toTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}

@@ -1,0 +1,189 @@
+package sqlite
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+func openInternal(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "lambdahost.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestPragmas checks the settings that durability and concurrency rest on,
+// on connections of both pools.
+func TestPragmas(t *testing.T) {
+	s := openInternal(t)
+	tests := []struct {
+		name string
+		db   *sql.DB
+		want map[string]string
+	}{
+		{"write", s.write, map[string]string{
+			"journal_mode": "wal",
+			"synchronous":  "2", // FULL
+			"foreign_keys": "1",
+			"busy_timeout": "10000",
+			"query_only":   "0",
+		}},
+		{"read", s.read, map[string]string{
+			"journal_mode": "wal",
+			"foreign_keys": "1",
+			"busy_timeout": "10000",
+			"query_only":   "1",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for pragma, want := range tt.want {
+				var got string
+				if err := tt.db.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if got != want {
+					t.Errorf("%s = %s, want %s", pragma, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestQueryPlans checks that each query reads the index meant for it, rather
+// than scanning the table: on a new database, and on one whose statistics
+// ANALYZE has gathered (as Close's PRAGMA optimize may).
+func TestQueryPlans(t *testing.T) {
+	s := openInternal(t)
+	t.Run("no-statistics", func(t *testing.T) { checkQueryPlans(t, s) })
+
+	ctx := t.Context()
+	err := s.Update(ctx, func(tx lambdahost.Tx) error {
+		for _, account := range []string{"111111111111", "222222222222"} {
+			for i := range 300 {
+				id := lambdahost.FunctionID{Account: account, Region: "us-east-1", Name: fmt.Sprintf("fn-%03d", i)}
+				if err := tx.CreateFunction(ctx, &lambdahost.Function{ID: id}); err != nil {
+					return err
+				}
+				for _, name := range []string{lambdahost.VersionLatest, "1", "2", "3"} {
+					v := &lambdahost.Version{Function: id, Name: name, Code: lambdahost.Code{Digest: lambdahost.Digest{byte(i)}}}
+					v.Status.State = lambdahost.StateActive
+					if i%50 == 0 {
+						v.Status.State = lambdahost.StatePending
+					}
+					if err := tx.PutVersion(ctx, v); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.write.ExecContext(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	// Connections read the statistics when they open.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t.Run("statistics", func(t *testing.T) { checkQueryPlans(t, s) })
+}
+
+func checkQueryPlans(t *testing.T, s *Store) {
+	tests := []struct {
+		name  string
+		query string
+		args  []any
+		want  []string // substrings of the plan
+	}{
+		{"get-version", getVersionSQL, []any{"a", "r", "f", "1"},
+			[]string{"SEARCH versions USING INDEX sqlite_autoindex_versions_1 (account=? AND region=? AND name=? AND version=?)"}},
+		{"list-versions", listVersionsSQL, []any{"a", "r", "f", -3, 10},
+			[]string{"SEARCH versions USING INDEX versions_by_order (account=? AND region=? AND name=? AND version_order>?)"}},
+		{"list-latest", listLatestSQL, []any{"a", "r", "", 10},
+			[]string{"SEARCH versions USING INDEX versions_latest (account=? AND region=? AND name>?)"}},
+		{"list-all-versions", listAllVersionsSQL, []any{"a", "r", "", -3, 10},
+			[]string{"SEARCH versions USING INDEX versions_by_order (account=? AND region=? AND (name,version_order)>(?,?))"}},
+		{"usage", usageSQL, []any{"a"},
+			[]string{"SEARCH versions USING COVERING INDEX versions_code_size (account=?)", "SEARCH functions USING PRIMARY KEY (account=?)"}},
+		{"digests", digestsSQL, nil,
+			[]string{"versions USING COVERING INDEX versions_digest"}},
+		{"unsettled", unsettledSQL, nil,
+			[]string{"SCAN versions USING INDEX versions_unsettled"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := s.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tt.query, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, notused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(plan, "\n")
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("plan lacks %q:\n%s", w, all)
+				}
+			}
+			if strings.Contains(all, "TEMP B-TREE") {
+				t.Errorf("plan sorts rows:\n%s", all)
+			}
+		})
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	s := openInternal(t)
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 {
+		t.Fatal("no migrations embedded")
+	}
+	var n, latest int64
+	if err := s.read.QueryRowContext(t.Context(), "SELECT count(*), max(version) FROM schema_migrations").Scan(&n, &latest); err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(len(ms)) || latest != ms[len(ms)-1].version {
+		t.Errorf("schema_migrations has %d rows up to version %d, want %d up to %d", n, latest, len(ms), ms[len(ms)-1].version)
+	}
+	// Migrating again does nothing.
+	if err := migrate(t.Context(), s.write); err != nil {
+		t.Fatal(err)
+	}
+	// A database migrated by a newer program is refused.
+	if _, err := s.write.ExecContext(t.Context(), "INSERT INTO schema_migrations (version, name, applied) VALUES (99999, 'future.sql', 0)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(t.Context(), s.write); err == nil {
+		t.Error("migrate accepted a database from a newer schema")
+	}
+}

@@ -1,0 +1,460 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// versionColumns are the columns scanVersions reads, in its order.
+const versionColumns = `account, region, name, version, revision_id, last_modified,
+	code_digest, code_size, state, last_update_status, data`
+
+// The queries on versions. store_internal_test.go checks that each uses the
+// index meant for it.
+const (
+	getVersionSQL = `SELECT ` + versionColumns + ` FROM versions
+		WHERE account = ? AND region = ? AND name = ? AND version = ?`
+
+	// listVersionsSQL reads the index versions_by_order.
+	listVersionsSQL = `SELECT ` + versionColumns + ` FROM versions
+		WHERE account = ? AND region = ? AND name = ? AND version_order > ?
+		ORDER BY version_order
+		LIMIT ?`
+
+	// listLatestSQL spells out version_order = -2, rather than binding it,
+	// so that the planner can use the partial index versions_latest.
+	listLatestSQL = `SELECT ` + versionColumns + ` FROM versions
+		WHERE account = ? AND region = ? AND version_order = -2 AND name > ?
+		ORDER BY name
+		LIMIT ?`
+
+	// listAllVersionsSQL reads the index versions_by_order from the row value
+	// (name, version_order) on.
+	listAllVersionsSQL = `SELECT ` + versionColumns + ` FROM versions
+		WHERE account = ? AND region = ? AND (name, version_order) > (?, ?)
+		ORDER BY name, version_order
+		LIMIT ?`
+
+	// digestsSQL reads only the partial index versions_digest.
+	digestsSQL = `SELECT DISTINCT code_digest FROM versions
+		WHERE code_digest IS NOT NULL
+		ORDER BY code_digest`
+
+	// unsettledSQL spells its condition as the partial index
+	// versions_unsettled does, so that the planner uses it. The values are
+	// lambdahost.StatePending and lambdahost.UpdateInProgress.
+	unsettledSQL = `SELECT ` + versionColumns + ` FROM versions
+		WHERE state = 'Pending' OR last_update_status = 'InProgress'
+		ORDER BY account, region, name, version_order`
+)
+
+// Version returns version name of function id, or an error wrapping
+// lambdahost.ErrNotFound.
+func (t *tx) Version(ctx context.Context, id lambdahost.FunctionID, name string) (*lambdahost.Version, error) {
+	rows, err := t.tx.QueryContext(ctx, getVersionSQL,
+		id.Account, id.Region, id.Name, name)
+	if err != nil {
+		return nil, fmt.Errorf("get version %s: %w", id.QualifiedARN(name), err)
+	}
+	vs, err := scanVersions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("get version %s: %w", id.QualifiedARN(name), err)
+	}
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("get version %s: %w", id.QualifiedARN(name), lambdahost.ErrNotFound)
+	}
+	return vs[0], nil
+}
+
+// PutVersion inserts v or replaces the version of the same name. It returns
+// an error wrapping lambdahost.ErrNotFound if v's function does not exist,
+// and an error if v.Name is not "$LATEST", "$LATEST.PUBLISHED" or a version
+// number in canonical form (no sign, no leading zero).
+func (t *tx) PutVersion(ctx context.Context, v *lambdahost.Version) error {
+	if err := t.writable(); err != nil {
+		return fmt.Errorf("put version %s: %w", v.ARN(), err)
+	}
+	order := lambdahost.VersionOrder(v.Name)
+	if order == -3 || (order > 0 && strconv.FormatInt(order, 10) != v.Name) {
+		// "01" would sort as 1 yet be another row than "1".
+		return fmt.Errorf("put version %s: invalid version name %q", v.ARN(), v.Name)
+	}
+	data, err := json.Marshal(newVersionRecord(v))
+	if err != nil {
+		return fmt.Errorf("put version %s: encode: %w", v.ARN(), err)
+	}
+	var digest []byte
+	if !v.Code.Digest.IsZero() {
+		digest = v.Code.Digest[:]
+	}
+	_, err = t.tx.ExecContext(ctx, `
+		INSERT INTO versions (account, region, name, version, version_order, revision_id, last_modified,
+			code_digest, code_size, state, last_update_status, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (account, region, name, version) DO UPDATE SET
+			revision_id = excluded.revision_id,
+			last_modified = excluded.last_modified,
+			code_digest = excluded.code_digest,
+			code_size = excluded.code_size,
+			state = excluded.state,
+			last_update_status = excluded.last_update_status,
+			data = excluded.data`,
+		v.Function.Account, v.Function.Region, v.Function.Name, v.Name, order, v.RevisionID, fromTime(v.LastModified),
+		digest, v.Code.Size, v.Status.State, v.Status.LastUpdateStatus, string(data))
+	if isForeignKeyViolation(err) {
+		return fmt.Errorf("put version %s: function %w", v.ARN(), lambdahost.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("put version %s: %w", v.ARN(), err)
+	}
+	return nil
+}
+
+// DeleteVersion deletes version name of function id, or returns an error
+// wrapping lambdahost.ErrNotFound.
+func (t *tx) DeleteVersion(ctx context.Context, id lambdahost.FunctionID, name string) error {
+	if err := t.writable(); err != nil {
+		return fmt.Errorf("delete version %s: %w", id.QualifiedARN(name), err)
+	}
+	res, err := t.tx.ExecContext(ctx, `
+		DELETE FROM versions WHERE account = ? AND region = ? AND name = ? AND version = ?`,
+		id.Account, id.Region, id.Name, name)
+	if err := notFoundIfNone(res, err); err != nil {
+		return fmt.Errorf("delete version %s: %w", id.QualifiedARN(name), err)
+	}
+	return nil
+}
+
+// ListVersions returns up to limit versions of id whose VersionOrder is
+// greater than after, in VersionOrder order. A limit of zero or less means
+// no limit. It returns no error if the function does not exist.
+func (t *tx) ListVersions(ctx context.Context, id lambdahost.FunctionID, after int64, limit int) ([]*lambdahost.Version, error) {
+	rows, err := t.tx.QueryContext(ctx, listVersionsSQL,
+		id.Account, id.Region, id.Name, after, sqlLimit(limit))
+	if err == nil {
+		var vs []*lambdahost.Version
+		if vs, err = scanVersions(rows); err == nil {
+			return vs, nil
+		}
+	}
+	return nil, fmt.Errorf("list versions of %s: %w", id.ARN(), err)
+}
+
+// ListLatest returns up to limit $LATEST versions of account's functions in
+// region whose names sort after afterName (bytewise), ordered by name. A
+// limit of zero or less means no limit.
+func (t *tx) ListLatest(ctx context.Context, account, region, afterName string, limit int) ([]*lambdahost.Version, error) {
+	rows, err := t.tx.QueryContext(ctx, listLatestSQL,
+		account, region, afterName, sqlLimit(limit))
+	if err == nil {
+		var vs []*lambdahost.Version
+		if vs, err = scanVersions(rows); err == nil {
+			return vs, nil
+		}
+	}
+	return nil, fmt.Errorf("list latest versions of %s in %s: %w", account, region, err)
+}
+
+// ListAllVersions returns up to limit versions of account's functions in
+// region that come after (afterName, afterOrder), ordered by function name
+// then VersionOrder. A limit of zero or less means no limit.
+func (t *tx) ListAllVersions(ctx context.Context, account, region, afterName string, afterOrder int64, limit int) ([]*lambdahost.Version, error) {
+	rows, err := t.tx.QueryContext(ctx, listAllVersionsSQL,
+		account, region, afterName, afterOrder, sqlLimit(limit))
+	if err == nil {
+		var vs []*lambdahost.Version
+		if vs, err = scanVersions(rows); err == nil {
+			return vs, nil
+		}
+	}
+	return nil, fmt.Errorf("list all versions of %s in %s: %w", account, region, err)
+}
+
+// Digests returns the distinct non-zero code digests that versions
+// reference, in byte order. A version without code (zero digest) references
+// no blob.
+func (t *tx) Digests(ctx context.Context) ([]lambdahost.Digest, error) {
+	rows, err := t.tx.QueryContext(ctx, digestsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("list digests: %w", err)
+	}
+	defer rows.Close()
+	var ds []lambdahost.Digest
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, fmt.Errorf("list digests: %w", err)
+		}
+		d, err := toDigest(b)
+		if err != nil {
+			return nil, fmt.Errorf("list digests: %w", err)
+		}
+		ds = append(ds, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list digests: %w", err)
+	}
+	return ds, nil
+}
+
+// Unsettled returns every version whose State is Pending or whose
+// LastUpdateStatus is InProgress, ordered by account, region, function name
+// and VersionOrder.
+func (t *tx) Unsettled(ctx context.Context) ([]*lambdahost.Version, error) {
+	rows, err := t.tx.QueryContext(ctx, unsettledSQL)
+	if err == nil {
+		var vs []*lambdahost.Version
+		if vs, err = scanVersions(rows); err == nil {
+			return vs, nil
+		}
+	}
+	return nil, fmt.Errorf("list unsettled versions: %w", err)
+}
+
+// scanVersions reads and closes rows of versionColumns.
+func scanVersions(rows *sql.Rows) ([]*lambdahost.Version, error) {
+	defer rows.Close()
+	var (
+		vs []*lambdahost.Version
+		// RawBytes are reused from row to row: they are decoded at once.
+		digest, data sql.RawBytes
+	)
+	for rows.Next() {
+		var (
+			v            lambdahost.Version
+			lastModified int64
+		)
+		err := rows.Scan(&v.Function.Account, &v.Function.Region, &v.Function.Name, &v.Name, &v.RevisionID, &lastModified,
+			&digest, &v.Code.Size, &v.Status.State, &v.Status.LastUpdateStatus, &data)
+		if err != nil {
+			return nil, err
+		}
+		v.LastModified = toTime(lastModified)
+		if digest != nil {
+			if v.Code.Digest, err = toDigest(digest); err != nil {
+				return nil, fmt.Errorf("version %s: %w", v.ARN(), err)
+			}
+		}
+		var r versionRecord
+		if err := json.Unmarshal(data, &r); err != nil {
+			return nil, fmt.Errorf("version %s: decode: %w", v.ARN(), err)
+		}
+		r.apply(&v)
+		vs = append(vs, &v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return vs, nil
+}
+
+// toDigest converts a code_digest value.
+func toDigest(b []byte) (lambdahost.Digest, error) {
+	var d lambdahost.Digest
+	if len(b) != len(d) {
+		return d, fmt.Errorf("code digest has %d bytes, want %d", len(b), len(d))
+	}
+	copy(d[:], b)
+	return d, nil
+}
+
+// versionRecord is the JSON in versions.data: the fields of a
+// lambdahost.Version that are not columns of their own. Fields are tagged
+// omitzero, so that nil maps and slices stay nil and empty ones stay empty.
+type versionRecord struct {
+	Config configRecord `json:"config,omitzero"`
+	Code   codeRecord   `json:"code,omitzero"`
+	Status statusRecord `json:"status,omitzero"`
+}
+
+type configRecord struct {
+	Runtime           string                   `json:"runtime,omitzero"`
+	Role              string                   `json:"role,omitzero"`
+	Handler           string                   `json:"handler,omitzero"`
+	Description       string                   `json:"description,omitzero"`
+	Timeout           int                      `json:"timeout,omitzero"`
+	MemorySize        int                      `json:"memorySize,omitzero"`
+	Environment       map[string]string        `json:"environment,omitzero"`
+	KMSKeyARN         string                   `json:"kmsKeyArn,omitzero"`
+	VpcConfig         *vpcConfigRecord         `json:"vpcConfig,omitzero"`
+	DeadLetterTarget  string                   `json:"deadLetterTarget,omitzero"`
+	TracingMode       string                   `json:"tracingMode,omitzero"`
+	Layers            []string                 `json:"layers,omitzero"`
+	FileSystemConfigs []fileSystemConfigRecord `json:"fileSystemConfigs,omitzero"`
+	ImageConfig       *imageConfigRecord       `json:"imageConfig,omitzero"`
+	Architectures     []string                 `json:"architectures,omitzero"`
+	EphemeralStorage  int                      `json:"ephemeralStorage,omitzero"`
+	SnapStartApplyOn  string                   `json:"snapStartApplyOn,omitzero"`
+	Logging           loggingConfigRecord      `json:"logging,omitzero"`
+}
+
+type vpcConfigRecord struct {
+	SubnetIDs               []string `json:"subnetIds,omitzero"`
+	SecurityGroupIDs        []string `json:"securityGroupIds,omitzero"`
+	Ipv6AllowedForDualStack bool     `json:"ipv6AllowedForDualStack,omitzero"`
+}
+
+type fileSystemConfigRecord struct {
+	ARN            string `json:"arn,omitzero"`
+	LocalMountPath string `json:"localMountPath,omitzero"`
+}
+
+type imageConfigRecord struct {
+	EntryPoint       []string `json:"entryPoint,omitzero"`
+	Command          []string `json:"command,omitzero"`
+	WorkingDirectory string   `json:"workingDirectory,omitzero"`
+}
+
+type loggingConfigRecord struct {
+	LogFormat           string `json:"logFormat,omitzero"`
+	ApplicationLogLevel string `json:"applicationLogLevel,omitzero"`
+	SystemLogLevel      string `json:"systemLogLevel,omitzero"`
+	LogGroup            string `json:"logGroup,omitzero"`
+}
+
+// codeRecord is a lambdahost.Code without Digest and Size, which are columns.
+type codeRecord struct {
+	PackageType              string `json:"packageType,omitzero"`
+	UnzippedSize             int64  `json:"unzippedSize,omitzero"`
+	SourceKMSKeyARN          string `json:"sourceKmsKeyArn,omitzero"`
+	ImageURI                 string `json:"imageUri,omitzero"`
+	ResolvedImageURI         string `json:"resolvedImageUri,omitzero"`
+	SigningProfileVersionARN string `json:"signingProfileVersionArn,omitzero"`
+	SigningJobARN            string `json:"signingJobArn,omitzero"`
+}
+
+// statusRecord is a lambdahost.Status without State and LastUpdateStatus,
+// which are columns.
+type statusRecord struct {
+	StateReason                string `json:"stateReason,omitzero"`
+	StateReasonCode            string `json:"stateReasonCode,omitzero"`
+	LastUpdateStatusReason     string `json:"lastUpdateStatusReason,omitzero"`
+	LastUpdateStatusReasonCode string `json:"lastUpdateStatusReasonCode,omitzero"`
+}
+
+func newVersionRecord(v *lambdahost.Version) versionRecord {
+	c := v.Config
+	r := versionRecord{
+		Config: configRecord{
+			Runtime:          c.Runtime,
+			Role:             c.Role,
+			Handler:          c.Handler,
+			Description:      c.Description,
+			Timeout:          c.Timeout,
+			MemorySize:       c.MemorySize,
+			Environment:      c.Environment,
+			KMSKeyARN:        c.KMSKeyARN,
+			DeadLetterTarget: c.DeadLetterTarget,
+			TracingMode:      c.TracingMode,
+			Layers:           c.Layers,
+			Architectures:    c.Architectures,
+			EphemeralStorage: c.EphemeralStorage,
+			SnapStartApplyOn: c.SnapStartApplyOn,
+			Logging: loggingConfigRecord{
+				LogFormat:           c.Logging.LogFormat,
+				ApplicationLogLevel: c.Logging.ApplicationLogLevel,
+				SystemLogLevel:      c.Logging.SystemLogLevel,
+				LogGroup:            c.Logging.LogGroup,
+			},
+		},
+		Code: codeRecord{
+			PackageType:              v.Code.PackageType,
+			UnzippedSize:             v.Code.UnzippedSize,
+			SourceKMSKeyARN:          v.Code.SourceKMSKeyARN,
+			ImageURI:                 v.Code.ImageURI,
+			ResolvedImageURI:         v.Code.ResolvedImageURI,
+			SigningProfileVersionARN: v.Code.SigningProfileVersionARN,
+			SigningJobARN:            v.Code.SigningJobARN,
+		},
+		Status: statusRecord{
+			StateReason:                v.Status.StateReason,
+			StateReasonCode:            v.Status.StateReasonCode,
+			LastUpdateStatusReason:     v.Status.LastUpdateStatusReason,
+			LastUpdateStatusReasonCode: v.Status.LastUpdateStatusReasonCode,
+		},
+	}
+	if vc := c.VpcConfig; vc != nil {
+		r.Config.VpcConfig = &vpcConfigRecord{
+			SubnetIDs:               vc.SubnetIDs,
+			SecurityGroupIDs:        vc.SecurityGroupIDs,
+			Ipv6AllowedForDualStack: vc.Ipv6AllowedForDualStack,
+		}
+	}
+	if c.FileSystemConfigs != nil {
+		r.Config.FileSystemConfigs = make([]fileSystemConfigRecord, len(c.FileSystemConfigs))
+		for i, fs := range c.FileSystemConfigs {
+			r.Config.FileSystemConfigs[i] = fileSystemConfigRecord{ARN: fs.ARN, LocalMountPath: fs.LocalMountPath}
+		}
+	}
+	if ic := c.ImageConfig; ic != nil {
+		r.Config.ImageConfig = &imageConfigRecord{
+			EntryPoint:       ic.EntryPoint,
+			Command:          ic.Command,
+			WorkingDirectory: ic.WorkingDirectory,
+		}
+	}
+	return r
+}
+
+// apply sets the fields of v that r holds.
+func (r *versionRecord) apply(v *lambdahost.Version) {
+	c := &r.Config
+	v.Config = lambdahost.Config{
+		Runtime:          c.Runtime,
+		Role:             c.Role,
+		Handler:          c.Handler,
+		Description:      c.Description,
+		Timeout:          c.Timeout,
+		MemorySize:       c.MemorySize,
+		Environment:      c.Environment,
+		KMSKeyARN:        c.KMSKeyARN,
+		DeadLetterTarget: c.DeadLetterTarget,
+		TracingMode:      c.TracingMode,
+		Layers:           c.Layers,
+		Architectures:    c.Architectures,
+		EphemeralStorage: c.EphemeralStorage,
+		SnapStartApplyOn: c.SnapStartApplyOn,
+		Logging: lambdahost.LoggingConfig{
+			LogFormat:           c.Logging.LogFormat,
+			ApplicationLogLevel: c.Logging.ApplicationLogLevel,
+			SystemLogLevel:      c.Logging.SystemLogLevel,
+			LogGroup:            c.Logging.LogGroup,
+		},
+	}
+	if vc := c.VpcConfig; vc != nil {
+		v.Config.VpcConfig = &lambdahost.VpcConfig{
+			SubnetIDs:               vc.SubnetIDs,
+			SecurityGroupIDs:        vc.SecurityGroupIDs,
+			Ipv6AllowedForDualStack: vc.Ipv6AllowedForDualStack,
+		}
+	}
+	if c.FileSystemConfigs != nil {
+		v.Config.FileSystemConfigs = make([]lambdahost.FileSystemConfig, len(c.FileSystemConfigs))
+		for i, fs := range c.FileSystemConfigs {
+			v.Config.FileSystemConfigs[i] = lambdahost.FileSystemConfig{ARN: fs.ARN, LocalMountPath: fs.LocalMountPath}
+		}
+	}
+	if ic := c.ImageConfig; ic != nil {
+		v.Config.ImageConfig = &lambdahost.ImageConfig{
+			EntryPoint:       ic.EntryPoint,
+			Command:          ic.Command,
+			WorkingDirectory: ic.WorkingDirectory,
+		}
+	}
+	v.Code.PackageType = r.Code.PackageType
+	v.Code.UnzippedSize = r.Code.UnzippedSize
+	v.Code.SourceKMSKeyARN = r.Code.SourceKMSKeyARN
+	v.Code.ImageURI = r.Code.ImageURI
+	v.Code.ResolvedImageURI = r.Code.ResolvedImageURI
+	v.Code.SigningProfileVersionARN = r.Code.SigningProfileVersionARN
+	v.Code.SigningJobARN = r.Code.SigningJobARN
+	v.Status.StateReason = r.Status.StateReason
+	v.Status.StateReasonCode = r.Status.StateReasonCode
+	v.Status.LastUpdateStatusReason = r.Status.LastUpdateStatusReason
+	v.Status.LastUpdateStatusReasonCode = r.Status.LastUpdateStatusReasonCode
+}
