@@ -43,24 +43,21 @@ type FunctionRef struct {
 	Qualifier string
 }
 
-// String formats the reference back in the shortest form that keeps every
-// field that was given.
+// String formats the reference back with exactly the parts that were
+// given, so that ParseFunctionName(r.String()) == r.
 func (r FunctionRef) String() string {
 	var b strings.Builder
-	switch {
-	case r.Partition != "" || (r.Region != "" && r.Account != ""):
-		p := r.Partition
-		if p == "" {
-			p = "aws"
-		}
-		b.WriteString("arn:" + p + ":lambda:" + r.Region + ":" + r.Account + ":function:")
-	default:
-		if r.Region != "" {
-			b.WriteString(r.Region + ":")
-		}
-		if r.Account != "" {
-			b.WriteString(r.Account + ":function:")
-		}
+	if r.Partition != "" {
+		b.WriteString("arn:" + r.Partition + ":lambda:")
+	}
+	if r.Region != "" {
+		b.WriteString(r.Region + ":")
+	}
+	if r.Account != "" {
+		b.WriteString(r.Account + ":")
+	}
+	if b.Len() > 0 {
+		b.WriteString("function:")
 	}
 	b.WriteString(r.Name)
 	if r.Qualifier != "" {
