@@ -1,0 +1,57 @@
+// Command lambdahost serves the AWS Lambda API on your own machine.
+//
+//	lambdahost serve [--listen 127.0.0.1:9001] [--data-dir DIR] [--ready-file FILE]
+//	                 [--credentials FILE] [--code-storage-limit BYTES] [--log-level LEVEL]
+//	lambdahost version
+//
+// Every flag of serve may also be set by an environment variable named
+// LAMBDAHOST_ and the flag in upper case with - as _ (LAMBDAHOST_DATA_DIR).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// run runs the command line args and returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: lambdahost serve [flags] | lambdahost version")
+		return 2
+	}
+	switch args[0] {
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "lambdahost", version)
+		return 0
+	case "serve":
+		m := &Main{Stdout: stdout, Stderr: stderr, Getenv: getenv}
+		if err := m.ParseFlags(args[1:]); err != nil {
+			if err == errHelp {
+				return 0
+			}
+			fmt.Fprintln(stderr, "lambdahost serve:", err)
+			return 2
+		}
+		if err := m.Run(ctx); err != nil {
+			fmt.Fprintln(stderr, "lambdahost serve:", err)
+			return 1
+		}
+		return 0
+	default:
+		fmt.Fprintf(stderr, "lambdahost: unknown command %q\nusage: lambdahost serve [flags] | lambdahost version\n", args[0])
+		return 2
+	}
+}

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/disk"
+	fnhttp "github.com/lambdahost/lambdahost/http"
+	"github.com/lambdahost/lambdahost/sigv4"
+	"github.com/lambdahost/lambdahost/sqlite"
+)
+
+var errHelp = errors.New("help requested")
+
+// Main is the serve command: flags and environment → adapters → server.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+
+	Listen           string
+	DataDir          string
+	ReadyFile        string
+	CredentialsFile  string
+	CodeStorageLimit int64
+	LogLevel         string
+	GCInterval       time.Duration
+	GCGrace          time.Duration
+}
+
+// ParseFlags reads flags, with LAMBDAHOST_* environment variables as defaults.
+func (m *Main) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	env := func(name, def string) string {
+		if v := m.Getenv("LAMBDAHOST_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&m.Listen, "listen", env("listen", "127.0.0.1:9001"), "address to listen on (LAMBDAHOST_LISTEN)")
+	fs.StringVar(&m.DataDir, "data-dir", env("data-dir", defaultDataDir(m.Getenv)), "directory for metadata and code (LAMBDAHOST_DATA_DIR)")
+	fs.StringVar(&m.ReadyFile, "ready-file", env("ready-file", ""), "write the bound address here as JSON once listening (LAMBDAHOST_READY_FILE)")
+	fs.StringVar(&m.CredentialsFile, "credentials", env("credentials", ""), "JSON file of access keys, secrets and accounts (LAMBDAHOST_CREDENTIALS); without it only test/test → 000000000000 is accepted")
+	limit := fs.String("code-storage-limit", env("code-storage-limit", strconv.FormatInt(control.DefaultCodeStorageLimit, 10)), "code storage quota per account in bytes (LAMBDAHOST_CODE_STORAGE_LIMIT)")
+	fs.StringVar(&m.LogLevel, "log-level", env("log-level", "info"), "debug, info, warn or error (LAMBDAHOST_LOG_LEVEL)")
+	fs.DurationVar(&m.GCInterval, "gc-interval", 10*time.Minute, "how often unreferenced code is deleted")
+	fs.DurationVar(&m.GCGrace, "gc-grace", time.Hour, "how old unreferenced code must be to be deleted")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	n, err := strconv.ParseInt(*limit, 10, 64)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("--code-storage-limit: want a positive number of bytes, got %q", *limit)
+	}
+	m.CodeStorageLimit = n
+	if m.DataDir == "" {
+		return errors.New("--data-dir: no default data directory (set HOME or XDG_DATA_HOME)")
+	}
+	return nil
+}
+
+func defaultDataDir(getenv func(string) string) string {
+	if d := getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "lambdahost")
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", "lambdahost")
+	}
+	return ""
+}
+
+// Run serves until ctx is done, then drains in-flight requests.
+func (m *Main) Run(ctx context.Context) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(m.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+
+	creds, err := loadCredentials(m.CredentialsFile)
+	if err != nil {
+		return err
+	}
+	if m.CredentialsFile == "" && !loopback(m.Listen) {
+		return fmt.Errorf("refusing to listen on %s with the built-in test credentials: pass --credentials FILE, or listen on a loopback address", m.Listen)
+	}
+	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(m.DataDir, "lambdahost.db"))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	blobs, err := disk.NewBlobStore(filepath.Join(m.DataDir, "code"))
+	if err != nil {
+		return err
+	}
+	urlKey, err := loadOrCreateKey(filepath.Join(m.DataDir, "url.key"))
+	if err != nil {
+		return err
+	}
+
+	svc := control.New(store, blobs)
+	svc.CodeStorageLimit = m.CodeStorageLimit
+	svc.Logger = logger
+	if err := svc.Start(ctx); err != nil {
+		return err
+	}
+	defer svc.Close()
+
+	verifier := &sigv4.Verifier{Service: "lambda", Lookup: func(key string) (sigv4.Credential, bool) {
+		c, ok := creds[key]
+		return c, ok
+	}}
+	api := fnhttp.NewServer(svc, blobs, verifier)
+	api.URLKey = urlKey
+	api.Logger = logger.With(lambdahost.LogKeyComponent, "http")
+
+	ln, err := net.Listen("tcp", m.Listen)
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	logger.Info("listening", "address", addr, "data_dir", m.DataDir, "version", version)
+	if m.ReadyFile != "" {
+		if err := writeReadyFile(m.ReadyFile, addr); err != nil {
+			_ = srv.Close()
+			return err
+		}
+	}
+
+	gcDone := make(chan struct{})
+	gcCtx, stopGC := context.WithCancel(ctx)
+	go func() {
+		defer close(gcDone)
+		m.collectGarbage(gcCtx, svc, logger)
+	}()
+
+	select {
+	case err := <-served:
+		stopGC()
+		<-gcDone
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: draining in-flight requests")
+	stopGC()
+	<-gcDone
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("drain requests: %w", err)
+	}
+	return nil
+}
+
+// collectGarbage deletes unreferenced code now and every GCInterval.
+func (m *Main) collectGarbage(ctx context.Context, svc *control.Service, logger *slog.Logger) {
+	t := time.NewTicker(m.GCInterval)
+	defer t.Stop()
+	for {
+		if n, err := svc.CollectGarbage(ctx, m.GCGrace); err != nil && ctx.Err() == nil {
+			logger.Warn("collect garbage", lambdahost.LogKeyError, err)
+		} else if n > 0 {
+			logger.Info("deleted unreferenced code", "blobs", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// credentialsFile is the format of --credentials.
+type credentialsFile struct {
+	Credentials []struct {
+		AccessKeyID     string `json:"access_key_id"`
+		SecretAccessKey string `json:"secret_access_key"`
+		AccountID       string `json:"account_id"`
+	} `json:"credentials"`
+}
+
+func loadCredentials(path string) (map[string]sigv4.Credential, error) {
+	if path == "" {
+		return map[string]sigv4.Credential{"test": {AccessKey: "test", Secret: "test", Account: "000000000000"}}, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read credentials: %w", err)
+	}
+	var f credentialsFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("parse credentials %s: %w", path, err)
+	}
+	out := map[string]sigv4.Credential{}
+	for i, c := range f.Credentials {
+		if c.AccessKeyID == "" || c.SecretAccessKey == "" || len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "" {
+			return nil, fmt.Errorf("credentials %s: entry %d needs access_key_id, secret_access_key and a 12-digit account_id", path, i)
+		}
+		if _, dup := out[c.AccessKeyID]; dup {
+			return nil, fmt.Errorf("credentials %s: access key %s appears twice", path, c.AccessKeyID)
+		}
+		out[c.AccessKeyID] = sigv4.Credential{AccessKey: c.AccessKeyID, Secret: c.SecretAccessKey, Account: c.AccountID}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("credentials %s: no credentials", path)
+	}
+	return out, nil
+}
+
+// loadOrCreateKey returns the key that signs code download URLs, creating
+// it on first start so that URLs survive restarts.
+func loadOrCreateKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) == 32 {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read url key: %w", err)
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(path, key, 0o600); err != nil {
+		return nil, fmt.Errorf("write url key: %w", err)
+	}
+	return key, nil
+}
+
+func writeReadyFile(path, addr string) error {
+	b, _ := json.Marshal(map[string]string{"address": addr, "endpoint": "http://" + addr})
+	return writeFileAtomic(path, append(b, '\n'), 0o644)
+}
+
+// writeFileAtomic writes via a temporary file and a rename, so a reader
+// never sees half a file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,91 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// capitalMessage lists the error types whose model shape spells the member
+// "Message"; the others spell it "message". Clients read the one their model names.
+var capitalMessage = map[lambdahost.ErrorType]bool{
+	lambdahost.ResourceNotFoundException:          true,
+	lambdahost.ServiceException:                   true,
+	lambdahost.CodeSigningConfigNotFoundException: true,
+	lambdahost.CodeVerificationFailedException:    true,
+	lambdahost.InvalidCodeSignatureException:      true,
+}
+
+// authErrors are answered by AWS's front door, without a Type member.
+var authErrors = map[lambdahost.ErrorType]bool{
+	lambdahost.InvalidSignatureException:    true,
+	lambdahost.UnrecognizedClientException:  true,
+	lambdahost.MissingAuthenticationToken:   true,
+	lambdahost.IncompleteSignatureException: true,
+}
+
+// writeError is the one writer of error responses. An *lambdahost.Error is
+// answered as it says; anything else is a ServiceException whose cause is
+// only logged. A request whose client went away gets nothing.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ctx := r.Context()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return
+	}
+	var apiErr *lambdahost.Error
+	if !errors.As(err, &apiErr) {
+		apiErr = lambdahost.Errorf(lambdahost.ServiceException, "An internal error occurred.")
+		apiErr.Err = err
+	}
+	status := apiErr.Status
+	if status == 0 {
+		status = apiErr.Type.Status()
+	}
+	level := slog.LevelDebug
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String(lambdahost.LogKeyRequestID, lambdahost.RequestIDFrom(ctx)),
+		slog.String("type", string(apiErr.Type)),
+		slog.Int("status", status),
+	}
+	if apiErr.Err != nil {
+		attrs = append(attrs, slog.String(lambdahost.LogKeyError, apiErr.Err.Error()))
+	}
+	s.logger().LogAttrs(ctx, level, "request failed: "+apiErr.Message, attrs...)
+
+	body := map[string]string{}
+	key := "message"
+	if capitalMessage[apiErr.Type] {
+		key = "Message"
+	}
+	body[key] = apiErr.Message
+	if !authErrors[apiErr.Type] {
+		body["Type"] = "User"
+		if status >= 500 {
+			body["Type"] = "Service"
+		}
+	}
+	h := w.Header()
+	h.Set("X-Amzn-Errortype", string(apiErr.Type))
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// writeJSON answers v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Wire structs always marshal; this is a programming error.
+		panic(err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

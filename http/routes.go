@@ -1,0 +1,55 @@
+package http
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+type operationKey struct{}
+
+// operationOf returns the AWS operation name of the route r matched.
+func operationOf(r *http.Request) string {
+	op, _ := r.Context().Value(operationKey{}).(string)
+	return op
+}
+
+// routes registers every operation, named as AWS names it.
+func (s *Server) routes() {
+	s.handle("POST /2015-03-31/functions", "CreateFunction", s.streamed(s.handleCreateFunction))
+	s.handle("GET /2015-03-31/functions", "ListFunctions", s.authed(s.handleListFunctions))
+	s.handle("GET /2015-03-31/functions/{FunctionName}", "GetFunction", s.authed(s.handleGetFunction))
+	s.handle("DELETE /2015-03-31/functions/{FunctionName}", "DeleteFunction", s.authed(s.handleDeleteFunction))
+	s.handle("GET /2015-03-31/functions/{FunctionName}/configuration", "GetFunctionConfiguration", s.authed(s.handleGetFunctionConfiguration))
+	s.handle("PUT /2015-03-31/functions/{FunctionName}/configuration", "UpdateFunctionConfiguration", s.authed(s.handleUpdateFunctionConfiguration))
+	s.handle("PUT /2015-03-31/functions/{FunctionName}/code", "UpdateFunctionCode", s.streamed(s.handleUpdateFunctionCode))
+	s.handle("POST /2015-03-31/functions/{FunctionName}/versions", "PublishVersion", s.authed(s.handlePublishVersion))
+	s.handle("GET /2015-03-31/functions/{FunctionName}/versions", "ListVersionsByFunction", s.authed(s.handleListVersionsByFunction))
+	s.handle("POST /2015-03-31/functions/{FunctionName}/aliases", "CreateAlias", s.authed(s.handleCreateAlias))
+	s.handle("GET /2015-03-31/functions/{FunctionName}/aliases", "ListAliases", s.authed(s.handleListAliases))
+	s.handle("GET /2015-03-31/functions/{FunctionName}/aliases/{Name}", "GetAlias", s.authed(s.handleGetAlias))
+	s.handle("PUT /2015-03-31/functions/{FunctionName}/aliases/{Name}", "UpdateAlias", s.authed(s.handleUpdateAlias))
+	s.handle("DELETE /2015-03-31/functions/{FunctionName}/aliases/{Name}", "DeleteAlias", s.authed(s.handleDeleteAlias))
+	s.handle("POST /2017-03-31/tags/{Resource}", "TagResource", s.authed(s.handleTagResource))
+	s.handle("DELETE /2017-03-31/tags/{Resource}", "UntagResource", s.authed(s.handleUntagResource))
+	s.handle("GET /2017-03-31/tags/{Resource}", "ListTags", s.authed(s.handleListTags))
+	s.handle("GET /2016-08-19/account-settings", "GetAccountSettings", s.authed(s.handleGetAccountSettings))
+	// Code download URLs answered by GetFunction: authorized by their own signature.
+	s.handle("GET "+codePath+"{Digest}", "GetCode", s.handleGetCode)
+	s.handle("/", "", s.handleUnknown)
+}
+
+func (s *Server) handle(pattern, op string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		h(w, r.WithContext(context.WithValue(r.Context(), operationKey{}, op)))
+	})
+}
+
+// handleUnknown answers a path or method that is no operation. The
+// signature is still checked first, so that nothing is told to strangers.
+func (s *Server) handleUnknown(w http.ResponseWriter, r *http.Request) {
+	s.authed(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, lambdahost.Errorf(lambdahost.UnknownOperationException, "Unknown operation %s %s", r.Method, r.URL.EscapedPath()))
+	})(w, r)
+}

@@ -1,0 +1,78 @@
+package http
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/sigv4"
+)
+
+// Server is the Lambda API as an http.Handler.
+//
+// It depends on control.Service directly rather than on an interface in the
+// root package: control's input types are the operation contract, and an
+// interface restating them would have no second implementation.
+type Server struct {
+	service  *control.Service
+	blobs    lambdahost.BlobStore
+	verifier *sigv4.Verifier
+	mux      *http.ServeMux
+
+	// URLKey signs the code download URLs GetFunction answers. It must be
+	// set before serving; it should persist across restarts.
+	URLKey []byte
+	// URLTTL is how long a code download URL stays valid. If zero, 10 minutes.
+	URLTTL time.Duration
+	// Now is the clock. If nil, time.Now is used.
+	Now func() time.Time
+	// NewRequestID returns a request ID. If nil, a random UUID is used.
+	NewRequestID func() string
+	// Logger receives request logs. If nil, slog.Default is used.
+	Logger *slog.Logger
+}
+
+// NewServer returns a Server for service, storing code in blobs and
+// authenticating with verifier.
+func NewServer(service *control.Service, blobs lambdahost.BlobStore, verifier *sigv4.Verifier) *Server {
+	s := &Server{service: service, blobs: blobs, verifier: verifier, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
+}
+
+func (s *Server) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+func (s *Server) requestID() string {
+	if s.NewRequestID != nil {
+		return s.NewRequestID()
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// ServeHTTP gives every request an ID, then routes it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := s.requestID()
+	w.Header().Set("X-Amzn-Requestid", id)
+	r = r.WithContext(lambdahost.WithRequestID(r.Context(), id))
+	s.mux.ServeHTTP(w, r)
+}

@@ -1,0 +1,302 @@
+package http_test
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/disk"
+	fnhttp "github.com/lambdahost/lambdahost/http"
+	"github.com/lambdahost/lambdahost/sigv4"
+	"github.com/lambdahost/lambdahost/sqlite"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// clock is the fixed time of golden tests: requests are signed at it and
+// the service stamps LastModified with it.
+var clock = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+const testHost = "lambdahost.test"
+
+// env is an in-process lambdahost over real sqlite and disk adapters.
+type env struct {
+	t       *testing.T
+	srv     *httptest.Server
+	svc     *control.Service
+	blocked *blockingPreparer
+	creds   aws.Credentials
+	region  string
+}
+
+type envOption func(*env)
+
+func withCodeStorageLimit(n int64) envOption { return func(e *env) { e.svc.CodeStorageLimit = n } }
+
+// withBlockedSettling keeps updates InProgress until release is called.
+func withBlockedSettling() envOption {
+	return func(e *env) {
+		e.blocked = &blockingPreparer{release: make(chan struct{})}
+		e.svc.Preparer = e.blocked
+		e.svc.SettleSync = false
+	}
+}
+
+type blockingPreparer struct {
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *blockingPreparer) Prepare(ctx context.Context, v *lambdahost.Version) error {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+func (b *blockingPreparer) Release() { b.once.Do(func() { close(b.release) }) }
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := disk.NewBlobStore(filepath.Join(dir, "code"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := control.New(store, blobs)
+	svc.Now = func() time.Time { return clock }
+	var mu sync.Mutex
+	revs, reqs := 0, 0
+	svc.NewRevisionID = func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		revs++
+		return fmt.Sprintf("00000000-0000-4000-8000-%012d", revs)
+	}
+	svc.SettleSync = true
+	e := &env{t: t, svc: svc, creds: aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, region: "us-east-1"}
+	for _, o := range opts {
+		o(e)
+	}
+	if err := svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	verifier := &sigv4.Verifier{Service: "lambda", Now: func() time.Time { return clock }, Lookup: func(k string) (sigv4.Credential, bool) {
+		switch k {
+		case "test":
+			return sigv4.Credential{AccessKey: "test", Secret: "test", Account: "000000000000"}, true
+		case "other":
+			return sigv4.Credential{AccessKey: "other", Secret: "other", Account: "111111111111"}, true
+		}
+		return sigv4.Credential{}, false
+	}}
+	api := fnhttp.NewServer(svc, blobs, verifier)
+	api.URLKey = []byte("0123456789abcdef0123456789abcdef")
+	api.Now = func() time.Time { return clock }
+	api.NewRequestID = func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		reqs++
+		return fmt.Sprintf("req-%04d", reqs)
+	}
+	e.srv = httptest.NewServer(api)
+	t.Cleanup(func() {
+		if e.blocked != nil {
+			e.blocked.Release()
+		}
+		e.srv.Close()
+		svc.Close()
+		store.Close()
+	})
+	return e
+}
+
+// response is what a golden file pins.
+type response struct {
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    json.RawMessage   `json:"body,omitempty"`
+}
+
+// do sends a request signed as the aws CLI would sign it.
+func (e *env) do(method, path, body string) response {
+	e.t.Helper()
+	return e.doWith(method, path, body, e.creds, e.region, nil)
+}
+
+func (e *env) doWith(method, path, body string, creds aws.Credentials, region string, mutate func(*http.Request)) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Host = testHost
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	sum := sha256.Sum256([]byte(body))
+	if creds.AccessKeyID != "" {
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "lambda", region, clock); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if mutate != nil {
+		mutate(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := response{Status: resp.StatusCode, Headers: map[string]string{}}
+	for _, h := range []string{"Content-Type", "X-Amzn-Errortype"} {
+		if v := resp.Header.Get(h); v != "" {
+			out.Headers[h] = v
+		}
+	}
+	if len(b) > 0 {
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, b, "", "  "); err != nil {
+			out.Body, _ = json.Marshal(string(b))
+		} else {
+			out.Body = buf.Bytes()
+		}
+	}
+	return out
+}
+
+// rawOversized declares a body of n bytes but sends none of it: the server
+// must answer from Content-Length alone, without waiting for the body.
+func (e *env) rawOversized(method, path string, n int64) response {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, nil)
+	req.Host = testHost
+	req.ContentLength = n
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	if err := v4.NewSigner().SignHTTP(context.Background(), e.creds, req, "UNSIGNED-PAYLOAD", "lambda", e.region, clock); err != nil {
+		e.t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", method, path, testHost, n)
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			fmt.Fprintf(conn, "%s: %s\r\n", k, v)
+		}
+	}
+	io.WriteString(conn, "\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var buf bytes.Buffer
+	json.Indent(&buf, b, "", "  ")
+	return response{Status: resp.StatusCode, Headers: map[string]string{"Content-Type": resp.Header.Get("Content-Type"), "X-Amzn-Errortype": resp.Header.Get("X-Amzn-Errortype")}, Body: buf.Bytes()}
+}
+
+// must sends a setup request and fails unless it succeeds.
+func (e *env) must(method, path, body string) response {
+	e.t.Helper()
+	r := e.do(method, path, body)
+	if r.Status >= 300 {
+		e.t.Fatalf("setup %s %s: %d %s", method, path, r.Status, r.Body)
+	}
+	return r
+}
+
+func testZip(t testing.TB, content string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "app.py", Method: zip.Store, Modified: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, content)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// createBody is a CreateFunction body for a python function named name.
+func createBody(t testing.TB, name string, extra string) string {
+	body := `{"FunctionName":"` + name + `","Runtime":"python3.12","Role":"arn:aws:iam::000000000000:role/r","Handler":"app.handler","Code":{"ZipFile":"` + b64(testZip(t, "v1")) + `"}`
+	if extra != "" {
+		body += "," + extra
+	}
+	return body + "}"
+}
+
+// checkGolden compares got with testdata/golden/<op>/<name>.json.
+func checkGolden(t *testing.T, op, name string, got response) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", op, name+".json")
+	b, err := json.MarshalIndent(got, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, '\n')
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./http -update to create it)", err)
+	}
+	if !jsonEqual(want, b) {
+		t.Errorf("%s differs from golden file:\n--- want\n%s\n--- got\n%s", path, want, b)
+	}
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return bytes.Equal(xa, ya)
+}
