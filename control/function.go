@@ -127,7 +127,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if len(in.Tags) > 0 {
 		fn.Tags = maps.Clone(in.Tags)
 	}
-	settle := []*lambdahost.Version{latest}
+	var settle []*lambdahost.Version
 	answer := latest
 	copies := 1
 	if in.Publish || in.PublishTo != nil {
@@ -144,18 +144,21 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		if err := tx.CreateFunction(ctx, fn); err != nil {
 			return err
 		}
-		if err := tx.PutVersion(ctx, latest); err != nil {
+		u, err := s.put(ctx, tx, latest)
+		if err != nil {
 			return err
 		}
+		settle = append(settle, u)
 		if in.Publish || in.PublishTo != nil {
 			pub := s.publishCopy(fn, latest, in.PublishTo, nil, now)
 			if err := tx.PutFunction(ctx, fn); err != nil {
 				return err
 			}
-			if err := tx.PutVersion(ctx, pub); err != nil {
+			u, err := s.put(ctx, tx, pub)
+			if err != nil {
 				return err
 			}
-			settle = append(settle, pub)
+			settle = append(settle, u)
 			answer = pub
 		}
 		return nil
@@ -428,7 +431,9 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		return nil, internal("commit code", err)
 	}
 	var latest, pub *lambdahost.Version
+	var settle []*lambdahost.Version
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		settle = settle[:0]
 		fn, err := tx.Function(ctx, t.id)
 		if err != nil {
 			return err
@@ -448,23 +453,26 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		fn.Changes++
 		if publish {
 			pub = s.publishCopy(fn, latest, in.PublishTo, nil, latest.LastModified)
-			if err := tx.PutVersion(ctx, pub); err != nil {
+			u, err := s.put(ctx, tx, pub)
+			if err != nil {
 				return err
 			}
+			settle = append(settle, u)
 		}
 		if err := tx.PutFunction(ctx, fn); err != nil {
 			return err
 		}
-		return tx.PutVersion(ctx, latest)
+		u, err := s.put(ctx, tx, latest)
+		settle = append(settle, u)
+		return err
 	})
 	if err != nil {
 		return nil, s.notFoundOr(t, err, "update function code")
 	}
+	s.schedule(settle...)
 	if pub != nil {
-		s.schedule(latest, pub)
 		return &FunctionConfig{Version: pub, ARN: pub.ARN()}, nil
 	}
-	s.schedule(latest)
 	return &FunctionConfig{Version: latest, ARN: t.id.ARN()}, nil
 }
 
@@ -498,7 +506,7 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 	if err := t.latestOnly(); err != nil {
 		return nil, err
 	}
-	var latest *lambdahost.Version
+	var latest, unsettled *lambdahost.Version
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		fn, err := tx.Function(ctx, t.id)
 		if err != nil {
@@ -522,12 +530,13 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 		if err := tx.PutFunction(ctx, fn); err != nil {
 			return err
 		}
-		return tx.PutVersion(ctx, latest)
+		unsettled, err = s.put(ctx, tx, latest)
+		return err
 	})
 	if err != nil {
 		return nil, s.notFoundOr(t, err, "update function configuration")
 	}
-	s.schedule(latest)
+	s.schedule(unsettled)
 	return &FunctionConfig{Version: latest, ARN: t.id.ARN()}, nil
 }
 
@@ -542,7 +551,6 @@ type PublishVersionInput struct {
 
 // PublishVersion publishes $LATEST as a new version, or answers the latest
 // published version when $LATEST has not changed since it was published.
-// The bool reports whether a version was created.
 func (s *Service) PublishVersion(ctx context.Context, in *PublishVersionInput) (*FunctionConfig, error) {
 	s.init()
 	t, err := resolve(ctx, in.FunctionName, lambdahost.NameFunction, "")
@@ -560,9 +568,9 @@ func (s *Service) PublishVersion(ctx context.Context, in *PublishVersionInput) (
 	if err := validatePublishTo(in.PublishTo); err != nil {
 		return nil, err
 	}
-	var pub *lambdahost.Version
-	created := false
+	var pub, unsettled *lambdahost.Version
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		unsettled = nil
 		fn, err := tx.Function(ctx, t.id)
 		if err != nil {
 			return err
@@ -591,17 +599,15 @@ func (s *Service) PublishVersion(ctx context.Context, in *PublishVersionInput) (
 			return err
 		}
 		pub = s.publishCopy(fn, latest, in.PublishTo, in.Description, s.now())
-		created = true
 		if err := tx.PutFunction(ctx, fn); err != nil {
 			return err
 		}
-		return tx.PutVersion(ctx, pub)
+		unsettled, err = s.put(ctx, tx, pub)
+		return err
 	})
 	if err != nil {
 		return nil, s.notFoundOr(t, err, "publish version")
 	}
-	if created {
-		s.schedule(pub)
-	}
+	s.schedule(unsettled)
 	return &FunctionConfig{Version: pub, ARN: pub.ARN()}, nil
 }

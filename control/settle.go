@@ -15,11 +15,31 @@ const (
 	reasonCodeCreating = "Creating"
 )
 
+// put writes v, the version an operation answers with. When settling has
+// nothing left to do (no Preparer: the code is already durable and
+// checked), the settled state is written instead, in the same
+// transaction, under its own RevisionId: the answer still says Pending or
+// InProgress as AWS's does, and its RevisionId is stale once the caller
+// reads the function again, as on AWS. Otherwise v is written as it is and
+// returned for schedule.
+func (s *Service) put(ctx context.Context, tx lambdahost.Tx, v *lambdahost.Version) (unsettled *lambdahost.Version, err error) {
+	if s.Preparer != nil {
+		return v, tx.PutVersion(ctx, v)
+	}
+	settled := *v
+	finish(&settled, nil)
+	settled.RevisionID = s.NewRevisionID()
+	return nil, tx.PutVersion(ctx, &settled)
+}
+
 // schedule settles each version once the operation that wrote it has
 // committed. Settling runs right away, in the background, so the response
 // is not delayed by it.
 func (s *Service) schedule(vs ...*lambdahost.Version) {
 	for _, v := range vs {
+		if v == nil {
+			continue
+		}
 		id, name, rev := v.Function, v.Name, v.RevisionID
 		if s.SettleSync {
 			s.settle(s.ctx, id, name, rev)
