@@ -49,7 +49,8 @@ func ParseDigestHex(s string) (Digest, error) {
 // A blob is durable once Commit returns: metadata that references it may commit after.
 type BlobStore interface {
 	// Create starts a new blob. The caller writes the content, then calls
-	// Commit or Abort.
+	// Commit or Abort. ctx covers only Create: an implementation that uploads
+	// elsewhere spools the content and sends it in Commit.
 	Create(ctx context.Context) (BlobWriter, error)
 	// Open opens the blob with digest d.
 	// Returns an error wrapping ErrBlobNotFound if there is none.
@@ -74,7 +75,10 @@ type BlobWriter interface {
 	// Digest is the SHA-256 of the bytes written so far.
 	Digest() Digest
 	// Commit makes the blob durable under its digest and returns it. If a blob
-	// with that digest exists, the new copy is dropped and the old one kept.
+	// with that digest exists, the new copy is dropped, the old one kept, and
+	// its committed time (see Walk) set to now: garbage collection relies on
+	// that to spare content that is about to be referenced again. Write and
+	// Commit fail after Commit or Abort.
 	Commit(ctx context.Context) (Digest, error)
 	// Abort discards the content. It is safe to call after Commit, where it
 	// does nothing, so callers may defer it.

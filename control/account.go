@@ -47,8 +47,10 @@ func (s *Service) GetAccountSettings(ctx context.Context) (*AccountSettings, err
 // committed by operations whose metadata has not committed yet.
 func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (deleted int, err error) {
 	s.init()
-	// Read the cutoff before the referenced set: a blob committed after the
-	// snapshot is newer than the cutoff and so is spared.
+	// No code commit may run between reading the references and deleting:
+	// see codeMu.
+	s.codeMu.Lock()
+	defer s.codeMu.Unlock()
 	cutoff := s.Now().Add(-grace)
 	referenced := map[lambdahost.Digest]bool{}
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {

@@ -347,3 +347,48 @@ func TestCodeStorageLimit(t *testing.T) {
 		t.Errorf("usage = %+v, want 1 function of %d bytes", settings.Usage, size)
 	}
 }
+
+// TestCollectGarbageRacingDedup: an update that re-commits content GC has
+// found old and unreferenced must never lose its blob.
+func TestCollectGarbageRacingDedup(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	f := newFixture(t, func(s *control.Service) {
+		s.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	f.create(t, "f", "a")
+	for round := range 30 {
+		// Make "b" unreferenced and old, then race an update back to "b"
+		// against a collection.
+		content := "b"
+		if _, err := f.updateCode("f", content, nil, false, t); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.updateCode("f", "c", nil, false, t); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		now = now.Add(2 * time.Hour)
+		mu.Unlock()
+		w := f.stage(t, zipOf(t, content))
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if _, err := f.svc.CollectGarbage(f.ctx, time.Hour); err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if _, err := f.svc.UpdateFunctionCode(f.ctx, &control.UpdateCodeInput{FunctionName: "f", Code: control.CodeInput{Zip: w}}); err != nil {
+				t.Error(err)
+			}
+		}()
+		wg.Wait()
+		got := f.get(t, "f")
+		if _, err := f.blobs.Stat(f.ctx, got.Code.Digest); err != nil {
+			t.Fatalf("round %d: the function's code is gone: %v", round, err)
+		}
+	}
+}

@@ -104,6 +104,8 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err := s.precheckCreate(ctx, t.id); err != nil {
 		return nil, err
 	}
+	s.codeMu.RLock()
+	defer s.codeMu.RUnlock()
 	st, err := s.stage(ctx, t.id.Account, in.Code, pkg)
 	if err != nil {
 		return nil, err
@@ -396,6 +398,8 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	if err := checkPackageType(&in.Code, pkg, "updating"); err != nil {
 		return nil, err
 	}
+	s.codeMu.RLock()
+	defer s.codeMu.RUnlock()
 	st, err := s.stage(ctx, t.id.Account, &in.Code, pkg)
 	if err != nil {
 		return nil, err

@@ -48,6 +48,15 @@ type Service struct {
 	// of just after. Tests use it for deterministic golden files.
 	SettleSync bool
 
+	// codeMu orders code commits against garbage collection: operations
+	// hold it shared from committing a blob until the metadata that
+	// references it has committed; CollectGarbage holds it exclusively while
+	// it decides and deletes. Otherwise GC could delete a blob that an
+	// update has just re-committed (deduplicated) and is about to reference.
+	// It covers one process; several processes sharing a store need a lock
+	// in the store (a later PostgreSQL issue).
+	codeMu sync.RWMutex
+
 	bg     sync.WaitGroup
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -15,7 +15,7 @@ const aliasColumns = `account, region, name, alias, function_version, revision_i
 // Alias returns alias name of function id, or an error wrapping
 // lambdahost.ErrNotFound.
 func (t *tx) Alias(ctx context.Context, id lambdahost.FunctionID, name string) (*lambdahost.Alias, error) {
-	rows, err := t.tx.QueryContext(ctx, `
+	rows, err := t.query(ctx, `
 		SELECT `+aliasColumns+`
 		FROM aliases
 		WHERE account = ? AND region = ? AND name = ? AND alias = ?`,
@@ -44,7 +44,7 @@ func (t *tx) CreateAlias(ctx context.Context, a *lambdahost.Alias) error {
 	if err != nil {
 		return fmt.Errorf("create alias %s: encode: %w", a.ARN(), err)
 	}
-	_, err = t.tx.ExecContext(ctx, `
+	_, err = t.exec(ctx, `
 		INSERT INTO aliases (account, region, name, alias, function_version, revision_id, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		a.Function.Account, a.Function.Region, a.Function.Name, a.Name, a.FunctionVersion, a.RevisionID, string(data))
@@ -69,7 +69,7 @@ func (t *tx) PutAlias(ctx context.Context, a *lambdahost.Alias) error {
 	if err != nil {
 		return fmt.Errorf("put alias %s: encode: %w", a.ARN(), err)
 	}
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.exec(ctx, `
 		UPDATE aliases
 		SET function_version = ?, revision_id = ?, data = ?
 		WHERE account = ? AND region = ? AND name = ? AND alias = ?`,
@@ -87,7 +87,7 @@ func (t *tx) DeleteAlias(ctx context.Context, id lambdahost.FunctionID, name str
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("delete alias %s: %w", id.QualifiedARN(name), err)
 	}
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.exec(ctx, `
 		DELETE FROM aliases WHERE account = ? AND region = ? AND name = ? AND alias = ?`,
 		id.Account, id.Region, id.Name, name)
 	if err := notFoundIfNone(res, err); err != nil {
@@ -100,7 +100,7 @@ func (t *tx) DeleteAlias(ctx context.Context, id lambdahost.FunctionID, name str
 // afterName (bytewise), ordered by name. A limit of zero or less means no
 // limit. It returns no error if the function does not exist.
 func (t *tx) ListAliases(ctx context.Context, id lambdahost.FunctionID, afterName string, limit int) ([]*lambdahost.Alias, error) {
-	rows, err := t.tx.QueryContext(ctx, `
+	rows, err := t.query(ctx, `
 		SELECT `+aliasColumns+`
 		FROM aliases
 		WHERE account = ? AND region = ? AND name = ? AND alias > ?

@@ -18,7 +18,7 @@ func (t *tx) Function(ctx context.Context, id lambdahost.FunctionID) (*lambdahos
 		tags    sql.NullString
 	)
 	f := &lambdahost.Function{ID: id}
-	err := t.tx.QueryRowContext(ctx, `
+	err := t.queryRow(ctx, `
 		SELECT created, last_version, changes, published_changes, tags
 		FROM functions
 		WHERE account = ? AND region = ? AND name = ?`,
@@ -48,7 +48,7 @@ func (t *tx) CreateFunction(ctx context.Context, f *lambdahost.Function) error {
 	if err != nil {
 		return fmt.Errorf("create function %s: %w", f.ID.ARN(), err)
 	}
-	_, err = t.tx.ExecContext(ctx, `
+	_, err = t.exec(ctx, `
 		INSERT INTO functions (account, region, name, created, last_version, changes, published_changes, tags)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID.Account, f.ID.Region, f.ID.Name, fromTime(f.Created), f.LastVersion, f.Changes, f.PublishedChanges, tags)
@@ -71,7 +71,7 @@ func (t *tx) PutFunction(ctx context.Context, f *lambdahost.Function) error {
 	if err != nil {
 		return fmt.Errorf("put function %s: %w", f.ID.ARN(), err)
 	}
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.exec(ctx, `
 		UPDATE functions
 		SET created = ?, last_version = ?, changes = ?, published_changes = ?, tags = ?
 		WHERE account = ? AND region = ? AND name = ?`,
@@ -90,7 +90,7 @@ func (t *tx) DeleteFunction(ctx context.Context, id lambdahost.FunctionID) error
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("delete function %s: %w", id.ARN(), err)
 	}
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.exec(ctx, `
 		DELETE FROM functions WHERE account = ? AND region = ? AND name = ?`,
 		id.Account, id.Region, id.Name)
 	if err := notFoundIfNone(res, err); err != nil {
@@ -109,7 +109,7 @@ const usageSQL = `SELECT
 // functions, in every region.
 func (t *tx) Usage(ctx context.Context, account string) (lambdahost.AccountUsage, error) {
 	var u lambdahost.AccountUsage
-	err := t.tx.QueryRowContext(ctx, usageSQL,
+	err := t.queryRow(ctx, usageSQL,
 		account,
 	).Scan(&u.TotalCodeSize, &u.FunctionCount)
 	if err != nil {

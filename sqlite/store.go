@@ -35,6 +35,9 @@ type Store struct {
 	write *sql.DB
 	// read is a pool of query-only connections for View.
 	read *sql.DB
+	// writeStmts and readStmts cache prepared statements, so SQLite parses
+	// each query once per connection instead of once per call.
+	writeStmts, readStmts stmtCache
 
 	closeOnce sync.Once
 	closeErr  error
@@ -70,6 +73,7 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	s.write = w
+	s.writeStmts.db = w
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
@@ -99,6 +103,7 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	s.read = r
+	s.readStmts.db = r
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
@@ -123,7 +128,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) close() error {
-	var errs []error
+	errs := []error{s.readStmts.close(), s.writeStmts.close()}
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
 	}
@@ -154,7 +159,8 @@ func (s *Store) Update(ctx context.Context, fn func(lambdahost.Tx) error) error 
 	if err != nil {
 		return fmt.Errorf("update: begin: %w", err)
 	}
-	if err := run(sqlTx, false, fn); err != nil {
+	defer s.writeStmts.prepareMissing(context.WithoutCancel(ctx))
+	if err := run(sqlTx, false, &s.writeStmts, fn); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -171,7 +177,8 @@ func (s *Store) View(ctx context.Context, fn func(lambdahost.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("view: begin: %w", err)
 	}
-	if err := run(sqlTx, true, fn); err != nil {
+	defer s.readStmts.prepareMissing(context.WithoutCancel(ctx))
+	if err := run(sqlTx, true, &s.readStmts, fn); err != nil {
 		return err
 	}
 	// Ending a read transaction can fail only if the connection is lost,
@@ -183,8 +190,8 @@ func (s *Store) View(ctx context.Context, fn func(lambdahost.Tx) error) error {
 }
 
 // run calls fn on sqlTx and rolls the transaction back if fn fails or panics.
-func run(sqlTx *sql.Tx, readOnly bool, fn func(lambdahost.Tx) error) (err error) {
-	t := &tx{tx: sqlTx, readOnly: readOnly}
+func run(sqlTx *sql.Tx, readOnly bool, stmts *stmtCache, fn func(lambdahost.Tx) error) (err error) {
+	t := &tx{tx: sqlTx, readOnly: readOnly, stmts: stmts}
 	done := false
 	defer func() {
 		if !done {
@@ -206,6 +213,92 @@ func run(sqlTx *sql.Tx, readOnly bool, fn func(lambdahost.Tx) error) (err error)
 type tx struct {
 	tx       *sql.Tx
 	readOnly bool
+	stmts    *stmtCache
+}
+
+// stmtCache holds one prepared statement per query text for a *sql.DB.
+//
+// A statement is prepared only between transactions: the write pool has a
+// single connection, which a running transaction holds, so preparing from
+// inside one would wait for that connection forever. A query missing from
+// the cache runs unprepared and is prepared once its transaction has ended.
+type stmtCache struct {
+	db      *sql.DB
+	mu      sync.Mutex
+	m       map[string]*sql.Stmt
+	pending map[string]bool
+}
+
+// get returns the prepared statement for query, or nil after noting the
+// query for prepareMissing.
+func (c *stmtCache) get(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st
+	}
+	if c.pending == nil {
+		c.pending = map[string]bool{}
+	}
+	c.pending[query] = true
+	return nil
+}
+
+// prepareMissing prepares the queries get noted. It must be called outside
+// any transaction on c.db. A query that fails to prepare stays unprepared.
+func (c *stmtCache) prepareMissing(ctx context.Context) {
+	c.mu.Lock()
+	pending := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for query := range pending {
+		st, err := c.db.PrepareContext(ctx, query)
+		if err != nil {
+			continue
+		}
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = map[string]*sql.Stmt{}
+		}
+		if _, dup := c.m[query]; dup {
+			st.Close()
+		} else {
+			c.m[query] = st
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, st := range c.m {
+		errs = append(errs, st.Close())
+	}
+	c.m = nil
+	return errors.Join(errs...)
+}
+
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmts.get(query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmts.get(query); st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmts.get(query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
 }
 
 // errReadOnly is returned by the writing methods of a View transaction.

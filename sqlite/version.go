@@ -56,7 +56,7 @@ const (
 // Version returns version name of function id, or an error wrapping
 // lambdahost.ErrNotFound.
 func (t *tx) Version(ctx context.Context, id lambdahost.FunctionID, name string) (*lambdahost.Version, error) {
-	rows, err := t.tx.QueryContext(ctx, getVersionSQL,
+	rows, err := t.query(ctx, getVersionSQL,
 		id.Account, id.Region, id.Name, name)
 	if err != nil {
 		return nil, fmt.Errorf("get version %s: %w", id.QualifiedARN(name), err)
@@ -92,7 +92,7 @@ func (t *tx) PutVersion(ctx context.Context, v *lambdahost.Version) error {
 	if !v.Code.Digest.IsZero() {
 		digest = v.Code.Digest[:]
 	}
-	_, err = t.tx.ExecContext(ctx, `
+	_, err = t.exec(ctx, `
 		INSERT INTO versions (account, region, name, version, version_order, revision_id, last_modified,
 			code_digest, code_size, state, last_update_status, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -121,7 +121,7 @@ func (t *tx) DeleteVersion(ctx context.Context, id lambdahost.FunctionID, name s
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("delete version %s: %w", id.QualifiedARN(name), err)
 	}
-	res, err := t.tx.ExecContext(ctx, `
+	res, err := t.exec(ctx, `
 		DELETE FROM versions WHERE account = ? AND region = ? AND name = ? AND version = ?`,
 		id.Account, id.Region, id.Name, name)
 	if err := notFoundIfNone(res, err); err != nil {
@@ -134,7 +134,7 @@ func (t *tx) DeleteVersion(ctx context.Context, id lambdahost.FunctionID, name s
 // greater than after, in VersionOrder order. A limit of zero or less means
 // no limit. It returns no error if the function does not exist.
 func (t *tx) ListVersions(ctx context.Context, id lambdahost.FunctionID, after int64, limit int) ([]*lambdahost.Version, error) {
-	rows, err := t.tx.QueryContext(ctx, listVersionsSQL,
+	rows, err := t.query(ctx, listVersionsSQL,
 		id.Account, id.Region, id.Name, after, sqlLimit(limit))
 	if err == nil {
 		var vs []*lambdahost.Version
@@ -149,7 +149,7 @@ func (t *tx) ListVersions(ctx context.Context, id lambdahost.FunctionID, after i
 // region whose names sort after afterName (bytewise), ordered by name. A
 // limit of zero or less means no limit.
 func (t *tx) ListLatest(ctx context.Context, account, region, afterName string, limit int) ([]*lambdahost.Version, error) {
-	rows, err := t.tx.QueryContext(ctx, listLatestSQL,
+	rows, err := t.query(ctx, listLatestSQL,
 		account, region, afterName, sqlLimit(limit))
 	if err == nil {
 		var vs []*lambdahost.Version
@@ -164,7 +164,7 @@ func (t *tx) ListLatest(ctx context.Context, account, region, afterName string, 
 // region that come after (afterName, afterOrder), ordered by function name
 // then VersionOrder. A limit of zero or less means no limit.
 func (t *tx) ListAllVersions(ctx context.Context, account, region, afterName string, afterOrder int64, limit int) ([]*lambdahost.Version, error) {
-	rows, err := t.tx.QueryContext(ctx, listAllVersionsSQL,
+	rows, err := t.query(ctx, listAllVersionsSQL,
 		account, region, afterName, afterOrder, sqlLimit(limit))
 	if err == nil {
 		var vs []*lambdahost.Version
@@ -179,7 +179,7 @@ func (t *tx) ListAllVersions(ctx context.Context, account, region, afterName str
 // reference, in byte order. A version without code (zero digest) references
 // no blob.
 func (t *tx) Digests(ctx context.Context) ([]lambdahost.Digest, error) {
-	rows, err := t.tx.QueryContext(ctx, digestsSQL)
+	rows, err := t.query(ctx, digestsSQL)
 	if err != nil {
 		return nil, fmt.Errorf("list digests: %w", err)
 	}
@@ -206,7 +206,7 @@ func (t *tx) Digests(ctx context.Context) ([]lambdahost.Digest, error) {
 // LastUpdateStatus is InProgress, ordered by account, region, function name
 // and VersionOrder.
 func (t *tx) Unsettled(ctx context.Context) ([]*lambdahost.Version, error) {
-	rows, err := t.tx.QueryContext(ctx, unsettledSQL)
+	rows, err := t.query(ctx, unsettledSQL)
 	if err == nil {
 		var vs []*lambdahost.Version
 		if vs, err = scanVersions(rows); err == nil {
