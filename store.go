@@ -64,6 +64,17 @@ type Tx interface {
 	// ListAliases returns up to limit aliases of id, ordered by name, after afterName.
 	ListAliases(ctx context.Context, id FunctionID, afterName string, limit int) ([]*Alias, error)
 
+	// PutCode stores small code inline, keyed by its digest, in the same
+	// transaction as the version that references it: one commit makes both
+	// durable. Storing a digest that is already there is a no-op.
+	PutCode(ctx context.Context, d Digest, data []byte) error
+	// Code returns inline code; an error wrapping ErrBlobNotFound if d is not
+	// stored inline.
+	Code(ctx context.Context, d Digest) ([]byte, error)
+	// DeleteUnreferencedCode deletes inline code that no version references
+	// and returns how many entries it deleted.
+	DeleteUnreferencedCode(ctx context.Context) (int, error)
+
 	// Usage sums the code size of every version of account's functions in all
 	// regions, and counts its functions.
 	Usage(ctx context.Context, account string) (AccountUsage, error)

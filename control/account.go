@@ -63,6 +63,16 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (dele
 	if err != nil {
 		return 0, fmt.Errorf("collect garbage: %w", err)
 	}
+	// Inline code is referenced in the same transaction that stores it, so it
+	// needs no grace period.
+	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		n, err := tx.DeleteUnreferencedCode(ctx)
+		deleted += n
+		return err
+	})
+	if err != nil {
+		return deleted, fmt.Errorf("collect garbage: %w", err)
+	}
 	var doomed []lambdahost.Digest
 	err = s.blobs.Walk(ctx, func(d lambdahost.Digest, _ int64, committed time.Time) error {
 		if !referenced[d] && committed.Before(cutoff) {
@@ -71,7 +81,7 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (dele
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("collect garbage: %w", err)
+		return deleted, fmt.Errorf("collect garbage: %w", err)
 	}
 	for _, d := range doomed {
 		if err := s.blobs.Delete(ctx, d); err != nil {

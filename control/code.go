@@ -1,7 +1,10 @@
 package control
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -29,6 +32,18 @@ func (in *CodeInput) hasS3() bool {
 type staged struct {
 	code   lambdahost.Code
 	commit func(ctx context.Context) error
+	// inline holds a small package that is stored with the metadata, in
+	// the transaction that references it, instead of in the blob store.
+	inline []byte
+}
+
+// store writes inline code within tx; for code in the blob store, commit
+// has already made it durable.
+func (st *staged) store(ctx context.Context, tx lambdahost.Tx) error {
+	if st.inline == nil {
+		return nil
+	}
+	return tx.PutCode(ctx, st.code.Digest, st.inline)
 }
 
 var reS3Bucket = regexp.MustCompile(`^[0-9A-Za-z\.\-_]*$`)
@@ -121,6 +136,13 @@ func (s *Service) stage(ctx context.Context, account string, in *CodeInput, pack
 			return nil, err
 		}
 		st.code = lambdahost.Code{PackageType: lambdahost.PackageZip, Digest: in.Zip.Digest(), Size: size, UnzippedSize: unzipped}
+		if size <= s.inlineCodeMax() {
+			st.inline = make([]byte, size)
+			if _, err := in.Zip.ReadAt(st.inline, 0); err != nil {
+				return nil, internal("read staged code", err)
+			}
+			break
+		}
 		zip := in.Zip
 		st.commit = func(ctx context.Context) error {
 			_, err := zip.Commit(ctx)
@@ -185,3 +207,40 @@ func codeSigningConfigNotFound(arn string) error {
 	return lambdahost.Errorf(lambdahost.CodeSigningConfigNotFoundException,
 		"The code signing configuration cannot be found. Check that the provided configuration is not deleted: %s.", arn)
 }
+
+// DefaultInlineCodeMax is the largest package stored with the metadata.
+const DefaultInlineCodeMax = 128 << 10
+
+func (s *Service) inlineCodeMax() int64 {
+	switch {
+	case s.InlineCodeMax < 0:
+		return -1
+	case s.InlineCodeMax == 0:
+		return DefaultInlineCodeMax
+	}
+	return s.InlineCodeMax
+}
+
+// OpenCode opens the package with digest d, wherever it is stored.
+// Returns an error wrapping ErrBlobNotFound if there is none.
+func (s *Service) OpenCode(ctx context.Context, d lambdahost.Digest) (lambdahost.Blob, error) {
+	s.init()
+	var data []byte
+	err := s.store.View(ctx, func(tx lambdahost.Tx) error {
+		var err error
+		data, err = tx.Code(ctx, d)
+		return err
+	})
+	if err == nil {
+		return &inlineBlob{bytes.NewReader(data)}, nil
+	}
+	if !errors.Is(err, lambdahost.ErrBlobNotFound) {
+		return nil, fmt.Errorf("open code %s: %w", d, err)
+	}
+	return s.blobs.Open(ctx, d)
+}
+
+// inlineBlob is inline code as a lambdahost.Blob.
+type inlineBlob struct{ *bytes.Reader }
+
+func (b *inlineBlob) Close() error { return nil }

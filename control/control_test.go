@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -277,7 +278,9 @@ func TestPublishRules(t *testing.T) {
 
 func TestCollectGarbage(t *testing.T) {
 	now := time.Now()
-	f := newFixture(t, func(s *control.Service) { s.Now = func() time.Time { return now } })
+	// Inline code is collected without a grace period; this test is about
+	// the blob store's.
+	f := newFixture(t, func(s *control.Service) { s.Now = func() time.Time { return now }; s.InlineCodeMax = -1 })
 	f.create(t, "f", "old")
 	old := f.get(t, "f").Code.Digest
 	if _, err := f.updateCode("f", "new", nil, false, t); err != nil {
@@ -316,10 +319,8 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if out.Code.Digest == before.Code.Digest {
 		t.Error("DryRun did not answer the would-be code")
 	}
-	var blobs int
-	f.blobs.Walk(f.ctx, func(lambdahost.Digest, int64, time.Time) error { blobs++; return nil })
-	if blobs != 1 {
-		t.Errorf("DryRun stored code: %d blobs, want 1", blobs)
+	if _, err := f.svc.OpenCode(f.ctx, out.Code.Digest); !errors.Is(err, lambdahost.ErrBlobNotFound) {
+		t.Errorf("DryRun stored its code: OpenCode = %v", err)
 	}
 	// DryRun still checks preconditions.
 	_, err = f.svc.UpdateFunctionCode(f.ctx, &control.UpdateCodeInput{FunctionName: "f", Code: control.CodeInput{Zip: f.stage(t, zipOf(t, "v2"))}, DryRun: true, RevisionID: ptr("stale")})
@@ -355,6 +356,7 @@ func TestCollectGarbageRacingDedup(t *testing.T) {
 	var mu sync.Mutex
 	f := newFixture(t, func(s *control.Service) {
 		s.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		s.InlineCodeMax = -1
 	})
 	f.create(t, "f", "a")
 	for round := range 30 {
@@ -390,5 +392,61 @@ func TestCollectGarbageRacingDedup(t *testing.T) {
 		if _, err := f.blobs.Stat(f.ctx, got.Code.Digest); err != nil {
 			t.Fatalf("round %d: the function's code is gone: %v", round, err)
 		}
+	}
+}
+
+// TestCodeTiers: small packages are stored with the metadata, larger ones
+// in the blob store; OpenCode reads both, and GC collects both.
+func TestCodeTiers(t *testing.T) {
+	f := newFixture(t, func(s *control.Service) { s.InlineCodeMax = 1024 })
+	big := make([]byte, 4096)
+	rand.Read(big) // incompressible, so the zip stays over the threshold
+	bigZip := zipOf(t, string(big))
+	tests := []struct {
+		name    string
+		data    []byte
+		inBlobs bool
+	}{
+		{name: "small-inline", data: zipOf(t, "small")},
+		{name: "large-in-blob-store", data: bigZip, inBlobs: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := f.svc.CreateFunction(f.ctx, &control.CreateFunctionInput{
+				FunctionName: tt.name,
+				Config:       control.ConfigInput{Runtime: ptr("python3.12"), Role: ptr("arn:aws:iam::000000000000:role/r"), Handler: ptr("app.handler")},
+				Code:         &control.CodeInput{Zip: f.stage(t, tt.data)},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := out.Code.Digest
+			_, statErr := f.blobs.Stat(f.ctx, d)
+			if inBlobs := statErr == nil; inBlobs != tt.inBlobs {
+				t.Errorf("in blob store = %v, want %v", inBlobs, tt.inBlobs)
+			}
+			b, err := f.svc.OpenCode(f.ctx, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			got := make([]byte, b.Size())
+			if _, err := b.ReadAt(got, 0); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, tt.data) {
+				t.Error("OpenCode returned other bytes")
+			}
+			if err := f.svc.DeleteFunction(f.ctx, tt.name, ""); err != nil {
+				t.Fatal(err)
+			}
+			f.svc.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+			if _, err := f.svc.CollectGarbage(f.ctx, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.OpenCode(f.ctx, d); !errors.Is(err, lambdahost.ErrBlobNotFound) {
+				t.Errorf("after deleting the function and collecting, OpenCode = %v", err)
+			}
+		})
 	}
 }

@@ -146,6 +146,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		if err := tx.CreateFunction(ctx, fn); err != nil {
 			return err
 		}
+		if err := st.store(ctx, tx); err != nil {
+			return err
+		}
 		u, err := s.put(ctx, tx, latest)
 		if err != nil {
 			return err
@@ -451,6 +454,9 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		}
 		// Replacing $LATEST's code frees its old size unless a version keeps it.
 		if err := s.checkStorage(ctx, tx, t.id.Account, st.code.Size*copies); err != nil {
+			return err
+		}
+		if err := st.store(ctx, tx); err != nil {
 			return err
 		}
 		build(latest)

@@ -35,6 +35,10 @@ type Service struct {
 	// Preparer readies code for execution while a version settles. If nil,
 	// settling only checks that the code blob is stored.
 	Preparer Preparer
+	// InlineCodeMax is the size up to which a zip is stored with the
+	// metadata, so that one commit makes code and version durable (one fsync
+	// instead of three). If zero, DefaultInlineCodeMax; if negative, never.
+	InlineCodeMax int64
 	// CodeStorageLimit is each account's code storage quota in bytes.
 	// If zero, DefaultCodeStorageLimit is used.
 	CodeStorageLimit int64

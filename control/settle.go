@@ -105,9 +105,11 @@ func (s *Service) settle(ctx context.Context, id lambdahost.FunctionID, name, re
 // prepare checks that v's code is in place and lets the Preparer ready it.
 func (s *Service) prepare(ctx context.Context, v *lambdahost.Version) error {
 	if v.Code.PackageType == lambdahost.PackageZip {
-		if _, err := s.blobs.Stat(ctx, v.Code.Digest); err != nil {
-			return fmt.Errorf("stat code %s: %w", v.Code.Digest, err)
+		b, err := s.OpenCode(ctx, v.Code.Digest)
+		if err != nil {
+			return fmt.Errorf("check code: %w", err)
 		}
+		b.Close()
 	}
 	if s.Preparer != nil {
 		return s.Preparer.Prepare(ctx, v)

@@ -54,7 +54,7 @@ func (s *Server) handleGetCode(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "AccessDenied: Request has expired", http.StatusForbidden)
 		return
 	}
-	b, err := s.blobs.Open(r.Context(), d)
+	b, err := s.service.OpenCode(r.Context(), d)
 	if errors.Is(err, lambdahost.ErrBlobNotFound) {
 		http.Error(w, "NoSuchKey: The specified key does not exist.", http.StatusNotFound)
 		return

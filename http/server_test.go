@@ -44,6 +44,7 @@ const testHost = "lambdahost.test"
 type env struct {
 	t       *testing.T
 	srv     *httptest.Server
+	api     *fnhttp.Server
 	svc     *control.Service
 	blocked *blockingPreparer
 	creds   aws.Credentials
@@ -125,6 +126,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		reqs++
 		return fmt.Sprintf("req-%04d", reqs)
 	}
+	e.api = api
 	e.srv = httptest.NewServer(api)
 	t.Cleanup(func() {
 		if e.blocked != nil {

@@ -9,6 +9,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -64,6 +65,8 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.Store) {
 		{"usage", testUsage},
 		{"digests", testDigests},
 		{"unsettled", testUnsettled},
+		{"inline-code", testInlineCode},
+		{"inline-code-rolls-back", testInlineCodeRollback},
 		{"update-error-rolls-back", testUpdateRollback},
 		{"view-is-read-only", testViewReadOnly},
 		{"view-sees-snapshot", testViewSnapshot},
@@ -1705,4 +1708,92 @@ func testListLimitZero(t *testing.T, s lambdahost.Store) {
 			return nil
 		})
 	}
+}
+
+func testInlineCode(t *testing.T, s lambdahost.Store) {
+	ctx := t.Context()
+	id := fid("111111111111", "us-east-1", "f")
+	data := []byte("PK\x05\x06 small zip")
+	d := lambdahost.Digest(sha256.Sum256(data))
+	other := lambdahost.Digest(sha256.Sum256([]byte("other")))
+	mustView(t, s, func(tx lambdahost.Tx) error {
+		_, err := tx.Code(ctx, d)
+		if !errors.Is(err, lambdahost.ErrBlobNotFound) {
+			t.Errorf("Code of missing digest: %v, want ErrBlobNotFound", err)
+		}
+		return nil
+	})
+	v := emptyVersion(id, lambdahost.VersionLatest)
+	v.Code.Digest = d
+	mustUpdate(t, s, func(tx lambdahost.Tx) error {
+		if err := tx.CreateFunction(ctx, newFunction(id)); err != nil {
+			return err
+		}
+		if err := tx.PutCode(ctx, d, data); err != nil {
+			return err
+		}
+		// Storing it again is a no-op.
+		if err := tx.PutCode(ctx, d, data); err != nil {
+			return err
+		}
+		if err := tx.PutCode(ctx, other, []byte("other")); err != nil {
+			return err
+		}
+		return tx.PutVersion(ctx, v)
+	})
+	mustView(t, s, func(tx lambdahost.Tx) error {
+		got, err := tx.Code(ctx, d)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(got, data) {
+			t.Errorf("Code = %q, want %q", got, data)
+		}
+		return nil
+	})
+	mustUpdate(t, s, func(tx lambdahost.Tx) error {
+		n, err := tx.DeleteUnreferencedCode(ctx)
+		if n != 1 {
+			t.Errorf("DeleteUnreferencedCode deleted %d, want 1 (only the unreferenced entry)", n)
+		}
+		return err
+	})
+	mustView(t, s, func(tx lambdahost.Tx) error {
+		if _, err := tx.Code(ctx, d); err != nil {
+			t.Errorf("referenced code deleted: %v", err)
+		}
+		if _, err := tx.Code(ctx, other); !errors.Is(err, lambdahost.ErrBlobNotFound) {
+			t.Errorf("unreferenced code kept: %v", err)
+		}
+		return nil
+	})
+	mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.DeleteFunction(ctx, id) })
+	mustUpdate(t, s, func(tx lambdahost.Tx) error {
+		n, err := tx.DeleteUnreferencedCode(ctx)
+		if n != 1 {
+			t.Errorf("after deleting the function, DeleteUnreferencedCode deleted %d, want 1", n)
+		}
+		return err
+	})
+}
+
+func testInlineCodeRollback(t *testing.T, s lambdahost.Store) {
+	ctx := t.Context()
+	d := lambdahost.Digest(sha256.Sum256([]byte("x")))
+	boom := errors.New("boom")
+	err := s.Update(ctx, func(tx lambdahost.Tx) error {
+		if err := tx.PutCode(ctx, d, []byte("x")); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want boom", err)
+	}
+	mustView(t, s, func(tx lambdahost.Tx) error {
+		if _, err := tx.Code(ctx, d); !errors.Is(err, lambdahost.ErrBlobNotFound) {
+			t.Errorf("code of a rolled-back transaction is there: %v", err)
+		}
+		return nil
+	})
 }

@@ -1,0 +1,47 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// PutCode implements lambdahost.Tx.
+func (t *tx) PutCode(ctx context.Context, d lambdahost.Digest, data []byte) error {
+	if t.readOnly {
+		return fmt.Errorf("put code %s: %w", d, errReadOnly)
+	}
+	if _, err := t.exec(ctx, `INSERT INTO code (digest, data) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING`, d[:], data); err != nil {
+		return fmt.Errorf("put code %s: %w", d, err)
+	}
+	return nil
+}
+
+// Code implements lambdahost.Tx.
+func (t *tx) Code(ctx context.Context, d lambdahost.Digest) ([]byte, error) {
+	var data []byte
+	err := t.queryRow(ctx, `SELECT data FROM code WHERE digest = ?`, d[:]).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("get code %s: %w", d, lambdahost.ErrBlobNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get code %s: %w", d, err)
+	}
+	return data, nil
+}
+
+// DeleteUnreferencedCode implements lambdahost.Tx.
+func (t *tx) DeleteUnreferencedCode(ctx context.Context) (int, error) {
+	if t.readOnly {
+		return 0, fmt.Errorf("delete unreferenced code: %w", errReadOnly)
+	}
+	res, err := t.exec(ctx, `DELETE FROM code WHERE NOT EXISTS (SELECT 1 FROM versions WHERE versions.code_digest = code.digest)`)
+	if err != nil {
+		return 0, fmt.Errorf("delete unreferenced code: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
