@@ -51,15 +51,15 @@ var deprecatedRuntimes = []string{"nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.
 var reservedEnvKeys = []string{"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"}
 
 var (
-	reEnvKey     = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
-	reHandler    = regexp.MustCompile(`^[^\s]+$`)
-	reKMSKey     = regexp.MustCompile(`^(?:(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|())$`)
-	reLayer      = regexp.MustCompile(`^(?:(arn:[a-zA-Z0-9-]+:lambda:(?:eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+))$`)
-	reLogGroup   = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]+$`)
-	reSubnet     = regexp.MustCompile(`^subnet-[0-9a-z]*$`)
-	reSG         = regexp.MustCompile(`^sg-[0-9a-zA-Z]*$`)
-	reEFSArn     = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:elasticfilesystem:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}:\d{12}:access-point/fsap-[a-f0-9]{17}$`)
-	reMountPath  = regexp.MustCompile(`^/mnt/[a-zA-Z0-9-_.]+$`)
+	reEnvKey    = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
+	reHandler   = regexp.MustCompile(`^[^\s]+$`)
+	reKMSKey    = regexp.MustCompile(`^(?:(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|())$`)
+	reLayer     = regexp.MustCompile(`^(?:(arn:[a-zA-Z0-9-]+:lambda:(?:eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+))$`)
+	reLogGroup  = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]+$`)
+	reSubnet    = regexp.MustCompile(`^subnet-[0-9a-z]*$`)
+	reSG        = regexp.MustCompile(`^sg-[0-9a-zA-Z]*$`)
+	reEFSArn    = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:elasticfilesystem:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}:\d{12}:access-point/fsap-[a-f0-9]{17}$`)
+	reMountPath = regexp.MustCompile(`^/mnt/[a-zA-Z0-9-_.]+$`)
 )
 
 const (
