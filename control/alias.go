@@ -120,11 +120,8 @@ func checkAliasTargets(ctx context.Context, tx lambdahost.Tx, id lambdahost.Func
 // CreateAlias creates an alias of a function version.
 func (s *Service) CreateAlias(ctx context.Context, in *AliasInput) (*lambdahost.Alias, error) {
 	s.init()
-	t, err := resolve(ctx, in.FunctionName, lambdahost.NameFunction, "")
+	t, err := resolveFunction(ctx, in.FunctionName, functionOnly)
 	if err != nil {
-		return nil, err
-	}
-	if err := t.unqualified(); err != nil {
 		return nil, err
 	}
 	if in.FunctionVersion == nil {
@@ -166,11 +163,8 @@ func (s *Service) CreateAlias(ctx context.Context, in *AliasInput) (*lambdahost.
 // GetAlias answers an alias.
 func (s *Service) GetAlias(ctx context.Context, functionName, name string) (*lambdahost.Alias, error) {
 	s.init()
-	t, err := resolve(ctx, functionName, lambdahost.NameFunction, "")
+	t, err := resolveFunction(ctx, functionName, functionOnly)
 	if err != nil {
-		return nil, err
-	}
-	if err := t.unqualified(); err != nil {
 		return nil, err
 	}
 	if err := validateAliasName(name); err != nil {
@@ -197,11 +191,8 @@ func validateAliasName(name string) error {
 // UpdateAlias changes an alias; nil fields of in are left as they are.
 func (s *Service) UpdateAlias(ctx context.Context, in *AliasInput) (*lambdahost.Alias, error) {
 	s.init()
-	t, err := resolve(ctx, in.FunctionName, lambdahost.NameFunction, "")
+	t, err := resolveFunction(ctx, in.FunctionName, functionOnly)
 	if err != nil {
-		return nil, err
-	}
-	if err := t.unqualified(); err != nil {
 		return nil, err
 	}
 	if err := validateAlias(in); err != nil {
@@ -246,11 +237,8 @@ func (s *Service) UpdateAlias(ctx context.Context, in *AliasInput) (*lambdahost.
 // DeleteAlias deletes an alias. Deleting a missing alias succeeds, as on AWS.
 func (s *Service) DeleteAlias(ctx context.Context, functionName, name string) error {
 	s.init()
-	t, err := resolve(ctx, functionName, lambdahost.NameFunction, "")
+	t, err := resolveFunction(ctx, functionName, functionOnly)
 	if err != nil {
-		return err
-	}
-	if err := t.unqualified(); err != nil {
 		return err
 	}
 	if err := validateAliasName(name); err != nil {
@@ -275,11 +263,8 @@ type ListAliasesOutput struct {
 // at functionVersion.
 func (s *Service) ListAliases(ctx context.Context, functionName string, functionVersion *string, in ListInput) (*ListAliasesOutput, error) {
 	s.init()
-	t, err := resolve(ctx, functionName, lambdahost.NameFunction, "")
+	t, err := resolveFunction(ctx, functionName, functionOnly)
 	if err != nil {
-		return nil, err
-	}
-	if err := t.unqualified(); err != nil {
 		return nil, err
 	}
 	if fv := functionVersion; fv != nil && !reAliasVersion.MatchString(*fv) {

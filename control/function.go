@@ -53,11 +53,8 @@ func validatePublishTo(p *string) error {
 // with Publish, its version 1) configuration, in state Pending.
 func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (*FunctionConfig, error) {
 	s.init()
-	t, err := resolve(ctx, in.FunctionName, lambdahost.NameFunction, "")
+	t, err := resolveFunction(ctx, in.FunctionName, functionOnly)
 	if err != nil {
-		return nil, err
-	}
-	if err := t.unqualified(); err != nil {
 		return nil, err
 	}
 	var v lambdahost.Validation
@@ -368,11 +365,8 @@ type UpdateCodeInput struct {
 // would-be configuration without changing anything.
 func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (*FunctionConfig, error) {
 	s.init()
-	t, err := resolve(ctx, in.FunctionName, lambdahost.NameFunction, "")
+	t, err := resolveFunction(ctx, in.FunctionName, latestOnly)
 	if err != nil {
-		return nil, err
-	}
-	if err := t.latestOnly(); err != nil {
 		return nil, err
 	}
 	if err := validateCode(&in.Code); err != nil {
@@ -509,11 +503,8 @@ type UpdateConfigInput struct {
 // with LastUpdateStatus InProgress.
 func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateConfigInput) (*FunctionConfig, error) {
 	s.init()
-	t, err := resolve(ctx, in.FunctionName, lambdahost.NameFunction, "")
+	t, err := resolveFunction(ctx, in.FunctionName, latestOnly)
 	if err != nil {
-		return nil, err
-	}
-	if err := t.latestOnly(); err != nil {
 		return nil, err
 	}
 	var latest, unsettled *lambdahost.Version
@@ -563,11 +554,8 @@ type PublishVersionInput struct {
 // published version when $LATEST has not changed since it was published.
 func (s *Service) PublishVersion(ctx context.Context, in *PublishVersionInput) (*FunctionConfig, error) {
 	s.init()
-	t, err := resolve(ctx, in.FunctionName, lambdahost.NameFunction, "")
+	t, err := resolveFunction(ctx, in.FunctionName, latestOnly)
 	if err != nil {
-		return nil, err
-	}
-	if err := t.latestOnly(); err != nil {
 		return nil, err
 	}
 	if in.Description != nil && len(*in.Description) > 256 {

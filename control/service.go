@@ -171,6 +171,27 @@ func resolve(ctx context.Context, name string, kind lambdahost.NameKind, qualifi
 	return target{id: lambdahost.FunctionID{Account: c.Account, Region: c.Region, Name: ref.Name}, qualifier: q, raw: name}, nil
 }
 
+// Qualifier rules of operations that take an unqualified FunctionName.
+const (
+	// functionOnly: aliases and versions are refused.
+	functionOnly = iota
+	// latestOnly: only $LATEST may be named, for operations that change it.
+	latestOnly
+)
+
+// resolveFunction resolves a FunctionName of the model's FunctionName shape
+// for an operation on the function itself, applying rule to a qualifier.
+func resolveFunction(ctx context.Context, name string, rule int) (target, error) {
+	t, err := resolve(ctx, name, lambdahost.NameFunction, "")
+	if err != nil {
+		return t, err
+	}
+	if rule == latestOnly {
+		return t, t.latestOnly()
+	}
+	return t, t.unqualified()
+}
+
 // unqualified rejects a qualified name for operations on the function itself.
 func (t target) unqualified() error {
 	if t.qualifier != "" {

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -185,24 +186,36 @@ func (s *Server) readCode(r *http.Request, path []string) (rest []byte, zip lamb
 	return rest, w, nil
 }
 
+// readCodeRequest reads a request whose member at path may carry a zip,
+// decodes the rest into v, and returns the verified context and the staged
+// zip (nil if none), which the caller must Abort. On failure it has written
+// the error response and returns ok false.
+func (s *Server) readCodeRequest(w http.ResponseWriter, r *http.Request, path []string, v any) (ctx context.Context, zip lambdahost.BlobWriter, ok bool) {
+	rest, zip, err := s.readCode(r, path)
+	if err == nil {
+		ctx, err = verifiedContext(r)
+	}
+	if err == nil {
+		err = unmarshal(rest, v)
+	}
+	if err != nil {
+		if zip != nil {
+			zip.Abort()
+		}
+		s.writeError(w, r, err)
+		return nil, nil, false
+	}
+	return ctx, zip, true
+}
+
 func (s *Server) handleCreateFunction(w http.ResponseWriter, r *http.Request) {
-	rest, zip, err := s.readCode(r, []string{"Code", "ZipFile"})
+	var req createFunctionRequest
+	ctx, zip, ok := s.readCodeRequest(w, r, []string{"Code", "ZipFile"}, &req)
+	if !ok {
+		return
+	}
 	if zip != nil {
 		defer zip.Abort()
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	ctx, err := verifiedContext(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var req createFunctionRequest
-	if err := unmarshal(rest, &req); err != nil {
-		s.writeError(w, r, err)
-		return
 	}
 	in := &control.CreateFunctionInput{
 		FunctionName: req.FunctionName, Config: req.configFields.input(), PackageType: req.PackageType,
@@ -244,23 +257,13 @@ type updateCodeRequest struct {
 }
 
 func (s *Server) handleUpdateFunctionCode(w http.ResponseWriter, r *http.Request) {
-	rest, zip, err := s.readCode(r, []string{"ZipFile"})
+	var req updateCodeRequest
+	ctx, zip, ok := s.readCodeRequest(w, r, []string{"ZipFile"}, &req)
+	if !ok {
+		return
+	}
 	if zip != nil {
 		defer zip.Abort()
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	ctx, err := verifiedContext(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var req updateCodeRequest
-	if err := unmarshal(rest, &req); err != nil {
-		s.writeError(w, r, err)
-		return
 	}
 	out, err := s.service.UpdateFunctionCode(ctx, &control.UpdateCodeInput{
 		FunctionName: r.PathValue("FunctionName"),
