@@ -74,7 +74,11 @@ type Error struct {
 	Type    ErrorType
 	Status  int
 	Message string
-	Err     error
+	// Reason is the ThrottleReason of a TooManyRequestsException.
+	Reason string
+	// RetryAfter, in seconds, is sent in the Retry-After header if not zero.
+	RetryAfter int
+	Err        error
 }
 
 func (e *Error) Error() string {

@@ -75,9 +75,10 @@ type Tx interface {
 	// and returns how many entries it deleted.
 	DeleteUnreferencedCode(ctx context.Context) (int, error)
 
-	// Usage sums the code size of every version of account's functions in all
-	// regions, and counts its functions.
-	Usage(ctx context.Context, account string) (AccountUsage, error)
+	// Usage sums the code size of every version of account's functions in
+	// region, and counts its functions there: AWS's usage and code storage
+	// quota are per account and region.
+	Usage(ctx context.Context, account, region string) (AccountUsage, error)
 	// Digests returns every code digest any version references, leaving out
 	// the zero digest of versions without code.
 	Digests(ctx context.Context) ([]Digest, error)

@@ -33,7 +33,7 @@ func (s *Service) GetAccountSettings(ctx context.Context) (*AccountSettings, err
 		ConcurrentExecutions: accountConcurrency, UnreservedConcurrentExecutions: accountConcurrency,
 	}
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
-		out.Usage, err = tx.Usage(ctx, c.Account)
+		out.Usage, err = tx.Usage(ctx, c.Account, c.Region)
 		return err
 	})
 	if err != nil {

@@ -181,14 +181,15 @@ func (s *Service) stage(ctx context.Context, account string, in *CodeInput, pack
 	return &st, nil
 }
 
-// checkStorage answers CodeStorageExceededException if adding bytes to the
-// account's stored code would pass the limit.
-func (s *Service) checkStorage(ctx context.Context, tx lambdahost.Tx, account string, bytes int64) error {
-	u, err := tx.Usage(ctx, account)
+// checkStorage answers CodeStorageExceededException if changing the code
+// stored by id's account in its region by delta bytes would pass the limit.
+// Every version counts its code, as AWS counts it.
+func (s *Service) checkStorage(ctx context.Context, tx lambdahost.Tx, id lambdahost.FunctionID, delta int64) error {
+	u, err := tx.Usage(ctx, id.Account, id.Region)
 	if err != nil {
 		return err
 	}
-	if u.TotalCodeSize+bytes > s.CodeStorageLimit {
+	if delta > 0 && u.TotalCodeSize+delta > s.CodeStorageLimit {
 		return lambdahost.Errorf(lambdahost.CodeStorageExceededException, "Code storage limit exceeded.")
 	}
 	return nil

@@ -333,8 +333,13 @@ func TestCodeStorageLimit(t *testing.T) {
 	f := newFixture(t, nil)
 	f.create(t, "f", "v1")
 	size := f.get(t, "f").Code.Size
-	f.svc.CodeStorageLimit = 2*size + size/2
-	if _, err := f.updateCode("f", "v2", nil, true, t); lambdahost.ErrorTypeOf(err) != lambdahost.CodeStorageExceededException {
+	f.svc.CodeStorageLimit = size + size/2
+	// Replacing $LATEST's code frees the old code: it fits.
+	if _, err := f.updateCode("f", "v2", nil, false, t); err != nil {
+		t.Fatalf("replacing code within quota: %v", err)
+	}
+	// Publishing keeps a second copy counted: it does not.
+	if _, err := f.updateCode("f", "v3", nil, true, t); lambdahost.ErrorTypeOf(err) != lambdahost.CodeStorageExceededException {
 		t.Fatalf("update over quota: %v, want CodeStorageExceededException", err)
 	}
 	if got := f.get(t, "f"); got.Code.Digest.Base64() == "" || got.Status.LastUpdateStatus != lambdahost.UpdateSuccessful {

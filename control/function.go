@@ -137,7 +137,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		return nil, internal("commit code", err)
 	}
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
-		if err := s.checkStorage(ctx, tx, t.id.Account, st.code.Size*int64(copies)); err != nil {
+		if err := s.checkStorage(ctx, tx, t.id, st.code.Size*int64(copies)); err != nil {
 			return err
 		}
 		if err := tx.CreateFunction(ctx, fn); err != nil {
@@ -417,7 +417,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	}
 	if in.DryRun {
 		err := s.store.View(ctx, func(tx lambdahost.Tx) error {
-			return s.checkStorage(ctx, tx, t.id.Account, st.code.Size*copies)
+			return s.checkStorage(ctx, tx, t.id, st.code.Size*copies-cur.Code.Size)
 		})
 		if err != nil {
 			return nil, internal("check storage", err)
@@ -446,8 +446,8 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {
 			return err
 		}
-		// Replacing $LATEST's code frees its old size unless a version keeps it.
-		if err := s.checkStorage(ctx, tx, t.id.Account, st.code.Size*copies); err != nil {
+		// $LATEST's old code stops counting; a published copy counts anew.
+		if err := s.checkStorage(ctx, tx, t.id, st.code.Size*copies-latest.Code.Size); err != nil {
 			return err
 		}
 		if err := st.store(ctx, tx); err != nil {
@@ -593,7 +593,7 @@ func (s *Service) PublishVersion(ctx context.Context, in *PublishVersionInput) (
 			}
 			// The last version was deleted: publish a new one.
 		}
-		if err := s.checkStorage(ctx, tx, t.id.Account, latest.Code.Size); err != nil {
+		if err := s.checkStorage(ctx, tx, t.id, latest.Code.Size); err != nil {
 			return err
 		}
 		pub = s.publishCopy(fn, latest, in.PublishTo, in.Description, s.now())

@@ -121,6 +121,12 @@ func (s *Server) streamed(h http.HandlerFunc) http.HandlerFunc {
 			s.writeError(w, r, authError(err))
 			return
 		}
+		release, err := s.acquireUpload()
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		defer release()
 		a := &streamAuth{p: p, body: r.Body, h: sha256.New()}
 		r.Body = a
 		h(w, r.WithContext(context.WithValue(r.Context(), streamAuthKey{}, a)))

@@ -58,3 +58,49 @@ func TestCodeLocation(t *testing.T) {
 		})
 	}
 }
+
+// TestCodeUploadLimit: past MaxCodeUploads, a code upload is throttled
+// with AWS's TooManyRequestsException, and succeeds once a slot frees.
+func TestCodeUploadLimit(t *testing.T) {
+	e := newEnv(t)
+	e.api.MaxCodeUploads = 1
+	e.must("POST", "/2015-03-31/functions", createBody(t, "f", ""))
+
+	// Hold the only slot with an upload whose body has not ended.
+	body := updateZip(e, "v2", "")
+	pr, pw := io.Pipe()
+	done := make(chan int)
+	go func() {
+		req, _ := http.NewRequest("PUT", e.srv.URL+fnPath+"f/code", pr)
+		req.Host = testHost
+		req.ContentLength = int64(len(body))
+		signed := e.signedHeaders("PUT", fnPath+"f/code", body)
+		req.Header = signed
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	io.WriteString(pw, body[:10])
+	// The slot is taken once the first request is being read.
+	var throttled response
+	for range 100 {
+		throttled = e.do("PUT", fnPath+"f/code", updateZip(e, "v3", ""))
+		if throttled.Status == http.StatusTooManyRequests {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	checkGolden(t, "UpdateFunctionCode", "throttled", throttled)
+	io.WriteString(pw, body[10:])
+	pw.Close()
+	if status := <-done; status != 200 {
+		t.Fatalf("held upload finished with %d", status)
+	}
+	if r := e.do("PUT", fnPath+"f/code", updateZip(e, "v3", "")); r.Status != 200 {
+		t.Errorf("after the slot freed: %d %s", r.Status, r.Body)
+	}
+}

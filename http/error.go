@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/lambdahost/lambdahost"
 )
@@ -60,6 +61,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	s.logger().LogAttrs(ctx, level, "request failed: "+apiErr.Message, attrs...)
 
 	body := map[string]string{}
+	if apiErr.Reason != "" {
+		body["Reason"] = apiErr.Reason
+	}
+	if apiErr.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(apiErr.RetryAfter))
+	}
 	key := "message"
 	if capitalMessage[apiErr.Type] {
 		key = "Message"

@@ -155,7 +155,7 @@ func goldenCases() []goldenCase {
 			return e.do("PUT", fnPath+"f/code", updateZip(e, "v2", `"SourceKMSKeyArn":"key"`))
 		}},
 		{op: "UpdateFunctionCode", name: "code-storage-exceeded", opts: []envOption{withCodeStorageLimit(250)}, setup: withFunction("f"), req: func(e *env) response {
-			return e.do("PUT", fnPath+"f/code", updateZip(e, "v2", ""))
+			return e.do("PUT", fnPath+"f/code", updateZip(e, "v2", `"Publish":true`))
 		}},
 		{op: "UpdateFunctionCode", name: "request-too-large", setup: withFunction("f"), req: func(e *env) response {
 			return e.rawOversized("PUT", fnPath+"f/code", 70167212)

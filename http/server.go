@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
@@ -34,6 +35,38 @@ type Server struct {
 	NewRequestID func() string
 	// Logger receives request logs. If nil, slog.Default is used.
 	Logger *slog.Logger
+	// MaxCodeUploads bounds the requests carrying code (CreateFunction,
+	// UpdateFunctionCode) handled at once; each holds a staged file and a
+	// core's worth of hashing. Past it, callers get TooManyRequestsException
+	// with Retry-After, which the AWS SDKs retry with backoff. If zero,
+	// DefaultMaxCodeUploads.
+	MaxCodeUploads int
+
+	uploadsOnce sync.Once
+	uploads     chan struct{}
+}
+
+// DefaultMaxCodeUploads is the default of Server.MaxCodeUploads.
+const DefaultMaxCodeUploads = 32
+
+// acquireUpload takes an upload slot, or answers the throttling error.
+func (s *Server) acquireUpload() (release func(), err error) {
+	s.uploadsOnce.Do(func() {
+		n := s.MaxCodeUploads
+		if n <= 0 {
+			n = DefaultMaxCodeUploads
+		}
+		s.uploads = make(chan struct{}, n)
+	})
+	select {
+	case s.uploads <- struct{}{}:
+		return func() { <-s.uploads }, nil
+	default:
+		e := lambdahost.Errorf(lambdahost.TooManyRequestsException, "Rate exceeded")
+		e.Reason = "CallerRateLimitExceeded"
+		e.RetryAfter = 1
+		return nil, e
+	}
 }
 
 // NewServer returns a Server for service, storing code in blobs and

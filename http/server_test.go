@@ -178,7 +178,7 @@ func (e *env) doWith(method, path, body string, creds aws.Credentials, region st
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	out := response{Status: resp.StatusCode, Headers: map[string]string{}}
-	for _, h := range []string{"Content-Type", "X-Amzn-Errortype"} {
+	for _, h := range []string{"Content-Type", "X-Amzn-Errortype", "Retry-After"} {
 		if v := resp.Header.Get(h); v != "" {
 			out.Headers[h] = v
 		}
@@ -192,6 +192,19 @@ func (e *env) doWith(method, path, body string, creds aws.Credentials, region st
 		}
 	}
 	return out
+}
+
+// signedHeaders returns the headers of a request signed as e.do signs it.
+func (e *env) signedHeaders(method, path, body string) http.Header {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	req.Host = testHost
+	req.Header.Set("Content-Type", "application/json")
+	sum := sha256.Sum256([]byte(body))
+	if err := v4.NewSigner().SignHTTP(context.Background(), e.creds, req, hex.EncodeToString(sum[:]), "lambda", e.region, clock); err != nil {
+		e.t.Fatal(err)
+	}
+	return req.Header
 }
 
 // rawOversized declares a body of n bytes but sends none of it: the server

@@ -102,18 +102,18 @@ func (t *tx) DeleteFunction(ctx context.Context, id lambdahost.FunctionID) error
 // usageSQL reads the covering index versions_code_size and the primary key
 // of functions.
 const usageSQL = `SELECT
-	(SELECT coalesce(sum(code_size), 0) FROM versions WHERE account = ?1),
-	(SELECT count(*) FROM functions WHERE account = ?1)`
+	(SELECT coalesce(sum(code_size), 0) FROM versions WHERE account = ?1 AND region = ?2),
+	(SELECT count(*) FROM functions WHERE account = ?1 AND region = ?2)`
 
-// Usage sums the code size of all account's versions and counts its
-// functions, in every region.
-func (t *tx) Usage(ctx context.Context, account string) (lambdahost.AccountUsage, error) {
+// Usage sums the code size of all account's versions in region and counts
+// its functions there.
+func (t *tx) Usage(ctx context.Context, account, region string) (lambdahost.AccountUsage, error) {
 	var u lambdahost.AccountUsage
 	err := t.queryRow(ctx, usageSQL,
-		account,
+		account, region,
 	).Scan(&u.TotalCodeSize, &u.FunctionCount)
 	if err != nil {
-		return lambdahost.AccountUsage{}, fmt.Errorf("usage of account %s: %w", account, err)
+		return lambdahost.AccountUsage{}, fmt.Errorf("usage of account %s in %s: %w", account, region, err)
 	}
 	return u, nil
 }

@@ -1130,27 +1130,31 @@ func testUsage(t *testing.T, s lambdahost.Store) {
 	mustUpdate(t, s, func(tx lambdahost.Tx) error {
 		return tx.CreateFunction(ctx, newFunction(fid(accountA, regionA, "no-versions")))
 	})
-	check := func(account string, want lambdahost.AccountUsage) {
+	// Usage is per account and region, as AWS's quota is.
+	check := func(account, region string, want lambdahost.AccountUsage) {
 		t.Helper()
 		mustView(t, s, func(tx lambdahost.Tx) error {
-			got, err := tx.Usage(ctx, account)
+			got, err := tx.Usage(ctx, account, region)
 			if err != nil {
 				return err
 			}
 			if got != want {
-				t.Errorf("Usage(%s) = %+v, want %+v", account, got, want)
+				t.Errorf("Usage(%s, %s) = %+v, want %+v", account, region, got, want)
 			}
 			return nil
 		})
 	}
-	check(accountA, lambdahost.AccountUsage{TotalCodeSize: 642, FunctionCount: 4})
-	check(accountB, lambdahost.AccountUsage{TotalCodeSize: 1_000_000, FunctionCount: 1})
-	check("333333333333", lambdahost.AccountUsage{})
+	check(accountA, regionA, lambdahost.AccountUsage{TotalCodeSize: 600, FunctionCount: 2})
+	check(accountA, regionB, lambdahost.AccountUsage{TotalCodeSize: 42, FunctionCount: 2})
+	check(accountB, regionA, lambdahost.AccountUsage{TotalCodeSize: 1_000_000, FunctionCount: 1})
+	check(accountB, regionB, lambdahost.AccountUsage{})
+	check("333333333333", regionA, lambdahost.AccountUsage{})
 
 	mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.DeleteVersion(ctx, fn1, "1") })
-	check(accountA, lambdahost.AccountUsage{TotalCodeSize: 442, FunctionCount: 4})
+	check(accountA, regionA, lambdahost.AccountUsage{TotalCodeSize: 400, FunctionCount: 2})
 	mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.DeleteFunction(ctx, fn1) })
-	check(accountA, lambdahost.AccountUsage{TotalCodeSize: 42, FunctionCount: 3})
+	check(accountA, regionA, lambdahost.AccountUsage{TotalCodeSize: 0, FunctionCount: 1})
+	check(accountA, regionB, lambdahost.AccountUsage{TotalCodeSize: 42, FunctionCount: 2})
 }
 
 func testDigests(t *testing.T, s lambdahost.Store) {
@@ -1579,7 +1583,7 @@ func testConcurrentReadersWriters(t *testing.T, s lambdahost.Store) {
 					if err != nil {
 						return err
 					}
-					u, err := tx.Usage(t.Context(), accountA)
+					u, err := tx.Usage(t.Context(), accountA, regionA)
 					if err != nil {
 						return err
 					}

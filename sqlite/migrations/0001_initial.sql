@@ -39,7 +39,7 @@ CREATE UNIQUE INDEX versions_by_order ON versions (account, region, name, versio
 -- ListLatest: one entry per function, in name order.
 CREATE INDEX versions_latest ON versions (account, region, name) WHERE version_order = -2;
 -- Usage: a covering index, so the sum reads no table rows.
-CREATE INDEX versions_code_size ON versions (account, code_size);
+CREATE INDEX versions_code_size ON versions (account, region, code_size);
 -- Digests.
 CREATE INDEX versions_digest ON versions (code_digest) WHERE code_digest IS NOT NULL;
 -- Unsettled: only the few versions that are busy.

@@ -1,0 +1,341 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Timeouts of the harness.
+const (
+	readyTimeout = 20 * time.Second
+	// stopTimeout covers the server's 30-second drain of in-flight requests.
+	stopTimeout = 45 * time.Second
+)
+
+// Credentials are one access key of lambdahost's --credentials file.
+type Credentials struct {
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+	AccountID       string `json:"account_id"`
+}
+
+// TestCredentials are the built-in credentials lambdahost accepts when it
+// runs without --credentials.
+var TestCredentials = Credentials{AccessKeyID: "test", SecretAccessKey: "test", AccountID: "000000000000"}
+
+// WriteCredentialsFile writes a --credentials file holding creds into a
+// temporary directory of t and returns its path.
+func WriteCredentialsFile(t testing.TB, creds ...Credentials) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"credentials": creds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "credentials.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithCredentials runs the server with --credentials path.
+func WithCredentials(path string) Option {
+	return func(s *Server) { s.args = append(s.args, "--credentials", path) }
+}
+
+// WithArgs appends args to the serve command line.
+func WithArgs(args ...string) Option {
+	return func(s *Server) { s.args = append(s.args, args...) }
+}
+
+// Server is a lambdahost serve process owned by one test.
+type Server struct {
+	// Dir is the test's directory: the data directory and the ready file live here.
+	Dir string
+	// DataDir is the --data-dir; it survives Kill and Restart.
+	DataDir string
+	// Endpoint is the base URL of the API ("http://127.0.0.1:PORT"). It
+	// changes on Restart.
+	Endpoint string
+
+	t    testing.TB
+	args []string
+	proc *process
+}
+
+// process is one run of the binary.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited and its output is flushed
+	err  error         // cmd.Wait's error, set before done is closed
+	log  *logWriter
+}
+
+// Start runs lambdahost serve on 127.0.0.1:0 with a fresh data directory
+// and waits until it is ready. Its log goes to t.Log. When the test ends the
+// server gets SIGTERM, and the test fails unless it exits with status 0.
+func Start(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	s := &Server{Dir: dir, DataDir: filepath.Join(dir, "data"), t: t}
+	for _, o := range opts {
+		o(s)
+	}
+	s.start()
+	t.Cleanup(func() {
+		if !s.Running() {
+			return
+		}
+		code, err := s.Stop()
+		if err != nil {
+			t.Errorf("stop lambdahost: %v", err)
+		} else if code != 0 {
+			t.Errorf("lambdahost exited with status %d after SIGTERM, want 0", code)
+		}
+	})
+	return s
+}
+
+func (s *Server) start() {
+	t := s.t
+	t.Helper()
+	ready := filepath.Join(s.Dir, "ready.json")
+	if err := os.Remove(ready); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", s.DataDir, "--ready-file", ready}, s.args...)
+	cmd := exec.Command(binary, args...)
+	cmd.Env = envWithout(os.Environ(), "LAMBDAHOST_")
+	dieWithTest(cmd)
+	p := &process{cmd: cmd, done: make(chan struct{}), log: &logWriter{t: t}}
+	cmd.Stdout, cmd.Stderr = p.log, p.log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start lambdahost: %v", err)
+	}
+	p.log.setPrefix(fmt.Sprintf("lambdahost[%d]: ", cmd.Process.Pid))
+	go func() {
+		p.err = cmd.Wait()
+		p.log.flush()
+		close(p.done)
+	}()
+	s.proc = p
+
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		b, err := os.ReadFile(ready)
+		if err == nil {
+			var r struct{ Address, Endpoint string }
+			if err := json.Unmarshal(b, &r); err != nil || r.Endpoint == "" {
+				s.kill()
+				t.Fatalf("ready file %s: %q: %v", ready, b, err)
+			}
+			s.Endpoint = r.Endpoint
+			return
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("lambdahost exited before it was ready: %v", p.err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.kill()
+			t.Fatalf("lambdahost not ready after %v", readyTimeout)
+		}
+	}
+}
+
+// Running reports whether the server process is running.
+func (s *Server) Running() bool {
+	if s.proc == nil {
+		return false
+	}
+	select {
+	case <-s.proc.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Signal sends sig to the server process without waiting.
+func (s *Server) Signal(sig syscall.Signal) {
+	s.t.Helper()
+	if err := s.proc.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("signal lambdahost: %v", err)
+	}
+}
+
+// Wait waits up to timeout for the process to exit and returns its exit
+// status (-1 if a signal killed it).
+func (s *Server) Wait(timeout time.Duration) (int, error) {
+	select {
+	case <-s.proc.done:
+	case <-time.After(timeout):
+		return 0, fmt.Errorf("lambdahost still running after %v", timeout)
+	}
+	var ee *exec.ExitError
+	if errors.As(s.proc.err, &ee) {
+		return ee.ExitCode(), nil
+	}
+	if s.proc.err != nil {
+		return 0, s.proc.err
+	}
+	return 0, nil
+}
+
+// Stop sends SIGTERM and waits for the process to exit, returning its exit
+// status. A process that does not exit in time is killed.
+func (s *Server) Stop() (int, error) {
+	if err := s.proc.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return 0, err
+	}
+	code, err := s.Wait(stopTimeout)
+	if err != nil {
+		s.kill()
+	}
+	return code, err
+}
+
+// Kill sends SIGKILL, as a crash would, and waits for the process to die.
+func (s *Server) Kill() {
+	s.t.Helper()
+	s.kill()
+}
+
+func (s *Server) kill() {
+	_ = s.proc.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.proc.done
+}
+
+// Restart starts the server again on the same data directory, after Kill
+// or Stop. The endpoint changes.
+func (s *Server) Restart() {
+	s.t.Helper()
+	if s.Running() {
+		s.t.Fatal("Restart: lambdahost is still running")
+	}
+	s.start()
+}
+
+// logWriter copies the server's output to t.Log line by line.
+type logWriter struct {
+	t      testing.TB
+	prefix string
+	mu     sync.Mutex
+	buf    []byte
+}
+
+func (w *logWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, b...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.t.Log(w.prefix + string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
+	}
+	return len(b), nil
+}
+
+func (w *logWriter) setPrefix(prefix string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.prefix = prefix
+}
+
+func (w *logWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		w.t.Log(w.prefix + string(w.buf))
+		w.buf = nil
+	}
+}
+
+// dieWithTest makes cmd's process get SIGKILL if the test binary dies (a
+// test timeout panics), so that no server or script outlives the tests.
+func dieWithTest(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
+// envWithout returns env without the variables whose names start with prefix.
+func envWithout(env []string, prefix string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, prefix) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// requireTool skips the test when a tool it drives is missing, or fails it
+// when LAMBDAHOST_E2E_REQUIRE=1 (as in CI).
+func requireTool(t testing.TB, reason string) {
+	t.Helper()
+	if os.Getenv("LAMBDAHOST_E2E_REQUIRE") == "1" {
+		t.Fatalf("%s (LAMBDAHOST_E2E_REQUIRE=1)", reason)
+	}
+	t.Skip(reason)
+}
+
+var (
+	awsOnce    sync.Once
+	awsPath    string
+	awsErr     error
+	pythonOnce sync.Once
+	pythonPath string
+	pythonErr  error
+)
+
+// needAWS returns the path of the aws CLI, or skips the test.
+func needAWS(t testing.TB) string {
+	t.Helper()
+	awsOnce.Do(func() {
+		awsPath, awsErr = exec.LookPath("aws")
+		if awsErr == nil {
+			awsErr = exec.Command(awsPath, "--version").Run()
+		}
+	})
+	if awsErr != nil {
+		requireTool(t, fmt.Sprintf("the aws CLI is not available: %v", awsErr))
+	}
+	return awsPath
+}
+
+// needBoto3 returns the path of a python3 that imports boto3, or skips the test.
+func needBoto3(t testing.TB) string {
+	t.Helper()
+	pythonOnce.Do(func() {
+		pythonPath, pythonErr = exec.LookPath("python3")
+		if pythonErr != nil {
+			pythonErr = fmt.Errorf("python3 is not available: %w", pythonErr)
+			return
+		}
+		if out, err := exec.Command(pythonPath, "-c", "import boto3").CombinedOutput(); err != nil {
+			pythonErr = fmt.Errorf("python3 cannot import boto3: %v: %s", err, bytes.TrimSpace(out))
+		}
+	})
+	if pythonErr != nil {
+		requireTool(t, pythonErr.Error())
+	}
+	return pythonPath
+}

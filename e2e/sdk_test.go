@@ -1,0 +1,267 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// NewSDKClient returns an aws-sdk-go-v2 Lambda client for endpoint that
+// signs as creds in region. It never retries, so that every call the test
+// makes is exactly one request. optFns adjust the options further.
+func NewSDKClient(endpoint string, creds Credentials, region string, optFns ...func(*lambda.Options)) *lambda.Client {
+	opts := lambda.Options{
+		BaseEndpoint: aws.String(endpoint),
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
+		Retryer:      aws.NopRetryer{},
+		HTTPClient:   &http.Client{Timeout: 5 * time.Minute},
+	}
+	for _, f := range optFns {
+		f(&opts)
+	}
+	return lambda.New(opts)
+}
+
+// SDK drives aws-sdk-go-v2. Call decodes Params into the operation's input
+// struct (whose fields are named as the API's members) and encodes the
+// output back to JSON, so scenarios read the same for every driver.
+type SDK struct {
+	Client *lambda.Client
+}
+
+// Name implements Driver.
+func (s *SDK) Name() string { return SDKDriver }
+
+type sdkOp func(ctx context.Context, c *lambda.Client, params []byte) (any, error)
+
+// op adapts a client method to sdkOp.
+func op[In, Out any](m func(*lambda.Client, context.Context, *In, ...func(*lambda.Options)) (*Out, error)) sdkOp {
+	return func(ctx context.Context, c *lambda.Client, params []byte) (any, error) {
+		in := new(In)
+		if err := decodeStrict(params, in); err != nil {
+			return nil, err
+		}
+		return m(c, ctx, in)
+	}
+}
+
+// decodeStrict decodes params into in, refusing members the input lacks.
+func decodeStrict(params []byte, in any) error {
+	dec := json.NewDecoder(bytes.NewReader(params))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(in); err != nil {
+		return fmt.Errorf("params for %T: %w", in, err)
+	}
+	return nil
+}
+
+var sdkOps = map[string]sdkOp{
+	"CreateFunction":              op((*lambda.Client).CreateFunction),
+	"GetFunction":                 op((*lambda.Client).GetFunction),
+	"GetFunctionConfiguration":    op((*lambda.Client).GetFunctionConfiguration),
+	"UpdateFunctionCode":          op((*lambda.Client).UpdateFunctionCode),
+	"UpdateFunctionConfiguration": op((*lambda.Client).UpdateFunctionConfiguration),
+	"DeleteFunction":              op((*lambda.Client).DeleteFunction),
+	"ListFunctions":               op((*lambda.Client).ListFunctions),
+	"PublishVersion":              op((*lambda.Client).PublishVersion),
+	"ListVersionsByFunction":      op((*lambda.Client).ListVersionsByFunction),
+	"CreateAlias":                 op((*lambda.Client).CreateAlias),
+	"GetAlias":                    op((*lambda.Client).GetAlias),
+	"UpdateAlias":                 op((*lambda.Client).UpdateAlias),
+	"DeleteAlias":                 op((*lambda.Client).DeleteAlias),
+	"ListAliases":                 op((*lambda.Client).ListAliases),
+	"TagResource":                 op((*lambda.Client).TagResource),
+	"UntagResource":               op((*lambda.Client).UntagResource),
+	"ListTags":                    op((*lambda.Client).ListTags),
+	"GetAccountSettings":          op((*lambda.Client).GetAccountSettings),
+}
+
+// Call implements Driver.
+func (s *SDK) Call(t testing.TB, opName string, params Params) *Result {
+	t.Helper()
+	f, ok := sdkOps[opName]
+	if !ok {
+		t.Fatalf("sdk driver: no operation %s", opName)
+	}
+	b, err := json.Marshal(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	out, err := f(ctx, s.Client, b)
+	return sdkResult(t, opName, out, err)
+}
+
+// sdkResult turns an SDK output or error into a Result.
+func sdkResult(t testing.TB, opName string, out any, err error) *Result {
+	t.Helper()
+	r := &Result{Driver: SDKDriver, Op: opName}
+	if err != nil {
+		var apiErr smithy.APIError
+		if !errors.As(err, &apiErr) {
+			r.Err = err
+			return r
+		}
+		r.Code, r.Message = apiErr.ErrorCode(), apiErr.ErrorMessage()
+		var re *awshttp.ResponseError
+		if errors.As(err, &re) {
+			r.Status = re.HTTPStatusCode()
+		}
+		return r
+	}
+	r.Status = rawStatus(out)
+	b, err := json.Marshal(out)
+	if err != nil {
+		t.Fatalf("sdk driver: encode %T: %v", out, err)
+	}
+	if err := json.Unmarshal(b, &r.Body); err != nil {
+		t.Fatal(err)
+	}
+	delete(r.Body, "ResultMetadata")
+	return r
+}
+
+// rawStatus digs the HTTP status out of an output's ResultMetadata.
+func rawStatus(out any) int {
+	v := reflect.ValueOf(out)
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return 0
+	}
+	f := v.FieldByName("ResultMetadata")
+	if !f.IsValid() {
+		return 0
+	}
+	md, ok := f.Interface().(middleware.Metadata)
+	if !ok {
+		return 0
+	}
+	if resp, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok {
+		return resp.StatusCode
+	}
+	return 0
+}
+
+// Wait implements Driver with the SDK's waiters, polling every 100–500ms.
+func (s *SDK) Wait(t testing.TB, waiter string, params Params, maxWait time.Duration) error {
+	t.Helper()
+	b, err := json.Marshal(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	const minDelay, maxDelay = 100 * time.Millisecond, 500 * time.Millisecond
+	switch waiter {
+	case "FunctionActiveV2":
+		var in lambda.GetFunctionInput
+		if err := decodeStrict(b, &in); err != nil {
+			t.Fatal(err)
+		}
+		return lambda.NewFunctionActiveV2Waiter(s.Client, func(o *lambda.FunctionActiveV2WaiterOptions) {
+			o.MinDelay, o.MaxDelay = minDelay, maxDelay
+		}).Wait(ctx, &in, maxWait)
+	case "FunctionUpdatedV2":
+		var in lambda.GetFunctionInput
+		if err := decodeStrict(b, &in); err != nil {
+			t.Fatal(err)
+		}
+		return lambda.NewFunctionUpdatedV2Waiter(s.Client, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
+			o.MinDelay, o.MaxDelay = minDelay, maxDelay
+		}).Wait(ctx, &in, maxWait)
+	case "FunctionExists":
+		var in lambda.GetFunctionInput
+		if err := decodeStrict(b, &in); err != nil {
+			t.Fatal(err)
+		}
+		return lambda.NewFunctionExistsWaiter(s.Client, func(o *lambda.FunctionExistsWaiterOptions) {
+			o.MinDelay, o.MaxDelay = minDelay, maxDelay
+		}).Wait(ctx, &in, maxWait)
+	case "PublishedVersionActive":
+		var in lambda.GetFunctionConfigurationInput
+		if err := decodeStrict(b, &in); err != nil {
+			t.Fatal(err)
+		}
+		return lambda.NewPublishedVersionActiveWaiter(s.Client, func(o *lambda.PublishedVersionActiveWaiterOptions) {
+			o.MinDelay, o.MaxDelay = minDelay, maxDelay
+		}).Wait(ctx, &in, maxWait)
+	}
+	t.Fatalf("sdk driver: no waiter %s", waiter)
+	return nil
+}
+
+// Paginate implements Driver with the SDK's paginators.
+func (s *SDK) Paginate(t testing.TB, opName string, params Params, pageSize int) []map[string]any {
+	t.Helper()
+	b, err := json.Marshal(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	var pages []any
+	collect := func(page any, err error) bool {
+		if err != nil {
+			t.Fatalf("sdk paginate %s: %v", opName, err)
+		}
+		pages = append(pages, page)
+		return true
+	}
+	limit := int32(pageSize)
+	switch opName {
+	case "ListFunctions":
+		var in lambda.ListFunctionsInput
+		if err := decodeStrict(b, &in); err != nil {
+			t.Fatal(err)
+		}
+		p := lambda.NewListFunctionsPaginator(s.Client, &in, func(o *lambda.ListFunctionsPaginatorOptions) { o.Limit = limit })
+		for p.HasMorePages() && collect(p.NextPage(ctx)) {
+		}
+	case "ListVersionsByFunction":
+		var in lambda.ListVersionsByFunctionInput
+		if err := decodeStrict(b, &in); err != nil {
+			t.Fatal(err)
+		}
+		p := lambda.NewListVersionsByFunctionPaginator(s.Client, &in, func(o *lambda.ListVersionsByFunctionPaginatorOptions) { o.Limit = limit })
+		for p.HasMorePages() && collect(p.NextPage(ctx)) {
+		}
+	case "ListAliases":
+		var in lambda.ListAliasesInput
+		if err := decodeStrict(b, &in); err != nil {
+			t.Fatal(err)
+		}
+		p := lambda.NewListAliasesPaginator(s.Client, &in, func(o *lambda.ListAliasesPaginatorOptions) { o.Limit = limit })
+		for p.HasMorePages() && collect(p.NextPage(ctx)) {
+		}
+	default:
+		t.Fatalf("sdk driver: no paginator for %s", opName)
+	}
+	var out []map[string]any
+	for _, page := range pages {
+		r := sdkResult(t, opName, page, nil)
+		out = append(out, items(r.Body[paginatedOps[opName]])...)
+	}
+	if out == nil {
+		out = []map[string]any{}
+	}
+	return out
+}
