@@ -98,11 +98,22 @@ type CodeLocation struct {
 	S3Key           string
 	S3ObjectVersion string
 	ImageURI        string
+	// Architecture is the function's ("x86_64" or "arm64"), for choosing
+	// an image's platform.
+	Architecture string
 }
 
 // CodeSource fetches code from outside lambdahost (S3, an OCI registry).
 type CodeSource interface {
-	// Fetch stores the code at loc for account and returns it described as a Code.
-	// Errors meant for the caller are *Error values worded as AWS's.
-	Fetch(ctx context.Context, account string, loc CodeLocation, blobs BlobStore) (Code, error)
+	// Fetch writes the package at loc into w, which control then inspects,
+	// stores in the right tier and commits like an uploaded ZipFile, so
+	// identical bytes are stored once whatever their source. For an image,
+	// Fetch resolves the tag and writes the image manifest, whose digest is
+	// the function's CodeSha256. The returned Code describes what was
+	// fetched; Digest and Size are taken from w.
+	//
+	// Errors meant for the caller are *Error values worded as AWS's
+	// (InvalidParameterValueException "Error occurred while GetObject. S3
+	// Error Code: NoSuchKey. ..."); anything else is a ServiceException.
+	Fetch(ctx context.Context, account string, loc CodeLocation, w BlobWriter) (Code, error)
 }

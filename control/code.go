@@ -120,7 +120,7 @@ func checkPackageType(in *CodeInput, packageType, verb string) error {
 
 // stage inspects or fetches the code of in for account. Nothing referenced
 // by metadata changes: the zip is committed by the returned commit only.
-func (s *Service) stage(ctx context.Context, account string, in *CodeInput, packageType string) (*staged, error) {
+func (s *Service) stage(ctx context.Context, account string, in *CodeInput, packageType, architecture string) (*staged, error) {
 	var st staged
 	switch {
 	case in.Zip != nil:
@@ -136,17 +136,8 @@ func (s *Service) stage(ctx context.Context, account string, in *CodeInput, pack
 			return nil, err
 		}
 		st.code = lambdahost.Code{PackageType: lambdahost.PackageZip, Digest: in.Zip.Digest(), Size: size, UnzippedSize: unzipped}
-		if size <= s.inlineCodeMax() {
-			st.inline = make([]byte, size)
-			if _, err := in.Zip.ReadAt(st.inline, 0); err != nil {
-				return nil, internal("read staged code", err)
-			}
-			break
-		}
-		zip := in.Zip
-		st.commit = func(ctx context.Context) error {
-			_, err := zip.Commit(ctx)
-			return err
+		if err := s.tier(ctx, &st, in.Zip); err != nil {
+			return nil, err
 		}
 	case in.hasS3():
 		loc := lambdahost.CodeLocation{S3Bucket: *in.S3Bucket, S3Key: *in.S3Key}
@@ -156,29 +147,68 @@ func (s *Service) stage(ctx context.Context, account string, in *CodeInput, pack
 		if s.S3 == nil {
 			return nil, invalidf("Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist")
 		}
-		code, err := s.S3.Fetch(ctx, account, loc, s.blobs)
-		if err != nil {
-			return nil, internal("fetch s3 code", err)
-		}
-		st.code = code
+		return s.stageFetched(ctx, account, s.S3, loc, in, packageType)
 	case in.ImageURI != nil:
 		if s.Images == nil {
 			return nil, invalidf("Source image %s does not exist. Provide a valid source image.", *in.ImageURI)
 		}
-		code, err := s.Images.Fetch(ctx, account, lambdahost.CodeLocation{ImageURI: *in.ImageURI}, s.blobs)
-		if err != nil {
-			return nil, internal("fetch image", err)
-		}
-		st.code = code
+		loc := lambdahost.CodeLocation{ImageURI: *in.ImageURI, Architecture: architecture}
+		return s.stageFetched(ctx, account, s.Images, loc, in, packageType)
 	}
 	st.code.PackageType = packageType
 	if in.SourceKMSKeyARN != nil {
 		st.code.SourceKMSKeyARN = *in.SourceKMSKeyARN
 	}
-	if st.commit == nil {
-		st.commit = func(context.Context) error { return nil }
-	}
 	return &st, nil
+}
+
+// stageFetched fetches code from src into a staged blob and stages it as an
+// uploaded zip is staged, so the bytes land in the same tier and dedup with
+// uploads. Image manifests are not zips and are staged as they are.
+func (s *Service) stageFetched(ctx context.Context, account string, src lambdahost.CodeSource, loc lambdahost.CodeLocation, in *CodeInput, packageType string) (*staged, error) {
+	w, err := s.blobs.Create(ctx)
+	if err != nil {
+		return nil, internal("stage fetched code", err)
+	}
+	// The staged blob lives until the operation ends: commit takes it, and
+	// the caller's Abort of in.Zip does not cover it, so it is aborted when
+	// the request's context ends.
+	context.AfterFunc(ctx, func() { w.Abort() })
+	code, err := src.Fetch(ctx, account, loc, w)
+	if err != nil {
+		return nil, internal("fetch code", err)
+	}
+	if packageType == lambdahost.PackageImage {
+		st := &staged{code: code}
+		st.code.Digest, st.code.Size = w.Digest(), 0
+		st.code.PackageType = packageType
+		if err := s.tier(ctx, st, w); err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+	fetched := *in
+	fetched.Zip, fetched.S3Bucket, fetched.S3Key, fetched.S3ObjectVersion = w, nil, nil, nil
+	return s.stage(ctx, account, &fetched, packageType, loc.Architecture)
+}
+
+// tier decides where staged content w is stored: inline with the metadata
+// when small, else in the blob store by commit.
+func (s *Service) tier(ctx context.Context, st *staged, w lambdahost.BlobWriter) error {
+	size := w.Size()
+	if size <= s.inlineCodeMax() {
+		st.inline = make([]byte, size)
+		if _, err := w.ReadAt(st.inline, 0); err != nil {
+			return internal("read staged code", err)
+		}
+		st.commit = func(context.Context) error { return nil }
+		return nil
+	}
+	st.commit = func(ctx context.Context) error {
+		_, err := w.Commit(ctx)
+		return err
+	}
+	return nil
 }
 
 // checkStorage answers CodeStorageExceededException if changing the code

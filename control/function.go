@@ -103,7 +103,11 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	}
 	s.codeMu.RLock()
 	defer s.codeMu.RUnlock()
-	st, err := s.stage(ctx, t.id.Account, in.Code, pkg)
+	arch := "x86_64"
+	if len(in.Architectures) == 1 {
+		arch = in.Architectures[0]
+	}
+	st, err := s.stage(ctx, t.id.Account, in.Code, pkg, arch)
 	if err != nil {
 		return nil, err
 	}
@@ -397,7 +401,13 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	}
 	s.codeMu.RLock()
 	defer s.codeMu.RUnlock()
-	st, err := s.stage(ctx, t.id.Account, &in.Code, pkg)
+	arch := "x86_64"
+	if len(in.Architectures) == 1 {
+		arch = in.Architectures[0]
+	} else if len(cur.Config.Architectures) == 1 {
+		arch = cur.Config.Architectures[0]
+	}
+	st, err := s.stage(ctx, t.id.Account, &in.Code, pkg, arch)
 	if err != nil {
 		return nil, err
 	}
