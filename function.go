@@ -163,3 +163,15 @@ type AccountUsage struct {
 	TotalCodeSize int64
 	FunctionCount int64
 }
+
+// ReasonError fails an update or creation with a reason AWS defines: Code
+// is the LastUpdateStatusReasonCode (and StateReasonCode of a new
+// function), Message its reason. Adapters that prepare code return it.
+type ReasonError struct {
+	Code    string
+	Message string
+	Err     error
+}
+
+func (e *ReasonError) Error() string { return e.Code + ": " + e.Message }
+func (e *ReasonError) Unwrap() error { return e.Err }

@@ -42,6 +42,12 @@ func (s *Service) GetAccountSettings(ctx context.Context) (*AccountSettings, err
 	return out, nil
 }
 
+// Collector is a code source's ability to delete what it derived from code
+// (unpacked image file systems) once no version references that code.
+type Collector interface {
+	Collect(ctx context.Context, referenced map[lambdahost.Digest]bool) (int, error)
+}
+
 // CollectGarbage deletes code blobs that no version references and that
 // were last committed more than grace ago. The grace period spares blobs
 // committed by operations whose metadata has not committed yet.
@@ -89,6 +95,17 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (dele
 		}
 		deleted++
 		s.Logger.DebugContext(ctx, "deleted unreferenced code", lambdahost.LogKeyDigest, d.String())
+	}
+	// Sources that keep derived state (unpacked images) drop what nothing
+	// references any more.
+	for _, src := range []lambdahost.CodeSource{s.S3, s.Images} {
+		if c, ok := src.(Collector); ok {
+			n, err := c.Collect(ctx, referenced)
+			deleted += n
+			if err != nil {
+				return deleted, fmt.Errorf("collect garbage: %w", err)
+			}
+		}
 	}
 	return deleted, nil
 }

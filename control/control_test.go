@@ -210,7 +210,7 @@ func TestStartSettlesUnsettled(t *testing.T) {
 type failingPreparer struct{}
 
 func (failingPreparer) Prepare(context.Context, *lambdahost.Version) error {
-	return &control.FailureReason{Code: "InvalidZipFileException", Message: "Failed to unzip archive."}
+	return &lambdahost.ReasonError{Code: "InvalidZipFileException", Message: "Failed to unzip archive."}
 }
 
 func TestFailedSettling(t *testing.T) {

@@ -23,7 +23,7 @@ const (
 // reads the function again, as on AWS. Otherwise v is written as it is and
 // returned for schedule.
 func (s *Service) put(ctx context.Context, tx lambdahost.Tx, v *lambdahost.Version) (unsettled *lambdahost.Version, err error) {
-	if s.Preparer != nil {
+	if s.preparesLater(v) {
 		return v, tx.PutVersion(ctx, v)
 	}
 	settled := *v
@@ -102,29 +102,41 @@ func (s *Service) settle(ctx context.Context, id lambdahost.FunctionID, name, re
 	}
 }
 
-// prepare checks that v's code is in place and lets the Preparer ready it.
+// imagePreparer is the Images source's ability to ready an image (pull
+// and unpack its layers) while the version settles.
+func (s *Service) imagePreparer() Preparer {
+	p, _ := s.Images.(Preparer)
+	return p
+}
+
+// preparesLater reports whether settling v has work left after its commit.
+func (s *Service) preparesLater(v *lambdahost.Version) bool {
+	if s.Preparer != nil {
+		return true
+	}
+	return v.Code.PackageType == lambdahost.PackageImage && s.imagePreparer() != nil
+}
+
+// prepare checks that v's code is in place and lets the preparers ready it.
+// Their *lambdahost.ReasonError fails the update with that reason.
 func (s *Service) prepare(ctx context.Context, v *lambdahost.Version) error {
-	if v.Code.PackageType == lambdahost.PackageZip {
-		b, err := s.OpenCode(ctx, v.Code.Digest)
-		if err != nil {
-			return fmt.Errorf("check code: %w", err)
+	b, err := s.OpenCode(ctx, v.Code.Digest)
+	if err != nil {
+		return fmt.Errorf("check code: %w", err)
+	}
+	b.Close()
+	if v.Code.PackageType == lambdahost.PackageImage {
+		if p := s.imagePreparer(); p != nil {
+			if err := p.Prepare(ctx, v); err != nil {
+				return err
+			}
 		}
-		b.Close()
 	}
 	if s.Preparer != nil {
 		return s.Preparer.Prepare(ctx, v)
 	}
 	return nil
 }
-
-// FailureReason is an error a Preparer returns to fail an update with a
-// reason code AWS defines (LastUpdateStatusReasonCode / StateReasonCode).
-type FailureReason struct {
-	Code    string
-	Message string
-}
-
-func (f *FailureReason) Error() string { return f.Code + ": " + f.Message }
 
 // finish sets the final state of a settled version.
 func finish(v *lambdahost.Version, err error) {
@@ -134,7 +146,7 @@ func finish(v *lambdahost.Version, err error) {
 		return
 	}
 	code, msg := "InternalError", "An internal error occurred while preparing the function code."
-	var fr *FailureReason
+	var fr *lambdahost.ReasonError
 	if errors.As(err, &fr) {
 		code, msg = fr.Code, fr.Message
 	}

@@ -148,7 +148,9 @@ func toConfiguration(fc *control.FunctionConfig) *FunctionConfiguration {
 		SigningJobArn: v.Code.SigningJobARN, Architectures: c.Architectures,
 	}
 	if v.Code.PackageType == lambdahost.PackageImage {
+		// AWS reports an image's manifest digest in hex, and no code size.
 		out.CodeSize = 0
+		out.CodeSha256 = v.Code.Digest.Hex()
 	}
 	if c.VpcConfig != nil {
 		out.VpcConfig = &VpcConfigResponse{SubnetIds: nonNil(c.VpcConfig.SubnetIDs), SecurityGroupIds: nonNil(c.VpcConfig.SecurityGroupIDs), Ipv6AllowedForDualStack: c.VpcConfig.Ipv6AllowedForDualStack}
