@@ -84,15 +84,14 @@ func TestCodeUploadLimit(t *testing.T) {
 		}
 	}
 	io.WriteString(conn, "\r\n"+body[:10])
-	// The slot is taken once the server has started reading that request.
-	var throttled response
-	for range 200 {
-		throttled = e.do("PUT", fnPath+"f/code", updateZip(e, "v3", ""))
-		if throttled.Status != http.StatusOK {
-			break
+	// Wait until the server has started reading that request.
+	for deadline := time.Now().Add(10 * time.Second); e.api.UploadsInUse() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the held upload never took its slot")
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
+	throttled := e.do("PUT", fnPath+"f/code", updateZip(e, "v3", ""))
 	checkGolden(t, "UpdateFunctionCode", "throttled", throttled)
 	io.WriteString(conn, body[10:])
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
