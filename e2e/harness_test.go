@@ -63,6 +63,11 @@ func WithArgs(args ...string) Option {
 	return func(s *Server) { s.args = append(s.args, args...) }
 }
 
+// WithEnv adds environment variables ("K=V") to the server's.
+func WithEnv(kv ...string) Option {
+	return func(s *Server) { s.env = append(s.env, kv...) }
+}
+
 // Server is a lambdahost serve process owned by one test.
 type Server struct {
 	// Dir is the test's directory: the data directory and the ready file live here.
@@ -75,6 +80,7 @@ type Server struct {
 
 	t    testing.TB
 	args []string
+	env  []string
 	proc *process
 }
 
@@ -120,7 +126,7 @@ func (s *Server) start() {
 	}
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", s.DataDir, "--ready-file", ready}, s.args...)
 	cmd := exec.Command(binary, args...)
-	cmd.Env = envWithout(os.Environ(), "LAMBDAHOST_")
+	cmd.Env = append(envWithout(os.Environ(), "LAMBDAHOST_"), s.env...)
 	dieWithTest(cmd)
 	p := &process{cmd: cmd, done: make(chan struct{}), log: &logWriter{t: t}}
 	cmd.Stdout, cmd.Stderr = p.log, p.log

@@ -21,6 +21,8 @@ import (
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
 	fnhttp "github.com/lambdahost/lambdahost/http"
+	"github.com/lambdahost/lambdahost/oci"
+	fns3 "github.com/lambdahost/lambdahost/s3"
 	"github.com/lambdahost/lambdahost/sigv4"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
@@ -40,6 +42,10 @@ type Main struct {
 	LogLevel         string
 	GCInterval       time.Duration
 	GCGrace          time.Duration
+	S3Endpoint       string
+	S3PathStyle      bool
+	S3Region         string
+	InsecureRegistry []string
 }
 
 // ParseFlags reads flags, with LAMBDAHOST_* environment variables as defaults.
@@ -58,6 +64,10 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.CredentialsFile, "credentials", env("credentials", ""), "JSON file of access keys, secrets and accounts (LAMBDAHOST_CREDENTIALS); without it only test/test → 000000000000 is accepted")
 	limit := fs.String("code-storage-limit", env("code-storage-limit", strconv.FormatInt(control.DefaultCodeStorageLimit, 10)), "code storage quota per account in bytes (LAMBDAHOST_CODE_STORAGE_LIMIT)")
 	fs.StringVar(&m.LogLevel, "log-level", env("log-level", "info"), "debug, info, warn or error (LAMBDAHOST_LOG_LEVEL)")
+	fs.StringVar(&m.S3Endpoint, "s3-endpoint", env("s3-endpoint", ""), "S3 endpoint for S3Bucket/S3Key code (LAMBDAHOST_S3_ENDPOINT); default: the AWS SDK configuration (AWS_ENDPOINT_URL_S3...)")
+	pathStyle := fs.String("s3-path-style", env("s3-path-style", "false"), "address S3 buckets in the path, for S3-compatible servers (LAMBDAHOST_S3_PATH_STYLE)")
+	fs.StringVar(&m.S3Region, "s3-region", env("s3-region", ""), "region for S3 requests (LAMBDAHOST_S3_REGION); default: the AWS SDK configuration")
+	insecure := fs.String("insecure-registry", env("insecure-registry", ""), "comma-separated registries (host[:port]) that may be reached over plain HTTP besides loopback ones (LAMBDAHOST_INSECURE_REGISTRY)")
 	fs.DurationVar(&m.GCInterval, "gc-interval", 10*time.Minute, "how often unreferenced code is deleted")
 	fs.DurationVar(&m.GCGrace, "gc-grace", time.Hour, "how old unreferenced code must be to be deleted")
 	if err := fs.Parse(args); err != nil {
@@ -68,6 +78,16 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	ps, err := strconv.ParseBool(*pathStyle)
+	if err != nil {
+		return fmt.Errorf("--s3-path-style: want true or false, got %q", *pathStyle)
+	}
+	m.S3PathStyle = ps
+	for _, h := range strings.Split(*insecure, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			m.InsecureRegistry = append(m.InsecureRegistry, h)
+		}
 	}
 	n, err := strconv.ParseInt(*limit, 10, 64)
 	if err != nil || n <= 0 {
@@ -122,9 +142,19 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
+	s3src, err := fns3.New(ctx, fns3.Options{Endpoint: m.S3Endpoint, PathStyle: m.S3PathStyle, Region: m.S3Region, Logger: logger})
+	if err != nil {
+		return err
+	}
+	images := oci.NewSource(filepath.Join(m.DataDir, "images"))
+	images.Insecure = m.InsecureRegistry
+	images.Logger = logger
+
 	svc := control.New(store, blobs)
 	svc.CodeStorageLimit = m.CodeStorageLimit
 	svc.Logger = logger
+	svc.S3 = s3src
+	svc.Images = imageSource{images}
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
@@ -291,4 +321,14 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// imageSource makes the OCI source ready images while their versions
+// settle: control finds Prepare by type assertion.
+type imageSource struct{ *oci.Source }
+
+// Prepare pulls and unpacks v's image once per digest.
+func (s imageSource) Prepare(ctx context.Context, v *lambdahost.Version) error {
+	_, err := s.Unpack(ctx, v.Code.Digest, v.Code.ResolvedImageURI)
+	return err
 }
