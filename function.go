@@ -90,6 +90,15 @@ type Code struct {
 	SigningJobARN            string
 }
 
+// SHA256 returns CodeSha256 as AWS reports it: the base64 SHA-256 of a
+// zip, or an image's manifest digest in hex.
+func (c Code) SHA256() string {
+	if c.PackageType == PackageImage {
+		return c.Digest.Hex()
+	}
+	return c.Digest.Base64()
+}
+
 // Config is a version's configuration.
 type Config struct {
 	Runtime     string

@@ -590,8 +590,8 @@ func (s *Service) PublishVersion(ctx context.Context, in *PublishVersionInput) (
 		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {
 			return err
 		}
-		if in.CodeSHA256 != nil && *in.CodeSHA256 != latest.Code.Digest.Base64() {
-			return invalidf("CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again with the CodeSHA256 in $LATEST.", *in.CodeSHA256, latest.Code.Digest.Base64())
+		if in.CodeSHA256 != nil && *in.CodeSHA256 != latest.Code.SHA256() {
+			return invalidf("CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again with the CodeSHA256 in $LATEST.", *in.CodeSHA256, latest.Code.SHA256())
 		}
 		if in.PublishTo == nil && fn.LastVersion > 0 && fn.PublishedChanges == fn.Changes {
 			pub, err = tx.Version(ctx, t.id, itoa(fn.LastVersion))

@@ -165,6 +165,11 @@ func TestImageCode(t *testing.T) {
 		mustWait(t, d, "FunctionUpdatedV2", Params{"FunctionName": fn})
 		wantStr(t, d.Call(t, "GetFunction", Params{"FunctionName": fn}).OK(t), "Code.ResolvedImageUri", repo+"@"+second.String())
 
+		// PublishVersion's CodeSha256 precondition takes the hex digest.
+		pub := d.Call(t, "PublishVersion", Params{"FunctionName": fn, "CodeSha256": second.Hex}).OK(t)
+		wantStr(t, pub, "Version", "1")
+		wantStr(t, pub, "CodeSha256", second.Hex)
+
 		d.Call(t, "UpdateFunctionCode", Params{"FunctionName": fn, "ZipFile": handlerZip(t, "zip")}).
 			WantError(t, 400, "InvalidParameterValueException", "Please provide ImageUri when updating a function with packageType Image.")
 		missing := d.Call(t, "CreateFunction", Params{"FunctionName": fn + "-missing", "Role": testRole, "PackageType": "Image",

@@ -139,7 +139,7 @@ func toConfiguration(fc *control.FunctionConfig) *FunctionConfiguration {
 		FunctionName: v.Function.Name, FunctionArn: fc.ARN,
 		Runtime: c.Runtime, Role: c.Role, Handler: c.Handler,
 		CodeSize: v.Code.Size, Description: c.Description, Timeout: c.Timeout, MemorySize: c.MemorySize,
-		LastModified: v.LastModified.UTC().Format(timeLayout), CodeSha256: v.Code.Digest.Base64(),
+		LastModified: v.LastModified.UTC().Format(timeLayout), CodeSha256: v.Code.SHA256(),
 		Version: v.Name, KMSKeyArn: c.KMSKeyARN, RevisionId: v.RevisionID,
 		State: v.Status.State, StateReason: v.Status.StateReason, StateReasonCode: v.Status.StateReasonCode,
 		LastUpdateStatus: v.Status.LastUpdateStatus, LastUpdateStatusReason: v.Status.LastUpdateStatusReason,
@@ -148,9 +148,8 @@ func toConfiguration(fc *control.FunctionConfig) *FunctionConfiguration {
 		SigningJobArn: v.Code.SigningJobARN, Architectures: c.Architectures,
 	}
 	if v.Code.PackageType == lambdahost.PackageImage {
-		// AWS reports an image's manifest digest in hex, and no code size.
+		// AWS reports no code size for an image.
 		out.CodeSize = 0
-		out.CodeSha256 = v.Code.Digest.Hex()
 	}
 	if c.VpcConfig != nil {
 		out.VpcConfig = &VpcConfigResponse{SubnetIds: nonNil(c.VpcConfig.SubnetIDs), SecurityGroupIds: nonNil(c.VpcConfig.SecurityGroupIDs), Ipv6AllowedForDualStack: c.VpcConfig.Ipv6AllowedForDualStack}

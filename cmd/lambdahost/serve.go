@@ -154,7 +154,7 @@ func (m *Main) Run(ctx context.Context) error {
 	svc.CodeStorageLimit = m.CodeStorageLimit
 	svc.Logger = logger
 	svc.S3 = s3src
-	svc.Images = imageSource{images}
+	svc.Images = images
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
@@ -321,14 +321,4 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// imageSource makes the OCI source ready images while their versions
-// settle: control finds Prepare by type assertion.
-type imageSource struct{ *oci.Source }
-
-// Prepare pulls and unpacks v's image once per digest.
-func (s imageSource) Prepare(ctx context.Context, v *lambdahost.Version) error {
-	_, err := s.Unpack(ctx, v.Code.Digest, v.Code.ResolvedImageURI)
-	return err
 }
