@@ -18,6 +18,7 @@ const (
 	msgCannotUnzip      = "Could not unzip uploaded file. Please check your file, then try to upload again."
 	msgImageUriOnZip    = "Please don't provide ImageUri when updating a function with packageType Zip."
 	msgNoSuchBucket     = "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist"
+	msgS3Unreachable    = "Error occurred while GetObject. S3 Error Code: ServiceUnavailable. S3 Error Message: Service is unable to handle request."
 	patternFunctionName = `(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?`
 )
 
@@ -269,11 +270,14 @@ func TestUpdateFunctionCodeErrors(t *testing.T) {
 			status: 400, code: "InvalidParameterValueException",
 		},
 		{
-			name: "s3-bucket-missing",
+			// This server has no S3 endpoint it can reach: the answer comes
+			// quickly, in AWS's words, and changes nothing. (TestS3Code
+			// covers a reachable S3.)
+			name: "s3-unreachable",
 			params: func(fn string, _ []byte) Params {
 				return Params{"FunctionName": fn, "S3Bucket": "my-bucket", "S3Key": "code.zip"}
 			},
-			status: 400, code: "InvalidParameterValueException", message: msgNoSuchBucket,
+			status: 400, code: "InvalidParameterValueException", message: msgS3Unreachable,
 		},
 		{
 			name: "image-uri-on-zip-function",

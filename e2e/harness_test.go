@@ -126,7 +126,12 @@ func (s *Server) start() {
 	}
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", s.DataDir, "--ready-file", ready}, s.args...)
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(envWithout(os.Environ(), "LAMBDAHOST_"), s.env...)
+	// Tests reach only this machine: the server's AWS SDK must not probe
+	// the EC2 metadata address or resolve AWS's S3 endpoints. S3 defaults
+	// to a loopback port where nothing listens; tests that need S3 pass
+	// --s3-endpoint.
+	env := append(envWithout(os.Environ(), "LAMBDAHOST_"), "AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL_S3=http://127.0.0.1:9")
+	cmd.Env = append(env, s.env...)
 	dieWithTest(cmd)
 	p := &process{cmd: cmd, done: make(chan struct{}), log: &logWriter{t: t}}
 	cmd.Stdout, cmd.Stderr = p.log, p.log
