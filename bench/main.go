@@ -1,10 +1,12 @@
 // Command bench measures the lambdahost server: UpdateFunctionCode latency
 // and time to LastUpdateStatus Successful at several code sizes, ListFunctions
-// over 1,000 functions, and memory, against an in-process floor and moto.
+// over 1,000 functions, and memory, against an in-process floor and moto;
+// and deploys from S3 (versitygw) and from container images (the
+// distribution registry).
 //
 // Usage:
 //
-//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-out FILE]
+//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-out FILE]
 //
 // See bench/README.md for what is measured and how.
 package main
@@ -15,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -58,6 +61,10 @@ type config struct {
 	memRounds  int
 	wrap       []string
 	dir        string
+
+	deploy       bool // also run the deploy test
+	deployOnly   bool // run only the deploy test
+	deployImageN int  // timed cold and warm image updates
 }
 
 func main() {
@@ -78,11 +85,17 @@ func main() {
 	flag.IntVar(&cfg.memRounds, "mem-rounds", 3, "rounds of concurrent updates in the memory test")
 	flag.DurationVar(&pollInterval, "poll", pollInterval, "period of the GetFunction polls that wait for LastUpdateStatus Successful")
 	flag.StringVar(&cfg.dir, "dir", "", "parent of the temporary directory holding the data dir and the floor's files (default: $TMPDIR or /tmp); its file system is what is measured")
+	flag.BoolVar(&cfg.deploy, "deploy", true, "also measure deploys from S3 (versitygw) and from container images (docker-registry); -deploy=false skips them")
+	flag.BoolVar(&cfg.deployOnly, "deploy-only", false, "measure only the deploys")
+	flag.IntVar(&cfg.deployImageN, "deploy-image-n", 8, "timed cold and timed warm image updates in the deploy test")
 	wrap := flag.String("wrap", "", "command prefix to run lambdahost under, such as 'strace -f -T -o trace.txt' or 'perf record -g -o perf.data --' (RSS is then the wrapper's)")
 	flag.Parse()
 	cfg.wrap = strings.Fields(*wrap)
 	if flag.NArg() > 0 {
 		fatalf("unexpected arguments: %v", flag.Args())
+	}
+	if cfg.deployImageN < 1 {
+		fatalf("-deploy-image-n: want at least 1, got %d", cfg.deployImageN)
 	}
 	if cfg.moto != "auto" && cfg.moto != "off" {
 		fatalf("-moto: want auto or off, got %q", cfg.moto)
@@ -174,6 +187,21 @@ func run(cfg *config) error {
 		os.Exit(130)
 	}()
 
+	if cfg.deployOnly {
+		bin, err := buildLambdahost(moduleDir, tmp)
+		if err != nil {
+			return err
+		}
+		dep, err := deployTest(tmp, bin, cfg)
+		if err != nil {
+			return err
+		}
+		return report(cfg, start, deployRows(dep), func(w io.Writer) {
+			fmt.Fprintln(w, "Notes:")
+			deployNotes(w, cfg, dep, tmp)
+		})
+	}
+
 	// Build the server while the zips are generated.
 	var (
 		bin      string
@@ -195,7 +223,7 @@ func run(cfg *config) error {
 	}
 
 	logf("starting lambdahost")
-	srv, err := startLambdahost(bin, tmp, cfg.wrap)
+	srv, err := startLambdahost(bin, tmp, cfg.wrap, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -305,12 +333,32 @@ func run(cfg *config) error {
 		logf("lambdahost exit: %v (log: %s)", stopErr, filepath.Join(tmp, "lambdahost.log"))
 	}
 
+	var dep *deployResult
+	if cfg.deploy {
+		if dep, err = deployTest(tmp, bin, cfg); err != nil {
+			return fmt.Errorf("deploy: %w", err)
+		}
+	}
+
 	rows := table(cfg, data, list, mem, moto)
+	if dep != nil {
+		rows = append(rows, deployRows(dep)...)
+	}
+	return report(cfg, start, rows, func(w io.Writer) {
+		notes(w, cfg, data, list, mem, moto, stopErr)
+		if dep != nil {
+			deployNotes(w, cfg, dep, tmp)
+		}
+	})
+}
+
+// report prints the table and the notes, and writes them to cfg.out.
+func report(cfg *config, start time.Time, rows []row, notes func(io.Writer)) error {
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "lambdahost bench, %s, %s\n\n", time.Now().Format(time.DateTime), machine())
 	writeTable(&out, rows)
 	fmt.Fprintln(&out)
-	notes(&out, cfg, data, list, mem, moto, stopErr)
+	notes(&out)
 	fmt.Fprintf(&out, "Total bench time %s.\n", time.Since(start).Round(time.Second))
 	os.Stdout.Write(out.Bytes())
 	if cfg.out != "" {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,7 +63,9 @@ func buildLambdahost(moduleDir, dir string) (string, error) {
 // startLambdahost runs bin serve on a free loopback port with a fresh data
 // dir under dir, and waits for its ready file.
 // If wrap is not empty, it is a command prefix: the server runs under it.
-func startLambdahost(bin, dir string, wrap []string) (*process, error) {
+// extra are more serve flags; env, if not empty, is added to the
+// environment the server inherits.
+func startLambdahost(bin, dir string, wrap, extra, env []string) (*process, error) {
 	dataDir := filepath.Join(dir, "data")
 	ready := filepath.Join(dir, "ready.json")
 	logf, err := os.Create(filepath.Join(dir, "lambdahost.log"))
@@ -70,7 +73,11 @@ func startLambdahost(bin, dir string, wrap []string) (*process, error) {
 		return nil, err
 	}
 	args := append(wrap[:len(wrap):len(wrap)], bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--ready-file", ready, "--log-level", "warn")
+	args = append(args, extra...)
 	cmd := exec.Command(args[0], args[1:]...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	p := &process{name: "lambdahost", cmd: cmd, log: logf, done: make(chan error, 1)}
 	if err := p.start(); err != nil {
@@ -131,6 +138,71 @@ func startMoto(dir string) (*process, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// startHTTPServer runs args (with env added to the bench's environment),
+// logging to logPath, and waits until readyURL answers HTTP at all.
+func startHTTPServer(name string, args, env []string, logPath, addr, readyURL string) (*process, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	p := &process{name: name, cmd: cmd, addr: addr, log: logf, done: make(chan error, 1)}
+	if err := p.start(); err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := hc.Get(readyURL)
+		if err == nil {
+			resp.Body.Close()
+			return p, nil
+		}
+		if err := p.exited(); err != nil {
+			return nil, err
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, fmt.Errorf("%s did not answer %s in 30s: %v", name, readyURL, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// findBinary looks for name in PATH, $GOBIN and $(go env GOPATH)/bin, as
+// internal/testserver does.
+func findBinary(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output()
+	if err != nil {
+		return "", fmt.Errorf("%s not in PATH", name)
+	}
+	var dirs []string
+	// One line each; GOBIN's is empty when it is not set.
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(lines) > 0 && lines[0] != "" {
+		dirs = append(dirs, lines[0])
+	}
+	if len(lines) > 1 {
+		for _, p := range filepath.SplitList(lines[1]) {
+			dirs = append(dirs, filepath.Join(p, "bin"))
+		}
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not in PATH or %s", name, strings.Join(dirs, ", "))
 }
 
 func freePort() (int, error) {

@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -140,4 +143,114 @@ func notes(w io.Writer, cfg *config, data []*sizeData, list *listResult, mem *me
 	} else {
 		fmt.Fprintln(w, "- lambdahost exited cleanly on SIGTERM.")
 	}
+}
+
+// imageLabel names the deploy test's images by their size.
+func imageLabel() string {
+	return fmt.Sprintf("image ~%dMB", imageLayers*imageLayerBytes/1_000_000)
+}
+
+// deployRows turns the deploy test's results into rows.
+func deployRows(dep *deployResult) []row {
+	var rows []row
+	if dep.s3Skip != "" {
+		rows = append(rows, row{metric: "deploy from S3", ours: "skipped: no versitygw (see notes)"})
+	}
+	for _, d := range dep.s3 {
+		l := "deploy from S3 " + d.spec.label
+		o50, o99 := percentile(d.res.latency, .5), percentile(d.res.latency, .99)
+		s50, s99 := percentile(d.res.settled, .5), percentile(d.res.settled, .99)
+		f50, f99 := percentile(d.floor, .5), percentile(d.floor, .99)
+		rows = append(rows,
+			row{metric: l + " p50", ours: fmtDur(o50), floor: fmtDur(f50), ratio: fmtRatio(float64(o50)/float64(f50)) + " of floor"},
+			row{metric: l + " p99", ours: fmtDur(o99), floor: fmtDur(f99), ratio: fmtRatio(float64(o99)/float64(f99)) + " of floor"},
+			row{metric: l + " time to Successful p50", ours: fmtDur(s50), floor: fmtDur(f50), ratio: fmtRatio(float64(s50)/float64(f50)) + " of floor"},
+			row{metric: l + " time to Successful p99", ours: fmtDur(s99)},
+			row{
+				metric: l + " errors (non-200)", ours: fmt.Sprintf("%d / %d", d.res.errors, len(d.res.latency)),
+				target: "0", pass: passMark(d.res.errors == 0),
+			},
+		)
+	}
+	if dep.imageSkip != "" {
+		return append(rows, row{metric: "deploy from image", ours: "skipped: no docker-registry (see notes)"})
+	}
+	if dep.cold.status == nil {
+		return rows
+	}
+	img := imageLabel()
+	cold50, warm50 := percentile(dep.cold.settled, .5), percentile(dep.warm.settled, .5)
+	rows = append(rows,
+		row{metric: img + " cold UpdateFunctionCode p50", ours: fmtDur(percentile(dep.cold.latency, .5))},
+		row{metric: img + " cold UpdateFunctionCode p99", ours: fmtDur(percentile(dep.cold.latency, .99))},
+		row{metric: img + " cold time to Successful p50", ours: fmtDur(cold50), ratio: fmtRatio(float64(cold50)/float64(warm50)) + " of warm"},
+		row{metric: img + " cold time to Successful p99", ours: fmtDur(percentile(dep.cold.settled, .99))},
+		row{metric: img + " warm UpdateFunctionCode p50", ours: fmtDur(percentile(dep.warm.latency, .5))},
+		row{metric: img + " warm UpdateFunctionCode p99", ours: fmtDur(percentile(dep.warm.latency, .99))},
+		row{metric: img + " warm time to Successful p50", ours: fmtDur(warm50)},
+		row{metric: img + " warm time to Successful p99", ours: fmtDur(percentile(dep.warm.settled, .99))},
+		row{
+			metric: img + " errors (non-200)",
+			ours:   fmt.Sprintf("%d / %d", dep.cold.errors+dep.warm.errors, len(dep.cold.latency)+len(dep.warm.latency)),
+			target: "0", pass: passMark(dep.cold.errors+dep.warm.errors == 0),
+		},
+	)
+	return rows
+}
+
+// deployNotes explains the deploy rows.
+func deployNotes(w io.Writer, cfg *config, dep *deployResult, tmp string) {
+	fmt.Fprintf(w, "- Deploys: measured on %s; temporary directory (data dirs, gateway, registry, floor) on %s.\n", machine(), fileSystem(tmp))
+	fmt.Fprintln(w, "  A lambdahost of their own (own data dir), started after the other tests, with --s3-endpoint (the gateway), --s3-path-style true, and the gateway's root keys in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_REGION=us-east-1. Updates are pre-signed and replayed on one keep-alive connection, each waiting for Successful (GetFunction polled as above) before the next.")
+	if dep.s3Skip != "" {
+		fmt.Fprintf(w, "- Deploy from S3 skipped: %s.\n", dep.s3Skip)
+	} else {
+		fmt.Fprintf(w, "- Deploy from S3: versitygw (posix backend) holding %d objects, each a distinct zip of exactly its size (stored random bytes), put with aws-sdk-go-v2 before the timing (%s). ", countKeys(dep.s3), dep.s3Upload.Round(time.Millisecond))
+		fmt.Fprintf(w, "UpdateFunctionCode {\"S3Bucket\", \"S3Key\"}, %d untimed warmup updates per size. lambdahost fetches the object while handling the request, so its latency includes GetObject, hashing and the durable store. ", cfg.warmup)
+		fmt.Fprintln(w, "Floor: in-process aws-sdk-go-v2 GetObject of the same objects from the same gateway, SHA-256 while writing a new file, fsync.")
+		for _, d := range dep.s3 {
+			fmt.Fprintf(w, "  - %s: n=%d, %s total (%d redials, statuses %v)\n", d.spec.label, len(d.res.latency), d.res.elapsed.Round(time.Millisecond), d.res.redials, d.res.status)
+		}
+	}
+	if dep.imageSkip != "" {
+		fmt.Fprintf(w, "- Deploy from images skipped: %s.\n", dep.imageSkip)
+	} else if dep.cold.status != nil {
+		fmt.Fprintf(w, "- Deploy from images: docker-registry (%s); %d distinct linux/amd64 images of %d layers × %s random bytes (%s of gzipped layers each), pushed with go-containerregistry before the timing (%s). ",
+			dep.registry, imageWarm+1+dep.imageN, imageLayers, fmtBytes(imageLayerBytes), fmtBytes(dep.imageBytes), dep.imagePush.Round(time.Millisecond))
+		fmt.Fprintf(w, "ImageUri is repo@digest. The function is created from one image and updated (untimed) to a second. ")
+		fmt.Fprintf(w, "Cold: updates to images never deployed (1 untimed warmup, n=%d): UpdateFunctionCode resolves the manifest, then lambdahost pulls and unpacks the layers while LastUpdateStatus is InProgress; %s total, statuses %v. ", len(dep.cold.latency), dep.cold.elapsed.Round(time.Millisecond), dep.cold.status)
+		fmt.Fprintf(w, "Warm: updates alternating between the first two images, already unpacked (n=%d); %s total, statuses %v.\n", len(dep.warm.latency), dep.warm.elapsed.Round(time.Millisecond), dep.warm.status)
+	}
+	if dep.s3Skip != "" && dep.imageSkip != "" {
+		return
+	}
+	if dep.stopErr != nil {
+		fmt.Fprintf(w, "- **The deploy lambdahost did not exit cleanly on SIGTERM: %v**\n", dep.stopErr)
+	} else {
+		fmt.Fprintln(w, "- The deploy lambdahost exited cleanly on SIGTERM.")
+	}
+}
+
+// fileSystem describes the file system holding dir, from /proc/self/mounts:
+// its type and device.
+func fileSystem(dir string) string {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return "an unknown file system"
+	}
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = d
+	}
+	best, desc := "", "an unknown file system"
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 3 {
+			continue
+		}
+		mp := f[1]
+		if (dir == mp || strings.HasPrefix(dir, strings.TrimSuffix(mp, "/")+"/")) && len(mp) >= len(best) {
+			best, desc = mp, fmt.Sprintf("%s (%s, %s mounted at %s)", dir, f[2], f[0], mp)
+		}
+	}
+	return desc
 }

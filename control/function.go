@@ -101,8 +101,6 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err := s.precheckCreate(ctx, t.id); err != nil {
 		return nil, err
 	}
-	s.codeMu.RLock()
-	defer s.codeMu.RUnlock()
 	arch := "x86_64"
 	if len(in.Architectures) == 1 {
 		arch = in.Architectures[0]
@@ -111,6 +109,11 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err != nil {
 		return nil, err
 	}
+	// From committing code to committing the metadata that references it,
+	// garbage collection must wait (see codeMu). Staging, which may fetch
+	// from S3 for a long time, needs no lock.
+	s.codeMu.RLock()
+	defer s.codeMu.RUnlock()
 
 	now := s.now()
 	cfg := lambdahost.Config{
@@ -399,8 +402,6 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	if err := checkPackageType(&in.Code, pkg, "updating"); err != nil {
 		return nil, err
 	}
-	s.codeMu.RLock()
-	defer s.codeMu.RUnlock()
 	arch := "x86_64"
 	if len(in.Architectures) == 1 {
 		arch = in.Architectures[0]
@@ -411,6 +412,8 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	if err != nil {
 		return nil, err
 	}
+	s.codeMu.RLock() // see CreateFunction
+	defer s.codeMu.RUnlock()
 	publish := in.Publish || in.PublishTo != nil
 	copies := int64(1)
 	if publish {
