@@ -40,7 +40,8 @@ func findBinary(name string) (string, error) {
 		return "", fmt.Errorf("%s not in PATH", name)
 	}
 	var dirs []string
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	// One line each; an unset GOBIN is an empty first line, which TrimSpace would drop.
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
 	if len(lines) > 0 && lines[0] != "" {
 		dirs = append(dirs, lines[0])
 	}
