@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/lambdahost/lambdahost/internal/testserver"
 )
 
 // running holds the processes started and not yet stopped, for stopAll.
@@ -175,43 +177,17 @@ func startHTTPServer(name string, args, env []string, logPath, addr, readyURL st
 	}
 }
 
-// findBinary looks for name in PATH, $GOBIN and $(go env GOPATH)/bin, as
-// internal/testserver does.
-func findBinary(name string) (string, error) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output()
-	if err != nil {
-		return "", fmt.Errorf("%s not in PATH", name)
-	}
-	var dirs []string
-	// One line each; GOBIN's is empty when it is not set.
-	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	if len(lines) > 0 && lines[0] != "" {
-		dirs = append(dirs, lines[0])
-	}
-	if len(lines) > 1 {
-		for _, p := range filepath.SplitList(lines[1]) {
-			dirs = append(dirs, filepath.Join(p, "bin"))
-		}
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, name)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s not in PATH or %s", name, strings.Join(dirs, ", "))
-}
+// findBinary and freePort are internal/testserver's, which the tests use
+// to find and place the same servers.
+var findBinary = testserver.FindBinary
 
 func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testserver.FreePort()
 	if err != nil {
 		return 0, err
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	_, port, _ := net.SplitHostPort(addr)
+	return strconv.Atoi(port)
 }
 
 // start starts the process in its own process group, so that stop reaches

@@ -87,6 +87,11 @@ func TestS3Code(t *testing.T) {
 		wantCode(t, direct, "", zip2)
 		mustWait(t, d, "FunctionUpdatedV2", Params{"FunctionName": fn})
 
+		if _, err := s3c.PutObject(context.Background(), &awss3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("notes.txt"), Body: strings.NewReader("not a zip")}); err != nil {
+			t.Fatal(err)
+		}
+		d.Call(t, "UpdateFunctionCode", Params{"FunctionName": fn, "S3Bucket": bucket, "S3Key": "notes.txt"}).
+			WantError(t, 400, "InvalidParameterValueException", msgCannotUnzip)
 		d.Call(t, "UpdateFunctionCode", Params{"FunctionName": fn, "S3Bucket": bucket, "S3Key": "missing.zip"}).
 			WantError(t, 400, "InvalidParameterValueException", "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist.")
 		d.Call(t, "UpdateFunctionCode", Params{"FunctionName": fn, "S3Bucket": "no-such-bucket-" + d.Name(), "S3Key": "fn.zip"}).

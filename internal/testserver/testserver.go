@@ -30,8 +30,9 @@ func missing(tb testing.TB, what, install string, err error) {
 	tb.Skipf("%s not installed (%v); install it with %s", what, err, install)
 }
 
-// findBinary looks for name in PATH, $GOBIN and $(go env GOPATH)/bin.
-func findBinary(name string) (string, error) {
+// FindBinary looks for name in PATH, $GOBIN and $(go env GOPATH)/bin,
+// where go install puts it.
+func FindBinary(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
@@ -59,7 +60,9 @@ func findBinary(name string) (string, error) {
 	return "", fmt.Errorf("%s not in PATH or %s", name, strings.Join(dirs, ", "))
 }
 
-func freePort() (string, error) {
+// FreePort returns a loopback address ("127.0.0.1:PORT") whose port was
+// free a moment ago.
+func FreePort() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -125,11 +128,11 @@ const VersityGWInstall = "go install github.com/versity/versitygw/cmd/versitygw@
 // directory of tb's, until tb ends.
 func StartS3(tb testing.TB) *S3 {
 	tb.Helper()
-	bin, err := findBinary("versitygw")
+	bin, err := FindBinary("versitygw")
 	if err != nil {
 		missing(tb, "versitygw", VersityGWInstall, err)
 	}
-	addr, err := freePort()
+	addr, err := FreePort()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -159,11 +162,11 @@ const RegistryInstall = "apt-get install -y docker-registry"
 // a directory of tb's, until tb ends.
 func StartRegistry(tb testing.TB) *Registry {
 	tb.Helper()
-	bin, err := findBinary("docker-registry")
+	bin, err := FindBinary("docker-registry")
 	if err != nil {
 		missing(tb, "docker-registry", RegistryInstall, err)
 	}
-	addr, err := freePort()
+	addr, err := FreePort()
 	if err != nil {
 		tb.Fatal(err)
 	}
