@@ -124,19 +124,12 @@ func (s *Service) stage(ctx context.Context, account string, in *CodeInput, pack
 	var st staged
 	switch {
 	case in.Zip != nil:
-		size := in.Zip.Size()
-		if size > lambdahost.MaxZippedSize {
+		// The zipped-size limit is AWS's for ZipFile uploads only; S3
+		// packages are bounded by their unzipped size.
+		if in.Zip.Size() > lambdahost.MaxZippedSize {
 			return nil, lambdahost.Errorf(lambdahost.RequestEntityTooLargeException, "Zipped size must be smaller than %d bytes", lambdahost.MaxZippedSize)
 		}
-		if size == 0 {
-			return nil, invalidf("Uploaded file must be a non-empty zip")
-		}
-		unzipped, err := lambdahost.InspectZip(in.Zip, size)
-		if err != nil {
-			return nil, err
-		}
-		st.code = lambdahost.Code{PackageType: lambdahost.PackageZip, Digest: in.Zip.Digest(), Size: size, UnzippedSize: unzipped}
-		if err := s.tier(ctx, &st, in.Zip); err != nil {
+		if err := s.stageZip(ctx, &st, in.Zip); err != nil {
 			return nil, err
 		}
 	case in.hasS3():
@@ -182,14 +175,36 @@ func (s *Service) stageFetched(ctx context.Context, account string, src lambdaho
 		st := &staged{code: code}
 		st.code.Digest, st.code.Size = w.Digest(), 0
 		st.code.PackageType = packageType
+		if in.SourceKMSKeyARN != nil {
+			st.code.SourceKMSKeyARN = *in.SourceKMSKeyARN
+		}
 		if err := s.tier(ctx, st, w); err != nil {
 			return nil, err
 		}
 		return st, nil
 	}
-	fetched := *in
-	fetched.Zip, fetched.S3Bucket, fetched.S3Key, fetched.S3ObjectVersion = w, nil, nil, nil
-	return s.stage(ctx, account, &fetched, packageType, loc.Architecture)
+	st := &staged{}
+	if err := s.stageZip(ctx, st, w); err != nil {
+		return nil, err
+	}
+	if in.SourceKMSKeyARN != nil {
+		st.code.SourceKMSKeyARN = *in.SourceKMSKeyARN
+	}
+	return st, nil
+}
+
+// stageZip inspects the zip staged in w and decides its tier.
+func (s *Service) stageZip(ctx context.Context, st *staged, w lambdahost.BlobWriter) error {
+	size := w.Size()
+	if size == 0 {
+		return invalidf("Uploaded file must be a non-empty zip")
+	}
+	unzipped, err := lambdahost.InspectZip(w, size)
+	if err != nil {
+		return err
+	}
+	st.code = lambdahost.Code{PackageType: lambdahost.PackageZip, Digest: w.Digest(), Size: size, UnzippedSize: unzipped}
+	return s.tier(ctx, st, w)
 }
 
 // tier decides where staged content w is stored: inline with the metadata

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -452,6 +453,55 @@ func TestCodeTiers(t *testing.T) {
 			if _, err := f.svc.OpenCode(f.ctx, d); !errors.Is(err, lambdahost.ErrBlobNotFound) {
 				t.Errorf("after deleting the function and collecting, OpenCode = %v", err)
 			}
+		})
+	}
+}
+
+// bytesSource is a CodeSource serving fixed bytes, standing in for S3
+// here; the s3 package is tested against a real S3 server.
+type bytesSource []byte
+
+func (b bytesSource) Fetch(_ context.Context, _ string, _ lambdahost.CodeLocation, w lambdahost.BlobWriter) (lambdahost.Code, error) {
+	_, err := w.Write(b)
+	return lambdahost.Code{PackageType: lambdahost.PackageZip}, err
+}
+
+// TestFetchedCode: fetched zips get the unzipped-size limit, not the
+// 50 MB zipped limit of direct uploads, and share digest and tier with
+// uploads of the same bytes.
+func TestFetchedCode(t *testing.T) {
+	big := make([]byte, lambdahost.MaxZippedSize+1024)
+	rand.Read(big[:1<<20])
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	fw, _ := zw.CreateHeader(&zip.FileHeader{Name: "blob", Method: zip.Store})
+	fw.Write(big)
+	zw.Close()
+	large := buf.Bytes()
+	small := zipOf(t, "small")
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{name: "larger-than-upload-limit", data: large},
+		{name: "small-inline", data: small},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(s *control.Service) { s.S3 = bytesSource(tt.data) })
+			f.create(t, "f", "v1")
+			out, err := f.svc.UpdateFunctionCode(f.ctx, &control.UpdateCodeInput{FunctionName: "f", Code: control.CodeInput{S3Bucket: ptr("bucket"), S3Key: ptr("k.zip")}})
+			if err != nil {
+				t.Fatalf("update from S3: %v", err)
+			}
+			if want := lambdahost.Digest(sha256.Sum256(tt.data)); out.Code.Digest != want || out.Code.Size != int64(len(tt.data)) {
+				t.Errorf("code = %s (%d bytes), want %s (%d bytes)", out.Code.Digest, out.Code.Size, want, len(tt.data))
+			}
+			b, err := f.svc.OpenCode(f.ctx, out.Code.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Close()
 		})
 	}
 }
