@@ -77,9 +77,10 @@ func startLambdahost(bin, dir string, wrap, extra, env []string) (*process, erro
 	args := append(wrap[:len(wrap):len(wrap)], bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--ready-file", ready, "--log-level", "warn")
 	args = append(args, extra...)
 	cmd := exec.Command(args[0], args[1:]...)
-	if len(env) > 0 {
-		cmd.Env = append(os.Environ(), env...)
-	}
+	// The bench talks to this machine only: no EC2 metadata probe, and no
+	// AWS S3 endpoint unless the deploy test points S3 at its gateway.
+	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL_S3=http://127.0.0.1:9")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	p := &process{name: "lambdahost", cmd: cmd, log: logf, done: make(chan error, 1)}
 	if err := p.start(); err != nil {
