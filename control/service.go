@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,7 +82,7 @@ func (s *Service) init() {
 			s.Now = time.Now
 		}
 		if s.NewRevisionID == nil {
-			s.NewRevisionID = newUUID
+			s.NewRevisionID = lambdahost.NewID
 		}
 		if s.CodeStorageLimit == 0 {
 			s.CodeStorageLimit = DefaultCodeStorageLimit
@@ -241,14 +240,6 @@ func internal(op string, err error) error {
 	e := lambdahost.Errorf(lambdahost.ServiceException, "An internal error occurred.")
 	e.Err = fmt.Errorf("%s: %w", op, err)
 	return e
-}
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // now returns the current time truncated to milliseconds in UTC, the

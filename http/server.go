@@ -1,8 +1,6 @@
 package http
 
 import (
-	"crypto/rand"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -95,11 +93,7 @@ func (s *Server) requestID() string {
 	if s.NewRequestID != nil {
 		return s.NewRequestID()
 	}
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return lambdahost.NewID()
 }
 
 // ServeHTTP gives every request an ID, then routes it.
