@@ -41,9 +41,7 @@ func validateAlias(in *AliasInput) error {
 	if fv := in.FunctionVersion; fv != nil && (len(*fv) > 1024 || !reAliasVersion.MatchString(*fv)) {
 		v.Add("functionVersion", lambdahost.Quote(*fv), `Member must satisfy regular expression pattern: (\$(LATEST|LATEST\.PUBLISHED)|[0-9]+)`)
 	}
-	if d := in.Description; d != nil && len(*d) > 256 {
-		v.Add("description", lambdahost.Quote(*d), "Member must have length less than or equal to 256")
-	}
+	checkDescription(&v, in.Description)
 	if in.RoutingConfig != nil {
 		w := *in.RoutingConfig
 		keys := sortedKeys(w)

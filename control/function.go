@@ -571,10 +571,10 @@ func (s *Service) PublishVersion(ctx context.Context, in *PublishVersionInput) (
 	if err != nil {
 		return nil, err
 	}
-	if in.Description != nil && len(*in.Description) > 256 {
-		var v lambdahost.Validation
-		v.Add("description", lambdahost.Quote(*in.Description), "Member must have length less than or equal to 256")
-		return nil, v.Err()
+	var v lambdahost.Validation
+	checkDescription(&v, in.Description)
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
 	if err := validatePublishTo(in.PublishTo); err != nil {
 		return nil, err

@@ -88,9 +88,7 @@ func validateConfig(in *ConfigInput, packageType string) error {
 			v.Add("handler", lambdahost.Quote(h), `Member must satisfy regular expression pattern: [^\s]+`)
 		}
 	}
-	if in.Description != nil && len(*in.Description) > 256 {
-		v.Add("description", lambdahost.Quote(*in.Description), "Member must have length less than or equal to 256")
-	}
+	checkDescription(&v, in.Description)
 	if in.Timeout != nil && *in.Timeout < 1 {
 		v.Add("timeout", lambdahost.Quote(strconv.Itoa(*in.Timeout)), "Member must have value greater than or equal to 1")
 	}
@@ -233,6 +231,14 @@ var (
 	appLogLevels = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
 	sysLogLevels = []string{"DEBUG", "INFO", "WARN"}
 )
+
+// checkDescription adds the model's Description constraint to v, for every
+// operation that takes a Description.
+func checkDescription(v *lambdahost.Validation, d *string) {
+	if d != nil && len(*d) > 256 {
+		v.Add("description", lambdahost.Quote(*d), "Member must have length less than or equal to 256")
+	}
+}
 
 func badItems(items []string, re *regexp.Regexp) bool {
 	for _, it := range items {
