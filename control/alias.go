@@ -118,7 +118,7 @@ func checkAliasTargets(ctx context.Context, tx lambdahost.Tx, id lambdahost.Func
 // CreateAlias creates an alias of a function version.
 func (s *Service) CreateAlias(ctx context.Context, in *AliasInput) (*lambdahost.Alias, error) {
 	s.init()
-	t, err := resolveFunction(ctx, in.FunctionName, functionOnly)
+	t, err := resolveFunction(ctx, in.FunctionName, ruleFunctionOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +161,7 @@ func (s *Service) CreateAlias(ctx context.Context, in *AliasInput) (*lambdahost.
 // GetAlias answers an alias.
 func (s *Service) GetAlias(ctx context.Context, functionName, name string) (*lambdahost.Alias, error) {
 	s.init()
-	t, err := resolveFunction(ctx, functionName, functionOnly)
+	t, err := resolveFunction(ctx, functionName, ruleFunctionOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +189,7 @@ func validateAliasName(name string) error {
 // UpdateAlias changes an alias; nil fields of in are left as they are.
 func (s *Service) UpdateAlias(ctx context.Context, in *AliasInput) (*lambdahost.Alias, error) {
 	s.init()
-	t, err := resolveFunction(ctx, in.FunctionName, functionOnly)
+	t, err := resolveFunction(ctx, in.FunctionName, ruleFunctionOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +235,7 @@ func (s *Service) UpdateAlias(ctx context.Context, in *AliasInput) (*lambdahost.
 // DeleteAlias deletes an alias. Deleting a missing alias succeeds, as on AWS.
 func (s *Service) DeleteAlias(ctx context.Context, functionName, name string) error {
 	s.init()
-	t, err := resolveFunction(ctx, functionName, functionOnly)
+	t, err := resolveFunction(ctx, functionName, ruleFunctionOnly)
 	if err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ type ListAliasesOutput struct {
 // at functionVersion.
 func (s *Service) ListAliases(ctx context.Context, functionName string, functionVersion *string, in ListInput) (*ListAliasesOutput, error) {
 	s.init()
-	t, err := resolveFunction(ctx, functionName, functionOnly)
+	t, err := resolveFunction(ctx, functionName, ruleFunctionOnly)
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ func validatePublishTo(p *string) error {
 // with Publish, its version 1) configuration, in state Pending.
 func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (*FunctionConfig, error) {
 	s.init()
-	t, err := resolveFunction(ctx, in.FunctionName, functionOnly)
+	t, err := resolveFunction(ctx, in.FunctionName, ruleFunctionOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -372,7 +372,7 @@ type UpdateCodeInput struct {
 // would-be configuration without changing anything.
 func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (*FunctionConfig, error) {
 	s.init()
-	t, err := resolveFunction(ctx, in.FunctionName, latestOnly)
+	t, err := resolveFunction(ctx, in.FunctionName, ruleLatestOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -424,9 +424,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		if in.Architectures != nil {
 			latest.Config.Architectures = slices.Clone(in.Architectures)
 		}
-		latest.LastModified = s.now()
-		latest.Status = updating()
-		latest.RevisionID = s.NewRevisionID()
+		s.beginUpdate(latest)
 	}
 	if in.DryRun {
 		err := s.store.View(ctx, func(tx lambdahost.Tx) error {
@@ -448,14 +446,11 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	var settle []*lambdahost.Version
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		settle = settle[:0]
-		fn, err := tx.Function(ctx, t.id)
+		fn, cur, err := latestOf(ctx, tx, t.id)
 		if err != nil {
 			return err
 		}
-		latest, err = tx.Version(ctx, t.id, lambdahost.VersionLatest)
-		if err != nil {
-			return err
-		}
+		latest = cur
 		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {
 			return err
 		}
@@ -493,6 +488,28 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	return &FunctionConfig{Version: latest, ARN: t.id.ARN()}, nil
 }
 
+// latestOf reads, within tx, the function id and its $LATEST version,
+// which every change to $LATEST writes back.
+func latestOf(ctx context.Context, tx lambdahost.Tx, id lambdahost.FunctionID) (*lambdahost.Function, *lambdahost.Version, error) {
+	fn, err := tx.Function(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	latest, err := tx.Version(ctx, id, lambdahost.VersionLatest)
+	if err != nil {
+		return nil, nil, err
+	}
+	return fn, latest, nil
+}
+
+// beginUpdate stamps latest as changed now by an update in progress, with
+// a new RevisionId.
+func (s *Service) beginUpdate(latest *lambdahost.Version) {
+	latest.LastModified = s.now()
+	latest.Status = updating()
+	latest.RevisionID = s.NewRevisionID()
+}
+
 // checkWritable answers the errors AWS gives before changing $LATEST: an
 // update in progress, then a stale RevisionId.
 func checkWritable(id lambdahost.FunctionID, latest *lambdahost.Version, revisionID *string) error {
@@ -516,20 +533,17 @@ type UpdateConfigInput struct {
 // with LastUpdateStatus InProgress.
 func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateConfigInput) (*FunctionConfig, error) {
 	s.init()
-	t, err := resolveFunction(ctx, in.FunctionName, latestOnly)
+	t, err := resolveFunction(ctx, in.FunctionName, ruleLatestOnly)
 	if err != nil {
 		return nil, err
 	}
 	var latest, unsettled *lambdahost.Version
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
-		fn, err := tx.Function(ctx, t.id)
+		fn, cur, err := latestOf(ctx, tx, t.id)
 		if err != nil {
 			return err
 		}
-		latest, err = tx.Version(ctx, t.id, lambdahost.VersionLatest)
-		if err != nil {
-			return err
-		}
+		latest = cur
 		if err := validateConfig(&in.Config, latest.Code.PackageType); err != nil {
 			return err
 		}
@@ -537,9 +551,7 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 			return err
 		}
 		apply(&latest.Config, &in.Config)
-		latest.LastModified = s.now()
-		latest.Status = updating()
-		latest.RevisionID = s.NewRevisionID()
+		s.beginUpdate(latest)
 		fn.Changes++
 		if err := tx.PutFunction(ctx, fn); err != nil {
 			return err
@@ -567,7 +579,7 @@ type PublishVersionInput struct {
 // published version when $LATEST has not changed since it was published.
 func (s *Service) PublishVersion(ctx context.Context, in *PublishVersionInput) (*FunctionConfig, error) {
 	s.init()
-	t, err := resolveFunction(ctx, in.FunctionName, latestOnly)
+	t, err := resolveFunction(ctx, in.FunctionName, ruleLatestOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -582,11 +594,7 @@ func (s *Service) PublishVersion(ctx context.Context, in *PublishVersionInput) (
 	var pub, unsettled *lambdahost.Version
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		unsettled = nil
-		fn, err := tx.Function(ctx, t.id)
-		if err != nil {
-			return err
-		}
-		latest, err := tx.Version(ctx, t.id, lambdahost.VersionLatest)
+		fn, latest, err := latestOf(ctx, tx, t.id)
 		if err != nil {
 			return err
 		}

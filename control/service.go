@@ -170,22 +170,25 @@ func resolve(ctx context.Context, name string, kind lambdahost.NameKind, qualifi
 	return target{id: lambdahost.FunctionID{Account: c.Account, Region: c.Region, Name: ref.Name}, qualifier: q, raw: name}, nil
 }
 
-// Qualifier rules of operations that take an unqualified FunctionName.
+// qualifierRule says which qualifier an operation on the function itself
+// accepts in its FunctionName.
+type qualifierRule int
+
 const (
-	// functionOnly: aliases and versions are refused.
-	functionOnly = iota
-	// latestOnly: only $LATEST may be named, for operations that change it.
-	latestOnly
+	// ruleFunctionOnly refuses aliases and versions.
+	ruleFunctionOnly qualifierRule = iota
+	// ruleLatestOnly accepts only $LATEST, for operations that change it.
+	ruleLatestOnly
 )
 
 // resolveFunction resolves a FunctionName of the model's FunctionName shape
 // for an operation on the function itself, applying rule to a qualifier.
-func resolveFunction(ctx context.Context, name string, rule int) (target, error) {
+func resolveFunction(ctx context.Context, name string, rule qualifierRule) (target, error) {
 	t, err := resolve(ctx, name, lambdahost.NameFunction, "")
 	if err != nil {
 		return t, err
 	}
-	if rule == latestOnly {
+	if rule == ruleLatestOnly {
 		return t, t.latestOnly()
 	}
 	return t, t.unqualified()
