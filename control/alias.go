@@ -26,6 +26,14 @@ type AliasInput struct {
 
 var reAliasVersion = regexp.MustCompile(`^(\$LATEST(\.PUBLISHED)?|[0-9]+)$`)
 
+// checkAliasVersion adds the model's constraint on an alias's
+// FunctionVersion (CreateAlias, UpdateAlias, ListAliases) to v.
+func checkAliasVersion(v *lambdahost.Validation, fv *string) {
+	if fv != nil && (len(*fv) > 1024 || !reAliasVersion.MatchString(*fv)) {
+		v.Add("functionVersion", lambdahost.Quote(*fv), `Member must satisfy regular expression pattern: (\$(LATEST|LATEST\.PUBLISHED)|[0-9]+)`)
+	}
+}
+
 func validateAlias(in *AliasInput) error {
 	var v lambdahost.Validation
 	if !lambdahost.ValidAliasName(in.Name) {
@@ -38,9 +46,7 @@ func validateAlias(in *AliasInput) error {
 			v.Add("name", lambdahost.Quote(in.Name), "Member must satisfy regular expression pattern: "+lambdahost.PatternAlias)
 		}
 	}
-	if fv := in.FunctionVersion; fv != nil && (len(*fv) > 1024 || !reAliasVersion.MatchString(*fv)) {
-		v.Add("functionVersion", lambdahost.Quote(*fv), `Member must satisfy regular expression pattern: (\$(LATEST|LATEST\.PUBLISHED)|[0-9]+)`)
-	}
+	checkAliasVersion(&v, in.FunctionVersion)
 	checkDescription(&v, in.Description)
 	if in.RoutingConfig != nil {
 		w := *in.RoutingConfig
@@ -265,16 +271,12 @@ func (s *Service) ListAliases(ctx context.Context, functionName string, function
 	if err != nil {
 		return nil, err
 	}
-	if fv := functionVersion; fv != nil && !reAliasVersion.MatchString(*fv) {
-		var v lambdahost.Validation
-		v.Add("functionVersion", lambdahost.Quote(*fv), `Member must satisfy regular expression pattern: (\$(LATEST|LATEST\.PUBLISHED)|[0-9]+)`)
-		return nil, v.Err()
-	}
-	limit, err := in.limit()
-	if err != nil {
+	var v lambdahost.Validation
+	checkAliasVersion(&v, functionVersion)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	parts, err := decodeMarker(in.Marker, 1)
+	limit, parts, err := in.page(1)
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,16 @@ func (in ListInput) limit() (int, error) {
 	return min(n, maxPage), nil
 }
 
+// page returns the page size and the decoded Marker, which holds n parts
+// (nil when there is no marker).
+func (in ListInput) page(n int) (limit int, marker []string, err error) {
+	if limit, err = in.limit(); err != nil {
+		return 0, nil, err
+	}
+	marker, err = decodeMarker(in.Marker, n)
+	return limit, marker, err
+}
+
 // Markers are opaque to callers: base64 of the last key answered.
 func encodeMarker(parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strings.Join(parts, "\x00")))
@@ -165,11 +175,7 @@ func (s *Service) ListVersionsByFunction(ctx context.Context, name string, in Li
 	if err != nil {
 		return nil, err
 	}
-	limit, err := in.limit()
-	if err != nil {
-		return nil, err
-	}
-	parts, err := decodeMarker(in.Marker, 1)
+	limit, parts, err := in.page(1)
 	if err != nil {
 		return nil, err
 	}
