@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,7 +68,7 @@ type Options struct {
 	Region string
 	// Credentials sign requests. If nil, the SDK's default chain is used
 	// (environment, shared files, SSO, web identity, container, EC2); if
-	// that finds nothing when New runs, requests are sent anonymously, which
+	// that finds nothing on the first Fetch, requests are sent anonymously, which
 	// can read public buckets only. aws.AnonymousCredentials{} forces
 	// anonymous requests.
 	Credentials aws.CredentialsProvider
@@ -96,7 +97,14 @@ type Options struct {
 // CodeSource fetches function code packages from S3. Create it with [New].
 // It is safe for concurrent use.
 type CodeSource struct {
-	client  *awss3.Client
+	cfg  aws.Config
+	opts Options
+	// client is built on first use: finding credentials may wait on the
+	// EC2 metadata service, which start-up should not do for a server that
+	// may never read S3.
+	clientOnce sync.Once
+	client     *awss3.Client
+
 	logger  *slog.Logger
 	maxSize int64
 	timeout time.Duration
@@ -106,9 +114,10 @@ type CodeSource struct {
 var _ lambdahost.CodeSource = (*CodeSource)(nil)
 
 // New loads the SDK's configuration, applies opts over it and returns a
-// CodeSource. It sends no request to S3; if opts.Credentials is nil it asks
-// the default credential chain for credentials once, waiting at most
-// opts.Timeout, and falls back to anonymous requests if there are none.
+// CodeSource. It sends no request: on the first Fetch, if opts.Credentials
+// is nil, the default credential chain is asked for credentials once,
+// waiting at most opts.Timeout, and requests fall back to anonymous ones if
+// there are none.
 func New(ctx context.Context, opts Options) (*CodeSource, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -147,35 +156,7 @@ func New(ctx context.Context, opts Options) (*CodeSource, error) {
 		cfg.Region = DefaultRegion
 	}
 
-	creds := opts.Credentials
-	if creds == nil && cfg.Credentials == nil {
-		creds = aws.AnonymousCredentials{}
-	}
-	if creds == nil {
-		creds = cfg.Credentials
-		rctx, cancel := context.WithTimeout(ctx, s.timeout)
-		_, err := creds.Retrieve(rctx)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("retrieve aws credentials: %w", err)
-			}
-			logger.WarnContext(ctx, "no AWS credentials found; S3 requests are sent anonymously and can read public buckets only",
-				lambdahost.LogKeyError, err)
-			creds = aws.AnonymousCredentials{}
-		}
-	}
-
-	s.client = awss3.NewFromConfig(cfg, func(o *awss3.Options) {
-		o.Credentials = creds
-		if opts.Endpoint != "" {
-			o.BaseEndpoint = aws.String(opts.Endpoint)
-		}
-		o.UsePathStyle = opts.PathStyle
-		if opts.MaxAttempts > 0 {
-			o.RetryMaxAttempts = opts.MaxAttempts
-		}
-	})
+	s.cfg, s.opts = cfg, opts
 	return s, nil
 }
 
@@ -203,7 +184,7 @@ func (s *CodeSource) Fetch(ctx context.Context, account string, loc lambdahost.C
 	timer := time.AfterFunc(s.timeout, func() { cancel(errTimeout) })
 	defer timer.Stop()
 
-	out, err := s.client.GetObject(fctx, in)
+	out, err := s.s3Client(ctx).GetObject(fctx, in)
 	if err != nil {
 		return lambdahost.Code{}, s.getObjectError(ctx, fctx, loc, err)
 	}
@@ -265,4 +246,38 @@ func sdkLogger(logger *slog.Logger) logging.Logger {
 		}
 		logger.Log(context.Background(), level, fmt.Sprintf(format, v...), "source", "aws-sdk-go-v2")
 	})
+}
+
+// s3Client returns the S3 client, building it on first use.
+func (s *CodeSource) s3Client(ctx context.Context) *awss3.Client {
+	s.clientOnce.Do(func() {
+		// The first caller's cancellation must not decide for every later one.
+		ctx := context.WithoutCancel(ctx)
+		creds := s.opts.Credentials
+		if creds == nil && s.cfg.Credentials == nil {
+			creds = aws.AnonymousCredentials{}
+		}
+		if creds == nil {
+			creds = s.cfg.Credentials
+			rctx, cancel := context.WithTimeout(ctx, s.timeout)
+			_, err := creds.Retrieve(rctx)
+			cancel()
+			if err != nil {
+				s.logger.WarnContext(ctx, "no AWS credentials found; S3 requests are sent anonymously and can read public buckets only",
+					lambdahost.LogKeyError, err)
+				creds = aws.AnonymousCredentials{}
+			}
+		}
+		s.client = awss3.NewFromConfig(s.cfg, func(o *awss3.Options) {
+			o.Credentials = creds
+			if s.opts.Endpoint != "" {
+				o.BaseEndpoint = aws.String(s.opts.Endpoint)
+			}
+			o.UsePathStyle = s.opts.PathStyle
+			if s.opts.MaxAttempts > 0 {
+				o.RetryMaxAttempts = s.opts.MaxAttempts
+			}
+		})
+	})
+	return s.client
 }

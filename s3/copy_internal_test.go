@@ -146,7 +146,7 @@ func TestNewDefaults(t *testing.T) {
 	if s.maxSize != lambdahost.MaxUnzippedSize || s.timeout != DefaultTimeout || s.stall != DefaultStallTimeout {
 		t.Errorf("maxSize, timeout, stall = %d, %v, %v", s.maxSize, s.timeout, s.stall)
 	}
-	o := s.client.Options()
+	o := s.s3Client(t.Context()).Options()
 	if o.Region != DefaultRegion {
 		t.Errorf("Region = %q, want %q", o.Region, DefaultRegion)
 	}
@@ -161,7 +161,7 @@ func TestNewDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o = s.client.Options()
+	o = s.s3Client(t.Context()).Options()
 	if o.Region != "eu-west-1" || aws.ToString(o.BaseEndpoint) != "http://127.0.0.1:1" || o.Retryer.MaxAttempts() != 5 || o.Credentials != nil {
 		t.Errorf("Region, BaseEndpoint, MaxAttempts, Credentials = %q, %q, %d, %v",
 			o.Region, aws.ToString(o.BaseEndpoint), o.Retryer.MaxAttempts(), o.Credentials)
