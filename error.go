@@ -32,6 +32,10 @@ const (
 	AccessDeniedException              ErrorType = "AccessDeniedException"
 	UnknownOperationException          ErrorType = "UnknownOperationException"
 	ServiceException                   ErrorType = "ServiceException"
+	RequestTooLargeException           ErrorType = "RequestTooLargeException"
+	InvalidRuntimeException            ErrorType = "InvalidRuntimeException"
+	InvalidZipFileException            ErrorType = "InvalidZipFileException"
+	ResourceNotReadyException          ErrorType = "ResourceNotReadyException"
 )
 
 // statusByType is the one table of HTTP statuses, as the Lambda API
@@ -57,6 +61,10 @@ var statusByType = map[ErrorType]int{
 	AccessDeniedException:              http.StatusForbidden,
 	UnknownOperationException:          http.StatusNotFound,
 	ServiceException:                   http.StatusInternalServerError,
+	RequestTooLargeException:           http.StatusRequestEntityTooLarge,
+	InvalidRuntimeException:            http.StatusBadGateway,
+	InvalidZipFileException:            http.StatusBadGateway,
+	ResourceNotReadyException:          http.StatusBadGateway,
 }
 
 // Status returns the HTTP status AWS sends with errors of type t,
