@@ -38,6 +38,11 @@ type Function struct {
 	// published: PublishVersion makes no new version while they are equal.
 	Changes          int64
 	PublishedChanges int64
+	// ReservedConcurrency is the function's reserved concurrency
+	// (PutFunctionConcurrency), nil when none is set. Zero is a setting:
+	// it throttles every invocation. It belongs to the function as a
+	// whole, not to a version, and changes no RevisionId.
+	ReservedConcurrency *int
 }
 
 // Version is one version of a function: $LATEST, $LATEST.PUBLISHED or a
@@ -171,6 +176,9 @@ func (a *Alias) ARN() string { return a.Function.QualifiedARN(a.Name) }
 type AccountUsage struct {
 	TotalCodeSize int64
 	FunctionCount int64
+	// ReservedConcurrency sums the reserved concurrency of the functions,
+	// which UnreservedConcurrentExecutions leaves out.
+	ReservedConcurrency int64
 }
 
 // ReasonError fails an update or creation with a reason AWS defines: Code

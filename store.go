@@ -76,8 +76,9 @@ type Tx interface {
 	DeleteUnreferencedCode(ctx context.Context) (int, error)
 
 	// Usage sums the code size of every version of account's functions in
-	// region, and counts its functions there: AWS's usage and code storage
-	// quota are per account and region.
+	// region, counts its functions there and sums their reserved
+	// concurrency: AWS's usage, code storage quota and concurrency quota
+	// are per account and region.
 	Usage(ctx context.Context, account, region string) (AccountUsage, error)
 	// Digests returns every code digest any version references, leaving out
 	// the zero digest of versions without code.

@@ -14,16 +14,17 @@ import (
 // lambdahost.ErrNotFound.
 func (t *tx) Function(ctx context.Context, id lambdahost.FunctionID) (*lambdahost.Function, error) {
 	var (
-		created int64
-		tags    sql.NullString
+		created  int64
+		tags     sql.NullString
+		reserved sql.NullInt64
 	)
 	f := &lambdahost.Function{ID: id}
 	err := t.queryRow(ctx, `
-		SELECT created, last_version, changes, published_changes, tags
+		SELECT created, last_version, changes, published_changes, tags, reserved_concurrency
 		FROM functions
 		WHERE account = ? AND region = ? AND name = ?`,
 		id.Account, id.Region, id.Name,
-	).Scan(&created, &f.LastVersion, &f.Changes, &f.PublishedChanges, &tags)
+	).Scan(&created, &f.LastVersion, &f.Changes, &f.PublishedChanges, &tags, &reserved)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("get function %s: %w", id.ARN(), lambdahost.ErrNotFound)
 	}
@@ -31,6 +32,10 @@ func (t *tx) Function(ctx context.Context, id lambdahost.FunctionID) (*lambdahos
 		return nil, fmt.Errorf("get function %s: %w", id.ARN(), err)
 	}
 	f.Created = toTime(created)
+	if reserved.Valid {
+		n := int(reserved.Int64)
+		f.ReservedConcurrency = &n
+	}
 	if tags.Valid {
 		if err := json.Unmarshal([]byte(tags.String), &f.Tags); err != nil {
 			return nil, fmt.Errorf("get function %s: decode tags: %w", id.ARN(), err)
@@ -49,9 +54,10 @@ func (t *tx) CreateFunction(ctx context.Context, f *lambdahost.Function) error {
 		return fmt.Errorf("create function %s: %w", f.ID.ARN(), err)
 	}
 	_, err = t.exec(ctx, `
-		INSERT INTO functions (account, region, name, created, last_version, changes, published_changes, tags)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		f.ID.Account, f.ID.Region, f.ID.Name, fromTime(f.Created), f.LastVersion, f.Changes, f.PublishedChanges, tags)
+		INSERT INTO functions (account, region, name, created, last_version, changes, published_changes, tags, reserved_concurrency)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID.Account, f.ID.Region, f.ID.Name, fromTime(f.Created), f.LastVersion, f.Changes, f.PublishedChanges, tags,
+		nullInt(f.ReservedConcurrency))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("create function %s: %w", f.ID.ARN(), lambdahost.ErrExists)
 	}
@@ -73,9 +79,9 @@ func (t *tx) PutFunction(ctx context.Context, f *lambdahost.Function) error {
 	}
 	res, err := t.exec(ctx, `
 		UPDATE functions
-		SET created = ?, last_version = ?, changes = ?, published_changes = ?, tags = ?
+		SET created = ?, last_version = ?, changes = ?, published_changes = ?, tags = ?, reserved_concurrency = ?
 		WHERE account = ? AND region = ? AND name = ?`,
-		fromTime(f.Created), f.LastVersion, f.Changes, f.PublishedChanges, tags,
+		fromTime(f.Created), f.LastVersion, f.Changes, f.PublishedChanges, tags, nullInt(f.ReservedConcurrency),
 		f.ID.Account, f.ID.Region, f.ID.Name)
 	if err := notFoundIfNone(res, err); err != nil {
 		return fmt.Errorf("put function %s: %w", f.ID.ARN(), err)
@@ -99,23 +105,34 @@ func (t *tx) DeleteFunction(ctx context.Context, id lambdahost.FunctionID) error
 	return nil
 }
 
-// usageSQL reads the covering index versions_code_size and the primary key
-// of functions.
+// usageSQL reads the covering index versions_code_size, the primary key
+// of functions and the partial index functions_reserved, which holds only
+// the functions that reserve concurrency.
 const usageSQL = `SELECT
 	(SELECT coalesce(sum(code_size), 0) FROM versions WHERE account = ?1 AND region = ?2),
-	(SELECT count(*) FROM functions WHERE account = ?1 AND region = ?2)`
+	(SELECT count(*) FROM functions WHERE account = ?1 AND region = ?2),
+	(SELECT coalesce(sum(reserved_concurrency), 0) FROM functions
+		WHERE account = ?1 AND region = ?2 AND reserved_concurrency IS NOT NULL)`
 
-// Usage sums the code size of all account's versions in region and counts
-// its functions there.
+// Usage sums the code size of all account's versions in region, counts its
+// functions there and sums their reserved concurrency.
 func (t *tx) Usage(ctx context.Context, account, region string) (lambdahost.AccountUsage, error) {
 	var u lambdahost.AccountUsage
 	err := t.queryRow(ctx, usageSQL,
 		account, region,
-	).Scan(&u.TotalCodeSize, &u.FunctionCount)
+	).Scan(&u.TotalCodeSize, &u.FunctionCount, &u.ReservedConcurrency)
 	if err != nil {
 		return lambdahost.AccountUsage{}, fmt.Errorf("usage of account %s in %s: %w", account, region, err)
 	}
 	return u, nil
+}
+
+// nullInt returns *n, or NULL for nil.
+func nullInt(n *int) sql.NullInt64 {
+	if n == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: int64(*n), Valid: true}
 }
 
 // encodeTags returns tags as a JSON object, or NULL for nil.

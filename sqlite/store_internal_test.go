@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -121,7 +122,8 @@ func checkQueryPlans(t *testing.T, s *Store) {
 		{"list-all-versions", listAllVersionsSQL, []any{"a", "r", "", -3, 10},
 			[]string{"SEARCH versions USING INDEX versions_by_order (account=? AND region=? AND (name,version_order)>(?,?))"}},
 		{"usage", usageSQL, []any{"a", "r"},
-			[]string{"SEARCH versions USING COVERING INDEX versions_code_size (account=? AND region=?)", "SEARCH functions USING PRIMARY KEY (account=? AND region=?)"}},
+			[]string{"SEARCH versions USING COVERING INDEX versions_code_size (account=? AND region=?)", "SEARCH functions USING PRIMARY KEY (account=? AND region=?)",
+				"SEARCH functions USING COVERING INDEX functions_reserved (account=? AND region=?"}},
 		{"digests", digestsSQL, nil,
 			[]string{"versions USING COVERING INDEX versions_digest"}},
 		{"unsettled", unsettledSQL, nil,
@@ -185,5 +187,71 @@ func TestMigrations(t *testing.T) {
 	}
 	if err := migrate(t.Context(), s.write); err == nil {
 		t.Error("migrate accepted a database from a newer schema")
+	}
+}
+
+// TestMigrateReservedConcurrency upgrades a database made before reserved
+// concurrency existed: its functions come back with none set, and can
+// then have one.
+func TestMigrateReservedConcurrency(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "lambdahost.db")
+	db, err := sql.Open(driverName, dsn(path, url.Values{"_pragma": {"journal_mode(WAL)", "foreign_keys(ON)"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.version >= 3 {
+			break
+		}
+		if err := applyMigration(ctx, db, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO functions (account, region, name, created, last_version, changes, published_changes)
+		VALUES ('111111111111', 'us-east-1', 'old', 0, 0, 1, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id := lambdahost.FunctionID{Account: "111111111111", Region: "us-east-1", Name: "old"}
+	err = s.Update(ctx, func(tx lambdahost.Tx) error {
+		f, err := tx.Function(ctx, id)
+		if err != nil {
+			return err
+		}
+		if f.ReservedConcurrency != nil {
+			t.Errorf("ReservedConcurrency = %d after migrating, want none", *f.ReservedConcurrency)
+		}
+		n := 5
+		f.ReservedConcurrency = &n
+		return tx.PutFunction(ctx, f)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(ctx, func(tx lambdahost.Tx) error {
+		u, err := tx.Usage(ctx, id.Account, id.Region)
+		if u.ReservedConcurrency != 5 {
+			t.Errorf("Usage.ReservedConcurrency = %d, want 5", u.ReservedConcurrency)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

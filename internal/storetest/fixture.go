@@ -23,14 +23,18 @@ func newFunction(id lambdahost.FunctionID) *lambdahost.Function {
 // fullFunction returns a function record with every field set.
 func fullFunction(id lambdahost.FunctionID) *lambdahost.Function {
 	return &lambdahost.Function{
-		ID:               id,
-		Tags:             map[string]string{"team": "payments", "env": "prod", "empty": ""},
-		LastVersion:      7,
-		Created:          created,
-		Changes:          12,
-		PublishedChanges: 11,
+		ID:                  id,
+		Tags:                map[string]string{"team": "payments", "env": "prod", "empty": ""},
+		LastVersion:         7,
+		Created:             created,
+		Changes:             12,
+		PublishedChanges:    11,
+		ReservedConcurrency: ptr(250),
 	}
 }
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }
 
 // fullVersion returns version name of id with every field set to a value
 // that depends on the version, so that mixed-up rows are noticed.

@@ -220,6 +220,9 @@ func testFunctionRoundTrip(t *testing.T, s lambdahost.Store) {
 		{name: "nil-tags", f: &lambdahost.Function{ID: fid(accountA, regionA, "nil-tags"), Created: time.Now().UTC()}},
 		{name: "empty-tags", f: &lambdahost.Function{ID: fid(accountA, regionA, "empty-tags"), Tags: map[string]string{}}},
 		{name: "zero", f: &lambdahost.Function{ID: fid(accountA, regionA, "zero")}},
+		// Zero reserved concurrency is a setting (it throttles the
+		// function), apart from none.
+		{name: "reserved-zero", f: &lambdahost.Function{ID: fid(accountA, regionA, "reserved-zero"), ReservedConcurrency: ptr(0)}},
 		{name: "other-time-zone", f: &lambdahost.Function{ID: fid(accountA, regionA, "cet"), Created: time.Date(2024, 2, 29, 23, 59, 59, 999_000_000, cet)}},
 	}
 	for _, tt := range tests {
@@ -314,7 +317,7 @@ func testFunctionPut(t *testing.T, s lambdahost.Store) {
 		}
 		return nil
 	})
-	// Put back to nil tags.
+	// Put back to nil tags and no reserved concurrency.
 	want = &lambdahost.Function{ID: id, LastVersion: 3}
 	mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.PutFunction(t.Context(), want) })
 	mustView(t, s, func(tx lambdahost.Tx) error {
@@ -1127,9 +1130,23 @@ func testUsage(t *testing.T, s lambdahost.Store) {
 		sized(fid(accountA, regionB, "fn2"), lambdahost.VersionLatest, 2),
 		sized(fid(accountB, regionA, "fn1"), lambdahost.VersionLatest, 1_000_000),
 	)
-	mustUpdate(t, s, func(tx lambdahost.Tx) error {
-		return tx.CreateFunction(ctx, newFunction(fid(accountA, regionA, "no-versions")))
-	})
+	reserve := func(id lambdahost.FunctionID, n *int) {
+		t.Helper()
+		mustUpdate(t, s, func(tx lambdahost.Tx) error {
+			f, err := tx.Function(ctx, id)
+			if err != nil {
+				return err
+			}
+			f.ReservedConcurrency = n
+			return tx.PutFunction(ctx, f)
+		})
+	}
+	noVersions := newFunction(fid(accountA, regionA, "no-versions"))
+	noVersions.ReservedConcurrency = ptr(7)
+	mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.CreateFunction(ctx, noVersions) })
+	reserve(fn1, ptr(100))
+	reserve(fid(accountA, regionB, "fn2"), ptr(0))
+	reserve(fid(accountB, regionA, "fn1"), ptr(900))
 	// Usage is per account and region, as AWS's quota is.
 	check := func(account, region string, want lambdahost.AccountUsage) {
 		t.Helper()
@@ -1144,17 +1161,24 @@ func testUsage(t *testing.T, s lambdahost.Store) {
 			return nil
 		})
 	}
-	check(accountA, regionA, lambdahost.AccountUsage{TotalCodeSize: 600, FunctionCount: 2})
+	check(accountA, regionA, lambdahost.AccountUsage{TotalCodeSize: 600, FunctionCount: 2, ReservedConcurrency: 107})
 	check(accountA, regionB, lambdahost.AccountUsage{TotalCodeSize: 42, FunctionCount: 2})
-	check(accountB, regionA, lambdahost.AccountUsage{TotalCodeSize: 1_000_000, FunctionCount: 1})
+	check(accountB, regionA, lambdahost.AccountUsage{TotalCodeSize: 1_000_000, FunctionCount: 1, ReservedConcurrency: 900})
 	check(accountB, regionB, lambdahost.AccountUsage{})
 	check("333333333333", regionA, lambdahost.AccountUsage{})
 
 	mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.DeleteVersion(ctx, fn1, "1") })
-	check(accountA, regionA, lambdahost.AccountUsage{TotalCodeSize: 400, FunctionCount: 2})
+	check(accountA, regionA, lambdahost.AccountUsage{TotalCodeSize: 400, FunctionCount: 2, ReservedConcurrency: 107})
+	// Changing a reservation changes the sum; removing it drops it.
+	reserve(fn1, ptr(40))
+	check(accountA, regionA, lambdahost.AccountUsage{TotalCodeSize: 400, FunctionCount: 2, ReservedConcurrency: 47})
+	reserve(fn1, nil)
+	check(accountA, regionA, lambdahost.AccountUsage{TotalCodeSize: 400, FunctionCount: 2, ReservedConcurrency: 7})
+	reserve(fn1, ptr(3))
 	mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.DeleteFunction(ctx, fn1) })
-	check(accountA, regionA, lambdahost.AccountUsage{TotalCodeSize: 0, FunctionCount: 1})
+	check(accountA, regionA, lambdahost.AccountUsage{TotalCodeSize: 0, FunctionCount: 1, ReservedConcurrency: 7})
 	check(accountA, regionB, lambdahost.AccountUsage{TotalCodeSize: 42, FunctionCount: 2})
+	check(accountB, regionA, lambdahost.AccountUsage{TotalCodeSize: 1_000_000, FunctionCount: 1, ReservedConcurrency: 900})
 }
 
 func testDigests(t *testing.T, s lambdahost.Store) {
