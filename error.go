@@ -36,6 +36,10 @@ const (
 	InvalidRuntimeException            ErrorType = "InvalidRuntimeException"
 	InvalidZipFileException            ErrorType = "InvalidZipFileException"
 	ResourceNotReadyException          ErrorType = "ResourceNotReadyException"
+	// CodeArtifactUserPendingException is what Invoke answers for an
+	// Inactive function while Lambda readies it again (409 in the model
+	// aws-sdk-go-v2 ships; its member is "message").
+	CodeArtifactUserPendingException ErrorType = "CodeArtifactUserPendingException"
 )
 
 // statusByType is the one table of HTTP statuses, as the Lambda API
@@ -65,6 +69,7 @@ var statusByType = map[ErrorType]int{
 	InvalidRuntimeException:            http.StatusBadGateway,
 	InvalidZipFileException:            http.StatusBadGateway,
 	ResourceNotReadyException:          http.StatusBadGateway,
+	CodeArtifactUserPendingException:   http.StatusConflict,
 }
 
 // Status returns the HTTP status AWS sends with errors of type t,

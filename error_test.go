@@ -35,6 +35,7 @@ func TestErrorStatus(t *testing.T) {
 		{lambdahost.AccessDeniedException, http.StatusForbidden},
 		{lambdahost.UnknownOperationException, http.StatusNotFound},
 		{lambdahost.ServiceException, http.StatusInternalServerError},
+		{lambdahost.CodeArtifactUserPendingException, http.StatusConflict},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.typ), func(t *testing.T) {
