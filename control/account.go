@@ -18,7 +18,8 @@ type AccountSettings struct {
 	Usage                          lambdahost.AccountUsage
 }
 
-// accountConcurrency is AWS's default concurrency quota.
+// accountConcurrency is AWS's default concurrency quota, per account and
+// region.
 const accountConcurrency = 1000
 
 // GetAccountSettings answers the caller's limits and its real usage.
@@ -30,7 +31,7 @@ func (s *Service) GetAccountSettings(ctx context.Context) (*AccountSettings, err
 	}
 	out := &AccountSettings{
 		TotalCodeSize: s.CodeStorageLimit, CodeSizeUnzipped: lambdahost.MaxUnzippedSize, CodeSizeZipped: lambdahost.MaxZippedSize,
-		ConcurrentExecutions: accountConcurrency, UnreservedConcurrentExecutions: accountConcurrency,
+		ConcurrentExecutions: accountConcurrency,
 	}
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
 		out.Usage, err = tx.Usage(ctx, c.Account, c.Region)
@@ -39,6 +40,7 @@ func (s *Service) GetAccountSettings(ctx context.Context) (*AccountSettings, err
 	if err != nil {
 		return nil, internal("get account usage", err)
 	}
+	out.UnreservedConcurrentExecutions = accountConcurrency - int(out.Usage.ReservedConcurrency)
 	return out, nil
 }
 

@@ -22,6 +22,10 @@ type FunctionConfig struct {
 type FunctionInfo struct {
 	FunctionConfig
 	Tags map[string]string
+	// ReservedConcurrency is the function's reserved concurrency, nil when
+	// none is set or when a qualifier was given: AWS answers Concurrency
+	// only for the function itself.
+	ReservedConcurrency *int
 }
 
 // CreateFunctionInput is a CreateFunction request.
@@ -245,6 +249,9 @@ func (s *Service) GetFunction(ctx context.Context, name, qualifier string) (*Fun
 		}
 		out.FunctionConfig = *fc
 		out.Tags = fn.Tags
+		if t.qualifier == "" {
+			out.ReservedConcurrency = fn.ReservedConcurrency
+		}
 		return nil
 	})
 	if err != nil {
