@@ -1,0 +1,90 @@
+// Command gofn is a test function built with aws-lambda-go. What it does
+// is driven by the event: it echoes it, and can sleep, print, fail, exit,
+// allocate memory or report its environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// Version is set with -ldflags "-X main.Version=..." so that tests can
+// tell code revisions apart.
+var Version = "v0"
+
+type event struct {
+	SleepMS  int    `json:"sleep_ms"`
+	Print    string `json:"print"`
+	Fail     string `json:"fail"`
+	Exit     *int   `json:"exit"`
+	Panic    string `json:"panic"`
+	Allocate int    `json:"allocate_mb"`
+	Env      string `json:"env"`
+	Size     int    `json:"size"`
+}
+
+type reply struct {
+	Version  string `json:"version"`
+	Request  string `json:"request_id"`
+	ARN      string `json:"arn"`
+	Env      string `json:"env,omitempty"`
+	Data     string `json:"data,omitempty"`
+	Deadline int64  `json:"deadline_ms"`
+	Client   any    `json:"client,omitempty"`
+}
+
+var hold [][]byte
+
+func handle(ctx context.Context, ev event) (*reply, error) {
+	lc, _ := lambdacontext.FromContext(ctx)
+	if ev.Print != "" {
+		fmt.Println(ev.Print)
+	}
+	if ev.SleepMS > 0 {
+		time.Sleep(time.Duration(ev.SleepMS) * time.Millisecond)
+	}
+	if ev.Allocate > 0 {
+		for i := 0; i < ev.Allocate; i++ {
+			b := make([]byte, 1<<20)
+			for j := range b {
+				b[j] = byte(j)
+			}
+			hold = append(hold, b)
+		}
+	}
+	if ev.Exit != nil {
+		os.Exit(*ev.Exit)
+	}
+	if ev.Panic != "" {
+		panic(ev.Panic)
+	}
+	if ev.Fail != "" {
+		return nil, errors.New(ev.Fail)
+	}
+	r := &reply{Version: Version, Request: lc.AwsRequestID, ARN: lc.InvokedFunctionArn}
+	if d, ok := ctx.Deadline(); ok {
+		r.Deadline = d.UnixMilli()
+	}
+	if ev.Env != "" {
+		r.Env = os.Getenv(ev.Env)
+	}
+	if ev.Size > 0 {
+		b := make([]byte, ev.Size)
+		for i := range b {
+			b[i] = 'x'
+		}
+		r.Data = string(b)
+	}
+	if lc.ClientContext.Custom != nil {
+		r.Client = lc.ClientContext.Custom
+	}
+	return r, nil
+}
+
+func main() { lambda.Start(handle) }

@@ -1,0 +1,131 @@
+package invoke
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Request is one invocation to run.
+type Request struct {
+	// Target is what runs: the function, the version and its settings.
+	Target Target
+	// RequestID is the invocation's AWS request ID.
+	RequestID string
+	// Payload is the event.
+	Payload []byte
+	// ClientContext is the decoded JSON of X-Amz-Client-Context, if any.
+	ClientContext string
+	// TraceID is the X-Ray trace header passed to the runtime.
+	TraceID string
+	// Tail asks for the last 4 KB of the invocation's log.
+	Tail bool
+	// Stream, if not nil, receives a response the runtime streams, as it
+	// arrives; buffered responses are returned in Result.Payload.
+	Stream StreamWriter
+}
+
+// StreamWriter receives a streamed response.
+type StreamWriter interface {
+	// Write passes on one chunk of the response.
+	Write(p []byte) (int, error)
+	// Flush sends what was written.
+	Flush() error
+}
+
+// Result is the outcome of an invocation.
+type Result struct {
+	// Payload is the function's response or error document. Empty if the
+	// response was streamed to Request.Stream.
+	Payload []byte
+	// ContentType is the response's content type as the runtime gave it.
+	ContentType string
+	// FunctionError is "Unhandled" when the function failed, else "".
+	FunctionError string
+	// ErrorType classifies a failure ("Runtime.ExitError", the runtime's
+	// errorType...), for logs and streamed responses.
+	ErrorType string
+	// Log is the invocation's log (START through REPORT), trimmed to its
+	// last 4 KB, when Request.Tail was set.
+	Log []byte
+	// Streamed reports that the response went to Request.Stream.
+	Streamed bool
+}
+
+// outcome is what an environment reports for a call.
+type outcome struct {
+	payload     []byte
+	contentType string
+	// errorType is set when the invocation failed.
+	errorType string
+	// fatal means the environment cannot serve another invocation.
+	fatal bool
+	// status is the REPORT line's Status ("timeout", "error"), if any.
+	status   string
+	streamed bool
+}
+
+// call is an invocation handed to an environment.
+type call struct {
+	req      *Request
+	deadline time.Time
+	result   chan outcome
+	once     sync.Once
+	// log collects the invocation's log lines.
+	log *tail
+	// onStart writes the START line, once: when the runtime takes the
+	// call, or when the call ends without reaching a runtime.
+	onStart   func()
+	startOnce sync.Once
+}
+
+func (c *call) start() {
+	c.startOnce.Do(func() {
+		if c.onStart != nil {
+			c.onStart()
+		}
+	})
+}
+
+func newCall(req *Request) *call {
+	return &call{req: req, result: make(chan outcome, 1), log: newTail(req.Tail)}
+}
+
+// finish reports o, unless the call was already finished.
+func (c *call) finish(o outcome) bool {
+	done := false
+	c.once.Do(func() {
+		c.result <- o
+		done = true
+	})
+	return done
+}
+
+// errorDoc is a platform-generated error document, shaped as the runtimes'
+// own: {"errorMessage", "errorType"}.
+func errorDoc(errorType, format string, args ...any) []byte {
+	b, _ := json.Marshal(struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}{fmt.Sprintf(format, args...), errorType})
+	return b
+}
+
+// Error types Lambda reports for failures outside the handler.
+const (
+	errTimedOut         = "Sandbox.Timedout"
+	errExit             = "Runtime.ExitError"
+	errOutOfMemory      = "Runtime.OutOfMemory"
+	errResponseTooLarge = "Function.ResponseSizeTooLarge"
+	errUnknown          = "Runtime.Unknown"
+	errInvalidMode      = "Runtime.InvalidResponseModeHeader"
+	errTruncated        = "Runtime.TruncatedResponse"
+)
+
+func timedOut(c *call, timeout time.Duration) outcome {
+	return outcome{
+		payload:   errorDoc(errTimedOut, "RequestId: %s Error: Task timed out after %.2f seconds", c.req.RequestID, timeout.Seconds()),
+		errorType: errTimedOut, fatal: true, status: "timeout",
+	}
+}

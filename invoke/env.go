@@ -1,0 +1,165 @@
+package invoke
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// env is one execution environment: a sandboxed runtime process and the
+// Runtime API it talks to. It serves one invocation at a time.
+type env struct {
+	id     string
+	pool   *pool
+	proc   lambdahost.Process
+	srv    *http.Server
+	logger *slog.Logger
+
+	// next passes an invocation to the runtime's pending /next request.
+	next chan *call
+	// ready is closed at the runtime's first /next: init is over.
+	ready     chan struct{}
+	readyOnce sync.Once
+	// initFailed is closed when the runtime reported an init error.
+	initFailed chan struct{}
+	initDoc    []byte
+	initType   string
+	initOnce   sync.Once
+	started    time.Time
+	initDur    time.Duration
+
+	mu  sync.Mutex
+	cur *call // handed to the runtime and not answered yet
+
+	// logTo is the call whose log the environment's output belongs to.
+	logTo atomic.Pointer[call]
+	// out is the read end of the environment's output pipe.
+	out      *os.File
+	outBusy  atomic.Bool
+	outDone  chan struct{}
+	logLines func(line []byte)
+
+	// idleSince is when the environment last went idle (pool's lock).
+	idleSince time.Time
+	// cold is true until the environment has served an invocation.
+	cold bool
+	killOnce sync.Once
+}
+
+// serveRuntimeAPI starts the environment's Runtime API on its listener.
+func (e *env) serveRuntimeAPI() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", e.handleNext)
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", e.handleResponse)
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", e.handleError)
+	mux.HandleFunc("POST /2018-06-01/runtime/init/error", e.handleInitError)
+	mux.HandleFunc("GET /2018-06-01/ping", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("pong")) })
+	mux.HandleFunc("PUT /2022-07-01/telemetry", e.handleTelemetryStub)
+	mux.HandleFunc("PUT /2020-08-15/logs", e.handleTelemetryStub)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		renderRuntimeError(w, http.StatusNotFound, "NotFound", "Not found: "+r.Method+" "+r.URL.Path)
+	})
+	e.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	go e.srv.Serve(e.proc.Listener())
+}
+
+// readOutput copies the environment's output, line by line, to the log of
+// the current invocation and to the function's log.
+func (e *env) readOutput() {
+	defer close(e.outDone)
+	r := bufio.NewReaderSize(e.out, 64<<10)
+	for {
+		line, err := r.ReadSlice('\n')
+		if len(line) > 0 {
+			e.outBusy.Store(true)
+			if c := e.logTo.Load(); c != nil {
+				c.log.write(line)
+			}
+			if e.logLines != nil {
+				e.logLines(line)
+			}
+			e.outBusy.Store(false)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// settleOutput waits, briefly, until output the runtime wrote before it
+// answered has been read, so that it lands in the right invocation's log.
+// The runtime wrote it before its HTTP request, so it is in the pipe now.
+func (e *env) settleOutput() {
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if pipeEmpty(e.out) && !e.outBusy.Load() {
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// pipeEmpty reports whether nothing is waiting to be read from f.
+func pipeEmpty(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return true
+	}
+	n := 0
+	rc.Control(func(fd uintptr) {
+		syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n)))
+	})
+	return n == 0
+}
+
+// kill stops the environment.
+func (e *env) kill() {
+	e.killOnce.Do(func() {
+		e.proc.Kill()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		e.srv.Shutdown(ctx)
+		e.srv.Close()
+	})
+}
+
+func (e *env) markReady() {
+	e.readyOnce.Do(func() {
+		e.initDur = time.Since(e.started)
+		close(e.ready)
+	})
+}
+
+// current returns the call handed to the runtime, if its ID is id.
+func (e *env) current(id string) *call {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur != nil && e.cur.req.RequestID == id {
+		return e.cur
+	}
+	return nil
+}
+
+// answered clears the current call once the runtime has answered it.
+func (e *env) answered(c *call) {
+	e.mu.Lock()
+	if e.cur == c {
+		e.cur = nil
+	}
+	e.mu.Unlock()
+}
+
+var _ io.Writer = (*os.File)(nil)

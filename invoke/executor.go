@@ -1,0 +1,453 @@
+package invoke
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// Defaults of the Executor's settings.
+const (
+	// DefaultIdleTimeout is how long an idle environment is kept warm.
+	DefaultIdleTimeout = 10 * time.Minute
+	// DefaultInitTimeout bounds a runtime's start-up, Lambda's 10 s.
+	DefaultInitTimeout = 10 * time.Second
+	// DefaultAccountConcurrency is Lambda's default concurrency quota.
+	DefaultAccountConcurrency = 1000
+	// DefaultMaxEventAge is how long an asynchronous event is retried.
+	DefaultMaxEventAge = 6 * time.Hour
+	// defaultTmpMB is the default EphemeralStorage size.
+	defaultTmpMB = 512
+	// defaultTimeout and defaultMemory are Lambda's defaults.
+	defaultTimeout = 3
+	defaultMemory  = 128
+)
+
+// DefaultRetryDelays are the waits before the two retries of an
+// asynchronous invocation whose function failed: about one minute, then
+// two, as Lambda does.
+var DefaultRetryDelays = []time.Duration{time.Minute, 2 * time.Minute}
+
+// Target is what an invocation runs, resolved by the control plane.
+type Target struct {
+	// Function names the function; Generation is its creation time, which
+	// tells a function apart from an earlier one of the same name.
+	Function   lambdahost.FunctionID
+	Generation time.Time
+	// Version is the version whose code and configuration run.
+	Version *lambdahost.Version
+	// InvokedARN is the ARN as invoked (with alias or version, if any).
+	InvokedARN string
+	// ExecutedVersion is "$LATEST" or a version number.
+	ExecutedVersion string
+	// ReservedConcurrency is the function's reserved concurrency, if set.
+	ReservedConcurrency *int
+}
+
+// Runtime says how to run a runtime in an environment.
+type Runtime struct {
+	// Argv is the command, with paths inside the environment.
+	Argv []string
+	// Mounts are the interpreter and bootstrap directories.
+	Mounts []lambdahost.Mount
+	// Env holds the runtime's variables ("KEY=value"): PATH,
+	// AWS_EXECUTION_ENV...
+	Env []string
+}
+
+// Image is a container image function, ready to run.
+type Image struct {
+	RootFS     string
+	Entrypoint []string
+	Cmd        []string
+	WorkingDir string
+	Env        []string
+}
+
+// Executor runs invocations in pooled execution environments.
+type Executor struct {
+	// Launcher starts environments.
+	Launcher lambdahost.Launcher
+	// Runtime finds how to run a Zip function's runtime. Its error is
+	// answered as InvalidRuntimeException.
+	Runtime func(runtime string) (*Runtime, error)
+	// Code opens a code package by digest.
+	Code func(ctx context.Context, d lambdahost.Digest) (lambdahost.Blob, error)
+	// Image readies an image function's file system and settings. If nil,
+	// image functions cannot be invoked.
+	Image func(ctx context.Context, v *lambdahost.Version) (*Image, error)
+	// Dir holds unpacked code (Dir/code/<hex>).
+	Dir string
+	// MemoryBudgetMB bounds the memory of all environments together. If
+	// zero, three quarters of the host's memory.
+	MemoryBudgetMB int
+	// IdleTimeout is how long an idle environment is kept. If zero,
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// InitTimeout bounds a runtime's start. If zero, DefaultInitTimeout.
+	InitTimeout time.Duration
+	// AccountConcurrency bounds the invocations in flight per account and
+	// region of functions without reserved concurrency. If zero,
+	// DefaultAccountConcurrency.
+	AccountConcurrency int
+	// RetryDelays are the waits before each retry of a failed asynchronous
+	// invocation; its length is the number of retries. If nil,
+	// DefaultRetryDelays.
+	RetryDelays []time.Duration
+	// MaxEventAge bounds how long an asynchronous event is retried when it
+	// is throttled. If zero, DefaultMaxEventAge.
+	MaxEventAge time.Duration
+	// Arch is the host's Lambda architecture ("x86_64" or "arm64"); Foreign
+	// lists architectures the host can also run (qemu-user binfmt). If Arch
+	// is empty, it is the architecture of this program.
+	Arch    string
+	Foreign []string
+	// Logger receives the service's logs; FunctionLog, if set, receives
+	// every line of every function's log.
+	Logger      *slog.Logger
+	FunctionLog func(fn lambdahost.FunctionID, line []byte)
+
+	code *codeDirs
+
+	mu sync.Mutex
+	// slots maps a function version to its current pool.
+	slots map[string]*pool
+	// memUsed is the memory of all live environments, in MB.
+	memUsed int
+	// freed is closed, and replaced, whenever capacity is released.
+	freed chan struct{}
+	// inflight counts invocations per function (reserved concurrency) and
+	// per account and region (the rest).
+	inflight map[string]int
+	closed   bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
+	once   sync.Once
+}
+
+// pool holds the environments of one function version with one code and
+// configuration.
+type pool struct {
+	slot, hash string
+	idle       []*env
+	live       int
+	draining   bool
+	memoryMB   int
+}
+
+func (x *Executor) init() {
+	x.once.Do(func() {
+		if x.Logger == nil {
+			x.Logger = slog.Default()
+		}
+		x.Logger = x.Logger.With(lambdahost.LogKeyComponent, "invoke")
+		if x.MemoryBudgetMB == 0 {
+			x.MemoryBudgetMB = hostMemoryMB() * 3 / 4
+		}
+		if x.IdleTimeout == 0 {
+			x.IdleTimeout = DefaultIdleTimeout
+		}
+		if x.InitTimeout == 0 {
+			x.InitTimeout = DefaultInitTimeout
+		}
+		if x.AccountConcurrency == 0 {
+			x.AccountConcurrency = DefaultAccountConcurrency
+		}
+		if x.RetryDelays == nil {
+			x.RetryDelays = DefaultRetryDelays
+		}
+		if x.MaxEventAge == 0 {
+			x.MaxEventAge = DefaultMaxEventAge
+		}
+		if x.Arch == "" {
+			x.Arch = "x86_64"
+			if runtime.GOARCH == "arm64" {
+				x.Arch = "arm64"
+			}
+		}
+		x.code = &codeDirs{dir: filepath.Join(x.Dir, "code"), open: x.Code}
+		x.slots = map[string]*pool{}
+		x.inflight = map[string]int{}
+		x.freed = make(chan struct{})
+		x.ctx, x.cancel = context.WithCancel(context.Background())
+	})
+}
+
+// Start begins reaping idle environments.
+func (x *Executor) Start() {
+	x.init()
+	x.bg.Add(1)
+	go func() {
+		defer x.bg.Done()
+		tick := time.NewTicker(x.IdleTimeout/4 + time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-x.ctx.Done():
+				return
+			case <-tick.C:
+				x.reap()
+			}
+		}
+	}()
+}
+
+// Close stops every environment and drops asynchronous events not yet run.
+func (x *Executor) Close() error {
+	x.init()
+	x.mu.Lock()
+	x.closed = true
+	var all []*env
+	for slot, p := range x.slots {
+		all = append(all, x.drainLocked(p)...)
+		delete(x.slots, slot)
+	}
+	x.mu.Unlock()
+	x.cancel()
+	for _, e := range all {
+		e.kill()
+	}
+	x.bg.Wait()
+	return nil
+}
+
+// Collect removes unpacked code that no version references. It satisfies
+// control.Collector.
+func (x *Executor) Collect(ctx context.Context, referenced map[lambdahost.Digest]bool) (int, error) {
+	x.init()
+	return x.code.collect(referenced)
+}
+
+// Invoke runs req synchronously. Errors are API errors (throttling, an
+// unavailable runtime); the function's own failures are in the Result.
+func (x *Executor) Invoke(ctx context.Context, req *Request) (*Result, error) {
+	x.init()
+	release, err := x.admit(req.Target)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	// An idle runtime may exit just as it is picked (a Go runtime exits
+	// after reporting a panic): the invocation, never handed to it, gets
+	// another environment.
+	for attempt := 0; ; attempt++ {
+		e, err := x.acquire(ctx, req.Target)
+		var ff *functionFailure
+		if errors.As(err, &ff) {
+			return x.failed(req, ff.outcome), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if res := x.run(e, req, attempt < 2); res != nil {
+			return res, nil
+		}
+	}
+}
+
+// functionFailure is a failure to start that the caller sees as a function
+// error, as Lambda reports a missing bootstrap.
+type functionFailure struct{ outcome }
+
+func (f *functionFailure) Error() string { return f.errorType + ": " + string(f.payload) }
+
+// failed is the result of an invocation that never reached a runtime.
+func (x *Executor) failed(req *Request, o outcome) *Result {
+	c := newCall(req)
+	v := req.Target.Version
+	x.logLine(req.Target, c, fmt.Sprintf("START RequestId: %s Version: %s\n", req.RequestID, req.Target.ExecutedVersion))
+	x.logLine(req.Target, c, fmt.Sprintf("END RequestId: %s\n", req.RequestID))
+	x.logLine(req.Target, c, fmt.Sprintf("REPORT RequestId: %s\tDuration: 0.00 ms\tBilled Duration: 0 ms\tMemory Size: %d MB\tMax Memory Used: 0 MB\tStatus: error\tError Type: %s\n",
+		req.RequestID, memoryOf(v), o.errorType))
+	return &Result{Payload: o.payload, FunctionError: "Unhandled", ErrorType: o.errorType, Log: c.log.bytes()}
+}
+
+// run hands req to e and waits for the outcome. If retry is set and e's
+// runtime had exited before it took the invocation, run returns nil.
+func (x *Executor) run(e *env, req *Request, retry bool) *Result {
+	t := req.Target
+	c := newCall(req)
+	c.onStart = func() {
+		x.logLine(t, c, fmt.Sprintf("START RequestId: %s Version: %s\n", req.RequestID, t.ExecutedVersion))
+	}
+	e.logTo.Store(c)
+	cold := e.cold
+	e.cold = false
+	var o *outcome
+	if cold {
+		o = x.awaitInit(e, c)
+	}
+	timeout := time.Duration(timeoutOf(t.Version)) * time.Second
+	begin := time.Now()
+	c.deadline = begin.Add(timeout)
+	if o == nil {
+		var handed bool
+		o, handed = x.exchange(e, c, timeout)
+		if !handed && retry && o.errorType == errExit && !cold {
+			e.logTo.Store(nil)
+			x.release(e, true)
+			return nil
+		}
+	}
+	c.start()
+	dur := time.Since(begin)
+	if o.errorType == errTimedOut {
+		x.logLine(t, c, fmt.Sprintf("%s %s Task timed out after %.2f seconds\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), req.RequestID, timeout.Seconds()))
+	}
+	e.logTo.Store(nil)
+	x.logLine(t, c, fmt.Sprintf("END RequestId: %s\n", req.RequestID))
+	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		req.RequestID, float64(dur.Microseconds())/1000, (dur+time.Millisecond-1)/time.Millisecond, memoryOf(t.Version), (e.proc.MaxMemory()+(1<<20)-1)>>20)
+	if cold {
+		report += fmt.Sprintf("Init Duration: %.2f ms\t", float64(e.initDur.Microseconds())/1000)
+	}
+	if o.status != "" {
+		report += "Status: " + o.status + "\t"
+		if o.status == "error" {
+			report += "Error Type: " + o.errorType + "\t"
+		}
+	}
+	x.logLine(t, c, report+"\n")
+	x.release(e, o.fatal)
+	res := &Result{Payload: o.payload, ContentType: o.contentType, ErrorType: o.errorType, Log: c.log.bytes(), Streamed: o.streamed}
+	if o.errorType != "" {
+		res.FunctionError = "Unhandled"
+	}
+	return res
+}
+
+// awaitInit waits for a new environment's runtime to ask for its first
+// invocation. It returns the outcome if the runtime failed instead.
+func (x *Executor) awaitInit(e *env, c *call) *outcome {
+	timer := time.NewTimer(x.InitTimeout)
+	defer timer.Stop()
+	select {
+	case <-e.ready:
+		return nil
+	case <-e.initFailed:
+		return initFailure(e)
+	case <-e.proc.Done():
+		select {
+		case <-e.initFailed:
+			return initFailure(e)
+		default:
+		}
+		o := exited(e, c)
+		return &o
+	case <-timer.C:
+		o := outcome{
+			payload:   errorDoc(errTimedOut, "RequestId: %s Error: Runtime failed to start within %.2f seconds", c.req.RequestID, x.InitTimeout.Seconds()),
+			errorType: errTimedOut, fatal: true, status: "timeout",
+		}
+		return &o
+	}
+}
+
+func initFailure(e *env) *outcome {
+	return &outcome{payload: e.initDoc, errorType: e.initType, fatal: true, status: "error"}
+}
+
+// exchange passes c to the runtime and waits for its answer, the
+// runtime's exit or the deadline. handed reports whether the runtime took c.
+func (x *Executor) exchange(e *env, c *call, timeout time.Duration) (o *outcome, handed bool) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case e.next <- c:
+	case <-e.proc.Done():
+		o := exited(e, c)
+		return &o, false
+	case <-timer.C:
+		o := timedOut(c, timeout)
+		return &o, false
+	}
+	var out outcome
+	select {
+	case out = <-c.result:
+	case <-e.proc.Done():
+		// The runtime may have answered just before it exited.
+		c.finish(exited(e, c))
+		out = <-c.result
+	case <-timer.C:
+		if c.finish(timedOut(c, timeout)) {
+			e.kill()
+		}
+		out = <-c.result
+	}
+	return &out, true
+}
+
+// exited is the outcome of a runtime that exited during c.
+func exited(e *env, c *call) outcome {
+	ex := e.proc.Exit()
+	if ex.OutOfMemory {
+		return outcome{
+			payload:   errorDoc(errOutOfMemory, "RequestId: %s Error: Runtime exited with error: %s", c.req.RequestID, ex),
+			errorType: errOutOfMemory, fatal: true, status: "error",
+		}
+	}
+	return outcome{
+		payload:   errorDoc(errExit, "RequestId: %s Error: Runtime exited with error: %s", c.req.RequestID, ex),
+		errorType: errExit, fatal: true, status: "error",
+	}
+}
+
+// logLine writes one platform line to c's log and the function's log.
+func (x *Executor) logLine(t Target, c *call, line string) {
+	c.log.write([]byte(line))
+	if x.FunctionLog != nil {
+		x.FunctionLog(t.Function, []byte(line))
+	}
+}
+
+func timeoutOf(v *lambdahost.Version) int {
+	if v.Config.Timeout > 0 {
+		return v.Config.Timeout
+	}
+	return defaultTimeout
+}
+
+func memoryOf(v *lambdahost.Version) int {
+	if v.Config.MemorySize > 0 {
+		return v.Config.MemorySize
+	}
+	return defaultMemory
+}
+
+func tmpOf(v *lambdahost.Version) int {
+	if v.Config.EphemeralStorage > 0 {
+		return v.Config.EphemeralStorage
+	}
+	return defaultTmpMB
+}
+
+func newEnvID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// hostMemoryMB is the host's physical memory, or 4 GiB if unknown.
+func hostMemoryMB() int {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 4096
+	}
+	var kb int
+	if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err != nil || kb == 0 {
+		return 4096
+	}
+	return kb / 1024
+}

@@ -1,0 +1,323 @@
+package invoke_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/invoke"
+)
+
+// buildFn builds the aws-lambda-go test function with version tag tag and
+// returns a zip holding it as bootstrap.
+func buildFn(t testing.TB, tag string) []byte {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-ldflags", "-X main.Version="+tag, "-o", bin, "../internal/testfn/gofn")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build test function: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	h.SetMode(0o755)
+	w, _ := zw.CreateHeader(h)
+	w.Write(data)
+	zw.Close()
+	return buf.Bytes()
+}
+
+var (
+	fnOnce sync.Once
+	fnZips map[string][]byte
+)
+
+// zips returns test function packages "A" and "B", built once.
+func zips(t testing.TB) map[string][]byte {
+	fnOnce.Do(func() {
+		fnZips = map[string][]byte{"A": buildFn(t, "A"), "B": buildFn(t, "B")}
+	})
+	return fnZips
+}
+
+type blob struct{ *bytes.Reader }
+
+func (blob) Close() error { return nil }
+
+type fixture struct {
+	x        *invoke.Executor
+	launcher *plainLauncher
+	code     map[lambdahost.Digest][]byte
+}
+
+func newFixture(t *testing.T) *fixture {
+	f := &fixture{launcher: &plainLauncher{}, code: map[lambdahost.Digest][]byte{}}
+	for _, z := range zips(t) {
+		f.code[sha256.Sum256(z)] = z
+	}
+	f.x = &invoke.Executor{
+		Launcher: f.launcher,
+		Dir:      t.TempDir(),
+		Runtime: func(rt string) (*invoke.Runtime, error) {
+			if !strings.HasPrefix(rt, "provided") {
+				return nil, fmt.Errorf("The runtime %s is not available on this host", rt)
+			}
+			return &invoke.Runtime{Argv: []string{"/var/task/bootstrap"}}, nil
+		},
+		Code: func(ctx context.Context, d lambdahost.Digest) (lambdahost.Blob, error) {
+			z, ok := f.code[d]
+			if !ok {
+				return nil, lambdahost.ErrBlobNotFound
+			}
+			return blob{bytes.NewReader(z)}, nil
+		},
+		RetryDelays: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond},
+	}
+	f.x.Start()
+	t.Cleanup(func() { f.x.Close() })
+	return f
+}
+
+func target(t *testing.T, tag string, mut ...func(*lambdahost.Version)) invoke.Target {
+	v := &lambdahost.Version{
+		Function: lambdahost.FunctionID{Account: "000000000000", Region: "us-east-1", Name: "fn"},
+		Name:     lambdahost.VersionLatest,
+		Config:   lambdahost.Config{Runtime: "provided.al2023", Handler: "bootstrap", Timeout: 3, MemorySize: 128},
+		Code:     lambdahost.Code{PackageType: lambdahost.PackageZip, Digest: sha256.Sum256(zips(t)[tag])},
+	}
+	for _, m := range mut {
+		m(v)
+	}
+	return invoke.Target{Function: v.Function, Version: v, InvokedARN: v.Function.ARN(), ExecutedVersion: v.Name}
+}
+
+type reply struct {
+	Version  string `json:"version"`
+	Request  string `json:"request_id"`
+	ARN      string `json:"arn"`
+	Env      string `json:"env"`
+	Deadline int64  `json:"deadline_ms"`
+}
+
+var reqN int
+
+func call(t *testing.T, x *invoke.Executor, tg invoke.Target, payload string) *invoke.Result {
+	t.Helper()
+	reqN++
+	res, err := x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: fmt.Sprintf("req-%d", reqN), Payload: []byte(payload), Tail: true})
+	if err != nil {
+		t.Fatalf("Invoke: %v", err)
+	}
+	return res
+}
+
+func decode(t *testing.T, res *invoke.Result) reply {
+	t.Helper()
+	if res.FunctionError != "" {
+		t.Fatalf("function error %s: %s\nlog:\n%s", res.ErrorType, res.Payload, res.Log)
+	}
+	var r reply
+	if err := json.Unmarshal(res.Payload, &r); err != nil {
+		t.Fatalf("decode %s: %v", res.Payload, err)
+	}
+	return r
+}
+
+func TestInvokeWarmReuse(t *testing.T) {
+	f := newFixture(t)
+	tg := target(t, "A")
+	first := decode(t, call(t, f.x, tg, `{"env":"AWS_LAMBDA_LOG_STREAM_NAME","print":"hello log"}`))
+	res := call(t, f.x, tg, `{"env":"AWS_LAMBDA_LOG_STREAM_NAME"}`)
+	second := decode(t, res)
+	if first.Env == "" || first.Env != second.Env {
+		t.Errorf("log streams %q, %q: want one warm environment", first.Env, second.Env)
+	}
+	if got := f.launcher.count(); got != 1 {
+		t.Errorf("launched %d environments, want 1", got)
+	}
+	if first.Version != "A" || second.ARN != tg.InvokedARN {
+		t.Errorf("reply %+v", second)
+	}
+	if !strings.Contains(string(res.Log), "START RequestId: "+second.Request+" Version: $LATEST") ||
+		!strings.Contains(string(res.Log), "REPORT RequestId: "+second.Request+"\tDuration: ") {
+		t.Errorf("log:\n%s", res.Log)
+	}
+}
+
+func TestInvokeLogTail(t *testing.T) {
+	f := newFixture(t)
+	res := call(t, f.x, target(t, "A"), `{"print":"hello log"}`)
+	log := string(res.Log)
+	for _, want := range []string{"START RequestId:", "hello log\n", "END RequestId:", "Init Duration:"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	res = call(t, f.x, target(t, "A"), `{"print":"`+strings.Repeat("y", 5000)+`"}`)
+	if len(res.Log) != 4096 || !strings.HasSuffix(string(res.Log), "\t\n") {
+		t.Errorf("tail of %d bytes, want the last 4096:\n%s", len(res.Log), res.Log)
+	}
+}
+
+func TestInvokeFailures(t *testing.T) {
+	f := newFixture(t)
+	tg := target(t, "A", func(v *lambdahost.Version) { v.Config.Timeout = 1 })
+	cases := []struct {
+		name, payload, errType, msg string
+	}{
+		{"HandlerError", `{"fail":"boom"}`, "errorString", `"errorMessage":"boom"`},
+		{"Timeout", `{"sleep_ms":3000}`, "Sandbox.Timedout", "Task timed out after 1.00 seconds"},
+		{"Exit", `{"exit":3}`, "Runtime.ExitError", "Runtime exited with error: exit status 3"},
+		{"Panic", `{"panic":"oops"}`, "", "oops"},
+		{"TooLarge", `{"size":7000000}`, "Function.ResponseSizeTooLarge", "exceeded maximum allowed payload size (6291556 bytes)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := call(t, f.x, tg, tc.payload)
+			if res.FunctionError != "Unhandled" {
+				t.Fatalf("FunctionError %q, payload %s", res.FunctionError, res.Payload)
+			}
+			if tc.errType != "" && res.ErrorType != tc.errType {
+				t.Errorf("ErrorType %q, want %q", res.ErrorType, tc.errType)
+			}
+			if !strings.Contains(string(res.Payload), tc.msg) {
+				t.Errorf("payload %s lacks %q", res.Payload, tc.msg)
+			}
+			// The next invocation works, in a new environment if needed.
+			decode(t, call(t, f.x, tg, `{}`))
+		})
+	}
+}
+
+func TestInvokeMissingBootstrap(t *testing.T) {
+	f := newFixture(t)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("handler.txt")
+	w.Write([]byte("no bootstrap here"))
+	zw.Close()
+	d := lambdahost.Digest(sha256.Sum256(buf.Bytes()))
+	f.code[d] = buf.Bytes()
+	res := call(t, f.x, target(t, "A", func(v *lambdahost.Version) { v.Code.Digest = d }), `{}`)
+	if res.ErrorType != "Runtime.InvalidEntrypoint" || !strings.Contains(string(res.Payload), "Couldn't find valid bootstrap") {
+		t.Errorf("got %s %s", res.ErrorType, res.Payload)
+	}
+}
+
+func TestInvokeUnavailableRuntime(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.x.Invoke(context.Background(), &invoke.Request{
+		Target: target(t, "A", func(v *lambdahost.Version) { v.Config.Runtime = "java21" }), RequestID: "r", Payload: []byte("{}"),
+	})
+	var apiErr *lambdahost.Error
+	if !errors.As(err, &apiErr) || apiErr.Type != lambdahost.InvalidRuntimeException {
+		t.Fatalf("err = %v, want InvalidRuntimeException", err)
+	}
+}
+
+// TestCodeSwap: an invocation running when the code changes finishes on
+// the old code; the next one runs the new code; the old environment stops.
+func TestCodeSwap(t *testing.T) {
+	f := newFixture(t)
+	a, b := target(t, "A"), target(t, "B")
+	decode(t, call(t, f.x, a, `{}`))
+	slow := make(chan reply)
+	go func() {
+		res, err := f.x.Invoke(context.Background(), &invoke.Request{Target: a, RequestID: "slow", Payload: []byte(`{"sleep_ms":400}`)})
+		if err != nil {
+			t.Error(err)
+			close(slow)
+			return
+		}
+		var r reply
+		json.Unmarshal(res.Payload, &r)
+		slow <- r
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if got := decode(t, call(t, f.x, b, `{}`)); got.Version != "B" {
+		t.Errorf("after the update: version %q, want B", got.Version)
+	}
+	if got := <-slow; got.Version != "A" {
+		t.Errorf("in-flight invocation: version %q, want A", got.Version)
+	}
+	// Only B's environment remains: invoking B again launches nothing.
+	n := f.launcher.count()
+	decode(t, call(t, f.x, b, `{}`))
+	if got := f.launcher.count(); got != n {
+		t.Errorf("launched %d more environments", got-n)
+	}
+}
+
+func TestReservedConcurrency(t *testing.T) {
+	f := newFixture(t)
+	zero, one := 0, 1
+	tg := target(t, "A")
+	tg.ReservedConcurrency = &zero
+	_, err := f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "r0", Payload: []byte("{}")})
+	var apiErr *lambdahost.Error
+	if !errors.As(err, &apiErr) || apiErr.Type != lambdahost.TooManyRequestsException || apiErr.Reason != "ReservedFunctionConcurrentInvocationLimitExceeded" {
+		t.Fatalf("err = %v", err)
+	}
+	tg.ReservedConcurrency = &one
+	started := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		close(started)
+		f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "r1", Payload: []byte(`{"sleep_ms":500}`)})
+	}()
+	<-started
+	time.Sleep(200 * time.Millisecond)
+	_, err = f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "r2", Payload: []byte("{}")})
+	if !errors.As(err, &apiErr) || apiErr.Type != lambdahost.TooManyRequestsException {
+		t.Errorf("second concurrent invocation: err = %v, want throttled", err)
+	}
+	<-done
+}
+
+func TestAsyncRetries(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	var starts int
+	f.x.FunctionLog = func(fn lambdahost.FunctionID, line []byte) {
+		if bytes.HasPrefix(line, []byte("START RequestId: async")) {
+			mu.Lock()
+			starts++
+			mu.Unlock()
+		}
+	}
+	f.x.InvokeAsync(&invoke.Request{Target: target(t, "A"), RequestID: "async", Payload: []byte(`{"fail":"always"}`)})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		n := starts
+		mu.Unlock()
+		if n >= 3 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if starts != 3 {
+		t.Errorf("%d attempts, want 3 (one and two retries)", starts)
+	}
+}

@@ -1,0 +1,450 @@
+package invoke
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// maxCapacityWait bounds how long an invocation waits for memory held by
+// other environments before it is throttled.
+const maxCapacityWait = 10 * time.Second
+
+// throttled is Lambda's answer to an invocation over a concurrency limit.
+func throttled(reason string) error {
+	e := lambdahost.Errorf(lambdahost.TooManyRequestsException, "Rate Exceeded.")
+	e.Reason = reason
+	return e
+}
+
+// admit counts req against its function's reserved concurrency or the
+// account's unreserved concurrency.
+func (x *Executor) admit(t Target) (release func(), err error) {
+	key := "fn:" + t.Function.ARN()
+	limit, reason := x.AccountConcurrency, "ConcurrentInvocationLimitExceeded"
+	if r := t.ReservedConcurrency; r != nil {
+		limit, reason = *r, "ReservedFunctionConcurrentInvocationLimitExceeded"
+	} else {
+		key = "acct:" + t.Function.Account + ":" + t.Function.Region
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.inflight[key] >= limit {
+		return nil, throttled(reason)
+	}
+	x.inflight[key]++
+	return func() {
+		x.mu.Lock()
+		if x.inflight[key]--; x.inflight[key] == 0 {
+			delete(x.inflight, key)
+		}
+		x.mu.Unlock()
+	}, nil
+}
+
+// slotOf names the function version t runs; hashOf covers everything an
+// environment is started with, so that any change starts new ones.
+func slotOf(t Target) string {
+	return t.Function.ARN() + ":" + t.ExecutedVersion + "@" + t.Generation.UTC().Format(time.RFC3339Nano)
+}
+
+func hashOf(t Target) string {
+	b, _ := json.Marshal(struct {
+		Code   lambdahost.Digest
+		Config lambdahost.Config
+	}{t.Version.Code.Digest, t.Version.Config})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// poolFor returns the current pool of t's version and configuration. A
+// pool of the same version with other code or configuration is drained:
+// its idle environments stop now, its busy ones when they finish.
+func (x *Executor) poolForLocked(t Target) (*pool, []*env) {
+	slot, hash := slotOf(t), hashOf(t)
+	cur := x.slots[slot]
+	if cur != nil && cur.hash == hash {
+		return cur, nil
+	}
+	var doomed []*env
+	if cur != nil {
+		doomed = x.drainLocked(cur)
+	}
+	p := &pool{slot: slot, hash: hash, memoryMB: memoryOf(t.Version)}
+	x.slots[slot] = p
+	return p, doomed
+}
+
+// drainLocked marks p as draining and takes its idle environments out, for
+// the caller to kill.
+func (x *Executor) drainLocked(p *pool) []*env {
+	p.draining = true
+	if x.slots[p.slot] == p {
+		delete(x.slots, p.slot)
+	}
+	doomed := p.idle
+	p.idle = nil
+	for range doomed {
+		x.dropLocked(p)
+	}
+	return doomed
+}
+
+// dropLocked forgets one environment of p and releases its memory.
+func (x *Executor) dropLocked(p *pool) {
+	p.live--
+	x.memUsed -= p.memoryMB
+	close(x.freed)
+	x.freed = make(chan struct{})
+}
+
+// acquire returns an idle environment for t or starts one.
+func (x *Executor) acquire(ctx context.Context, t Target) (*env, error) {
+	var waited time.Duration
+	for {
+		x.mu.Lock()
+		if x.closed {
+			x.mu.Unlock()
+			return nil, lambdahost.Errorf(lambdahost.ServiceException, "The service is shutting down.")
+		}
+		p, doomed := x.poolForLocked(t)
+		if n := len(p.idle); n > 0 {
+			e := p.idle[n-1]
+			p.idle = p.idle[:n-1]
+			select {
+			case <-e.proc.Done():
+				// Its runtime exited while idle: start another.
+				x.dropLocked(p)
+				x.mu.Unlock()
+				killAll(append(doomed, e))
+				continue
+			default:
+			}
+			x.mu.Unlock()
+			killAll(doomed)
+			return e, nil
+		}
+		if x.memUsed+p.memoryMB <= x.MemoryBudgetMB || x.memUsed == 0 {
+			p.live++
+			x.memUsed += p.memoryMB
+			x.mu.Unlock()
+			killAll(doomed)
+			e, err := x.start(ctx, p, t)
+			if err != nil {
+				x.mu.Lock()
+				x.dropLocked(p)
+				x.mu.Unlock()
+				return nil, err
+			}
+			return e, nil
+		}
+		if victim := x.oldestIdleLocked(); victim != nil {
+			x.mu.Unlock()
+			killAll(append(doomed, victim))
+			continue
+		}
+		freed := x.freed
+		x.mu.Unlock()
+		killAll(doomed)
+		if waited >= maxCapacityWait {
+			return nil, throttled("ConcurrentInvocationLimitExceeded")
+		}
+		start := time.Now()
+		select {
+		case <-freed:
+		case <-time.After(maxCapacityWait - waited):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		waited += time.Since(start)
+	}
+}
+
+// oldestIdleLocked takes the environment idle the longest out of its pool.
+func (x *Executor) oldestIdleLocked() *env {
+	var best *env
+	for _, p := range x.slots {
+		if len(p.idle) > 0 && (best == nil || p.idle[0].idleSince.Before(best.idleSince)) {
+			best = p.idle[0]
+		}
+	}
+	if best != nil {
+		p := best.pool
+		p.idle = slices.Delete(p.idle, 0, 1)
+		x.dropLocked(p)
+	}
+	return best
+}
+
+// release returns e to its pool after an invocation, or stops it if it
+// cannot serve another one or its pool is draining.
+func (x *Executor) release(e *env, fatal bool) {
+	x.mu.Lock()
+	p := e.pool
+	if fatal || p.draining || x.closed {
+		x.dropLocked(p)
+		x.mu.Unlock()
+		go e.kill()
+		return
+	}
+	e.idleSince = time.Now()
+	p.idle = append(p.idle, e)
+	close(x.freed)
+	x.freed = make(chan struct{})
+	x.mu.Unlock()
+}
+
+// reap stops environments idle longer than IdleTimeout.
+func (x *Executor) reap() {
+	cutoff := time.Now().Add(-x.IdleTimeout)
+	var doomed []*env
+	x.mu.Lock()
+	for slot, p := range x.slots {
+		keep := p.idle[:0]
+		for _, e := range p.idle {
+			if e.idleSince.Before(cutoff) {
+				doomed = append(doomed, e)
+				x.dropLocked(p)
+			} else {
+				keep = append(keep, e)
+			}
+		}
+		p.idle = keep
+		if p.live == 0 {
+			delete(x.slots, slot)
+		}
+	}
+	x.mu.Unlock()
+	killAll(doomed)
+}
+
+// Retire drains the pools of function fn, for example after it was
+// updated or deleted: idle environments stop now, busy ones once done.
+func (x *Executor) Retire(fn lambdahost.FunctionID) {
+	x.init()
+	prefix := fn.ARN() + ":"
+	var doomed []*env
+	x.mu.Lock()
+	for slot, p := range x.slots {
+		if strings.HasPrefix(slot, prefix) {
+			doomed = append(doomed, x.drainLocked(p)...)
+		}
+	}
+	x.mu.Unlock()
+	killAll(doomed)
+}
+
+func killAll(envs []*env) {
+	for _, e := range envs {
+		e.kill()
+	}
+}
+
+// start launches a new environment for t in pool p.
+func (x *Executor) start(ctx context.Context, p *pool, t Target) (*env, error) {
+	spec, err := x.spec(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start environment: %w", err)
+	}
+	spec.Output = w
+	e := &env{
+		id: spec.ID, pool: p, cold: true,
+		next: make(chan *call), ready: make(chan struct{}), initFailed: make(chan struct{}),
+		out: r, outDone: make(chan struct{}), started: time.Now(),
+		logger: x.Logger.With(lambdahost.LogKeyFunction, t.Function.ARN(), "env", spec.ID),
+	}
+	if x.FunctionLog != nil {
+		fn := t.Function
+		e.logLines = func(line []byte) { x.FunctionLog(fn, line) }
+	}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), x.InitTimeout)
+	defer cancel()
+	proc, err := x.Launcher.Launch(lctx, spec)
+	w.Close()
+	if err != nil {
+		r.Close()
+		e.logger.Error("launch environment", lambdahost.LogKeyError, err)
+		return nil, lambdahost.Errorf(lambdahost.ServiceException, "The execution environment could not be started.")
+	}
+	e.proc = proc
+	go e.readOutput()
+	go func() {
+		<-proc.Done()
+		<-e.outDone
+		r.Close()
+	}()
+	e.serveRuntimeAPI()
+	return e, nil
+}
+
+// spec builds the launch of an environment for t.
+func (x *Executor) spec(ctx context.Context, t Target) (*lambdahost.LaunchSpec, error) {
+	v := t.Version
+	spec := &lambdahost.LaunchSpec{ID: newEnvID(), MemoryMB: memoryOf(v), TmpMB: tmpOf(v), Dir: "/var/task"}
+	arch := "x86_64"
+	if len(v.Config.Architectures) > 0 {
+		arch = v.Config.Architectures[0]
+	}
+	lambdaEnv := x.lambdaEnv(t)
+	if v.Code.PackageType == lambdahost.PackageImage {
+		if err := x.checkArch(arch); err != nil {
+			return nil, err
+		}
+		if x.Image == nil {
+			return nil, lambdahost.Errorf(lambdahost.InvalidRuntimeException, "Container image functions cannot run on this host.")
+		}
+		img, err := x.Image(ctx, v)
+		if err != nil {
+			return nil, fmt.Errorf("ready image: %w", err)
+		}
+		spec.RootFS = img.RootFS
+		argv := slices.Concat(img.Entrypoint, img.Cmd)
+		if ic := v.Config.ImageConfig; ic != nil {
+			ep, cmd := img.Entrypoint, img.Cmd
+			if ic.EntryPoint != nil {
+				ep = ic.EntryPoint
+			}
+			if ic.Command != nil {
+				cmd = ic.Command
+			}
+			argv = slices.Concat(ep, cmd)
+			if ic.WorkingDirectory != "" {
+				img.WorkingDir = ic.WorkingDirectory
+			}
+		}
+		if len(argv) == 0 {
+			return nil, &functionFailure{outcome{payload: errorDoc("Runtime.InvalidEntrypoint", "RequestId: %s Error: The image has no entrypoint or command", ""), errorType: "Runtime.InvalidEntrypoint", status: "error"}}
+		}
+		spec.Argv = argv
+		if img.WorkingDir != "" {
+			spec.Dir = img.WorkingDir
+		} else {
+			spec.Dir = "/"
+		}
+		spec.Env = mergeEnv(img.Env, lambdaEnv, v.Config.Environment)
+		return spec, nil
+	}
+	rt, err := x.Runtime(v.Config.Runtime)
+	if err != nil {
+		return nil, lambdahost.Errorf(lambdahost.InvalidRuntimeException, "%s", err.Error())
+	}
+	dir, err := x.code.get(ctx, v.Code.Digest)
+	if err != nil {
+		e := lambdahost.Errorf(lambdahost.InvalidZipFileException, "Lambda was unable to unzip the function's code package.")
+		e.Err = err
+		return nil, e
+	}
+	if strings.HasPrefix(v.Config.Runtime, "provided") {
+		if err := x.checkArch(arch); err != nil {
+			return nil, err
+		}
+		if fi, err := os.Stat(filepath.Join(dir, "bootstrap")); err != nil || fi.IsDir() {
+			return nil, &functionFailure{outcome{
+				payload:   errorDoc("Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"),
+				errorType: "Runtime.InvalidEntrypoint", status: "error",
+			}}
+		}
+	}
+	spec.Argv = rt.Argv
+	spec.Mounts = append([]lambdahost.Mount{{Source: dir, Target: "/var/task"}}, rt.Mounts...)
+	env := append(lambdaEnv, "_HANDLER="+v.Config.Handler)
+	spec.Env = mergeEnv(rt.Env, env, v.Config.Environment)
+	return spec, nil
+}
+
+// checkArch refuses an architecture the host cannot run.
+func (x *Executor) checkArch(arch string) error {
+	if arch == x.Arch || slices.Contains(x.Foreign, arch) {
+		return nil
+	}
+	return lambdahost.Errorf(lambdahost.InvalidRuntimeException,
+		"The function's architecture %s cannot run on this host, which runs %s and has no emulator (qemu-user binfmt) for %s.", arch, x.Arch, arch)
+}
+
+// reservedEnv are the variables Lambda sets and a function cannot override.
+var reservedEnv = map[string]bool{
+	"_HANDLER": true, "AWS_REGION": true, "AWS_DEFAULT_REGION": true, "AWS_EXECUTION_ENV": true,
+	"AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true, "AWS_LAMBDA_FUNCTION_VERSION": true,
+	"AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true,
+	"AWS_LAMBDA_RUNTIME_API": true, "LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
+}
+
+// lambdaEnv is the environment Lambda gives every function.
+func (x *Executor) lambdaEnv(t Target) []string {
+	v := t.Version
+	group := "/aws/lambda/" + t.Function.Name
+	if v.Config.Logging.LogGroup != "" {
+		group = v.Config.Logging.LogGroup
+	}
+	stream := time.Now().UTC().Format("2006/01/02") + "/[" + t.ExecutedVersion + "]" + newEnvID() + newEnvID()
+	return []string{
+		"AWS_LAMBDA_FUNCTION_NAME=" + t.Function.Name,
+		"AWS_LAMBDA_FUNCTION_VERSION=" + t.ExecutedVersion,
+		fmt.Sprintf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", memoryOf(v)),
+		"AWS_LAMBDA_LOG_GROUP_NAME=" + group,
+		"AWS_LAMBDA_LOG_STREAM_NAME=" + stream,
+		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+		"AWS_REGION=" + t.Function.Region,
+		"AWS_DEFAULT_REGION=" + t.Function.Region,
+		"LAMBDA_TASK_ROOT=/var/task",
+		"LAMBDA_RUNTIME_DIR=/var/runtime",
+		"TZ=:UTC",
+	}
+}
+
+// mergeEnv layers the runtime's defaults, the function's own variables
+// and Lambda's reserved ones, later layers winning; the function cannot
+// set reserved names or names starting with "_".
+func mergeEnv(defaults, lambda []string, custom map[string]string) []string {
+	vals := map[string]string{}
+	var order []string
+	set := func(k, v string) {
+		if _, ok := vals[k]; !ok {
+			order = append(order, k)
+		}
+		vals[k] = v
+	}
+	base := []string{
+		"PATH=/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+		"LANG=en_US.UTF-8",
+		"LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+	}
+	for _, kv := range slices.Concat(base, defaults) {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			set(k, v)
+		}
+	}
+	keys := make([]string, 0, len(custom))
+	for k := range custom {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !reservedEnv[k] && !strings.HasPrefix(k, "_") {
+			set(k, custom[k])
+		}
+	}
+	for _, kv := range lambda {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			set(k, v)
+		}
+	}
+	out := make([]string, 0, len(order))
+	for _, k := range order {
+		out = append(out, k+"="+vals[k])
+	}
+	return out
+}
