@@ -307,6 +307,7 @@ type getFunctionResponse struct {
 	Configuration *FunctionConfiguration `json:"Configuration"`
 	Code          *codeLocation          `json:"Code"`
 	Tags          map[string]string      `json:"Tags,omitempty"`
+	Concurrency   *concurrency           `json:"Concurrency,omitempty"`
 }
 
 type codeLocation struct {
@@ -331,7 +332,11 @@ func (s *Server) handleGetFunction(w http.ResponseWriter, r *http.Request) {
 		code.RepositoryType = "S3"
 		code.Location = s.codeURL(r, out.Function.Account, out.Code.Digest)
 	}
-	writeJSON(w, http.StatusOK, &getFunctionResponse{Configuration: toConfiguration(&out.FunctionConfig), Code: code, Tags: out.Tags})
+	resp := &getFunctionResponse{Configuration: toConfiguration(&out.FunctionConfig), Code: code, Tags: out.Tags}
+	if out.ReservedConcurrency != nil {
+		resp.Concurrency = &concurrency{ReservedConcurrentExecutions: out.ReservedConcurrency}
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) handleGetFunctionConfiguration(w http.ResponseWriter, r *http.Request) {

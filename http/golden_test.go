@@ -11,6 +11,13 @@ import (
 
 const fnPath = "/2015-03-31/functions/"
 
+// The concurrency operations live under two API versions: Put and Delete
+// under 2017-10-31, Get under 2019-09-30.
+const (
+	putConcurrency = "/2017-10-31/functions/"
+	getConcurrency = "/2019-09-30/functions/"
+)
+
 // goldenCase is one request whose response a golden file pins.
 type goldenCase struct {
 	op, name string
@@ -228,6 +235,56 @@ func goldenCases() []goldenCase {
 			withFunction("a")(e)
 			withFunction("b")(e)
 		}, req: req("GET", "/2016-08-19/account-settings", "")},
+		{op: "GetAccountSettings", name: "reserved-concurrency", setup: func(e *env) {
+			withFunction("a")(e)
+			withFunction("b")(e)
+			e.must("PUT", putConcurrency+"a/concurrency", `{"ReservedConcurrentExecutions":250}`)
+			e.must("PUT", putConcurrency+"b/concurrency", `{"ReservedConcurrentExecutions":0}`)
+		}, req: req("GET", "/2016-08-19/account-settings", "")},
+
+		// Reserved concurrency
+		{op: "PutFunctionConcurrency", name: "set", setup: withFunction("f"), req: req("PUT", putConcurrency+"f/concurrency", `{"ReservedConcurrentExecutions":100}`)},
+		{op: "PutFunctionConcurrency", name: "zero", setup: withFunction("f"), req: req("PUT", putConcurrency+"f/concurrency", `{"ReservedConcurrentExecutions":0}`)},
+		{op: "PutFunctionConcurrency", name: "replace-own", setup: func(e *env) {
+			withFunction("f")(e)
+			e.must("PUT", putConcurrency+"f/concurrency", `{"ReservedConcurrentExecutions":900}`)
+		}, req: req("PUT", putConcurrency+"f/concurrency", `{"ReservedConcurrentExecutions":900}`)},
+		{op: "PutFunctionConcurrency", name: "by-arn", setup: withFunction("f"), req: req("PUT", putConcurrency+url.PathEscape(arn)+"/concurrency", `{"ReservedConcurrentExecutions":1}`)},
+		{op: "PutFunctionConcurrency", name: "below-minimum-unreserved", setup: withFunction("f"), req: req("PUT", putConcurrency+"f/concurrency", `{"ReservedConcurrentExecutions":901}`)},
+		{op: "PutFunctionConcurrency", name: "below-minimum-with-others", setup: func(e *env) {
+			withFunction("f")(e)
+			withFunction("g")(e)
+			e.must("PUT", putConcurrency+"g/concurrency", `{"ReservedConcurrentExecutions":800}`)
+		}, req: req("PUT", putConcurrency+"f/concurrency", `{"ReservedConcurrentExecutions":101}`)},
+		{op: "PutFunctionConcurrency", name: "not-found", req: req("PUT", putConcurrency+"nope/concurrency", `{"ReservedConcurrentExecutions":1}`)},
+		{op: "PutFunctionConcurrency", name: "qualified", setup: withFunction("f"), req: req("PUT", putConcurrency+"f:1/concurrency", `{"ReservedConcurrentExecutions":1}`)},
+		{op: "PutFunctionConcurrency", name: "negative", setup: withFunction("f"), req: req("PUT", putConcurrency+"f/concurrency", `{"ReservedConcurrentExecutions":-1}`)},
+		{op: "PutFunctionConcurrency", name: "missing-value", setup: withFunction("f"), req: req("PUT", putConcurrency+"f/concurrency", `{}`)},
+		{op: "PutFunctionConcurrency", name: "not-a-number", setup: withFunction("f"), req: req("PUT", putConcurrency+"f/concurrency", `{"ReservedConcurrentExecutions":"ten"}`)},
+		{op: "PutFunctionConcurrency", name: "invalid-name", req: req("PUT", putConcurrency+"f%20g/concurrency", `{"ReservedConcurrentExecutions":1}`)},
+		{op: "PutFunctionConcurrency", name: "other-region", setup: withFunction("f"), req: req("PUT", putConcurrency+url.PathEscape("arn:aws:lambda:eu-west-1:000000000000:function:f")+"/concurrency", `{"ReservedConcurrentExecutions":1}`)},
+		{op: "GetFunctionConcurrency", name: "none", setup: withFunction("f"), req: req("GET", getConcurrency+"f/concurrency", "")},
+		{op: "GetFunctionConcurrency", name: "set", setup: func(e *env) {
+			withFunction("f")(e)
+			e.must("PUT", putConcurrency+"f/concurrency", `{"ReservedConcurrentExecutions":0}`)
+		}, req: req("GET", getConcurrency+"f/concurrency", "")},
+		{op: "GetFunctionConcurrency", name: "not-found", req: req("GET", getConcurrency+"nope/concurrency", "")},
+		{op: "GetFunctionConcurrency", name: "qualified", setup: withFunction("f"), req: req("GET", getConcurrency+"f:1/concurrency", "")},
+		{op: "DeleteFunctionConcurrency", name: "delete", setup: func(e *env) {
+			withFunction("f")(e)
+			e.must("PUT", putConcurrency+"f/concurrency", `{"ReservedConcurrentExecutions":10}`)
+		}, req: req("DELETE", putConcurrency+"f/concurrency", "")},
+		{op: "DeleteFunctionConcurrency", name: "none-set", setup: withFunction("f"), req: req("DELETE", putConcurrency+"f/concurrency", "")},
+		{op: "DeleteFunctionConcurrency", name: "not-found", req: req("DELETE", putConcurrency+"nope/concurrency", "")},
+		{op: "DeleteFunctionConcurrency", name: "qualified", setup: withFunction("f"), req: req("DELETE", putConcurrency+"f:1/concurrency", "")},
+		{op: "GetFunction", name: "with-concurrency", setup: func(e *env) {
+			withFunction("f")(e)
+			e.must("PUT", putConcurrency+"f/concurrency", `{"ReservedConcurrentExecutions":10}`)
+		}, req: req("GET", fnPath+"f", "")},
+		{op: "GetFunction", name: "qualified-without-concurrency", setup: func(e *env) {
+			withFunction("f")(e)
+			e.must("PUT", putConcurrency+"f/concurrency", `{"ReservedConcurrentExecutions":10}`)
+		}, req: req("GET", fnPath+"f?Qualifier=%24LATEST", "")},
 
 		// Authentication
 		{op: "Auth", name: "missing", req: func(e *env) response {

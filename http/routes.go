@@ -35,6 +35,9 @@ func (s *Server) routes() {
 	s.handle("DELETE /2017-03-31/tags/{Resource}", "UntagResource", s.authed(s.handleUntagResource))
 	s.handle("GET /2017-03-31/tags/{Resource}", "ListTags", s.authed(s.handleListTags))
 	s.handle("GET /2016-08-19/account-settings", "GetAccountSettings", s.authed(s.handleGetAccountSettings))
+	s.handle("PUT /2017-10-31/functions/{FunctionName}/concurrency", "PutFunctionConcurrency", s.authed(s.handlePutFunctionConcurrency))
+	s.handle("GET /2019-09-30/functions/{FunctionName}/concurrency", "GetFunctionConcurrency", s.authed(s.handleGetFunctionConcurrency))
+	s.handle("DELETE /2017-10-31/functions/{FunctionName}/concurrency", "DeleteFunctionConcurrency", s.authed(s.handleDeleteFunctionConcurrency))
 	// Code download URLs answered by GetFunction: authorized by their own signature.
 	s.handle("GET "+codePath+"{Digest}", "GetCode", s.handleGetCode)
 	s.handle("/", "", s.handleUnknown)
