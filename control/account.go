@@ -100,13 +100,17 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (dele
 	}
 	// Sources that keep derived state (unpacked images) drop what nothing
 	// references any more.
+	collectors := s.Collectors
 	for _, src := range []lambdahost.CodeSource{s.S3, s.Images} {
 		if c, ok := src.(Collector); ok {
-			n, err := c.Collect(ctx, referenced)
-			deleted += n
-			if err != nil {
-				return deleted, fmt.Errorf("collect garbage: %w", err)
-			}
+			collectors = append(collectors[:len(collectors):len(collectors)], c)
+		}
+	}
+	for _, c := range collectors {
+		n, err := c.Collect(ctx, referenced)
+		deleted += n
+		if err != nil {
+			return deleted, fmt.Errorf("collect garbage: %w", err)
 		}
 	}
 	return deleted, nil

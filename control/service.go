@@ -47,6 +47,11 @@ type Service struct {
 	NewRevisionID func() string
 	// Logger receives the service's logs. If nil, slog.Default is used.
 	Logger *slog.Logger
+	// Collectors are told, at each garbage collection, which code is still
+	// referenced, so that they drop what they derived from the rest (the
+	// executor's unpacked packages). The S3 and Images sources are asked
+	// too if they are Collectors.
+	Collectors []Collector
 	// SettleSync makes settling happen before an operation returns instead
 	// of just after. Tests use it for deterministic golden files.
 	SettleSync bool

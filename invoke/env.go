@@ -52,7 +52,7 @@ type env struct {
 	// idleSince is when the environment last went idle (pool's lock).
 	idleSince time.Time
 	// cold is true until the environment has served an invocation.
-	cold bool
+	cold     bool
 	killOnce sync.Once
 }
 
