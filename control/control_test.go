@@ -25,7 +25,7 @@ type fixture struct {
 	ctx   context.Context
 }
 
-func newFixture(t *testing.T, configure func(*control.Service)) *fixture {
+func newFixture(t testing.TB, configure func(*control.Service)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "db"))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -45,6 +46,10 @@ type Service struct {
 	Now func() time.Time
 	// NewRevisionID returns a fresh RevisionId. If nil, a random UUID is used.
 	NewRevisionID func() string
+	// Rand returns a number in [0, 1) for an alias's weighted routing. It
+	// must be safe for concurrent use. If nil, math/rand/v2's Float64 is
+	// used.
+	Rand func() float64
 	// Logger receives the service's logs. If nil, slog.Default is used.
 	Logger *slog.Logger
 	// Collectors are told, at each garbage collection, which code is still
@@ -88,6 +93,9 @@ func (s *Service) init() {
 		}
 		if s.NewRevisionID == nil {
 			s.NewRevisionID = lambdahost.NewID
+		}
+		if s.Rand == nil {
+			s.Rand = rand.Float64
 		}
 		if s.CodeStorageLimit == 0 {
 			s.CodeStorageLimit = DefaultCodeStorageLimit
