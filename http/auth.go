@@ -45,7 +45,7 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if len(body) > maxSmallBody {
-			s.writeError(w, r, lambdahost.Errorf(lambdahost.RequestEntityTooLargeException, "Request must be smaller than %d bytes for the %s operation", maxSmallBody, operationOf(r)))
+			s.writeError(w, r, tooLarge(r, maxSmallBody))
 			return
 		}
 		sum := sha256.Sum256(body)
@@ -141,4 +141,15 @@ func verifiedContext(r *http.Request) (context.Context, error) {
 		return r.Context(), errors.New("request was not wrapped by streamed")
 	}
 	return a.verified(r.Context())
+}
+
+// tooLarge is the answer to a body over limit bytes. Invoke answers with
+// its own error type and names itself InvokeFunction, as AWS does.
+func tooLarge(r *http.Request, limit int) error {
+	switch op := operationOf(r); op {
+	case "Invoke", "InvokeWithResponseStream":
+		return lambdahost.Errorf(lambdahost.RequestTooLargeException, "Request must be smaller than %d bytes for the InvokeFunction operation", limit)
+	default:
+		return lambdahost.Errorf(lambdahost.RequestEntityTooLargeException, "Request must be smaller than %d bytes for the %s operation", limit, op)
+	}
 }

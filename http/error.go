@@ -19,6 +19,8 @@ var capitalMessage = map[lambdahost.ErrorType]bool{
 	lambdahost.CodeSigningConfigNotFoundException: true,
 	lambdahost.CodeVerificationFailedException:    true,
 	lambdahost.InvalidCodeSignatureException:      true,
+	lambdahost.InvalidRuntimeException:            true,
+	lambdahost.InvalidZipFileException:            true,
 }
 
 // authErrors are answered by AWS's front door, without a Type member.

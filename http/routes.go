@@ -34,6 +34,8 @@ func (s *Server) routes() {
 	s.handle("POST /2017-03-31/tags/{Resource}", "TagResource", s.authed(s.handleTagResource))
 	s.handle("DELETE /2017-03-31/tags/{Resource}", "UntagResource", s.authed(s.handleUntagResource))
 	s.handle("GET /2017-03-31/tags/{Resource}", "ListTags", s.authed(s.handleListTags))
+	s.handle("POST /2015-03-31/functions/{FunctionName}/invocations", "Invoke", s.authed(s.handleInvoke))
+	s.handle("POST /2021-11-15/functions/{FunctionName}/response-streaming-invocations", "InvokeWithResponseStream", s.authed(s.handleInvokeWithResponseStream))
 	s.handle("GET /2016-08-19/account-settings", "GetAccountSettings", s.authed(s.handleGetAccountSettings))
 	s.handle("PUT /2017-10-31/functions/{FunctionName}/concurrency", "PutFunctionConcurrency", s.authed(s.handlePutFunctionConcurrency))
 	s.handle("GET /2019-09-30/functions/{FunctionName}/concurrency", "GetFunctionConcurrency", s.authed(s.handleGetFunctionConcurrency))

@@ -39,6 +39,9 @@ type Server struct {
 	// with Retry-After, which the AWS SDKs retry with backoff. If zero,
 	// DefaultMaxCodeUploads.
 	MaxCodeUploads int
+	// Invoker runs Invoke and InvokeWithResponseStream. If nil, they
+	// answer ServiceException.
+	Invoker Invoker
 
 	uploadsOnce sync.Once
 	uploads     chan struct{}

@@ -126,6 +126,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		reqs++
 		return fmt.Sprintf("req-%04d", reqs)
 	}
+	api.Invoker = &fakeInvoker{}
 	e.api = api
 	e.srv = httptest.NewServer(api)
 	t.Cleanup(func() {
@@ -178,7 +179,7 @@ func (e *env) doWith(method, path, body string, creds aws.Credentials, region st
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	out := response{Status: resp.StatusCode, Headers: map[string]string{}}
-	for _, h := range []string{"Content-Type", "X-Amzn-Errortype", "Retry-After"} {
+	for _, h := range []string{"Content-Type", "X-Amzn-Errortype", "Retry-After", "X-Amz-Function-Error", "X-Amz-Executed-Version", "X-Amz-Log-Result"} {
 		if v := resp.Header.Get(h); v != "" {
 			out.Headers[h] = v
 		}

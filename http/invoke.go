@@ -1,0 +1,346 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
+
+	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/invoke"
+)
+
+// Invoker runs invocations; *invoke.Executor is one.
+type Invoker interface {
+	Invoke(ctx context.Context, req *invoke.Request) (*invoke.Result, error)
+	InvokeAsync(req *invoke.Request)
+}
+
+// Payload limits: 6 MB for synchronous invocations, 1 MB for asynchronous
+// ones (the Invoke API reference).
+const (
+	maxSyncPayload  = 6 << 20
+	maxAsyncPayload = 1 << 20
+	// maxClientContext is the model's bound on X-Amz-Client-Context.
+	maxClientContext = 3583
+)
+
+// invocation is an Invoke request, parsed and checked.
+type invocation struct {
+	kind          string
+	tail          bool
+	clientContext string
+	target        *control.Invocation
+}
+
+// parseInvocation checks an Invoke request's headers and payload and
+// resolves its function. kinds are the invocation types the operation
+// accepts, in the model's order; RequestResponse is the default.
+func (s *Server) parseInvocation(r *http.Request, payload []byte, kinds ...string) (*invocation, error) {
+	in := &invocation{kind: r.Header.Get("X-Amz-Invocation-Type")}
+	var v lambdahost.Validation
+	if in.kind == "" {
+		in.kind = "RequestResponse"
+	} else if !contains(kinds, in.kind) {
+		v.Add("invocationType", lambdahost.Quote(in.kind), "Member must satisfy enum value set: ["+strings.Join(kinds, ", ")+"]")
+	}
+	switch lt := r.Header.Get("X-Amz-Log-Type"); lt {
+	case "", "None":
+	case "Tail":
+		in.tail = true
+	default:
+		v.Add("logType", lambdahost.Quote(lt), "Member must satisfy enum value set: [None, Tail]")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" {
+		doc, err := base64.StdEncoding.DecodeString(cc)
+		var obj map[string]any
+		if len(cc) > maxClientContext || err != nil || json.Unmarshal(doc, &obj) != nil {
+			return nil, lambdahost.Errorf(lambdahost.InvalidRequestContentException, "Client context must be a valid Base64-encoded JSON object.")
+		}
+		in.clientContext = string(doc)
+	}
+	limit := maxSyncPayload
+	if in.kind == "Event" {
+		limit = maxAsyncPayload
+	}
+	if len(payload) > limit {
+		return nil, tooLarge(r, limit)
+	}
+	if err := checkPayload(payload); err != nil {
+		return nil, err
+	}
+	t, err := s.service.ResolveInvoke(r.Context(), r.PathValue("FunctionName"), r.URL.Query().Get("Qualifier"))
+	if err != nil {
+		return nil, err
+	}
+	in.target = t
+	return in, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// checkPayload refuses a payload that is not JSON, as Lambda does. An
+// empty payload is allowed (the function gets {}).
+func checkPayload(p []byte) error {
+	if len(bytes.TrimSpace(p)) == 0 || json.Valid(p) {
+		return nil
+	}
+	detail := "Unexpected end-of-input"
+	var v any
+	if err := json.Unmarshal(p, &v); err != nil {
+		detail = err.Error()
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			tok := p[max(0, int(se.Offset)-1):]
+			if i := bytes.IndexAny(tok, " \t\r\n,:{}[]\""); i >= 0 {
+				tok = tok[:i]
+			}
+			if len(tok) > 0 && len(tok) < 64 {
+				detail = fmt.Sprintf("Unrecognized token '%s': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')", tok)
+			}
+		}
+	}
+	return lambdahost.Errorf(lambdahost.InvalidRequestContentException, "Could not parse request body into json: Could not parse payload into json: %s", detail)
+}
+
+// request builds the executor's request for in.
+func (s *Server) request(r *http.Request, in *invocation, payload []byte) *invoke.Request {
+	t := in.target
+	if len(bytes.TrimSpace(payload)) == 0 {
+		payload = []byte("{}")
+	}
+	return &invoke.Request{
+		Target: invoke.Target{
+			Function: t.Function.ID, Generation: t.Function.Created, Version: t.Version,
+			InvokedARN: t.InvokedARN, ExecutedVersion: t.ExecutedVersion,
+			ReservedConcurrency: t.Function.ReservedConcurrency,
+		},
+		RequestID:     lambdahost.RequestIDFrom(r.Context()),
+		Payload:       payload,
+		ClientContext: in.clientContext,
+		TraceID:       traceID(r.Header.Get("X-Amzn-Trace-Id")),
+		Tail:          in.tail,
+	}
+}
+
+// traceID passes the caller's X-Ray header on, or starts a trace.
+func traceID(h string) string {
+	if strings.HasPrefix(h, "Root=") {
+		return h
+	}
+	var b [20]byte
+	rand.Read(b[:])
+	x := hex.EncodeToString(b[:])
+	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), x[:24], x[24:40])
+}
+
+func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
+	payload, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in, err := s.parseInvocation(r, payload, "Event", "RequestResponse", "DryRun")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	switch in.kind {
+	case "DryRun":
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case "Event":
+		if s.Invoker == nil {
+			s.writeError(w, r, errNoInvoker())
+			return
+		}
+		s.Invoker.InvokeAsync(s.request(r, in, payload))
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	if s.Invoker == nil {
+		s.writeError(w, r, errNoInvoker())
+		return
+	}
+	res, err := s.Invoker.Invoke(r.Context(), s.request(r, in, payload))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("X-Amz-Executed-Version", in.target.ExecutedVersion)
+	if res.FunctionError != "" {
+		h.Set("X-Amz-Function-Error", res.FunctionError)
+	}
+	if in.tail {
+		h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(res.Log))
+	}
+	ct := res.ContentType
+	if ct == "" || res.FunctionError != "" {
+		ct = "application/json"
+	}
+	h.Set("Content-Type", ct)
+	h.Set("Content-Length", strconv.Itoa(len(res.Payload)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(res.Payload)
+}
+
+func errNoInvoker() error {
+	return lambdahost.Errorf(lambdahost.ServiceException, "This server does not run functions.")
+}
+
+// readBody returns the request body that authed has read and verified.
+func readBody(r *http.Request) ([]byte, error) {
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(r.Body); err != nil {
+		return nil, lambdahost.Errorf(lambdahost.InvalidRequestContentException, "Could not read request body.")
+	}
+	return buf.Bytes(), nil
+}
+
+// handleInvokeWithResponseStream answers with an event stream: the
+// response in PayloadChunk events as the runtime streams it (or in one
+// chunk if it does not), then InvokeComplete with any error and the log.
+func (s *Server) handleInvokeWithResponseStream(w http.ResponseWriter, r *http.Request) {
+	payload, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in, err := s.parseInvocation(r, payload, "RequestResponse", "DryRun")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if in.kind == "DryRun" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if s.Invoker == nil {
+		s.writeError(w, r, errNoInvoker())
+		return
+	}
+	es := &eventStream{w: w, rc: http.NewResponseController(w), version: in.target.ExecutedVersion}
+	req := s.request(r, in, payload)
+	req.Stream = es
+	res, err := s.Invoker.Invoke(r.Context(), req)
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	es.closed = true
+	if err != nil {
+		if !es.started {
+			s.writeError(w, r, err)
+			return
+		}
+		es.complete("ServiceException", err.Error(), nil, in.tail)
+		return
+	}
+	if !res.Streamed && res.FunctionError == "" {
+		es.chunk(res.Payload)
+	}
+	code, details := "", ""
+	if res.FunctionError != "" {
+		code, details = res.ErrorType, string(res.Payload)
+	}
+	es.complete(code, details, res.Log, in.tail)
+}
+
+// eventStream writes an InvokeWithResponseStream response. The executor
+// writes chunks from the Runtime API's goroutine; closed stops writes once
+// the handler has finished.
+type eventStream struct {
+	mu      sync.Mutex
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	enc     *eventstream.Encoder
+	version string
+	started bool
+	closed  bool
+}
+
+func (es *eventStream) start() {
+	if es.started {
+		return
+	}
+	es.started = true
+	es.enc = eventstream.NewEncoder()
+	h := es.w.Header()
+	h.Set("Content-Type", "application/vnd.amazon.eventstream")
+	h.Set("X-Amz-Executed-Version", es.version)
+	es.w.WriteHeader(http.StatusOK)
+}
+
+func (es *eventStream) Write(p []byte) (int, error) {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	if es.closed {
+		return 0, errors.New("stream closed")
+	}
+	if err := es.chunk(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (es *eventStream) Flush() error {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	if es.closed {
+		return nil
+	}
+	return es.rc.Flush()
+}
+
+func (es *eventStream) chunk(p []byte) error {
+	es.start()
+	if len(p) == 0 {
+		return nil
+	}
+	return es.event("PayloadChunk", "application/octet-stream", p)
+}
+
+func (es *eventStream) complete(code, details string, log []byte, tail bool) {
+	es.start()
+	doc := struct {
+		ErrorCode    string `json:"ErrorCode,omitempty"`
+		ErrorDetails string `json:"ErrorDetails,omitempty"`
+		LogResult    string `json:"LogResult,omitempty"`
+	}{ErrorCode: code, ErrorDetails: details}
+	if tail {
+		doc.LogResult = base64.StdEncoding.EncodeToString(log)
+	}
+	b, _ := json.Marshal(doc)
+	es.event("InvokeComplete", "application/json", b)
+	es.rc.Flush()
+}
+
+func (es *eventStream) event(typ, contentType string, payload []byte) error {
+	var h eventstream.Headers
+	h.Set(":event-type", eventstream.StringValue(typ))
+	h.Set(":content-type", eventstream.StringValue(contentType))
+	h.Set(":message-type", eventstream.StringValue("event"))
+	return es.enc.Encode(es.w, eventstream.Message{Headers: h, Payload: payload})
+}
