@@ -273,8 +273,8 @@ func (x *Executor) start(ctx context.Context, p *pool, t Target) (*env, error) {
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), x.InitTimeout)
 	defer cancel()
 	proc, err := x.Launcher.Launch(lctx, spec)
-	w.Close()
 	if err != nil {
+		w.Close()
 		r.Close()
 		e.logger.Error("launch environment", lambdahost.LogKeyError, err)
 		return nil, lambdahost.Errorf(lambdahost.ServiceException, "The execution environment could not be started.")
@@ -282,7 +282,10 @@ func (x *Executor) start(ctx context.Context, p *pool, t Target) (*env, error) {
 	e.proc = proc
 	go e.readOutput()
 	go func() {
+		// The launcher may copy the output into w itself rather than give
+		// w to the process: w stays open until the process is done.
 		<-proc.Done()
+		w.Close()
 		<-e.outDone
 		r.Close()
 	}()

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +22,11 @@ import (
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
 	fnhttp "github.com/lambdahost/lambdahost/http"
+	"github.com/lambdahost/lambdahost/invoke"
+	"github.com/lambdahost/lambdahost/invoke/bootstrap"
 	"github.com/lambdahost/lambdahost/oci"
 	fns3 "github.com/lambdahost/lambdahost/s3"
+	"github.com/lambdahost/lambdahost/sandbox"
 	"github.com/lambdahost/lambdahost/sigv4"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
@@ -46,6 +50,10 @@ type Main struct {
 	S3PathStyle      bool
 	S3Region         string
 	InsecureRegistry []string
+	Sandbox          string
+	IdleTimeout      time.Duration
+	MemoryBudgetMB   int
+	AsyncRetryDelays []time.Duration
 }
 
 // ParseFlags reads flags, with LAMBDAHOST_* environment variables as defaults.
@@ -68,6 +76,10 @@ func (m *Main) ParseFlags(args []string) error {
 	pathStyle := fs.String("s3-path-style", env("s3-path-style", "false"), "address S3 buckets in the path, for S3-compatible servers (LAMBDAHOST_S3_PATH_STYLE)")
 	fs.StringVar(&m.S3Region, "s3-region", env("s3-region", ""), "region for S3 requests (LAMBDAHOST_S3_REGION); default: the AWS SDK configuration")
 	insecure := fs.String("insecure-registry", env("insecure-registry", ""), "comma-separated registries (host[:port]) that may be reached over plain HTTP besides loopback ones (LAMBDAHOST_INSECURE_REGISTRY)")
+	fs.StringVar(&m.Sandbox, "sandbox", env("sandbox", "auto"), "how functions are isolated: namespaces (user, pid, mount, network... namespaces and cgroups), process (plain processes: no isolation), or auto: namespaces where the kernel allows them (LAMBDAHOST_SANDBOX)")
+	fs.DurationVar(&m.IdleTimeout, "idle-timeout", invoke.DefaultIdleTimeout, "how long an idle execution environment is kept warm")
+	fs.IntVar(&m.MemoryBudgetMB, "memory-budget", 0, "memory for all execution environments together, in MB (default: three quarters of the host's memory)")
+	retries := fs.String("async-retry-delays", env("async-retry-delays", "1m,2m"), "waits before each retry of a failed asynchronous invocation, comma-separated; their number is the number of retries (LAMBDAHOST_ASYNC_RETRY_DELAYS)")
 	fs.DurationVar(&m.GCInterval, "gc-interval", 10*time.Minute, "how often unreferenced code is deleted")
 	fs.DurationVar(&m.GCGrace, "gc-grace", time.Hour, "how old unreferenced code must be to be deleted")
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +90,25 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	switch m.Sandbox {
+	case "auto", "namespaces", "process":
+	default:
+		return fmt.Errorf("--sandbox: want auto, namespaces or process, got %q", m.Sandbox)
+	}
+	m.AsyncRetryDelays = nil
+	for _, d := range strings.Split(*retries, ",") {
+		if d = strings.TrimSpace(d); d == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d)
+		if err != nil || v < 0 {
+			return fmt.Errorf("--async-retry-delays: want durations such as 1m,2m, got %q", *retries)
+		}
+		m.AsyncRetryDelays = append(m.AsyncRetryDelays, v)
+	}
+	if m.AsyncRetryDelays == nil {
+		m.AsyncRetryDelays = []time.Duration{}
 	}
 	ps, err := strconv.ParseBool(*pathStyle)
 	if err != nil {
@@ -160,6 +191,14 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	defer svc.Close()
 
+	executor, err := m.executor(ctx, svc, images, logger)
+	if err != nil {
+		return err
+	}
+	executor.Start()
+	defer executor.Close()
+	svc.Collectors = append(svc.Collectors, executor)
+
 	verifier := &sigv4.Verifier{Service: "lambda", Lookup: func(key string) (sigv4.Credential, bool) {
 		c, ok := creds[key]
 		return c, ok
@@ -167,6 +206,7 @@ func (m *Main) Run(ctx context.Context) error {
 	api := fnhttp.NewServer(svc, blobs, verifier)
 	api.URLKey = urlKey
 	api.Logger = logger.With(lambdahost.LogKeyComponent, "http")
+	api.Invoker = executor
 
 	ln, err := net.Listen("tcp", m.Listen)
 	if err != nil {
@@ -207,6 +247,78 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("drain requests: %w", err)
 	}
 	return nil
+}
+
+// executor wires the executor: the sandbox, the host's runtimes and the
+// code the control plane stores.
+func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.Source, logger *slog.Logger) (*invoke.Executor, error) {
+	opts := sandbox.Options{StateDir: filepath.Join(m.DataDir, "sandbox"), Logger: logger}
+	switch m.Sandbox {
+	case "namespaces":
+		opts.Mode = sandbox.ModeNamespaces
+	case "process":
+		opts.Mode = sandbox.ModeProcess
+	}
+	launcher, err := sandbox.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	host := bootstrap.Discover()
+	if err := host.Install(ctx, filepath.Join(m.DataDir, "runtime")); err != nil {
+		if host.BootstrapDir == "" {
+			return nil, err
+		}
+		logger.Warn("precompile runtime clients", lambdahost.LogKeyError, err)
+	}
+	logger.Info("executor", "sandbox", launcher.Mode(), "memory_limit", launcher.MemoryLimit(), "runtimes", strings.Join(host.Runtimes(), ","))
+	x := &invoke.Executor{
+		Launcher: launcher,
+		Runtime: func(id string) (*invoke.Runtime, error) {
+			rt, err := host.Resolve(id)
+			if err != nil {
+				return nil, err
+			}
+			return &invoke.Runtime{Argv: rt.Argv, Mounts: rt.Mounts, Env: rt.Env}, nil
+		},
+		Code: svc.OpenCode,
+		Image: func(ctx context.Context, v *lambdahost.Version) (*invoke.Image, error) {
+			rootfs, err := images.Unpack(ctx, v.Code.Digest, v.Code.ResolvedImageURI)
+			if err != nil {
+				return nil, err
+			}
+			cfg, err := images.Config(ctx, v.Code.Digest)
+			if err != nil {
+				return nil, err
+			}
+			return &invoke.Image{RootFS: rootfs, Entrypoint: cfg.Entrypoint, Cmd: cfg.Cmd, WorkingDir: cfg.WorkingDir, Env: cfg.Env}, nil
+		},
+		Dir:            filepath.Join(m.DataDir, "exec"),
+		IdleTimeout:    m.IdleTimeout,
+		MemoryBudgetMB: m.MemoryBudgetMB,
+		RetryDelays:    m.AsyncRetryDelays,
+		Foreign:        foreignArchitectures(),
+		Logger:         logger,
+		FunctionLog: func(fn lambdahost.FunctionID, line []byte) {
+			logger.Debug(strings.TrimRight(string(line), "\n"), lambdahost.LogKeyComponent, "function", lambdahost.LogKeyFunction, fn.ARN())
+		},
+	}
+	return x, nil
+}
+
+// foreignArchitectures lists the Lambda architectures this host runs
+// through qemu-user binfmt handlers besides its own.
+func foreignArchitectures() []string {
+	handlers := map[string]string{"amd64": "qemu-aarch64", "arm64": "qemu-x86_64"}
+	arch := map[string]string{"amd64": "arm64", "arm64": "x86_64"}
+	h, ok := handlers[runtime.GOARCH]
+	if !ok {
+		return nil
+	}
+	b, err := os.ReadFile("/proc/sys/fs/binfmt_misc/" + h)
+	if err != nil || !strings.HasPrefix(string(b), "enabled") {
+		return nil
+	}
+	return []string{arch[runtime.GOARCH]}
 }
 
 // collectGarbage deletes unreferenced code now and every GCInterval.
