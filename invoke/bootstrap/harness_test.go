@@ -28,7 +28,14 @@ const waitFor = 15 * time.Second
 // fakeAPI is a Runtime API (2018-06-01) on 127.0.0.1 that hands out the
 // invocations the test queues and records what the runtime posts.
 type fakeAPI struct {
+	// Set by options, before the server starts:
+	connClose  bool          // answer /next with Connection: close
+	nextStatus int           // if set, answer /next with this error status
+	postStatus int           // if set, answer the first post with this status
+	idle       time.Duration // the server's IdleTimeout
+
 	srv       *httptest.Server
+	rejected  atomic.Bool
 	next      chan *invocation
 	posts     chan *post
 	done      chan struct{}
@@ -69,12 +76,18 @@ func (p *post) decode(t *testing.T, v any) {
 	}
 }
 
-func newFakeAPI(t testing.TB) *fakeAPI {
+// apiOption configures a fakeAPI before it starts.
+type apiOption func(*fakeAPI)
+
+func newFakeAPI(t testing.TB, opts ...apiOption) *fakeAPI {
 	a := &fakeAPI{
 		next:      make(chan *invocation),
 		posts:     make(chan *post, 16),
 		done:      make(chan struct{}),
 		firstNext: make(chan time.Time, 1),
+	}
+	for _, o := range opts {
+		o(a)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", a.handleNext)
@@ -87,6 +100,7 @@ func newFakeAPI(t testing.TB) *fakeAPI {
 			a.conns.Add(1)
 		}
 	}
+	a.srv.Config.IdleTimeout = a.idle
 	a.srv.Start()
 	t.Cleanup(func() {
 		close(a.done)
@@ -100,6 +114,12 @@ func (a *fakeAPI) Addr() string { return strings.TrimPrefix(a.srv.URL, "http://"
 
 func (a *fakeAPI) handleNext(w http.ResponseWriter, r *http.Request) {
 	a.once.Do(func() { a.firstNext <- time.Now() })
+	if a.nextStatus != 0 {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(a.nextStatus)
+		io.WriteString(w, `{"errorMessage":"Container error, non-recoverable, runtime should exit","errorType":"Runtime.Error"}`)
+		return
+	}
 	var inv *invocation
 	select {
 	case inv = <-a.next:
@@ -126,6 +146,9 @@ func (a *fakeAPI) handleNext(w http.ResponseWriter, r *http.Request) {
 		ct = "application/json"
 	}
 	h.Set("Content-Type", ct)
+	if a.connClose {
+		h.Set("Connection", "close")
+	}
 	io.WriteString(w, inv.Payload)
 }
 
@@ -138,6 +161,11 @@ func (a *fakeAPI) handlePost(kind string) http.HandlerFunc {
 		}
 		a.posts <- &post{Kind: kind, ID: r.PathValue("id"), Header: r.Header.Clone(), Body: body}
 		w.Header().Set("Content-Type", "application/json")
+		if a.postStatus != 0 && a.rejected.CompareAndSwap(false, true) {
+			w.WriteHeader(a.postStatus)
+			io.WriteString(w, `{"errorMessage":"rejected by the test","errorType":"RequestEntityTooLarge"}`)
+			return
+		}
 		w.WriteHeader(http.StatusAccepted)
 		io.WriteString(w, `{"status":"OK"}`)
 	}
@@ -250,15 +278,15 @@ func lambdaEnv(api *fakeAPI, taskRoot, handler string) []string {
 	}
 }
 
-// start runs rt directly on the host against a new fake Runtime API, with
-// the function's code in taskRoot.
-func start(t testing.TB, rt *bootstrap.Runtime, taskRoot, handler string, env ...string) *proc {
+// start runs rt directly on the host against a new fake Runtime API
+// configured by opts, with the function's code in taskRoot.
+func start(t testing.TB, rt *bootstrap.Runtime, taskRoot, handler string, opts ...apiOption) *proc {
 	t.Helper()
-	api := newFakeAPI(t)
+	api := newFakeAPI(t, opts...)
 	argv := hostArgv(t, rt)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = taskRoot
-	cmd.Env = append(append(append([]string{}, rt.Env...), lambdaEnv(api, taskRoot, handler)...), env...)
+	cmd.Env = append(append([]string{}, rt.Env...), lambdaEnv(api, taskRoot, handler)...)
 	return startCmd(t, api, cmd)
 }
 
@@ -434,4 +462,53 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 	}
 	os.Exit(code)
+}
+
+// Options of fakeAPI.
+var (
+	withConnectionClose = func(a *fakeAPI) { a.connClose = true }
+	withIdleTimeout     = func(d time.Duration) apiOption { return func(a *fakeAPI) { a.idle = d } }
+	withNextStatus      = func(code int) apiOption { return func(a *fakeAPI) { a.nextStatus = code } }
+	withPostStatus      = func(code int) apiOption { return func(a *fakeAPI) { a.postStatus = code } }
+)
+
+// testConnection checks how a runtime client copes with the Runtime API's
+// connection and errors; slow is a handler that takes 400 ms.
+func testConnection(t *testing.T, start func(handler string, opts ...apiOption) *proc, fast, slow string) {
+	t.Run("server-closes-idle-connection", func(t *testing.T) {
+		p := start(slow, withIdleTimeout(100*time.Millisecond))
+		if got := p.invoke(&invocation{}); got.Kind != "response" {
+			t.Errorf("got %s, want a response", got)
+		}
+		if got := p.invoke(&invocation{}); got.Kind != "response" {
+			t.Errorf("second invoke: got %s, want a response", got)
+		}
+		if n := p.api.conns.Load(); n < 2 {
+			t.Errorf("%d connections; the server did not close the idle one", n)
+		}
+	})
+	t.Run("connection-close", func(t *testing.T) {
+		p := start(fast, withConnectionClose)
+		for i := range 2 {
+			if got := p.invoke(&invocation{}); got.Kind != "response" {
+				t.Errorf("invoke %d: got %s, want a response", i, got)
+			}
+		}
+		if n := p.api.conns.Load(); n < 2 {
+			t.Errorf("%d connections, want a new one after each Connection: close", n)
+		}
+	})
+	t.Run("response-rejected", func(t *testing.T) {
+		p := start(fast, withPostStatus(http.StatusRequestEntityTooLarge))
+		p.invoke(&invocation{})
+		if got := p.invoke(&invocation{}); got.Kind != "response" {
+			t.Errorf("after a rejected response: got %s, want the loop to go on", got)
+		}
+	})
+	t.Run("next-fails", func(t *testing.T) {
+		p := start(fast, withNextStatus(http.StatusInternalServerError))
+		if code := p.exitCode(); code != 1 {
+			t.Errorf("exit code %d, want 1", code)
+		}
+	})
 }

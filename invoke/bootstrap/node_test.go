@@ -71,6 +71,7 @@ exports.logs = async () => {
   return 'ok';
 };
 exports.notfn = 42;
+exports.slow = async () => new Promise((r) => setTimeout(() => r('slow'), 400));
 `,
 	"esm.mjs": `
 export const handler = async (event) => ({ esm: import.meta.url.endsWith('/esm.mjs') });
@@ -115,9 +116,10 @@ const nodeRuntime = "nodejs20.x"
 func TestNode(t *testing.T) {
 	rt := resolve(t, nodeRuntime)
 	taskRoot := writeFiles(t, nodeCode)
-	start := func(handler string, env ...string) *proc {
-		return start(t, rt, taskRoot, handler, env...)
+	start := func(handler string, opts ...apiOption) *proc {
+		return start(t, rt, taskRoot, handler, opts...)
 	}
+	testConnection(t, start, "index.handler", "index.slow")
 
 	t.Run("two-invokes-one-connection", func(t *testing.T) {
 		p := start("index.handler")

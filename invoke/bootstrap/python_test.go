@@ -75,6 +75,12 @@ def prints(event, context):
 
 def leave(event, context):
     sys.exit(3)
+
+
+def slow(event, context):
+    import time
+    time.sleep(0.4)
+    return "slow"
 `,
 	"logged.py": `
 import logging
@@ -112,15 +118,16 @@ func TestPython(t *testing.T) {
 			t.Parallel()
 			rt := resolve(t, runtime)
 			taskRoot := writeFiles(t, pythonCode)
-			testPython(t, runtime, func(handler string, env ...string) *proc {
-				return start(t, rt, taskRoot, handler, env...)
+			testPython(t, runtime, func(handler string, opts ...apiOption) *proc {
+				return start(t, rt, taskRoot, handler, opts...)
 			})
 		})
 	}
 }
 
-func testPython(t *testing.T, runtime string, start func(handler string, env ...string) *proc) {
+func testPython(t *testing.T, runtime string, start func(handler string, opts ...apiOption) *proc) {
 	minor := strings.TrimPrefix(runtime, "python")
+	testConnection(t, start, "app.none", "app.slow")
 
 	t.Run("two-invokes-one-connection", func(t *testing.T) {
 		p := start("app.echo")

@@ -46,7 +46,11 @@ const apiPort = Number(address.slice(sep + 1));
 // event loop alive while a handler runs.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-function apiRequest(method, urlPath, body, headers) {
+// apiRequest sends one request. A kept-alive connection that the server
+// closed while it sat idle (a handler can run for minutes) fails with
+// ECONNRESET before the server saw anything; the request is then sent once
+// more on a new connection.
+function apiRequest(method, urlPath, body, headers, retried = false) {
   return new Promise((resolve, reject) => {
     const opts = { host: apiHost, port: apiPort, path: API_PREFIX + urlPath, method, agent, headers: { ...headers } };
     if (body !== undefined) opts.headers['Content-Length'] = body.length;
@@ -56,7 +60,13 @@ function apiRequest(method, urlPath, body, headers) {
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
-    req.on('error', reject);
+    req.on('error', (err) => {
+      if (!retried && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+        resolve(apiRequest(method, urlPath, body, headers, true));
+      } else {
+        reject(err);
+      }
+    });
     req.end(body);
   });
 }
