@@ -47,9 +47,6 @@ func bareStart(t testing.TB, rt *bootstrap.Runtime) time.Duration {
 // to its first request for an invocation, next to the interpreter's own
 // start-up time.
 func TestColdStart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping start-up measurements in short mode")
-	}
 	const runs = 7
 	for _, c := range coldStartCases() {
 		t.Run(c.runtime, func(t *testing.T) {

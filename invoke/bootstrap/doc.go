@@ -11,7 +11,9 @@
 // since neither PyPI nor AWS's packages are assumed to be reachable.
 //
 // The clients are embedded in the binary. WriteTo materializes them in a
-// host directory, which environments bind read-only at /var/runtime.
+// host directory, which environments bind read-only at /var/runtime;
+// Host.Install also compiles the Python client's bytecode there for each
+// Python interpreter, so that cold starts skip that step.
 //
 // A Host knows which interpreter runs each runtime identifier
 // ("python3.12", "nodejs20.x"). Discover fills it from pyenv and the usual
@@ -19,8 +21,8 @@
 // environment variables an environment needs:
 //
 //	host := bootstrap.Discover()
-//	host.BootstrapDir = filepath.Join(dataDir, "runtime")
-//	if err := bootstrap.WriteTo(host.BootstrapDir); err != nil { ... }
+//	// Operators may edit host.Interpreters here.
+//	if err := host.Install(ctx, filepath.Join(dataDir, "runtime")); err != nil { ... }
 //	rt, err := host.Resolve("python3.12")
 //	var unavailable *bootstrap.UnavailableError
 //	if errors.As(err, &unavailable) { ... InvalidRuntimeException ... }

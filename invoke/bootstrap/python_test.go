@@ -70,6 +70,11 @@ def prints(event, context):
     import logging
     logging.getLogger().setLevel(logging.INFO)
     logging.getLogger().info("hello from logging")
+    try:
+        1 / 0
+    except ZeroDivisionError:
+        logging.getLogger().exception("caught")
+    logging.getLogger().info("after the traceback")
     return "ok"
 
 
@@ -274,6 +279,7 @@ func testPython(t *testing.T, runtime string, start func(handler string, opts ..
 		wantResponse(t, p.invoke(&invocation{ID: "req-logs"}), `"ok"`)
 		p.outputHas("hello from print\n")
 		p.outputMatches(regexp.MustCompile(`(?m)^\[INFO\]\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\treq-logs\thello from logging$`))
+		p.outputMatches(regexp.MustCompile(`(?m)^\[ERROR\]\t.*\treq-logs\tcaught\nTraceback \(most recent call last\):\n(.*\n)*ZeroDivisionError: division by zero\n\[INFO\]\t.*\tafter the traceback$`))
 	})
 
 	t.Run("logging-imported-at-init", func(t *testing.T) {

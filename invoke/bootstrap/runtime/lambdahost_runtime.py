@@ -418,7 +418,10 @@ def _install_log_handler(logging):
     class _Handler(logging.Handler):
         def emit(self, record):
             try:
-                sys.stdout.write(self.format(record))
+                msg = self.format(record)
+                # A record with a traceback does not end with the format's
+                # newline; without one the next line would run on.
+                sys.stdout.write(msg if msg.endswith("\n") else msg + "\n")
             except Exception:
                 self.handleError(record)
 
