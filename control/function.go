@@ -359,6 +359,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 	if err != nil {
 		return s.notFoundOr(target{id: t.id}, err, "delete function")
 	}
+	if s.Deleted != nil {
+		s.Deleted(t.id)
+	}
 	return nil
 }
 

@@ -57,6 +57,10 @@ type Service struct {
 	// executor's unpacked packages). The S3 and Images sources are asked
 	// too if they are Collectors.
 	Collectors []Collector
+	// Deleted, if set, is called after a function or one of its versions
+	// is deleted, so that the executor stops their environments now rather
+	// than when they idle out.
+	Deleted func(id lambdahost.FunctionID)
 	// SettleSync makes settling happen before an operation returns instead
 	// of just after. Tests use it for deterministic golden files.
 	SettleSync bool

@@ -198,6 +198,7 @@ func (m *Main) Run(ctx context.Context) error {
 	executor.Start()
 	defer executor.Close()
 	svc.Collectors = append(svc.Collectors, executor)
+	svc.Deleted = executor.Retire
 
 	verifier := &sigv4.Verifier{Service: "lambda", Lookup: func(key string) (sigv4.Credential, bool) {
 		c, ok := creds[key]
