@@ -1,0 +1,79 @@
+// Package sandbox implements lambdahost.Launcher natively, without Docker:
+// each execution environment is a process tree in its own Linux namespaces
+// and cgroup.
+//
+// # Modes
+//
+// In ModeNamespaces (the default when the launcher runs as root and the
+// kernel allows it) an environment is started by re-executing the current
+// binary (/proc/self/exe) with argv[0] set to an init marker, in new user,
+// mount, pid, network, IPC and UTS namespaces. Importing this package is
+// enough for any binary, the lambdahost server as well as test binaries, to
+// act as that init: a package init function recognises the marker and never
+// returns. The init receives the environment's description as JSON on an
+// inherited socket, never in argv or the environment, and then:
+//
+//   - mounts a tmpfs on <StateDir>/root, visible only in the new mount
+//     namespace, and builds the root file system in it: the host's /usr,
+//     /lib*, /bin, /sbin and /etc bound read-only (merged-/usr links such
+//     as /bin -> usr/bin are recreated as links), or the top level of
+//     LaunchSpec.RootFS bound read-only instead; /etc/passwd and /etc/group
+//     gain the function user sbx_user1051 (993:990);
+//   - adds the LaunchSpec's mounts (read-only unless Writable), a /tmp
+//     tmpfs of TmpMB, a /proc of the new pid namespace and a minimal /dev
+//     (null, zero, full, random, urandom, tty, fd and std* links);
+//   - pivots into the new root and detaches the host's;
+//   - brings up lo, listens on lambdahost.RuntimeAPIAddress and passes the
+//     listener to the launcher (SCM_RIGHTS), which serves the Runtime API on
+//     it: the environment has no other network and cannot reach the host's
+//     ports;
+//   - drops to uid 993 and gid 990 with no supplementary groups and no
+//     capabilities, sets no_new_privs and the limits, and executes the
+//     command.
+//
+// The command becomes pid 1 of the environment's pid namespace. There is no
+// separate reaper: that keeps start-up to one exec, and killing pid 1 makes
+// the kernel kill every other process of the environment, which is how Kill
+// and the end of an environment work. The cost is that orphans of the
+// runtime are reaped only when the environment ends, and that pid 1 ignores
+// signals it installed no handler for; Lambda runtimes neither fork much nor
+// rely on default signal actions.
+//
+// The user namespace maps uid and gid 0 to the host's 0, so that the init,
+// before it drops privileges, can reach mount sources that only root can
+// traverse (code under a 0700 data directory, interpreters under /root),
+// and maps the function user to Options.HostUID and HostGID. Nothing in the
+// environment runs as uid 0 after the init has executed the command.
+//
+// ModeProcess is the fallback for hosts without user namespaces (or when
+// the launcher is not root): the command runs as a plain process in its own
+// session and process group, as HostUID:HostGID when the launcher is root,
+// with the same limits. It is much weaker: the command sees the host's
+// files, processes and network, mounts are not read-only, and the paths of
+// LaunchSpec.Mounts are rewritten to their host sources in the command, its
+// directory and the values of its environment (a value such as
+// PATH=/var/lang/bin:/usr/bin is rewritten element by element). /tmp is a
+// fresh directory under StateDir, without a size limit, given as TMPDIR and
+// rewritten like the mounts. The Runtime API listens on 127.0.0.1 on a
+// random port, given in AWS_LAMBDA_RUNTIME_API. RootFS is not supported.
+//
+// # Limits
+//
+// Memory is limited by a cgroup created for each environment under the
+// launcher's own cgroup (read from /proc/self/cgroup) or Options.CgroupParent:
+// cgroup v2 when the unified hierarchy has the memory controller there
+// (memory.max, memory.swap.max 0, memory.oom.group, pids.max; the init is
+// cloned into the cgroup), cgroup v1 otherwise (memory.limit_in_bytes and
+// memory.memsw.limit_in_bytes, pids.max; the init waits on its socket until
+// the launcher has moved it into the cgroups). Process.MaxMemory reads
+// memory.peak or memory.max_usage_in_bytes, and ProcessExit.OutOfMemory
+// reports that the cgroup's oom_kill counter moved. When no memory cgroup
+// is usable, RLIMIT_DATA is set to the memory size instead: it bounds the
+// heap of each process, not the environment, and an exceeded limit shows as
+// an allocation failure in the runtime (MemoryError, a Go or Node fatal
+// error), not as OutOfMemory. RLIMIT_AS is never used: Go and Node reserve
+// far more address space than they use and fail to start under it.
+//
+// RLIMIT_NOFILE is 1024 and the number of processes and threads is limited
+// by pids.max, or RLIMIT_NPROC without a pids cgroup.
+package sandbox

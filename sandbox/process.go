@@ -1,0 +1,453 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/sandbox/internal/nsinit"
+)
+
+var _ lambdahost.Process = (*Process)(nil)
+
+// outputDelay bounds how long an ended environment's output may stay open,
+// held by a process that escaped its process group in ModeProcess.
+const outputDelay = 2 * time.Second
+
+// devNull is the standard input of every environment.
+var devNull = sync.OnceValues(func() (*os.File, error) {
+	return os.Open(os.DevNull)
+})
+
+// launch starts the init with is, in namespaces unless listener is set (the
+// host-side listener of ModeProcess), and waits until it has executed the
+// command or failed. memoryMB sets the cgroup or rlimit; tmpDir, if set, is
+// removed when the environment ends.
+func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memoryMB int, output io.Writer, listener net.Listener, tmpDir string) (_ *Process, err error) {
+	namespaces := listener == nil
+	is.Namespaces = namespaces
+	is.Root = l.rootDir
+	is.ListenPort = runtimeAPIPort()
+	is.UID, is.GID = -1, -1
+	if namespaces {
+		is.UID, is.GID = UID, GID
+	} else if l.asRoot {
+		is.UID, is.GID = int(l.uid), int(l.gid)
+	}
+	is.Rlimits = append(is.Rlimits, nsinit.Rlimit{Resource: unix.RLIMIT_NOFILE, Cur: 1024, Max: 1024})
+
+	if output == nil {
+		output = io.Discard
+	}
+	p := &Process{
+		id:       id,
+		group:    !namespaces,
+		listener: listener,
+		tmpDir:   tmpDir,
+		log:      l.log,
+		outDone:  make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	// Until the reaper runs, a failure must release what was acquired.
+	started := false
+	defer func() {
+		if err != nil && !started {
+			if p.outR != nil {
+				p.outR.Close()
+			}
+			p.release()
+		}
+	}()
+
+	if l.cgroups != nil {
+		if p.cg, err = l.cgroups.create(cgroupName(id), memoryMB, l.maxProcs); err != nil {
+			return nil, err
+		}
+	}
+	cg := p.cg
+	if cg == nil && memoryMB > 0 {
+		limit := uint64(memoryMB) << 20
+		is.Rlimits = append(is.Rlimits, nsinit.Rlimit{Resource: unix.RLIMIT_DATA, Cur: limit, Max: limit})
+	}
+	if cg == nil || cg.pids == "" {
+		n := uint64(l.maxProcs)
+		is.Rlimits = append(is.Rlimits, nsinit.Rlimit{Resource: unix.RLIMIT_NPROC, Cur: n, Max: n})
+	}
+	data, err := json.Marshal(is)
+	if err != nil {
+		return nil, err
+	}
+
+	conn, child, err := socketPair()
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		child.Close()
+		return nil, err
+	}
+	p.outR = outR
+	stdin, err := devNull()
+	if err != nil {
+		child.Close()
+		outW.Close()
+		return nil, err
+	}
+
+	sys := &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	if namespaces {
+		sys.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
+			syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
+		// Root stays root so the init can reach every mount source; the
+		// function user maps to an unprivileged host id.
+		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: UID, HostID: int(l.uid), Size: 1}}
+		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: GID, HostID: int(l.gid), Size: 1}}
+		// The init must drop root's supplementary groups.
+		sys.GidMappingsEnableSetgroups = true
+	}
+	if cg != nil && cg.fd >= 0 {
+		sys.UseCgroupFD = true
+		sys.CgroupFD = cg.fd
+	}
+	proc, err := os.StartProcess("/proc/self/exe", []string{nsinit.Arg0}, &os.ProcAttr{
+		// The init needs no environment of its own. GORACE matters only
+		// to race-enabled builds (go test -race), whose runtime would
+		// otherwise sleep a second whenever an init exits without
+		// executing a command.
+		Env:   []string{"GORACE=atexit_sleep_ms=0"},
+		Files: []*os.File{stdin, outW, outW, child},
+		Sys:   sys,
+	})
+	child.Close()
+	outW.Close()
+	if err != nil {
+		return nil, fmt.Errorf("start init: %w", err)
+	}
+	p.proc = proc
+	started = true
+	go p.copyOutput(output)
+	go p.wait()
+	defer func() {
+		if err != nil {
+			p.Kill()
+		}
+	}()
+
+	if cg != nil {
+		if err := cg.join(proc.Pid); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := conn.Write(data); err != nil {
+		return nil, fmt.Errorf("send spec: %w", err)
+	}
+	if err := conn.CloseWrite(); err != nil {
+		return nil, fmt.Errorf("send spec: %w", err)
+	}
+	r, err := readReply(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if r.listener != nil {
+		// The reaper may already have released the environment.
+		p.mu.Lock()
+		p.listener = r.listener
+		ended := p.ended
+		p.mu.Unlock()
+		if ended {
+			r.listener.Close()
+		}
+	}
+	switch {
+	case r.err != "":
+		return nil, errors.New(r.err)
+	case is.Probe && !r.probe:
+		return nil, fmt.Errorf("probe: init ended without reporting: %v", p.waitExit())
+	case namespaces && r.listener == nil:
+		return nil, fmt.Errorf("init ended before starting the command: %v", p.waitExit())
+	}
+	return p, nil
+}
+
+// socketPair returns the launcher's end of a Unix stream socket pair and the
+// init's.
+func socketPair() (*net.UnixConn, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	f := os.NewFile(uintptr(fds[0]), "sandbox-init")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		unix.Close(fds[1])
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return c.(*net.UnixConn), os.NewFile(uintptr(fds[1]), "sandbox-init"), nil
+}
+
+// reply is what the init said before executing the command or exiting.
+type reply struct {
+	listener net.Listener
+	probe    bool
+	err      string
+}
+
+// readReply reads the init's messages up to end of file, which comes when
+// the command is executed or the init exits.
+func readReply(ctx context.Context, conn *net.UnixConn) (r reply, err error) {
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	var msg []byte
+	var fds []int
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		if err != nil && r.listener != nil {
+			r.listener.Close()
+			r.listener = nil
+		}
+	}()
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	for {
+		n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+		msg = append(msg, buf[:n]...)
+		if oobn > 0 {
+			cmsgs, perr := unix.ParseSocketControlMessage(oob[:oobn])
+			if perr == nil {
+				for _, c := range cmsgs {
+					if got, err := unix.ParseUnixRights(&c); err == nil {
+						fds = append(fds, got...)
+					}
+				}
+			}
+		}
+		if errors.Is(err, io.EOF) || (err == nil && n == 0 && oobn == 0) {
+			break
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return r, ctx.Err()
+			}
+			return r, fmt.Errorf("read from init: %w", err)
+		}
+	}
+	for i := 0; i < len(msg); i++ {
+		switch msg[i] {
+		case nsinit.MsgListener:
+			if len(fds) == 0 || r.listener != nil {
+				return r, errors.New("init sent no listener")
+			}
+			f := os.NewFile(uintptr(fds[0]), "runtime-api")
+			fds = fds[1:]
+			r.listener, err = net.FileListener(f)
+			f.Close()
+			if err != nil {
+				return r, fmt.Errorf("runtime api listener: %w", err)
+			}
+		case nsinit.MsgProbe:
+			r.probe = true
+		case nsinit.MsgError:
+			r.err = string(msg[i+1:])
+			return r, nil
+		default:
+			return r, fmt.Errorf("unexpected message %q from init", msg[i:])
+		}
+	}
+	return r, nil
+}
+
+// Process is a running execution environment.
+type Process struct {
+	id       string
+	proc     *os.Process
+	group    bool // ModeProcess: stop the whole process group
+	listener net.Listener
+	cg       *cgroup
+	tmpDir   string
+	log      *slog.Logger
+	outR     *os.File
+	outDone  chan struct{}
+	done     chan struct{}
+
+	mu     sync.Mutex
+	reaped bool // the pid and process group id may have been reused
+	ended  bool
+	exit   lambdahost.ProcessExit
+	maxMem int64
+}
+
+// Pid returns the host process id of the environment's first process.
+func (p *Process) Pid() int { return p.proc.Pid }
+
+// Listener returns the listener on which the environment's runtime reaches
+// the Runtime API: 127.0.0.1:9001 inside its network namespace, or a random
+// port of the host's loopback in ModeProcess. It is closed when the
+// environment ends.
+func (p *Process) Listener() net.Listener { return p.listener }
+
+// Done is closed when the environment's first process has exited, every
+// other process of it has been stopped, and its output has been delivered.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Exit describes how the environment ended; it is the zero value before
+// Done is closed.
+func (p *Process) Exit() lambdahost.ProcessExit {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.exit
+}
+
+// MaxMemory returns the peak memory use of the environment's cgroup in
+// bytes, or 0 without a cgroup.
+func (p *Process) MaxMemory() int64 {
+	p.mu.Lock()
+	ended, m := p.ended, p.maxMem
+	p.mu.Unlock()
+	if ended || p.cg == nil {
+		return m
+	}
+	if m := p.cg.peak(); m > 0 {
+		return m
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.maxMem
+}
+
+// Kill stops every process of the environment, waits until Done is closed
+// and its resources (cgroup, listener, /tmp directory) are released. It is
+// safe to call more than once and after the environment ended.
+func (p *Process) Kill() error {
+	p.mu.Lock()
+	var err error
+	if !p.reaped {
+		err = p.signal()
+	}
+	p.mu.Unlock()
+	<-p.done
+	return err
+}
+
+// signal kills the environment; p.mu is held and the first process not yet
+// reaped, so its pid and process group id are still its own.
+func (p *Process) signal() error {
+	if p.group {
+		if err := unix.Kill(-p.proc.Pid, unix.SIGKILL); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("kill %s: %w", p.id, err)
+		}
+		return nil
+	}
+	// The init is pid 1 of the environment's pid namespace: when it dies
+	// the kernel kills the rest.
+	if err := p.proc.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("kill %s: %w", p.id, err)
+	}
+	return nil
+}
+
+// wait reaps the environment and releases its resources.
+func (p *Process) wait() {
+	// Wait without reaping so that Kill can still signal the process
+	// group, and stop the rest of the group before the pid is released.
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, p.proc.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	p.mu.Lock()
+	if p.group {
+		p.signal()
+	}
+	state, err := p.proc.Wait()
+	p.reaped = true
+	p.mu.Unlock()
+
+	exit := lambdahost.ProcessExit{Code: -1}
+	if err == nil {
+		if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			exit.Signal = ws.Signal().String()
+		} else {
+			exit.Code = state.ExitCode()
+		}
+	}
+	var peak int64
+	if p.cg != nil {
+		exit.OutOfMemory = p.cg.oomKilled()
+		peak = p.cg.peak()
+	}
+
+	select {
+	case <-p.outDone:
+	case <-time.After(outputDelay):
+		p.outR.Close()
+		<-p.outDone
+	}
+	p.mu.Lock()
+	p.exit, p.maxMem, p.ended = exit, peak, true
+	p.mu.Unlock()
+	p.release()
+	close(p.done)
+}
+
+// waitExit waits for the end of an environment whose start failed.
+func (p *Process) waitExit() lambdahost.ProcessExit {
+	<-p.done
+	return p.Exit()
+}
+
+// release frees the environment's resources.
+func (p *Process) release() {
+	if p.cg != nil {
+		if err := p.cg.remove(); err != nil {
+			p.log.Warn("remove cgroup", "sandbox", p.id, lambdahost.LogKeyError, err)
+		}
+	}
+	p.mu.Lock()
+	l := p.listener
+	p.mu.Unlock()
+	if l != nil {
+		l.Close()
+	}
+	if p.tmpDir != "" {
+		if err := os.RemoveAll(p.tmpDir); err != nil {
+			p.log.Warn("remove /tmp", "sandbox", p.id, lambdahost.LogKeyError, err)
+		}
+	}
+}
+
+// copyOutput copies the environment's output to w. After a write error it
+// keeps draining the pipe, so the runtime never blocks on it.
+func (p *Process) copyOutput(w io.Writer) {
+	defer close(p.outDone)
+	defer p.outR.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := p.outR.Read(buf)
+		if n > 0 && w != nil {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				w = nil
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,527 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/sandbox/internal/nsinit"
+)
+
+var _ lambdahost.Launcher = (*Launcher)(nil)
+
+// Mode is how a Launcher isolates environments.
+type Mode string
+
+const (
+	// ModeNamespaces runs each environment in new user, mount, pid,
+	// network, IPC and UTS namespaces with its own root file system.
+	ModeNamespaces Mode = "namespaces"
+	// ModeProcess runs each environment as a plain process group on the
+	// host: the weaker fallback for hosts without user namespaces.
+	ModeProcess Mode = "process"
+)
+
+// The function user inside an environment, as Lambda's.
+const (
+	UID      = 993
+	GID      = 990
+	UserName = "sbx_user1051"
+)
+
+// DefaultHostUID and DefaultHostGID are the host user and group that the
+// function user maps to unless Options say otherwise: high, unprivileged
+// ids that no account should use.
+const (
+	DefaultHostUID = 2_000_000_993
+	DefaultHostGID = 2_000_000_990
+)
+
+// DefaultMaxProcs is the default limit on processes and threads of an
+// environment, Lambda's as commonly observed.
+const DefaultMaxProcs = 1024
+
+// defaultTmpMB is Lambda's default ephemeral storage.
+const defaultTmpMB = 512
+
+// Options configure a Launcher. The zero value picks the best mode available.
+type Options struct {
+	// StateDir is a host directory for the launcher's state: the mount
+	// point of environment roots, <StateDir>/root, which is only ever
+	// mounted inside environments, and in ModeProcess each environment's
+	// /tmp. If empty, lambdahost-sandbox in os.TempDir() is used.
+	StateDir string
+	// HostUID and HostGID are the unprivileged host user and group that
+	// the function user (993:990 inside) maps to; no one else should use
+	// them. In ModeProcess, a launcher running as root runs commands as
+	// them. If zero, DefaultHostUID and DefaultHostGID are used.
+	HostUID, HostGID uint32
+	// Mode forces a mode. With ModeNamespaces, New fails if namespaces do
+	// not work; with ModeProcess, New does not try them. If empty, New
+	// uses namespaces when they work (as root with user namespaces
+	// enabled) and falls back to ModeProcess otherwise.
+	Mode Mode
+	// CgroupParent is the cgroup, as a path in /proc/self/cgroup's terms
+	// ("/lambdahost"), under which environments' cgroups are created, in
+	// every hierarchy used. If empty, the launcher's own cgroup is used.
+	CgroupParent string
+	// NoCgroup disables cgroups: memory is then limited per process with
+	// RLIMIT_DATA, and MaxMemory and OutOfMemory are not reported.
+	NoCgroup bool
+	// MaxProcs limits the processes and threads of an environment. If
+	// zero, DefaultMaxProcs is used.
+	MaxProcs int
+	// Logger receives the launcher's decisions and clean-up failures. If
+	// nil, slog.Default is used.
+	Logger *slog.Logger
+}
+
+// Launcher starts execution environments. It is safe for concurrent use.
+type Launcher struct {
+	mode     Mode
+	log      *slog.Logger
+	stateDir string
+	rootDir  string
+	uid, gid uint32
+	maxProcs int
+	cgroups  *cgroups // nil without a usable memory cgroup
+
+	// base are the mounts of every environment without RootFS: the host's
+	// system directories and the function user's passwd and group.
+	base []nsinit.Mount
+	// system are the /proc and /dev mounts of every environment.
+	system []nsinit.Mount
+	// asRoot is true when the launcher runs as root, so that ModeProcess
+	// drops to HostUID and HostGID.
+	asRoot bool
+}
+
+// New returns a Launcher after choosing its mode, checking it by starting
+// one environment when namespaces are to be used, and finding its cgroups.
+func New(opts Options) (*Launcher, error) {
+	l := &Launcher{
+		log:      opts.Logger,
+		stateDir: opts.StateDir,
+		uid:      opts.HostUID,
+		gid:      opts.HostGID,
+		maxProcs: opts.MaxProcs,
+		asRoot:   os.Geteuid() == 0,
+	}
+	if l.log == nil {
+		l.log = slog.Default()
+	}
+	l.log = l.log.With(lambdahost.LogKeyComponent, "sandbox")
+	if l.stateDir == "" {
+		l.stateDir = filepath.Join(os.TempDir(), "lambdahost-sandbox")
+	}
+	if l.uid == 0 {
+		l.uid = DefaultHostUID
+	}
+	if l.gid == 0 {
+		l.gid = DefaultHostGID
+	}
+	if l.maxProcs == 0 {
+		l.maxProcs = DefaultMaxProcs
+	}
+	switch opts.Mode {
+	case "", ModeNamespaces, ModeProcess:
+	default:
+		return nil, fmt.Errorf("sandbox: unknown mode %q", opts.Mode)
+	}
+	// Traversable by HostUID, whose /tmp directories live here in
+	// ModeProcess.
+	if err := os.MkdirAll(l.stateDir, 0o711); err != nil {
+		return nil, fmt.Errorf("sandbox: state directory: %w", err)
+	}
+	l.rootDir = filepath.Join(l.stateDir, "root")
+	if err := os.MkdirAll(l.rootDir, 0o755); err != nil {
+		return nil, fmt.Errorf("sandbox: state directory: %w", err)
+	}
+
+	if !opts.NoCgroup {
+		c, err := findCgroups(opts.CgroupParent)
+		if err != nil {
+			l.log.Warn("no usable memory cgroup: memory is limited per process with RLIMIT_DATA", lambdahost.LogKeyError, err)
+		} else {
+			l.cgroups = c
+		}
+	}
+
+	l.mode = ModeProcess
+	if opts.Mode == ModeProcess {
+		return l, nil
+	}
+	err := l.tryNamespaces()
+	if err == nil {
+		l.mode = ModeNamespaces
+		return l, nil
+	}
+	if opts.Mode == ModeNamespaces {
+		return nil, fmt.Errorf("sandbox: namespaces: %w", err)
+	}
+	l.log.Warn("namespaces unavailable: environments run as plain processes, without file system or network isolation", lambdahost.LogKeyError, err)
+	return l, nil
+}
+
+// tryNamespaces prepares ModeNamespaces and starts one environment in probe
+// mode, which does everything but execute a command.
+func (l *Launcher) tryNamespaces() error {
+	if !l.asRoot {
+		return errors.New("the launcher is not root")
+	}
+	base, err := hostMounts()
+	if err != nil {
+		return err
+	}
+	l.base = base
+	l.system = systemMounts()
+	spec := &nsinit.Spec{
+		Probe:  true,
+		Mounts: l.mounts(base, 1, nil),
+		Argv:   []string{"/probe"},
+	}
+	p, err := l.launch(context.Background(), spec, "probe", 16, nil, nil, "")
+	if err != nil {
+		return err
+	}
+	p.Kill()
+	return nil
+}
+
+// Mode reports how the launcher isolates environments.
+func (l *Launcher) Mode() Mode { return l.mode }
+
+// MemoryLimit reports how environments' memory is limited: "cgroup2",
+// "cgroup1", or "rlimit" (RLIMIT_DATA per process).
+func (l *Launcher) MemoryLimit() string {
+	if l.cgroups == nil {
+		return "rlimit"
+	}
+	return l.cgroups.name()
+}
+
+// Launch starts spec.Argv in a new environment. It returns once the command
+// has been executed, or an error saying which step failed: a missing mount
+// source, a mount, or the execution of Argv[0] inside the environment.
+func (l *Launcher) Launch(ctx context.Context, spec *lambdahost.LaunchSpec) (lambdahost.Process, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(spec.Argv) == 0 {
+		return nil, fmt.Errorf("launch %s: empty command", spec.ID)
+	}
+	for _, m := range spec.Mounts {
+		if !filepath.IsAbs(m.Source) {
+			return nil, fmt.Errorf("launch %s: mount source %q is not absolute", spec.ID, m.Source)
+		}
+		if !filepath.IsAbs(m.Target) || filepath.Clean(m.Target) != m.Target || m.Target == "/" {
+			return nil, fmt.Errorf("launch %s: mount target %q is not a clean absolute path below /", spec.ID, m.Target)
+		}
+	}
+	var p *Process
+	var err error
+	if l.mode == ModeNamespaces {
+		p, err = l.launchNamespaces(ctx, spec)
+	} else {
+		p, err = l.launchProcess(ctx, spec)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", spec.ID, err)
+	}
+	return p, nil
+}
+
+func (l *Launcher) launchNamespaces(ctx context.Context, spec *lambdahost.LaunchSpec) (*Process, error) {
+	base := l.base
+	if spec.RootFS != "" {
+		var err error
+		if base, err = rootFSMounts(spec.RootFS); err != nil {
+			return nil, err
+		}
+	}
+	user, err := userMounts(spec.Mounts)
+	if err != nil {
+		return nil, err
+	}
+	tmpMB := spec.TmpMB
+	if tmpMB <= 0 {
+		tmpMB = defaultTmpMB
+	}
+	is := &nsinit.Spec{
+		Mounts:   l.mounts(base, tmpMB, user),
+		Hostname: hostname(spec.ID),
+		Argv:     spec.Argv,
+		Env:      setEnv(spec.Env, "AWS_LAMBDA_RUNTIME_API", lambdahost.RuntimeAPIAddress),
+		Dir:      spec.Dir,
+	}
+	return l.launch(ctx, is, spec.ID, spec.MemoryMB, spec.Output, nil, "")
+}
+
+// mounts orders the mounts of an environment: its base (host directories or
+// RootFS), /tmp, /proc and /dev, then the LaunchSpec's.
+func (l *Launcher) mounts(base []nsinit.Mount, tmpMB int, user []nsinit.Mount) []nsinit.Mount {
+	ms := make([]nsinit.Mount, 0, len(base)+1+len(l.system)+len(user))
+	ms = append(ms, base...)
+	ms = append(ms, nsinit.Mount{
+		Target: "/tmp",
+		Type:   "tmpfs",
+		Flags:  unix.MS_NOSUID | unix.MS_NODEV,
+		Data:   "mode=1777,size=" + strconv.Itoa(tmpMB) + "m",
+	})
+	ms = append(ms, l.system...)
+	return append(ms, user...)
+}
+
+// hostSystemDirs are bound read-only into environments without RootFS.
+var hostSystemDirs = []string{"/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc"}
+
+// hostMounts lists the host's system directories as mounts, once: links
+// (merged /usr) are recreated as links, directories bound with their mount
+// flags; and the function user is added to /etc/passwd and /etc/group.
+func hostMounts() ([]nsinit.Mount, error) {
+	var ms []nsinit.Mount
+	for _, d := range hostSystemDirs {
+		m, ok, err := entryMount(d, d)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			ms = append(ms, m)
+		}
+	}
+	for _, f := range []struct {
+		name, line string
+		field      int
+		id         string
+	}{
+		{"/etc/passwd", UserName + ":x:993:990::/tmp:/sbin/nologin\n", 2, "993"},
+		{"/etc/group", UserName + ":x:990:\n", 2, "990"},
+	} {
+		b, err := os.ReadFile(f.name)
+		if err != nil {
+			continue
+		}
+		ms = append(ms, nsinit.Mount{Target: f.name, Content: withAccount(b, f.line, f.field, f.id), File: true})
+	}
+	return ms, nil
+}
+
+// withAccount returns the passwd or group file b with line appended and any
+// other entry of the same name or id removed.
+func withAccount(b []byte, line string, field int, id string) string {
+	var out strings.Builder
+	for l := range bytes.Lines(b) {
+		fields := strings.Split(strings.TrimRight(string(l), "\n"), ":")
+		if fields[0] == UserName || (len(fields) > field && fields[field] == id) {
+			continue
+		}
+		out.Write(l)
+		if !bytes.HasSuffix(l, []byte("\n")) {
+			out.WriteByte('\n')
+		}
+	}
+	out.WriteString(line)
+	return out.String()
+}
+
+// rootFSMounts lists the top level of a RootFS directory as mounts: its
+// directories and files bound read-only, its links recreated. /tmp, /proc
+// and /dev are the environment's own.
+func rootFSMounts(dir string) ([]nsinit.Mount, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("root file system: %w", err)
+	}
+	ms := make([]nsinit.Mount, 0, len(entries))
+	for _, e := range entries {
+		switch e.Name() {
+		case "tmp", "proc", "dev":
+			continue
+		}
+		m, ok, err := entryMount(filepath.Join(dir, e.Name()), "/"+e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("root file system: %w", err)
+		}
+		if ok {
+			ms = append(ms, m)
+		}
+	}
+	return ms, nil
+}
+
+// entryMount describes how host path source appears at target: as a link,
+// or bound read-only. Paths that are neither links, directories nor regular
+// files, or that do not exist, are left out.
+func entryMount(source, target string) (nsinit.Mount, bool, error) {
+	fi, err := os.Lstat(source)
+	if errors.Is(err, os.ErrNotExist) {
+		return nsinit.Mount{}, false, nil
+	}
+	if err != nil {
+		return nsinit.Mount{}, false, err
+	}
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		link, err := os.Readlink(source)
+		if err != nil {
+			return nsinit.Mount{}, false, err
+		}
+		return nsinit.Mount{Target: target, Link: link}, true, nil
+	case fi.IsDir(), fi.Mode().IsRegular():
+		flags, err := mountFlags(source)
+		if err != nil {
+			return nsinit.Mount{}, false, err
+		}
+		return nsinit.Mount{Target: target, Source: source, File: !fi.IsDir(), Flags: flags}, true, nil
+	}
+	return nsinit.Mount{}, false, nil
+}
+
+// userMounts turns a LaunchSpec's mounts into the init's, checking that
+// their sources exist.
+func userMounts(mounts []lambdahost.Mount) ([]nsinit.Mount, error) {
+	ms := make([]nsinit.Mount, 0, len(mounts))
+	for _, m := range mounts {
+		fi, err := os.Stat(m.Source)
+		if err != nil {
+			return nil, fmt.Errorf("mount %s: %w", m.Target, err)
+		}
+		flags, err := mountFlags(m.Source)
+		if err != nil {
+			return nil, fmt.Errorf("mount %s: %w", m.Target, err)
+		}
+		ms = append(ms, nsinit.Mount{
+			Target:   m.Target,
+			Source:   m.Source,
+			File:     !fi.IsDir(),
+			Writable: m.Writable,
+			Flags:    flags,
+		})
+	}
+	return ms, nil
+}
+
+// mountFlags returns the flags of the mount holding path that a user
+// namespace cannot clear on a bind mount of it.
+func mountFlags(path string) (uintptr, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return 0, err
+	}
+	var flags uintptr
+	for _, f := range []struct {
+		st int64
+		ms uintptr
+	}{
+		{unix.ST_RDONLY, unix.MS_RDONLY},
+		{unix.ST_NOSUID, unix.MS_NOSUID},
+		{unix.ST_NODEV, unix.MS_NODEV},
+		{unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME},
+		{unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+		{unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if st.Flags&f.st != 0 {
+			flags |= f.ms
+		}
+	}
+	// Without either flag the mount uses strict atime, which must be
+	// asked for: a remount defaults to relatime.
+	if st.Flags&(unix.ST_NOATIME|unix.ST_RELATIME) == 0 {
+		flags |= unix.MS_STRICTATIME
+	}
+	return flags, nil
+}
+
+// devices are the host device nodes bound into each environment's /dev.
+var devices = []string{"null", "zero", "full", "random", "urandom", "tty"}
+
+// systemMounts returns the /proc and /dev of every environment.
+func systemMounts() []nsinit.Mount {
+	ms := []nsinit.Mount{
+		{Target: "/proc", Type: "proc", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
+		{Target: "/dev", Type: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: "mode=0755,size=64k"},
+	}
+	for _, d := range devices {
+		if _, err := os.Stat("/dev/" + d); err != nil {
+			continue
+		}
+		ms = append(ms, nsinit.Mount{Target: "/dev/" + d, Source: "/dev/" + d, File: true, Writable: true})
+	}
+	for _, l := range [][2]string{
+		{"/dev/fd", "/proc/self/fd"},
+		{"/dev/stdin", "/proc/self/fd/0"},
+		{"/dev/stdout", "/proc/self/fd/1"},
+		{"/dev/stderr", "/proc/self/fd/2"},
+	} {
+		ms = append(ms, nsinit.Mount{Target: l[0], Link: l[1]})
+	}
+	return ms
+}
+
+// hostname derives a Lambda-like host name ("169.254.x.y") from id.
+func hostname(id string) string {
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	return fmt.Sprintf("169.254.%d.%d", h>>8&0xff, h&0xff)
+}
+
+// setEnv returns env with key set to value, replacing any previous value.
+func setEnv(env []string, key, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k != key {
+			out = append(out, kv)
+		}
+	}
+	return append(out, key+"="+value)
+}
+
+// runtimeAPIPort is the port of lambdahost.RuntimeAPIAddress.
+var runtimeAPIPort = sync.OnceValue(func() int {
+	_, port, err := net.SplitHostPort(lambdahost.RuntimeAPIAddress)
+	if err != nil {
+		panic(err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		panic(err)
+	}
+	return n
+})
+
+// cgroupSeq numbers the cgroups of this process, whose launchers share a
+// parent cgroup.
+var cgroupSeq atomic.Uint64
+
+// cgroupName names the cgroup of environment id.
+func cgroupName(id string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s%d-%d-", cgroupPrefix, os.Getpid(), cgroupSeq.Add(1))
+	for _, r := range id {
+		if b.Len() >= 200 {
+			break
+		}
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
