@@ -2,7 +2,6 @@ package invoke
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -58,6 +57,13 @@ type env struct {
 
 // serveRuntimeAPI starts the environment's Runtime API on its listener.
 func (e *env) serveRuntimeAPI() {
+	e.srv = &http.Server{Handler: e.runtimeAPI(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	go e.srv.Serve(e.proc.Listener())
+}
+
+// runtimeAPI routes the Runtime API (2018-06-01). The environment's code
+// is not trusted: every handler bounds what it reads.
+func (e *env) runtimeAPI() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", e.handleNext)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", e.handleResponse)
@@ -69,8 +75,7 @@ func (e *env) serveRuntimeAPI() {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		renderRuntimeError(w, http.StatusNotFound, "NotFound", "Not found: "+r.Method+" "+r.URL.Path)
 	})
-	e.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
-	go e.srv.Serve(e.proc.Listener())
+	return mux
 }
 
 // readOutput copies the environment's output, line by line, to the log of
@@ -129,9 +134,8 @@ func pipeEmpty(f *os.File) bool {
 func (e *env) kill() {
 	e.killOnce.Do(func() {
 		e.proc.Kill()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		e.srv.Shutdown(ctx)
+		// Close, not Shutdown: a runtime's pending /next would hold
+		// Shutdown until its timeout.
 		e.srv.Close()
 	})
 }
