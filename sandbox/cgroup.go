@@ -261,17 +261,28 @@ func (c *cgroups) create(name string, memoryMB, maxProcs int) (g *cgroup, err er
 	return g, nil
 }
 
-// join moves pid, with all its threads, into a v1 cgroup. A v2 cgroup is
-// joined at clone time.
-func (g *cgroup) join(pid int) error {
+// tasks returns the files through which an init moves itself into a v1
+// cgroup, nil for v2.
+func (g *cgroup) tasks() []string {
 	if g.v2 {
 		return nil
 	}
+	files := []string{filepath.Join(g.memory, "tasks")}
+	if g.pids != "" {
+		files = append(files, filepath.Join(g.pids, "tasks"))
+	}
+	return files
+}
+
+// join moves pid, with all its threads, into a v2 cgroup, for an init not
+// cloned into it. It takes a global lock and an RCU grace period: v1 inits
+// move themselves instead (tasks).
+func (g *cgroup) join(pid int) error {
 	s := strconv.Itoa(pid)
 	if err := writeFile(filepath.Join(g.memory, "cgroup.procs"), s); err != nil {
 		return fmt.Errorf("join cgroup: %w", err)
 	}
-	if g.pids != "" {
+	if g.pids != "" && g.pids != g.memory {
 		if err := writeFile(filepath.Join(g.pids, "cgroup.procs"), s); err != nil {
 			return fmt.Errorf("join cgroup: %w", err)
 		}

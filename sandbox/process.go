@@ -30,10 +30,11 @@ var devNull = sync.OnceValues(func() (*os.File, error) {
 	return os.Open(os.DevNull)
 })
 
-// launch starts the init with is, in namespaces unless listener is set (the
-// host-side listener of ModeProcess), and waits until it has executed the
-// command or failed. memoryMB sets the cgroup or rlimit; tmpDir, if set, is
-// removed when the environment ends.
+// launch builds the environment described by is with an init, started now
+// or taken from the spares, in namespaces unless listener is set (the
+// host-side listener of ModeProcess), and waits until the init has executed
+// the command or failed. memoryMB sets the cgroup or rlimit; tmpDir, if
+// set, is removed when the environment ends.
 func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memoryMB int, output io.Writer, listener net.Listener, tmpDir string) (_ *Process, err error) {
 	namespaces := listener == nil
 	is.Namespaces = namespaces
@@ -60,12 +61,9 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		done:     make(chan struct{}),
 	}
 	// Until the reaper runs, a failure must release what was acquired.
-	started := false
+	reaping := false
 	defer func() {
-		if err != nil && !started {
-			if p.outR != nil {
-				p.outR.Close()
-			}
+		if err != nil && !reaping {
 			p.release()
 		}
 	}()
@@ -75,70 +73,51 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 			return nil, err
 		}
 	}
-	cg := p.cg
-	if cg == nil && memoryMB > 0 {
+	if p.cg == nil && memoryMB > 0 {
 		limit := uint64(memoryMB) << 20
 		is.Rlimits = append(is.Rlimits, nsinit.Rlimit{Resource: unix.RLIMIT_DATA, Cur: limit, Max: limit})
 	}
-	if cg == nil || cg.pids == "" {
+	if p.cg == nil || p.cg.pids == "" {
 		n := uint64(l.maxProcs)
 		is.Rlimits = append(is.Rlimits, nsinit.Rlimit{Resource: unix.RLIMIT_NPROC, Cur: n, Max: n})
+	}
+	if p.cg != nil {
+		is.Cgroups = p.cg.tasks()
 	}
 	data, err := json.Marshal(is)
 	if err != nil {
 		return nil, err
 	}
 
-	conn, child, err := socketPair()
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		child.Close()
-		return nil, err
-	}
-	p.outR = outR
-	stdin, err := devNull()
-	if err != nil {
-		child.Close()
-		outW.Close()
-		return nil, err
+	// A file is handed to the environment as it is, so its output lands
+	// there directly; any other writer is fed from a pipe.
+	out, ok := output.(*os.File)
+	if ok {
+		close(p.outDone)
+	} else {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		defer w.Close()
+		p.outR, out = r, w
+		go p.copyOutput(output)
 	}
 
-	sys := &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
-	if namespaces {
-		sys.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
-			syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
-		// Root stays root so the init can reach every mount source; the
-		// function user maps to an unprivileged host id.
-		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: UID, HostID: int(l.uid), Size: 1}}
-		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: GID, HostID: int(l.gid), Size: 1}}
-		// The init must drop root's supplementary groups.
-		sys.GidMappingsEnableSetgroups = true
+	ip, cloned := l.takeSpare(namespaces), false
+	if ip == nil {
+		cgroupFD := -1
+		if p.cg != nil {
+			cgroupFD = p.cg.fd
+		}
+		if ip, err = l.startInit(namespaces, cgroupFD); err != nil {
+			return nil, err
+		}
+		cloned = cgroupFD >= 0
 	}
-	if cg != nil && cg.fd >= 0 {
-		sys.UseCgroupFD = true
-		sys.CgroupFD = cg.fd
-	}
-	proc, err := os.StartProcess("/proc/self/exe", []string{nsinit.Arg0}, &os.ProcAttr{
-		// The init needs no environment of its own. GORACE matters only
-		// to race-enabled builds (go test -race), whose runtime would
-		// otherwise sleep a second whenever an init exits without
-		// executing a command.
-		Env:   []string{"GORACE=atexit_sleep_ms=0"},
-		Files: []*os.File{stdin, outW, outW, child},
-		Sys:   sys,
-	})
-	child.Close()
-	outW.Close()
-	if err != nil {
-		return nil, fmt.Errorf("start init: %w", err)
-	}
-	p.proc = proc
-	started = true
-	go p.copyOutput(output)
+	defer ip.conn.Close()
+	p.proc = ip.proc
+	reaping = true
 	go p.wait()
 	defer func() {
 		if err != nil {
@@ -146,18 +125,15 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		}
 	}()
 
-	if cg != nil {
-		if err := cg.join(proc.Pid); err != nil {
+	if p.cg != nil && p.cg.v2 && !cloned {
+		if err := p.cg.join(ip.proc.Pid); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := conn.Write(data); err != nil {
+	if err := sendSpec(ip.conn, data, out); err != nil {
 		return nil, fmt.Errorf("send spec: %w", err)
 	}
-	if err := conn.CloseWrite(); err != nil {
-		return nil, fmt.Errorf("send spec: %w", err)
-	}
-	r, err := readReply(ctx, conn)
+	r, err := readReply(ctx, ip.conn)
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +156,130 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		return nil, fmt.Errorf("init ended before starting the command: %v", p.waitExit())
 	}
 	return p, nil
+}
+
+// sendSpec sends the Spec, with out as SCM_RIGHTS, and ends the stream.
+func sendSpec(conn *net.UnixConn, data []byte, out *os.File) error {
+	// Fd puts out in blocking mode, as the environment's processes expect
+	// of their standard output.
+	n, _, err := conn.WriteMsgUnix(data, unix.UnixRights(int(out.Fd())), nil)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Write(data[n:]); err != nil {
+		return err
+	}
+	return conn.CloseWrite()
+}
+
+// initProc is a started init, waiting for its Spec.
+type initProc struct {
+	proc *os.Process
+	conn *net.UnixConn
+}
+
+// startInit starts an init, in new namespaces if namespaces is set, and in
+// the v2 cgroup open as cgroupFD if that is not -1.
+func (l *Launcher) startInit(namespaces bool, cgroupFD int) (*initProc, error) {
+	conn, child, err := socketPair()
+	if err != nil {
+		return nil, err
+	}
+	defer child.Close()
+	stdin, err := devNull()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	sys := &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	if namespaces {
+		sys.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
+			syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
+		// Root stays root so the init can reach every mount source; the
+		// function user maps to an unprivileged host id.
+		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: UID, HostID: int(l.uid), Size: 1}}
+		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: GID, HostID: int(l.gid), Size: 1}}
+		// The init must drop root's supplementary groups.
+		sys.GidMappingsEnableSetgroups = true
+	}
+	if cgroupFD >= 0 {
+		sys.UseCgroupFD = true
+		sys.CgroupFD = cgroupFD
+	}
+	proc, err := os.StartProcess("/proc/self/exe", []string{nsinit.Arg0}, &os.ProcAttr{
+		// The init needs no environment of its own. GORACE matters only
+		// to race-enabled builds (go test -race), whose runtime would
+		// otherwise sleep a second whenever an init exits without
+		// executing a command.
+		Env: []string{"GORACE=atexit_sleep_ms=0"},
+		// Until it receives the environment's output, the init reports
+		// crashes of its own on the launcher's standard error.
+		Files: []*os.File{stdin, os.Stderr, os.Stderr, child},
+		Sys:   sys,
+	})
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("start init: %w", err)
+	}
+	return &initProc{proc: proc, conn: conn}, nil
+}
+
+// exited reports whether the init has ended, without reaping it.
+func (ip *initProc) exited() bool {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, ip.proc.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	return err != nil || info.Signo != 0
+}
+
+// discard kills and reaps an unused init.
+func (ip *initProc) discard() {
+	ip.proc.Kill()
+	ip.proc.Wait()
+	ip.conn.Close()
+}
+
+// keepSpares keeps inits started ahead of Launch until Close: each waits,
+// in its new namespaces with its Go runtime up, for the Spec of the next
+// environment, which saves Launch the start of a process.
+func (l *Launcher) keepSpares() {
+	defer close(l.keeperDone)
+	namespaces := l.mode == ModeNamespaces
+	for {
+		ip, err := l.startInit(namespaces, -1)
+		if err != nil {
+			l.log.Warn("start a spare init", lambdahost.LogKeyError, err)
+			select {
+			case <-l.closing:
+				return
+			case <-time.After(time.Second):
+				continue
+			}
+		}
+		select {
+		case l.spares <- ip:
+		case <-l.closing:
+			ip.discard()
+			return
+		}
+	}
+}
+
+// takeSpare returns a live spare init for the mode, or nil.
+func (l *Launcher) takeSpare(namespaces bool) *initProc {
+	if l.spares == nil || namespaces != (l.mode == ModeNamespaces) {
+		return nil
+	}
+	for {
+		select {
+		case ip := <-l.spares:
+			if !ip.exited() {
+				return ip
+			}
+			ip.discard()
+		default:
+			return nil
+		}
+	}
 }
 
 // socketPair returns the launcher's end of a Unix stream socket pair and the
@@ -451,3 +551,4 @@ func (p *Process) copyOutput(w io.Writer) {
 		}
 	}
 }
+

@@ -51,6 +51,7 @@ func mustNamespaces(tb testing.TB, opts sandbox.Options) *sandbox.Launcher {
 	if err != nil {
 		skipOrFail(tb, fmt.Sprintf("namespaces unavailable: %v", err))
 	}
+	tb.Cleanup(func() { l.Close() })
 	return l
 }
 
@@ -65,6 +66,7 @@ func mustProcess(tb testing.TB, opts sandbox.Options) *sandbox.Launcher {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { l.Close() })
 	if l.Mode() != sandbox.ModeProcess {
 		tb.Fatalf("Mode=%q, want %q", l.Mode(), sandbox.ModeProcess)
 	}

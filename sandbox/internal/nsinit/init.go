@@ -36,6 +36,11 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("read spec: %w", err)
 	}
+	for _, tasks := range spec.Cgroups {
+		if err := joinCgroup(tasks); err != nil {
+			return fmt.Errorf("join cgroup: %w", err)
+		}
+	}
 	if spec.Namespaces {
 		if err := buildRoot(spec); err != nil {
 			return err
@@ -53,25 +58,56 @@ func run() error {
 	return start(spec)
 }
 
-// readSpec reads the JSON Spec from SpecFD up to end of file.
+// readSpec reads the JSON Spec from SpecFD up to end of file, and makes the
+// descriptor that comes with it the standard output and error.
 func readSpec() (*Spec, error) {
 	buf := make([]byte, 0, 16<<10)
+	oob := make([]byte, unix.CmsgSpace(4))
+	output := -1
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := unix.Read(SpecFD, buf[len(buf):cap(buf)])
+		n, oobn, _, _, err := unix.Recvmsg(SpecFD, buf[len(buf):cap(buf)], oob, unix.MSG_CMSG_CLOEXEC)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
+		if oobn > 0 {
+			cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range cmsgs {
+				fds, err := unix.ParseUnixRights(&c)
+				if err != nil {
+					return nil, err
+				}
+				for _, fd := range fds {
+					if output < 0 {
+						output = fd
+					} else {
+						unix.Close(fd)
+					}
+				}
+			}
+		}
 		if n == 0 {
 			break
 		}
 		buf = buf[:len(buf)+n]
 	}
+	if output < 0 {
+		return nil, errors.New("no output descriptor")
+	}
+	for _, fd := range []int{1, 2} {
+		if err := unix.Dup3(output, fd, 0); err != nil {
+			return nil, fmt.Errorf("output: %w", err)
+		}
+	}
+	unix.Close(output)
 	spec := new(Spec)
 	if err := json.Unmarshal(buf, spec); err != nil {
 		return nil, err
@@ -80,6 +116,22 @@ func readSpec() (*Spec, error) {
 		return nil, errors.New("empty command")
 	}
 	return spec, nil
+}
+
+// joinCgroup moves the calling thread, which is locked to the main thread,
+// into the v1 cgroup whose tasks file is tasks. Memory is charged to the
+// cgroup of the thread group leader, so every allocation of the init and
+// of the command from now on is.
+func joinCgroup(tasks string) error {
+	fd, err := unix.Open(tasks, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = unix.Write(fd, []byte("0"))
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // report sends err to the launcher.

@@ -12,9 +12,14 @@
 // # Protocol on file descriptor 3
 //
 // Descriptor 3 is one end of a Unix stream socket pair. The launcher writes
-// the JSON Spec and shuts down its writing side; the init reads to end of
-// file. The launcher only writes once the init's pid is in the environment's
-// cgroups, so nothing the init does escapes the limits.
+// the JSON Spec, with the descriptor of the environment's output as
+// SCM_RIGHTS, and shuts down its writing side; the init reads to end of
+// file and makes the output its standard output and error. Before doing
+// anything else it moves into the environment's v1 cgroups (Spec.Cgroups);
+// a v2 init is already in its cgroup, cloned into it or moved by the
+// launcher before the Spec is sent. So nothing the init does for the
+// environment escapes its limits, and an init can be started before the
+// environment it will build is known.
 //
 // The init answers with single-byte messages:
 //
@@ -50,6 +55,12 @@ type Spec struct {
 	// Probe makes the init do all of its work except executing the command:
 	// it reports MsgProbe and exits 0.
 	Probe bool `json:"probe,omitempty"`
+	// Cgroups are v1 "tasks" files that the init moves its own thread
+	// into, first of all. Moving a whole process (cgroup.procs) takes a
+	// global lock and waits for an RCU grace period, 10 to 25 ms on a
+	// small VM; a thread moving itself does not, and the thread that
+	// executes the command is the only one the environment keeps.
+	Cgroups []string `json:"cgroups,omitempty"`
 
 	// Root is the host directory on which the new root tmpfs is mounted.
 	Root string `json:"root,omitempty"`

@@ -2,6 +2,7 @@
 // tests: it needs nothing from the root file system.
 //
 //	probe exit            exits 0 at once (the benchmark's command)
+//	probe get             sends one GET / to $AWS_LAMBDA_RUNTIME_API and exits
 //	probe inspect ADDR    prints what it sees as JSON, with the answer of
 //	                      the HTTP server at ADDR
 package main
@@ -15,17 +16,23 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strings"
 	"syscall"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: probe exit | probe inspect ADDR")
+		fmt.Fprintln(os.Stderr, "usage: probe exit | probe get | probe inspect ADDR")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
 	case "exit":
 		return
+	case "get":
+		if body := get(os.Getenv("AWS_LAMBDA_RUNTIME_API")); strings.HasPrefix(body, "error: ") {
+			fmt.Fprintln(os.Stderr, body)
+			os.Exit(1)
+		}
 	case "inspect":
 		inspect(os.Args[2])
 	default:
