@@ -551,4 +551,3 @@ func (p *Process) copyOutput(w io.Writer) {
 		}
 	}
 }
-
