@@ -55,27 +55,7 @@ func findCgroups(parent string) (*cgroups, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := func(controller string) string {
-		m, ok := mounts[controller]
-		if !ok {
-			return ""
-		}
-		p, ok := own[controller]
-		if parent != "" {
-			p, ok = parent, true
-		}
-		if !ok {
-			return ""
-		}
-		rel, ok := strings.CutPrefix(p, m.root)
-		if !ok && m.root != "/" {
-			return ""
-		}
-		if m.root == "/" {
-			rel = p
-		}
-		return filepath.Join(m.mountpoint, rel)
-	}
+	dir := func(controller string) string { return cgroupDir(mounts, own, controller, parent) }
 
 	var errs []error
 	if d := dir(""); d != "" {
@@ -105,6 +85,32 @@ func findCgroups(parent string) (*cgroups, error) {
 		return nil, errors.New("no memory cgroup hierarchy")
 	}
 	return nil, errors.Join(errs...)
+}
+
+// cgroupDir returns the directory of cgroup parent, or of this process's
+// cgroup if parent is empty, in the hierarchy of controller ("" for v2),
+// or "" if that hierarchy is not mounted or the cgroup is outside its
+// mount.
+func cgroupDir(mounts map[string]cgroupMount, own map[string]string, controller, parent string) string {
+	m, ok := mounts[controller]
+	if !ok {
+		return ""
+	}
+	p := parent
+	if p == "" {
+		if p, ok = own[controller]; !ok {
+			return ""
+		}
+	}
+	rel := p
+	if m.root != "/" {
+		r, ok := strings.CutPrefix(p, m.root)
+		if !ok || (r != "" && r[0] != '/') {
+			return ""
+		}
+		rel = r
+	}
+	return filepath.Join(m.mountpoint, rel)
 }
 
 // unifiedCgroups prepares the v2 cgroup d: it must offer the memory

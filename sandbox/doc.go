@@ -39,12 +39,6 @@
 // signals it installed no handler for; Lambda runtimes neither fork much nor
 // rely on default signal actions.
 //
-// The user namespace maps uid and gid 0 to the host's 0, so that the init,
-// before it drops privileges, can reach mount sources that only root can
-// traverse (code under a 0700 data directory, interpreters under /root),
-// and maps the function user to Options.HostUID and HostGID. Nothing in the
-// environment runs as uid 0 after the init has executed the command.
-//
 // ModeProcess is the fallback for hosts without user namespaces (or when
 // the launcher is not root): the command runs as a plain process in its own
 // session and process group, as HostUID:HostGID when the launcher is root,
@@ -56,6 +50,38 @@
 // fresh directory under StateDir, without a size limit, given as TMPDIR and
 // rewritten like the mounts. The Runtime API listens on 127.0.0.1 on a
 // random port, given in AWS_LAMBDA_RUNTIME_API. RootFS is not supported.
+// When the first process exits, the rest of its process group is killed, as
+// the end of a pid namespace would; processes that leave the group (setsid)
+// escape, and Done waits at most two seconds for them to let go of the
+// output.
+//
+// # Start-up
+//
+// Starting an init costs a few milliseconds: forking a large Go process
+// into a new user namespace cannot use vfork, and the re-executed binary's
+// runtime must start. The launcher therefore keeps Options.Prestart inits
+// (one by default) started ahead, in their namespaces and waiting for the
+// JSON of the next environment, which they build in about a millisecond.
+// Spares are replaced in the background; Close stops them. A spare's mount
+// namespace is a copy of the host's from when it started: file systems the
+// host mounts later are not visible to it, directories created later are.
+//
+// The init joins a v1 cgroup itself, first of all, by writing its thread
+// into the cgroup's tasks file: moving a whole process (cgroup.procs, as the
+// launcher would) takes a global lock and waits for an RCU grace period,
+// 10 to 25 ms on a small VM, while a thread moving itself does not. Nothing
+// runs in the environment before that, so the join is as race-free as
+// waiting for the launcher would be. A v2 init is cloned into its cgroup
+// (CLONE_INTO_CGROUP), or moved there by the launcher before it is sent the
+// environment if it is a spare.
+//
+// # Users
+//
+// The user namespace maps uid and gid 0 to the host's 0, so that the init,
+// before it drops privileges, can reach mount sources that only root can
+// traverse (code under a 0700 data directory, interpreters under /root),
+// and maps the function user to Options.HostUID and HostGID. Nothing in the
+// environment runs as uid 0 after the init has executed the command.
 //
 // # Limits
 //

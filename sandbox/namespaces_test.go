@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -462,5 +463,52 @@ print(urllib.request.urlopen("http://" + os.environ["AWS_LAMBDA_RUNTIME_API"]).r
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("outputs=%q, want %q", got, want)
+	}
+}
+
+// TestNamespaces_Spares launches with and without spare inits, before and
+// after Close, and with an *os.File as the output, which the environment
+// writes to directly.
+func TestNamespaces_Spares(t *testing.T) {
+	tests := []struct {
+		name     string
+		prestart int
+		close    bool
+	}{
+		{"no-spares", -1, false},
+		{"one-spare", 0, false},
+		{"three-spares", 3, false},
+		{"after-close", 2, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := mustNamespaces(t, sandbox.Options{Prestart: tt.prestart})
+			if tt.close {
+				if err := l.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range 4 {
+				r, w, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := mustLaunch(t, l, &lambdahost.LaunchSpec{
+					ID:     fmt.Sprintf("%s-%d", tt.name, i),
+					Argv:   []string{"/bin/sh", "-c", "echo $0 $$; echo err >&2", strconv.Itoa(i)},
+					Output: w,
+				})
+				w.Close()
+				exit := waitDone(t, p)
+				b, err := io.ReadAll(r)
+				r.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := fmt.Sprintf("%d 1\nerr\n", i); string(b) != want || exit.Code != 0 {
+					t.Errorf("launch %d: output=%q exit=%v, want %q and exit status 0", i, b, exit, want)
+				}
+			}
+		})
 	}
 }

@@ -255,6 +255,11 @@ func (l *Launcher) MemoryLimit() string {
 // Launch starts spec.Argv in a new environment. It returns once the command
 // has been executed, or an error saying which step failed: a missing mount
 // source, a mount, or the execution of Argv[0] inside the environment.
+//
+// An *os.File Output, such as the write end of a pipe, becomes the standard
+// output and error of the environment's processes as it is (in blocking
+// mode), so their output reaches it without a copy in between; any other
+// writer is fed from a pipe by a goroutine. A nil Output discards.
 func (l *Launcher) Launch(ctx context.Context, spec *lambdahost.LaunchSpec) (lambdahost.Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
