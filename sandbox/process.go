@@ -60,10 +60,22 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		outDone:  make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	// Until the reaper runs, a failure must release what was acquired.
+	// outW is the launcher's copy of the write end of the output pipe; it
+	// must be closed before the end of the output can be awaited.
+	var outW *os.File
+	// Until the reaper runs, a failure must release what was acquired;
+	// after, it must stop the environment.
 	reaping := false
 	defer func() {
-		if err != nil && !reaping {
+		if err == nil {
+			return
+		}
+		if outW != nil {
+			outW.Close()
+		}
+		if reaping {
+			p.Kill()
+		} else {
 			p.release()
 		}
 	}()
@@ -99,8 +111,7 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		if err != nil {
 			return nil, err
 		}
-		defer w.Close()
-		p.outR, out = r, w
+		p.outR, out, outW = r, w, w
 		go p.copyOutput(output)
 	}
 
@@ -119,18 +130,18 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 	p.proc = ip.proc
 	reaping = true
 	go p.wait()
-	defer func() {
-		if err != nil {
-			p.Kill()
-		}
-	}()
 
 	if p.cg != nil && p.cg.v2 && !cloned {
 		if err := p.cg.join(ip.proc.Pid); err != nil {
 			return nil, err
 		}
 	}
-	if err := sendSpec(ip.conn, data, out); err != nil {
+	err = sendSpec(ip.conn, data, out)
+	if outW != nil {
+		outW.Close()
+		outW = nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("send spec: %w", err)
 	}
 	r, err := readReply(ctx, ip.conn)
