@@ -66,20 +66,20 @@ func findCgroups(parent string) (*cgroups, error) {
 		errs = append(errs, fmt.Errorf("cgroup v2 at %s: %w", d, err))
 	}
 	if d := dir("memory"); d != "" {
-		c := &cgroups{memory: d, pids: dir("pids")}
-		err := c.check()
-		if err == nil {
+		c := &cgroups{memory: d}
+		if err := c.check(); err != nil {
+			errs = append(errs, fmt.Errorf("cgroup v1 memory at %s: %w", d, err))
+		} else {
 			_, err := os.Stat(filepath.Join(d, "memory.memsw.limit_in_bytes"))
 			c.memsw = err == nil
-			if c.pids != "" {
-				if _, err := os.Stat(filepath.Join(c.pids, "cgroup.procs")); err != nil {
-					c.pids = ""
-				}
+			// Without a usable pids hierarchy, RLIMIT_NPROC limits
+			// processes instead.
+			if c.pids = dir("pids"); c.pids != "" && c.check() != nil {
+				c.pids = ""
 			}
 			c.removeStale()
 			return c, nil
 		}
-		errs = append(errs, fmt.Errorf("cgroup v1 memory at %s: %w", d, err))
 	}
 	if len(errs) == 0 {
 		return nil, errors.New("no memory cgroup hierarchy")
@@ -158,7 +158,7 @@ func unifiedCgroups(d string) (*cgroups, error) {
 
 // check creates and removes a child with a memory limit.
 func (c *cgroups) check() error {
-	g, err := c.create(fmt.Sprintf("%s%d-check", cgroupPrefix, os.Getpid()), 64, 64)
+	g, err := c.create(cgroupName("check"), 64, 64)
 	if err != nil {
 		return err
 	}

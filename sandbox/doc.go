@@ -31,6 +31,13 @@
 //     capabilities, sets no_new_privs and the limits, and executes the
 //     command.
 //
+// Mount points are created, with their parents (mode 0755), on the root's
+// tmpfs, so /var/task or /root/.pyenv/versions/3.12.1 need nothing on the
+// host; a mount point inside a bound directory (/usr/..., or /var/... when
+// RootFS has a /var) must already exist there. Paths are resolved inside the
+// new root (openat2 RESOLVE_IN_ROOT), so links in a RootFS cannot point the
+// init, still privileged, at the host's directories.
+//
 // The command becomes pid 1 of the environment's pid namespace. There is no
 // separate reaper: that keeps start-up to one exec, and killing pid 1 makes
 // the kernel kill every other process of the environment, which is how Kill
