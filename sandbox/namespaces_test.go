@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -517,5 +518,31 @@ func TestNamespaces_Spares(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNamespaces_LockedFlags binds a source from a mount with nosuid, nodev,
+// noexec and noatime: a user namespace may not clear those flags, so the
+// read-only remount must keep them.
+func TestNamespaces_LockedFlags(t *testing.T) {
+	if os.Geteuid() != 0 {
+		skipOrFail(t, "mounting a test file system needs root")
+	}
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC|syscall.MS_NOATIME, "size=1m,mode=0777"); err != nil {
+		skipOrFail(t, fmt.Sprintf("mount a test tmpfs: %v", err))
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	// Made after the mount, so that its spare init sees it.
+	l := mustNamespaces(t, sandbox.Options{})
+	var out buffer
+	p := mustLaunch(t, l, &lambdahost.LaunchSpec{
+		Mounts: []lambdahost.Mount{{Source: dir, Target: "/var/task"}},
+		Argv:   []string{"/bin/sh", "-c", "grep ' /var/task ' /proc/self/mountinfo | cut -d' ' -f6; touch /var/task/x 2>&1 | grep -o 'Read-only file system'"},
+		Output: &out,
+	})
+	waitDone(t, p)
+	if got, want := out.String(), "ro,nosuid,nodev,noexec,noatime\nRead-only file system\n"; got != want {
+		t.Errorf("output=%q, want %q", got, want)
 	}
 }
