@@ -19,8 +19,11 @@ func init() {
 	if len(os.Args) == 0 || os.Args[0] != Arg0 {
 		return
 	}
-	// No new privileges and the parent-death signal belong to a thread, and
-	// the command is executed by the thread that set them: stay on it.
+	// Package initialisation runs on the main thread, the thread group
+	// leader; the init stays on it to the end. It moves this thread into v1
+	// cgroups (memory is charged to the leader's cgroup), and no_new_privs
+	// and the parent-death signal belong to the thread that executes the
+	// command.
 	runtime.LockOSThread()
 	if err := run(); err != nil {
 		report(err)
