@@ -2,8 +2,9 @@ package lambdahost
 
 import "context"
 
-// Store keeps functions, versions and aliases. Implementations: sqlite/, and
-// postgres/ for several lambdahost processes sharing one truth.
+// Store keeps functions, versions, aliases and queued asynchronous events.
+// Implementations: sqlite/, and postgres/ for several lambdahost processes
+// sharing one truth.
 //
 // All access goes through transactions, so that control/ can read, check
 // RevisionIds and states, and write as one atomic step: concurrent updates
@@ -33,7 +34,8 @@ type Tx interface {
 	CreateFunction(ctx context.Context, f *Function) error
 	// PutFunction replaces an existing function record; ErrNotFound if none.
 	PutFunction(ctx context.Context, f *Function) error
-	// DeleteFunction removes the function with all its versions and aliases.
+	// DeleteFunction removes the function with all its versions, aliases
+	// and asynchronous events.
 	DeleteFunction(ctx context.Context, id FunctionID) error
 
 	Version(ctx context.Context, id FunctionID, name string) (*Version, error)
@@ -86,4 +88,18 @@ type Tx interface {
 	// Unsettled returns every version whose State is Pending or whose
 	// LastUpdateStatus is InProgress, so that they can be settled after a restart.
 	Unsettled(ctx context.Context) ([]*Version, error)
+
+	// PutEvent stores an asynchronous event; ErrExists if an event with
+	// its ID exists, ErrNotFound if its function does not. Once the
+	// transaction commits, the event survives a crash.
+	PutEvent(ctx context.Context, ev *AsyncEvent) error
+	// DeleteEvent deletes the event with that ID. Deleting an event that
+	// does not exist (already deleted, or deleted with its function) is
+	// not an error.
+	DeleteEvent(ctx context.Context, id string) error
+	// ListEvents returns up to limit events of every account and region
+	// whose IDs sort bytewise after after, ordered by ID: the order in
+	// which they were created, for IDs made by NewEventID. An after of ""
+	// starts at the beginning.
+	ListEvents(ctx context.Context, after string, limit int) ([]*AsyncEvent, error)
 }

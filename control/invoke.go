@@ -25,6 +25,10 @@ type Invocation struct {
 	// ExecutedVersion is the name of Version: "$LATEST", "$LATEST.PUBLISHED"
 	// or a number (X-Amz-Executed-Version).
 	ExecutedVersion string
+	// Qualifier is the qualifier as invoked: an alias, a version, or ""
+	// when none was given. An asynchronous event stores it, to be
+	// resolved again when the event is retried or replayed.
+	Qualifier string
 }
 
 // ResolveInvoke finds what an Invoke of functionName with qualifier (may be
@@ -50,24 +54,33 @@ func (s *Service) ResolveInvoke(ctx context.Context, functionName, qualifier str
 	if err != nil {
 		return nil, err
 	}
-	inv := &Invocation{InvokedARN: t.id.QualifiedARN(t.qualifier)}
-	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
-		fn, err := tx.Function(ctx, t.id)
+	return s.resolveInvocation(ctx, t.id, t.qualifier)
+}
+
+// resolveInvocation finds what an invocation of function id with
+// qualifier (an alias, a version, or "" for $LATEST) runs, in one read
+// transaction, drawing an alias's routing. It answers
+// ResourceNotFoundException if the function or qualifier does not exist,
+// and invocable's errors.
+func (s *Service) resolveInvocation(ctx context.Context, id lambdahost.FunctionID, qualifier string) (*Invocation, error) {
+	inv := &Invocation{InvokedARN: id.QualifiedARN(qualifier), Qualifier: qualifier}
+	err := s.store.View(ctx, func(tx lambdahost.Tx) error {
+		fn, err := tx.Function(ctx, id)
 		if err != nil {
 			return err
 		}
-		name := t.qualifier
+		name := qualifier
 		switch {
 		case name == "":
 			name = lambdahost.VersionLatest
 		case lambdahost.VersionOrder(name) == -3:
-			a, err := tx.Alias(ctx, t.id, name)
+			a, err := tx.Alias(ctx, id, name)
 			if err != nil {
 				return err
 			}
 			name = s.route(a)
 		}
-		v, err := tx.Version(ctx, t.id, name)
+		v, err := tx.Version(ctx, id, name)
 		if err != nil {
 			return err
 		}
@@ -75,13 +88,7 @@ func (s *Service) ResolveInvoke(ctx context.Context, functionName, qualifier str
 		return nil
 	})
 	if errors.Is(err, lambdahost.ErrNotFound) {
-		// AWS names $LATEST when no qualifier was given (as LocalStack's
-		// AWS-validated Invoke does), else what was invoked.
-		q := t.qualifier
-		if q == "" {
-			q = lambdahost.VersionLatest
-		}
-		return nil, notFound(t.id, q)
+		return nil, notFound(id, invokedQualifier(qualifier))
 	}
 	if err != nil {
 		return nil, internal("resolve invoke", err)

@@ -127,22 +127,62 @@ func checkPayload(p []byte) error {
 
 // request builds the executor's request for in.
 func (s *Server) request(r *http.Request, in *invocation, payload []byte) *invoke.Request {
-	t := in.target
 	if len(bytes.TrimSpace(payload)) == 0 {
 		payload = []byte("{}")
 	}
 	return &invoke.Request{
-		Target: invoke.Target{
-			Function: t.Function.ID, Generation: t.Function.Created, Version: t.Version,
-			InvokedARN: t.InvokedARN, ExecutedVersion: t.ExecutedVersion,
-			ReservedConcurrency: t.Function.ReservedConcurrency,
-		},
+		Target:        targetOf(in.target),
 		RequestID:     lambdahost.RequestIDFrom(r.Context()),
 		Payload:       payload,
 		ClientContext: in.clientContext,
 		TraceID:       traceID(r.Header.Get("X-Amzn-Trace-Id")),
 		Tail:          in.tail,
 	}
+}
+
+// targetOf is the executor's target for an invocation the control plane
+// resolved.
+func targetOf(inv *control.Invocation) invoke.Target {
+	return invoke.Target{
+		Function: inv.Function.ID, Generation: inv.Function.Created, Version: inv.Version,
+		InvokedARN: inv.InvokedARN, ExecutedVersion: inv.ExecutedVersion,
+		ReservedConcurrency: inv.Function.ReservedConcurrency,
+	}
+}
+
+// InvokeEvent hands the stored asynchronous event ev to the Invoker, to
+// run inv. Before each retry the event is resolved again (the function's
+// reserved concurrency may have changed, or the function may be gone),
+// and once the invocation is finished for good the event is deleted. An
+// event the Invoker leaves unfinished, because it closed or the process
+// died, stays stored.
+//
+// Invoke calls it once the event is stored; at start-up, cmd/lambdahost
+// passes it to control.Service.ReplayEvents for the events an earlier
+// process left. The Invoker must be set.
+func (s *Server) InvokeEvent(inv *control.Invocation, ev *lambdahost.AsyncEvent) {
+	log := s.logger().With(lambdahost.LogKeyFunction, inv.InvokedARN, lambdahost.LogKeyRequestID, ev.RequestID)
+	s.Invoker.InvokeAsync(&invoke.Request{
+		Target:    targetOf(inv),
+		RequestID: ev.RequestID,
+		Payload:   ev.Payload,
+		TraceID:   ev.TraceID,
+		Queued:    ev.Created,
+		Refresh: func(ctx context.Context) (invoke.Target, error) {
+			inv, err := s.service.ResolveEvent(ctx, ev)
+			if err != nil {
+				return invoke.Target{}, err
+			}
+			return targetOf(inv), nil
+		},
+		Done: func() {
+			// The invocation is over: a cancelled request must not keep
+			// its event from being deleted.
+			if err := s.service.DeleteEvent(context.Background(), ev.ID); err != nil {
+				log.Error("delete finished asynchronous event", lambdahost.LogKeyError, err)
+			}
+		},
+	})
 }
 
 // traceID passes the caller's X-Ray header on, or starts a trace.
@@ -176,7 +216,15 @@ func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, errNoInvoker())
 			return
 		}
-		s.Invoker.InvokeAsync(s.request(r, in, payload))
+		// 202 promises the event will run: store it first, so that a
+		// crash after the answer does not lose it.
+		req := s.request(r, in, payload)
+		ev, err := s.service.EnqueueEvent(r.Context(), in.target, req.Payload, req.RequestID, req.TraceID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.InvokeEvent(in.target, ev)
 		w.Header().Set("Content-Length", "0")
 		w.WriteHeader(http.StatusAccepted)
 		return

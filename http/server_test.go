@@ -49,6 +49,8 @@ type env struct {
 	blocked *blockingPreparer
 	creds   aws.Credentials
 	region  string
+	// dbPath is the SQLite database file.
+	dbPath string
 }
 
 type envOption func(*env)
@@ -101,7 +103,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		return fmt.Sprintf("00000000-0000-4000-8000-%012d", revs)
 	}
 	svc.SettleSync = true
-	e := &env{t: t, svc: svc, creds: aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, region: "us-east-1"}
+	e := &env{t: t, svc: svc, creds: aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, region: "us-east-1", dbPath: filepath.Join(dir, "db")}
 	for _, o := range opts {
 		o(e)
 	}

@@ -1,6 +1,7 @@
 package invoke
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -24,6 +25,28 @@ type Request struct {
 	// Stream, if not nil, receives a response the runtime streams, as it
 	// arrives; buffered responses are returned in Result.Payload.
 	Stream StreamWriter
+
+	// The fields below are for InvokeAsync only.
+
+	// Queued is when the asynchronous event was first queued: its maximum
+	// age counts from it, also when a restart replays it. If zero, the
+	// time of InvokeAsync.
+	Queued time.Time
+	// Refresh, if set, resolves Target again before each retry, so that a
+	// retry runs what the function is now: its current reserved
+	// concurrency, code and configuration, and an alias's routing drawn
+	// again. An error of type ResourceNotFoundException (the function,
+	// version or alias was deleted) ends the event; any other error is
+	// retried with backoff, as throttling is.
+	Refresh func(ctx context.Context) (Target, error)
+	// Done, if set, is called once when the asynchronous invocation is
+	// finished for good: it succeeded, failed after its retries, was
+	// dropped at its maximum age or for a function that no longer exists,
+	// or failed with an error that is not throttling. It is not called if
+	// the Executor closes first: the event is then unfinished, to be
+	// replayed at the next start. It runs on the invocation's goroutine,
+	// which Close waits for.
+	Done func()
 }
 
 // StreamWriter receives a streamed response.

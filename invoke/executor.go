@@ -204,7 +204,8 @@ func (x *Executor) Start() {
 	}()
 }
 
-// Close stops every environment and drops asynchronous events not yet run.
+// Close stops every environment. Asynchronous events not finished yet are
+// left unfinished: their Done is not called.
 func (x *Executor) Close() error {
 	x.init()
 	x.mu.Lock()

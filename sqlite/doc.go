@@ -6,8 +6,8 @@
 // The database runs in WAL mode with synchronous=FULL: Update returns only
 // after its commit has been written to the WAL and fsynced, so neither a
 // killed process nor a power loss can lose an update that was acknowledged.
-// Foreign keys are enforced, so deleting a function deletes its versions and
-// aliases in the same statement.
+// Foreign keys are enforced, so deleting a function deletes its versions,
+// aliases and asynchronous events in the same statement.
 //
 // # Concurrency
 //

@@ -84,6 +84,12 @@ func TestQueryPlans(t *testing.T) {
 						return err
 					}
 				}
+				if i%10 == 0 {
+					ev := &lambdahost.AsyncEvent{ID: fmt.Sprintf("%s-%03d", account, i), Function: id, Payload: []byte("{}")}
+					if err := tx.PutEvent(ctx, ev); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		return nil
@@ -128,6 +134,8 @@ func checkQueryPlans(t *testing.T, s *Store) {
 			[]string{"versions USING COVERING INDEX versions_digest"}},
 		{"unsettled", unsettledSQL, nil,
 			[]string{"SCAN versions USING INDEX versions_unsettled"}},
+		{"list-events", listEventsSQL, []any{"", 100},
+			[]string{"SEARCH async_events USING INDEX sqlite_autoindex_async_events_1 (id>?)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -208,6 +208,11 @@ func (m *Main) Run(ctx context.Context) error {
 	api.URLKey = urlKey
 	api.Logger = logger.With(lambdahost.LogKeyComponent, "http")
 	api.Invoker = executor
+	// Run again the asynchronous events an earlier process acknowledged
+	// and did not finish; they are deleted as they finish.
+	if err := svc.ReplayEvents(ctx, api.InvokeEvent); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", m.Listen)
 	if err != nil {

@@ -162,6 +162,21 @@ func fullAlias(id lambdahost.FunctionID, name string) *lambdahost.Alias {
 	}
 }
 
+// fullEvent returns asynchronous event id of function fn with every field
+// set to a value that depends on the event.
+func fullEvent(fn lambdahost.FunctionID, id string) *lambdahost.AsyncEvent {
+	return &lambdahost.AsyncEvent{
+		ID:        id,
+		Function:  fn,
+		Qualifier: "live",
+		// Bytes that are not valid UTF-8 must come back unchanged.
+		Payload:   []byte(`{"event":"` + id + `","bytes":"` + "\xff\xfe\x80" + `"}`),
+		RequestID: "req-" + id,
+		TraceID:   "Root=1-67890abc-" + id + ";Sampled=0",
+		Created:   created.Add(time.Duration(len(id)) * time.Second),
+	}
+}
+
 // rootPkg is the import path of the domain types, whose structs
 // checkAllSet walks into.
 var rootPkg = reflect.TypeFor[lambdahost.Function]().PkgPath()

@@ -65,6 +65,13 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.Store) {
 		{"usage", testUsage},
 		{"digests", testDigests},
 		{"unsettled", testUnsettled},
+		{"event-round-trip", testEventRoundTrip},
+		{"event-put-exists", testEventPutExists},
+		{"event-needs-function", testEventNeedsFunction},
+		{"event-list-order", testEventListOrder},
+		{"event-delete", testEventDelete},
+		{"event-function-delete", testEventFunctionDelete},
+		{"event-rolls-back", testEventRollback},
 		{"inline-code", testInlineCode},
 		{"inline-code-rolls-back", testInlineCodeRollback},
 		{"update-error-rolls-back", testUpdateRollback},
@@ -208,6 +215,7 @@ func testFixtures(t *testing.T, _ lambdahost.Store) {
 	checkAllSet(t, "Function", reflect.ValueOf(fullFunction(id)))
 	checkAllSet(t, "Version", reflect.ValueOf(fullVersion(id, "1")))
 	checkAllSet(t, "Alias", reflect.ValueOf(fullAlias(id, "live")))
+	checkAllSet(t, "AsyncEvent", reflect.ValueOf(fullEvent(id, "ev")))
 }
 
 func testFunctionRoundTrip(t *testing.T, s lambdahost.Store) {
@@ -1377,6 +1385,8 @@ func testViewReadOnly(t *testing.T, s lambdahost.Store) {
 		{"CreateAlias", func(tx lambdahost.Tx) error { return tx.CreateAlias(ctx, fullAlias(id, "beta")) }},
 		{"PutAlias", func(tx lambdahost.Tx) error { return tx.PutAlias(ctx, &lambdahost.Alias{Function: id, Name: "live"}) }},
 		{"DeleteAlias", func(tx lambdahost.Tx) error { return tx.DeleteAlias(ctx, id, "live") }},
+		{"PutEvent", func(tx lambdahost.Tx) error { return tx.PutEvent(ctx, fullEvent(id, "ev-view")) }},
+		{"DeleteEvent", func(tx lambdahost.Tx) error { return tx.DeleteEvent(ctx, "ev-view") }},
 	}
 	for _, w := range writes {
 		var werr error
@@ -1412,6 +1422,13 @@ func testViewReadOnly(t *testing.T, s lambdahost.Store) {
 		}
 		_, err = tx.Alias(ctx, id, "beta")
 		wantNotFound(t, "alias created in View", err)
+		evs, err := tx.ListEvents(ctx, "", 0)
+		if err != nil {
+			return err
+		}
+		if len(evs) != 0 {
+			t.Errorf("event put in View: ListEvents = %v", eventIDs(evs))
+		}
 		return nil
 	})
 }
