@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // Params are the parameters of an operation, named and shaped as in the
@@ -42,6 +44,76 @@ type Result struct {
 	// Err is set when there was no API answer at all: a client-side
 	// validation error, a refused connection, a failed waiter.
 	Err error
+	// Reason is the Reason member of an error (a TooManyRequestsException's
+	// ThrottleReason), where the driver shows it (not the CLI).
+	Reason string
+
+	// Invoke and InvokeWithResponseStream fill the fields below, the same
+	// way for every driver; Status is then the StatusCode (200, 202, 204),
+	// for the CLI too.
+	//
+	// Payload is the response body: the function's result or error
+	// document (for a stream, its chunks joined).
+	Payload []byte
+	// FunctionError is X-Amz-Function-Error ("Unhandled"); for a stream,
+	// the InvokeComplete event's ErrorCode ("Sandbox.Timedout"), whose
+	// ErrorDetails are then the Payload.
+	FunctionError string
+	// Log is X-Amz-Log-Result (or the stream's LogResult), decoded.
+	Log string
+	// ExecutedVersion is X-Amz-Executed-Version.
+	ExecutedVersion string
+}
+
+// invokeOps are the operations that answer an invocation's outcome.
+var invokeOps = map[string]bool{"Invoke": true, "InvokeWithResponseStream": true}
+
+// fillInvoke sets the invocation fields of r from its Body, which holds
+// the outcome as the SDKs name it (StatusCode, FunctionError, LogResult,
+// ExecutedVersion, Payload as base64; for a stream ErrorCode, ErrorDetails).
+func (r *Result) fillInvoke() error {
+	if r.Body == nil {
+		return nil
+	}
+	if sc := r.Int("StatusCode"); sc > 0 {
+		r.Status = int(sc)
+	}
+	if p := r.Str("Payload"); p != "" {
+		b, err := base64.StdEncoding.DecodeString(p)
+		if err != nil {
+			return fmt.Errorf("%s %s: Payload is not base64: %w", r.Driver, r.Op, err)
+		}
+		r.Payload = b
+	}
+	r.FunctionError = r.Str("FunctionError")
+	if code := r.Str("ErrorCode"); code != "" {
+		r.FunctionError = code
+		r.Payload = []byte(r.Str("ErrorDetails"))
+	}
+	if lr := r.Str("LogResult"); lr != "" {
+		b, err := base64.StdEncoding.DecodeString(lr)
+		if err != nil {
+			return fmt.Errorf("%s %s: LogResult is not base64: %w", r.Driver, r.Op, err)
+		}
+		r.Log = string(b)
+	}
+	r.ExecutedVersion = r.Str("ExecutedVersion")
+	return nil
+}
+
+// Reply decodes the Payload of an invocation as a JSON object. It fails
+// the test unless the invocation succeeded and answered one.
+func (r *Result) Reply(t testing.TB) map[string]any {
+	t.Helper()
+	r.OK(t)
+	if r.FunctionError != "" {
+		t.Fatalf("%s %s: function error %s: %s", r.Driver, r.Op, r.FunctionError, r.Payload)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(r.Payload, &m); err != nil {
+		t.Fatalf("%s %s: payload is not a JSON object: %v: %q", r.Driver, r.Op, err, r.Payload)
+	}
+	return m
 }
 
 // Driver calls the Lambda API through one client: the aws CLI, boto3 or
@@ -305,6 +377,12 @@ var reCLIError = regexp.MustCompile(`(?s)An error occurred \((\w+)\) when callin
 // one request.
 func (c *CLI) Call(t testing.TB, op string, params Params) *Result {
 	t.Helper()
+	if op == "Invoke" {
+		return c.invoke(t, params)
+	}
+	if op == "InvokeWithResponseStream" {
+		t.Fatalf("cli driver: %s is not driven through the CLI", op)
+	}
 	args := []string{"lambda", kebab(op)}
 	rest := Params{}
 	for k, v := range params {
@@ -353,7 +431,11 @@ func (c *CLI) Call(t testing.TB, op string, params Params) *Result {
 	if _, ok := paginatedOps[op]; ok {
 		args = append(args, "--no-paginate")
 	}
-	out := c.Run(t, args...)
+	return cliResult(op, c.Run(t, args...))
+}
+
+// cliResult turns what an aws command printed into a Result.
+func cliResult(op string, out *CLIResult) *Result {
 	r := &Result{Driver: CLIDriver, Op: op, Body: out.JSON}
 	if out.ExitCode != 0 {
 		r.Body = nil
@@ -364,6 +446,84 @@ func (c *CLI) Call(t testing.TB, op string, params Params) *Result {
 		}
 	}
 	return r
+}
+
+// maxInlinePayload bounds the payloads the CLI driver passes on the
+// command line; larger ones go as fileb://, as a single argument is
+// limited to 128 KiB.
+const maxInlinePayload = 64 << 10
+
+// invoke runs "aws lambda invoke ... OUTFILE" and reads the payload from
+// OUTFILE. A payload is typed inline, as users do: CLI v2 needs
+// --cli-binary-format raw-in-base64-out for that, while v1 always takes
+// blobs raw (and has no such option). Large or binary payloads go as
+// fileb://.
+func (c *CLI) invoke(t testing.TB, params Params) *Result {
+	t.Helper()
+	args := []string{"lambda", "invoke"}
+	for k, v := range params {
+		flag := "--" + kebab(k)
+		switch v := v.(type) {
+		case []byte:
+			if k != "Payload" {
+				t.Fatalf("cli driver: Invoke blob parameter %s", k)
+			}
+			if len(v) <= maxInlinePayload && utf8.Valid(v) {
+				if cliMajorVersion(t, c.path) >= 2 {
+					args = append(args, "--cli-binary-format", "raw-in-base64-out")
+				}
+				args = append(args, flag, string(v))
+			} else {
+				args = append(args, flag, "fileb://"+c.blobFile(t, v))
+			}
+		case string:
+			args = append(args, flag, v)
+		default:
+			t.Fatalf("cli driver: Invoke parameter %s=%v (%T)", k, v, v)
+		}
+	}
+	c.mu.Lock()
+	c.files++
+	outfile := filepath.Join(c.dir, fmt.Sprintf("payload-%d.out", c.files))
+	c.mu.Unlock()
+	r := cliResult("Invoke", c.Run(t, append(args, outfile)...))
+	if r.Code != "" || r.Err != nil {
+		return r
+	}
+	if err := r.fillInvoke(); err != nil {
+		t.Fatal(err)
+	}
+	// The CLI writes the payload to OUTFILE, and nothing for 202 and 204.
+	b, err := os.ReadFile(outfile)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	r.Payload = b
+	return r
+}
+
+var (
+	cliVersionOnce sync.Once
+	cliVersion     int
+)
+
+// cliMajorVersion returns the major version of the aws CLI at path.
+func cliMajorVersion(t testing.TB, path string) int {
+	t.Helper()
+	cliVersionOnce.Do(func() {
+		out, err := exec.Command(path, "--version").CombinedOutput()
+		if err != nil {
+			return
+		}
+		// "aws-cli/1.45.11 Python/3.11.7 ..." or "aws-cli/2.27.0 ..."
+		if m := regexp.MustCompile(`aws-cli/(\d+)\.`).FindSubmatch(out); m != nil {
+			cliVersion, _ = strconv.Atoi(string(m[1]))
+		}
+	})
+	if cliVersion == 0 {
+		t.Fatalf("cannot tell the version of %s", path)
+	}
+	return cliVersion
 }
 
 // Wait implements Driver with "aws lambda wait". The CLI's waiters poll at
@@ -495,6 +655,7 @@ type boto3Answer struct {
 	Status  int            `json:"status"`
 	Code    string         `json:"code"`
 	Message string         `json:"message"`
+	Reason  string         `json:"reason"`
 	Error   string         `json:"error"`
 	Body    map[string]any `json:"body"`
 	// CodeSHA256 is set by concurrent_update.py.
@@ -550,9 +711,14 @@ func (b *Boto3) files(t testing.TB, v any) any {
 func (b *Boto3) Call(t testing.TB, op string, params Params) *Result {
 	t.Helper()
 	a := b.send(t, map[string]any{"cmd": "call", "op": op, "params": b.files(t, params)})
-	r := &Result{Driver: Boto3Driver, Op: op, Status: a.Status, Code: a.Code, Message: a.Message, Body: a.Body}
+	r := &Result{Driver: Boto3Driver, Op: op, Status: a.Status, Code: a.Code, Message: a.Message, Body: a.Body, Reason: a.Reason}
 	if !a.OK && a.Code == "" {
 		r.Err = errors.New(a.Error)
+	}
+	if invokeOps[op] && r.Code == "" && r.Err == nil {
+		if err := r.fillInvoke(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return r
 }

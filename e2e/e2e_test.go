@@ -36,6 +36,18 @@
 //	14  SIGKILL during updates and creates          TestCrashDuringUpdates         sdk (writes and checks) boto3 (checks)
 //	15  SIGTERM drains an in-flight large update    TestSIGTERMDrainsUpdate        boto3 sdk
 //	16  version, refusal to listen publicly         TestCommandLine                bin
+//	17  each runtime: invoke, update code, invoke   TestInvokeUpdateCode           cli boto3 sdk
+//	    handler and init errors, runtime exits      TestInvokeFunctionErrors       cli boto3 sdk
+//	    Timeout, then the next invocation works     TestInvokeTimeout              cli boto3 sdk
+//	    MemorySize exceeded: Runtime.OutOfMemory    TestInvokeOutOfMemory          boto3 sdk
+//	    LogType Tail                                TestInvokeLogTail              cli boto3 sdk
+//	18  invoke versions and aliases, routing        TestInvokeVersionsAndAliases   cli boto3 sdk (routing: boto3 sdk)
+//	19  Event invocations, retries of failures      TestInvokeAsync                cli boto3 sdk
+//	20  DryRun, Pending, 404, 400, 413, 429         TestInvokeAPIErrors            cli boto3 sdk
+//	21  environment, context, configuration update  TestInvokeEnvironment          cli boto3 sdk
+//	    InvokeWithResponseStream                    TestInvokeWithResponseStream   boto3 sdk
+//	22  sandbox: code, /proc, network, uid, /tmp    TestSandbox                    sdk
+//	23  100 code updates under invocation load      TestSwapUnderLoad              sdk
 package e2e
 
 import (

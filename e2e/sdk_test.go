@@ -18,9 +18,11 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/aws/smithy-go/transport/http/protocol/restjson1"
 )
 
 // NewSDKClient returns an aws-sdk-go-v2 Lambda client for endpoint that
@@ -92,6 +94,48 @@ var sdkOps = map[string]sdkOp{
 	"UntagResource":               op((*lambda.Client).UntagResource),
 	"ListTags":                    op((*lambda.Client).ListTags),
 	"GetAccountSettings":          op((*lambda.Client).GetAccountSettings),
+	"PutFunctionConcurrency":      op((*lambda.Client).PutFunctionConcurrency),
+	"GetFunctionConcurrency":      op((*lambda.Client).GetFunctionConcurrency),
+	"DeleteFunctionConcurrency":   op((*lambda.Client).DeleteFunctionConcurrency),
+	"Invoke":                      op((*lambda.Client).Invoke),
+	"InvokeWithResponseStream":    invokeWithResponseStream,
+}
+
+// invokeWithResponseStream reads the whole event stream and answers what
+// boto3's driver answers: StatusCode, ExecutedVersion, the chunks joined
+// as Payload and the InvokeComplete event's members.
+//
+// Each call gets its own protocol: smithy-go v1.28.9's event stream
+// decoder shares one buffer per client (Codec.payloadBuf), so two streams
+// read at once through one client race on it.
+func invokeWithResponseStream(ctx context.Context, c *lambda.Client, params []byte) (any, error) {
+	in := new(lambda.InvokeWithResponseStreamInput)
+	if err := decodeStrict(params, in); err != nil {
+		return nil, err
+	}
+	out, err := c.InvokeWithResponseStream(ctx, in, func(o *lambda.Options) { o.Protocol = restjson1.New(nil) })
+	if err != nil {
+		return nil, err
+	}
+	stream := out.GetStream()
+	defer stream.Close()
+	body := map[string]any{"StatusCode": out.StatusCode, "ExecutedVersion": aws.ToString(out.ExecutedVersion)}
+	var payload []byte
+	for ev := range stream.Events() {
+		switch ev := ev.(type) {
+		case *types.InvokeWithResponseStreamResponseEventMemberPayloadChunk:
+			payload = append(payload, ev.Value.Payload...)
+		case *types.InvokeWithResponseStreamResponseEventMemberInvokeComplete:
+			body["ErrorCode"] = aws.ToString(ev.Value.ErrorCode)
+			body["ErrorDetails"] = aws.ToString(ev.Value.ErrorDetails)
+			body["LogResult"] = aws.ToString(ev.Value.LogResult)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		return nil, fmt.Errorf("read event stream: %w", err)
+	}
+	body["Payload"] = payload
+	return body, nil
 }
 
 // Call implements Driver.
@@ -122,6 +166,10 @@ func sdkResult(t testing.TB, opName string, out any, err error) *Result {
 			return r
 		}
 		r.Code, r.Message = apiErr.ErrorCode(), apiErr.ErrorMessage()
+		var throttled *types.TooManyRequestsException
+		if errors.As(err, &throttled) {
+			r.Reason = string(throttled.Reason)
+		}
 		var re *awshttp.ResponseError
 		if errors.As(err, &re) {
 			r.Status = re.HTTPStatusCode()
@@ -137,6 +185,11 @@ func sdkResult(t testing.TB, opName string, out any, err error) *Result {
 		t.Fatal(err)
 	}
 	delete(r.Body, "ResultMetadata")
+	if invokeOps[opName] {
+		if err := r.fillInvoke(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return r
 }
 

@@ -13,8 +13,15 @@ A parameter value {"$fileb": PATH} is replaced by the bytes of the file, as
 the CLI's fileb:// does. Answers:
 
   {"ok": true, "status": 200, "body": {...}}
-  {"ok": false, "status": 412, "code": "PreconditionFailedException", "message": "..."}
+  {"ok": false, "status": 429, "code": "TooManyRequestsException", "message": "...",
+   "reason": "..."}   (reason: the error's Reason member, if any)
   {"ok": false, "error": "..."}   (no HTTP answer: validation, connection, waiter)
+
+Invoke's Payload (a StreamingBody) is read and answered as base64.
+InvokeWithResponseStream's event stream is read to its end and answered as
+{"StatusCode", "ExecutedVersion", "Payload": base64 of the chunks joined,
+"ErrorCode", "ErrorDetails", "LogResult"} (the last three from its
+InvokeComplete event).
 """
 
 import base64
@@ -66,6 +73,18 @@ def encode(o):
     raise TypeError("cannot encode %r" % type(o))
 
 
+def read_event_stream(resp):
+    out = {"StatusCode": resp.get("StatusCode"), "ExecutedVersion": resp.get("ExecutedVersion")}
+    chunks = []
+    for event in resp["EventStream"]:
+        if "PayloadChunk" in event:
+            chunks.append(event["PayloadChunk"].get("Payload", b""))
+        elif "InvokeComplete" in event:
+            out.update(event["InvokeComplete"])
+    out["Payload"] = b"".join(chunks)
+    return out
+
+
 def client_error(e):
     err = e.response.get("Error", {})
     meta = e.response.get("ResponseMetadata", {})
@@ -74,6 +93,7 @@ def client_error(e):
         "status": meta.get("HTTPStatusCode", 0),
         "code": err.get("Code", ""),
         "message": err.get("Message", ""),
+        "reason": e.response.get("Reason", ""),
     }
 
 
@@ -86,6 +106,10 @@ class Driver:
         method = getattr(self.client, self.methods[cmd["op"]])
         resp = method(**load_files(cmd.get("params") or {}))
         status = resp.pop("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if cmd["op"] == "Invoke":
+            resp["Payload"] = resp["Payload"].read()
+        elif cmd["op"] == "InvokeWithResponseStream":
+            resp = read_event_stream(resp)
         return {"ok": True, "status": status, "body": resp}
 
     def wait(self, cmd):
