@@ -1,12 +1,13 @@
 // Command bench measures the lambdahost server: UpdateFunctionCode latency
 // and time to LastUpdateStatus Successful at several code sizes, ListFunctions
 // over 1,000 functions, and memory, against an in-process floor and moto;
-// and deploys from S3 (versitygw) and from container images (the
-// distribution registry).
+// deploys from S3 (versitygw) and from container images (the distribution
+// registry); and Invoke (warm overhead, cold starts, throughput, memory per
+// environment) against the AWS Lambda Runtime Interface Emulator.
 //
 // Usage:
 //
-//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-out FILE]
+//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-rie auto|off] [-out FILE]
 //
 // See bench/README.md for what is measured and how.
 package main
@@ -26,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -65,6 +67,18 @@ type config struct {
 	deploy       bool // also run the deploy test
 	deployOnly   bool // run only the deploy test
 	deployImageN int  // timed cold and warm image updates
+
+	invoke       bool          // also run the invoke test
+	invokeOnly   bool          // run only the invoke test
+	invokeN      int           // timed warm invocation pairs per runtime
+	invokeWarmup int           // untimed warm invocations per runtime
+	invokeColdN  int           // timed cold starts per runtime
+	invokeConc   []int         // client counts of the throughput test
+	invokeDur    time.Duration // length of each throughput run
+	invokeMemK   int           // environments of the memory test
+	rie          string        // auto or off
+	rieBin       string        // an installed aws-lambda-rie, instead of go install
+	rieVersion   string        // the RIE module version to go install
 }
 
 func main() {
@@ -88,7 +102,18 @@ func main() {
 	flag.BoolVar(&cfg.deploy, "deploy", true, "also measure deploys from S3 (versitygw) and from container images (docker-registry); -deploy=false skips them")
 	flag.BoolVar(&cfg.deployOnly, "deploy-only", false, "measure only the deploys")
 	flag.IntVar(&cfg.deployImageN, "deploy-image-n", 8, "timed cold and timed warm image updates in the deploy test")
-	wrap := flag.String("wrap", "", "command prefix to run lambdahost under, such as 'strace -f -T -o trace.txt' or 'perf record -g -o perf.data --' (RSS is then the wrapper's)")
+	flag.BoolVar(&cfg.invoke, "invoke", true, "also measure Invoke (warm overhead, cold starts, throughput, memory) against the AWS Lambda Runtime Interface Emulator; -invoke=false skips it")
+	flag.BoolVar(&cfg.invokeOnly, "invoke-only", false, "measure only Invoke")
+	flag.IntVar(&cfg.invokeN, "invoke-n", 1000, "timed warm invocation pairs per runtime (one plain, one with LogType Tail)")
+	flag.IntVar(&cfg.invokeWarmup, "invoke-warmup", 100, "untimed warm invocations per runtime before the timed ones")
+	flag.IntVar(&cfg.invokeColdN, "invoke-cold-n", 20, "timed cold starts per runtime")
+	conc := flag.String("invoke-concurrency", "1,2,8,32", "comma-separated client counts of the Invoke throughput test")
+	flag.DurationVar(&cfg.invokeDur, "invoke-duration", 2*time.Second, "length of each Invoke throughput run")
+	flag.IntVar(&cfg.invokeMemK, "invoke-mem-envs", 8, "warm environments started at once in the Invoke memory test")
+	flag.StringVar(&cfg.rie, "rie", "auto", "compare Invoke with the AWS Lambda Runtime Interface Emulator: auto (go install it into a temporary GOBIN) or off")
+	flag.StringVar(&cfg.rieBin, "rie-bin", "", "an aws-lambda-rie binary to use instead of installing one")
+	flag.StringVar(&cfg.rieVersion, "rie-version", "latest", "the version of "+rieModule+" to go install")
+	wrap := flag.String("wrap", "", "command prefix to run lambdahost under, such as 'strace -f -T -o trace.txt' or 'perf record -g -o perf.data --' (RSS is then the wrapper's); with -deploy-only or -invoke-only it wraps that test's server, otherwise only the first server")
 	flag.Parse()
 	cfg.wrap = strings.Fields(*wrap)
 	if flag.NArg() > 0 {
@@ -99,6 +124,19 @@ func main() {
 	}
 	if cfg.moto != "auto" && cfg.moto != "off" {
 		fatalf("-moto: want auto or off, got %q", cfg.moto)
+	}
+	if cfg.rie != "auto" && cfg.rie != "off" {
+		fatalf("-rie: want auto or off, got %q", cfg.rie)
+	}
+	for _, s := range strings.Split(*conc, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || c < 1 {
+			fatalf("-invoke-concurrency: want positive client counts, got %q", s)
+		}
+		cfg.invokeConc = append(cfg.invokeConc, c)
+	}
+	if cfg.invokeN < 1 || cfg.invokeColdN < 1 || cfg.invokeMemK < 1 || cfg.invokeWarmup < 0 || cfg.invokeDur <= 0 {
+		fatalf("-invoke-n, -invoke-cold-n, -invoke-mem-envs and -invoke-duration must be positive, -invoke-warmup not negative")
 	}
 	for _, s := range strings.Split(*sizes, ",") {
 		s = strings.TrimSpace(s)
@@ -187,18 +225,36 @@ func run(cfg *config) error {
 		os.Exit(130)
 	}()
 
-	if cfg.deployOnly {
+	if cfg.deployOnly || cfg.invokeOnly {
 		bin, err := buildLambdahost(moduleDir, tmp)
 		if err != nil {
 			return err
 		}
-		dep, err := deployTest(tmp, bin, cfg)
-		if err != nil {
-			return err
+		var (
+			tables []tableSpec
+			dep    *deployResult
+			inv    *invokeResult
+		)
+		if cfg.deployOnly {
+			if dep, err = deployTest(tmp, bin, cfg); err != nil {
+				return err
+			}
+			tables = append(tables, tableSpec{defaultHeader, deployRows(dep)})
 		}
-		return report(cfg, start, deployRows(dep), func(w io.Writer) {
+		if cfg.invokeOnly {
+			if inv, err = invokeTest(tmp, moduleDir, bin, cfg); err != nil {
+				return fmt.Errorf("invoke: %w", err)
+			}
+			tables = append(tables, tableSpec{invokeHeader, invokeRows(inv)})
+		}
+		return report(cfg, start, tables, func(w io.Writer) {
 			fmt.Fprintln(w, "Notes:")
-			deployNotes(w, cfg, dep, tmp)
+			if dep != nil {
+				deployNotes(w, cfg, dep, tmp)
+			}
+			if inv != nil {
+				invokeNotes(w, cfg, inv)
+			}
 		})
 	}
 
@@ -340,24 +396,46 @@ func run(cfg *config) error {
 		}
 	}
 
+	var inv *invokeResult
+	if cfg.invoke {
+		if inv, err = invokeTest(tmp, moduleDir, bin, cfg); err != nil {
+			return fmt.Errorf("invoke: %w", err)
+		}
+	}
+
 	rows := table(cfg, data, list, mem, moto)
 	if dep != nil {
 		rows = append(rows, deployRows(dep)...)
 	}
-	return report(cfg, start, rows, func(w io.Writer) {
+	tables := []tableSpec{{defaultHeader, rows}}
+	if inv != nil {
+		tables = append(tables, tableSpec{invokeHeader, invokeRows(inv)})
+	}
+	return report(cfg, start, tables, func(w io.Writer) {
 		notes(w, cfg, data, list, mem, moto, stopErr)
 		if dep != nil {
 			deployNotes(w, cfg, dep, tmp)
 		}
+		if inv != nil {
+			invokeNotes(w, cfg, inv)
+		}
 	})
 }
 
-// report prints the table and the notes, and writes them to cfg.out.
-func report(cfg *config, start time.Time, rows []row, notes func(io.Writer)) error {
+// tableSpec is one table of the report.
+type tableSpec struct {
+	header row
+	rows   []row
+}
+
+// report prints the tables and the notes, and writes them to cfg.out.
+func report(cfg *config, start time.Time, tables []tableSpec, notes func(io.Writer)) error {
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "lambdahost bench, %s, %s\n\n", time.Now().Format(time.DateTime), machine())
-	writeTable(&out, rows)
-	fmt.Fprintln(&out)
+	for _, t := range tables {
+		writeTableHeader(&out, t.header, t.rows)
+		fmt.Fprintln(&out)
+	}
 	notes(&out)
 	fmt.Fprintf(&out, "Total bench time %s.\n", time.Since(start).Round(time.Second))
 	os.Stdout.Write(out.Bytes())

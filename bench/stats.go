@@ -64,11 +64,28 @@ func passMark(ok bool) string {
 	return "**NO**"
 }
 
-// writeTable writes rows as a markdown table.
-func writeTable(w io.Writer, rows []row) {
-	header := row{"metric", "ours", "moto", "floor", "ratio", "target", "pass?"}
-	cells := func(r row) []string { return []string{r.metric, r.ours, r.moto, r.floor, r.ratio, r.target, r.pass} }
-	width := make([]int, 7)
+// defaultHeader heads the update, memory, ListFunctions and deploy table.
+var defaultHeader = row{"metric", "ours", "moto", "floor", "ratio", "target", "pass?"}
+
+// writeTableHeader writes rows as a markdown table under header. Columns
+// whose header cell is empty are left out.
+func writeTableHeader(w io.Writer, header row, rows []row) {
+	all := func(r row) []string { return []string{r.metric, r.ours, r.moto, r.floor, r.ratio, r.target, r.pass} }
+	var keep []int
+	for i, c := range all(header) {
+		if c != "" {
+			keep = append(keep, i)
+		}
+	}
+	cells := func(r row) []string {
+		a := all(r)
+		out := make([]string, len(keep))
+		for j, i := range keep {
+			out[j] = a[i]
+		}
+		return out
+	}
+	width := make([]int, len(keep))
 	for _, r := range append([]row{header}, rows...) {
 		for i, c := range cells(r) {
 			width[i] = max(width[i], len([]rune(c)))
@@ -83,7 +100,7 @@ func writeTable(w io.Writer, rows []row) {
 		fmt.Fprintln(w, b.String())
 	}
 	line(cells(header))
-	sep := make([]string, 7)
+	sep := make([]string, len(keep))
 	for i := range sep {
 		sep[i] = strings.Repeat("-", width[i])
 	}
