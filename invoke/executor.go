@@ -24,6 +24,8 @@ const (
 	DefaultInitTimeout = 10 * time.Second
 	// DefaultAccountConcurrency is Lambda's default concurrency quota.
 	DefaultAccountConcurrency = 1000
+	// DefaultCloseGrace is how long Close waits for running invocations.
+	DefaultCloseGrace = 10 * time.Second
 	// DefaultMaxEventAge is how long an asynchronous event is retried.
 	DefaultMaxEventAge = 6 * time.Hour
 	// defaultTmpMB is the default EphemeralStorage size.
@@ -112,6 +114,9 @@ type Executor struct {
 	// is empty, it is the architecture of this program.
 	Arch    string
 	Foreign []string
+	// CloseGrace is how long Close lets running invocations finish before
+	// it stops their environments. If zero, DefaultCloseGrace.
+	CloseGrace time.Duration
 	// Logger receives the service's logs; FunctionLog, if set, receives
 	// every line of every function's log.
 	Logger      *slog.Logger
@@ -130,11 +135,15 @@ type Executor struct {
 	// per account and region (the rest).
 	inflight map[string]int
 	closed   bool
+	// live holds every started environment until it is dropped.
+	live map[*env]struct{}
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
-	once   sync.Once
+	// running counts invocations in progress; none start after Close.
+	running sync.WaitGroup
+	once    sync.Once
 }
 
 // pool holds the environments of one function version with one code and
@@ -180,6 +189,7 @@ func (x *Executor) init() {
 		x.code = &codeDirs{dir: filepath.Join(x.Dir, "code"), open: x.Code}
 		x.slots = map[string]*pool{}
 		x.inflight = map[string]int{}
+		x.live = map[*env]struct{}{}
 		x.freed = make(chan struct{})
 		x.ctx, x.cancel = context.WithCancel(context.Background())
 	})
@@ -220,7 +230,31 @@ func (x *Executor) Close() error {
 	for _, e := range all {
 		e.kill()
 	}
-	x.bg.Wait()
+	// Invocations still running get CloseGrace to finish; then their
+	// environments are stopped too, which ends them as a runtime exit
+	// (asynchronous ones stay stored for the next start).
+	done := make(chan struct{})
+	go func() {
+		x.bg.Wait()
+		x.running.Wait()
+		close(done)
+	}()
+	grace := x.CloseGrace
+	if grace == 0 {
+		grace = DefaultCloseGrace
+	}
+	select {
+	case <-done:
+	case <-time.After(grace):
+		x.mu.Lock()
+		busy := make([]*env, 0, len(x.live))
+		for e := range x.live {
+			busy = append(busy, e)
+		}
+		x.mu.Unlock()
+		killAll(busy)
+		<-done
+	}
 	return nil
 }
 
@@ -235,6 +269,14 @@ func (x *Executor) Collect(ctx context.Context, referenced map[lambdahost.Digest
 // unavailable runtime); the function's own failures are in the Result.
 func (x *Executor) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	x.init()
+	x.mu.Lock()
+	if x.closed {
+		x.mu.Unlock()
+		return nil, lambdahost.Errorf(lambdahost.ServiceException, "The service is shutting down.")
+	}
+	x.running.Add(1)
+	x.mu.Unlock()
+	defer x.running.Done()
 	release, err := x.admit(req.Target)
 	if err != nil {
 		return nil, err

@@ -321,3 +321,31 @@ func TestAsyncRetries(t *testing.T) {
 		t.Errorf("%d attempts, want 3 (one and two retries)", starts)
 	}
 }
+
+// TestCloseStopsBusyEnvironments: Close lets a running invocation finish
+// for CloseGrace only, then stops its environment.
+func TestCloseStopsBusyEnvironments(t *testing.T) {
+	f := newFixture(t)
+	f.x.CloseGrace = 200 * time.Millisecond
+	tg := target(t, "A", func(v *lambdahost.Version) { v.Config.Timeout = 30 })
+	decode(t, call(t, f.x, tg, `{}`))
+	got := make(chan *invoke.Result, 1)
+	go func() {
+		res, _ := f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "long", Payload: []byte(`{"sleep_ms":20000}`)})
+		got <- res
+	}()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	f.x.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close took %v with a 200ms grace", d)
+	}
+	select {
+	case res := <-got:
+		if res == nil || res.ErrorType != "Runtime.ExitError" {
+			t.Errorf("running invocation ended with %+v, want Runtime.ExitError", res)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("running invocation did not end")
+	}
+}

@@ -93,14 +93,15 @@ func (x *Executor) drainLocked(p *pool) []*env {
 	}
 	doomed := p.idle
 	p.idle = nil
-	for range doomed {
-		x.dropLocked(p)
+	for _, e := range doomed {
+		x.dropLocked(p, e)
 	}
 	return doomed
 }
 
-// dropLocked forgets one environment of p and releases its memory.
-func (x *Executor) dropLocked(p *pool) {
+// dropLocked forgets environment e of p and releases its memory.
+func (x *Executor) dropLocked(p *pool, e *env) {
+	delete(x.live, e)
 	p.live--
 	x.memUsed -= p.memoryMB
 	close(x.freed)
@@ -123,7 +124,7 @@ func (x *Executor) acquire(ctx context.Context, t Target) (*env, error) {
 			select {
 			case <-e.proc.Done():
 				// Its runtime exited while idle: start another.
-				x.dropLocked(p)
+				x.dropLocked(p, e)
 				x.mu.Unlock()
 				killAll(append(doomed, e))
 				continue
@@ -139,12 +140,18 @@ func (x *Executor) acquire(ctx context.Context, t Target) (*env, error) {
 			x.mu.Unlock()
 			killAll(doomed)
 			e, err := x.start(ctx, p, t)
+			x.mu.Lock()
+			if err == nil && x.closed {
+				e.kill()
+				err = lambdahost.Errorf(lambdahost.ServiceException, "The service is shutting down.")
+			}
 			if err != nil {
-				x.mu.Lock()
-				x.dropLocked(p)
+				x.dropLocked(p, nil)
 				x.mu.Unlock()
 				return nil, err
 			}
+			x.live[e] = struct{}{}
+			x.mu.Unlock()
 			return e, nil
 		}
 		if victim := x.oldestIdleLocked(); victim != nil {
@@ -180,7 +187,7 @@ func (x *Executor) oldestIdleLocked() *env {
 	if best != nil {
 		p := best.pool
 		p.idle = slices.Delete(p.idle, 0, 1)
-		x.dropLocked(p)
+		x.dropLocked(p, best)
 	}
 	return best
 }
@@ -191,7 +198,7 @@ func (x *Executor) release(e *env, fatal bool) {
 	x.mu.Lock()
 	p := e.pool
 	if fatal || p.draining || x.closed {
-		x.dropLocked(p)
+		x.dropLocked(p, e)
 		x.mu.Unlock()
 		go e.kill()
 		return
@@ -213,7 +220,7 @@ func (x *Executor) reap() {
 		for _, e := range p.idle {
 			if e.idleSince.Before(cutoff) {
 				doomed = append(doomed, e)
-				x.dropLocked(p)
+				x.dropLocked(p, e)
 			} else {
 				keep = append(keep, e)
 			}
