@@ -408,51 +408,88 @@ func invokeTest(tmp, moduleDir, bin string, cfg *config) (*invokeResult, error) 
 		}
 	}
 
+	<-rieDone
+	if rieErr != nil {
+		res.rieSkip = rieErr.Error()
+		logf("invoke: RIE skipped: %s", res.rieSkip)
+	}
+
+	// lambdahost and RIE take turns, test by test and, for warm and cold
+	// invocations, block by block, so that both see the same machine.
 	serverPID := srv.cmd.Process.Pid
 	for _, l := range langs {
-		set := &runSet{}
-		res.ours[l.name] = set
+		ours := &runSet{}
+		res.ours[l.name] = ours
+		var rb *rieBench
+		if res.rieSkip == "" {
+			argv, env, wd, err := rieCommand(l.name, gofn, dir)
+			if err != nil {
+				return nil, err
+			}
+			rb = newRIEBench(&rieSpec{bin: rieBin, argv: argv, env: env, dir: wd, logDir: filepath.Join(dir, "rie-"+strings.ToLower(l.name))}, maxConc)
+			res.rie[l.name] = rb.set
+		}
 		name := "bench-" + strings.ToLower(l.name)
 		ep := &endpoint{lc: lc, fn: name}
 
-		logf("invoke: lambdahost %s warm: %d + %d invocations", l.name, cfg.invokeWarmup, 2*cfg.invokeN)
-		if set.warm, err = measureWarm(ctx, ep, cfg.invokeWarmup, cfg.invokeN, true, nil); err != nil {
-			return nil, fmt.Errorf("lambdahost %s warm: %w", l.name, err)
+		logf("invoke: %s warm: %d + %d invocations each", l.name, cfg.invokeWarmup, 2*cfg.invokeN)
+		if err := warmBoth(ctx, ep, rb, cfg, ours); err != nil {
+			return nil, fmt.Errorf("%s warm: %w", l.name, err)
 		}
+
 		if l.name == "Go" {
 			for _, c := range cfg.invokeConc {
-				logf("invoke: lambdahost Go throughput, %d clients, %s", c, cfg.invokeDur)
+				logf("invoke: Go throughput, %d clients, %s each", c, cfg.invokeDur)
 				// c sleeping invocations at once leave c warm environments.
 				if _, err := concurrentInvokes(ctx, ep, c, []byte(`{"sleep_ms":200}`)); err != nil {
 					return nil, fmt.Errorf("lambdahost Go throughput warm-up: %w", err)
 				}
 				t := measureThroughput(ctx, ep, c, cfg.invokeDur, serverPID)
 				// Only this function has environments yet.
-				if ps, err := processes(); err == nil {
-					t.envs = len(descendantsDirect(serverPID, ps))
+				if envs, err := envRoots(serverPID); err == nil {
+					t.envs = len(envs)
 				}
-				set.tput = append(set.tput, t)
+				ours.tput = append(ours.tput, t)
+				if rb != nil {
+					if err := rb.throughput(ctx, c, cfg.invokeDur); err != nil {
+						return nil, fmt.Errorf("RIE Go throughput: %w", err)
+					}
+				}
 			}
 		}
 
-		logf("invoke: lambdahost %s cold: %d invocations, each after UpdateFunctionConfiguration", l.name, cfg.invokeColdN)
-		if set.cold, err = coldOurs(ctx, lc, name+"-cold", cfg.invokeColdN); err != nil {
-			return nil, fmt.Errorf("lambdahost %s cold: %w", l.name, err)
+		logf("invoke: %s cold: %d invocations each (lambdahost: after UpdateFunctionConfiguration; RIE: on a new RIE)", l.name, cfg.invokeColdN)
+		for i := range cfg.invokeColdN + 1 { // the first is an untimed warm-up
+			time.Sleep(coldGap)
+			if err := coldOurs(ctx, lc, name+"-cold", i, &ours.cold); err != nil {
+				return nil, fmt.Errorf("lambdahost %s cold: %w", l.name, err)
+			}
+			if rb != nil {
+				time.Sleep(coldGap)
+				if err := rb.cold(ctx, i); err != nil {
+					return nil, fmt.Errorf("RIE %s cold: %w", l.name, err)
+				}
+			}
 		}
 
 		logf("invoke: lambdahost %s cold, new functions: %d invocations, each of a function just created", l.name, cfg.invokeColdN)
-		if set.coldNew, err = coldNewOurs(ctx, lc, "bench-"+strings.ToLower(l.name)+"-new-", l, cfg.invokeColdN); err != nil {
+		if ours.coldNew, err = coldNewOurs(ctx, lc, "bench-"+strings.ToLower(l.name)+"-new-", l, cfg.invokeColdN); err != nil {
 			return nil, fmt.Errorf("lambdahost %s cold, new functions: %w", l.name, err)
 		}
 
-		logf("invoke: lambdahost %s memory: %d environments", l.name, cfg.invokeMemK)
+		logf("invoke: %s memory: %d environments on lambdahost, one RIE", l.name, cfg.invokeMemK)
 		var roots []int
-		if set.mem, roots, err = memOurs(ctx, &endpoint{lc: lc, fn: name + "-mem"}, srv, cfg.invokeMemK); err != nil {
+		if ours.mem, roots, err = memOurs(ctx, &endpoint{lc: lc, fn: name + "-mem"}, srv, cfg.invokeMemK); err != nil {
 			return nil, fmt.Errorf("lambdahost %s memory: %w", l.name, err)
 		}
 		if res.sandbox == "" && len(roots) > 0 {
 			res.sandbox = sandboxKind(serverPID, roots[0])
 			res.spares = spares(serverPID)
+		}
+		if rb != nil {
+			if rb.set.mem, err = memRIE(ctx, rb.spec, rb.lc); err != nil {
+				return nil, fmt.Errorf("RIE %s memory: %w", l.name, err)
+			}
 		}
 	}
 
@@ -461,28 +498,50 @@ func invokeTest(tmp, moduleDir, bin string, cfg *config) (*invokeResult, error) 
 	if res.stopErr = srv.stop(); res.stopErr != nil {
 		logf("invoke lambdahost exit: %v (log: %s)", res.stopErr, filepath.Join(dir, "lambdahost.log"))
 	}
-
-	<-rieDone
-	if rieErr != nil {
-		res.rieSkip = rieErr.Error()
-		logf("invoke: RIE skipped: %s", res.rieSkip)
-	}
-	if res.rieSkip != "" {
-		return res, nil
-	}
-	for _, l := range langs {
-		argv, env, wd, err := rieCommand(l.name, gofn, dir)
-		if err != nil {
-			return nil, err
-		}
-		r := &rieSpec{bin: rieBin, argv: argv, env: env, dir: wd, logDir: filepath.Join(dir, "rie-"+strings.ToLower(l.name))}
-		set, err := rieTest(ctx, r, l.name, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("RIE %s: %w", l.name, err)
-		}
-		res.rie[l.name] = set
-	}
 	return res, nil
+}
+
+// coldGap separates cold starts, as they are rarely back to back: a
+// launcher that prepares the next environment ahead (the sandbox's spare
+// init) gets the time to do so, as it would between real cold starts.
+const coldGap = 50 * time.Millisecond
+
+// warmBlock is how many warm pairs one side runs before the other's turn.
+const warmBlock = 50
+
+// warmBoth measures warm invocations of ep (lambdahost) and, if rb is
+// not nil, of a new RIE, in alternating blocks.
+func warmBoth(ctx context.Context, ep *endpoint, rb *rieBench, cfg *config, ours *runSet) error {
+	runs := []*warmRun{{ep: ep, tail: true}}
+	if rb != nil {
+		r, err := startRIE(rb.spec, "warm")
+		if err != nil {
+			return err
+		}
+		defer stopLogged(r.process)
+		runs = append(runs, &warmRun{ep: r.endpoint(rb.lc), reports: r.reports, log: r.logPath})
+	}
+	for _, w := range runs {
+		if err := w.warmup(ctx, cfg.invokeWarmup); err != nil {
+			return err
+		}
+	}
+	runtime.GC()
+	for done := 0; done < cfg.invokeN; done += warmBlock {
+		for _, w := range runs {
+			if err := w.pairs(ctx, min(warmBlock, cfg.invokeN-done)); err != nil {
+				return err
+			}
+		}
+	}
+	ours.warm = runs[0].res
+	if rb != nil {
+		if err := runs[1].finish(); err != nil {
+			return err
+		}
+		rb.set.warm = runs[1].res
+	}
+	return nil
 }
 
 // descendantsDirect returns the children of pid in ppids.
@@ -555,73 +614,90 @@ func waitUpdated(ctx context.Context, lc *lambda.Client, fn string, timeout time
 	}
 }
 
-// measureWarm invokes ep one call at a time: warmup untimed calls, then
-// n pairs of timed calls. With tail (lambdahost), the second call of each
-// pair asks for the log and its REPORT Duration is subtracted from its
-// round trip; the first call's round trip is the plain one. Without tail
-// (RIE), every call is plain and its REPORT line is looked up in
-// reports() by the request ID the function answers.
-func measureWarm(ctx context.Context, ep *endpoint, warmup, n int, tail bool, reports func() ([]reportLine, error)) (warmResult, error) {
-	var res warmResult
-	payload := []byte(`{}`)
-	for range warmup {
-		if _, _, err := ep.invoke(ctx, payload, false); err != nil {
-			return res, fmt.Errorf("warm-up: %w", err)
+// warmRun is one side of the warm test. With tail (lambdahost), each
+// pair is a plain call, whose round trip is recorded, and a call that asks
+// for the log, whose REPORT Duration is subtracted from its round trip.
+// Without (RIE), both calls are plain, and their REPORT lines are looked
+// up in reports() by the request ID the function answers, at the end.
+type warmRun struct {
+	ep      *endpoint
+	tail    bool
+	reports func() ([]reportLine, error)
+	log     string // where reports come from, for errors
+
+	res   warmResult
+	plain []warmSample
+}
+
+type warmSample struct {
+	rtt time.Duration
+	id  string
+}
+
+// warmup makes n untimed calls.
+func (w *warmRun) warmup(ctx context.Context, n int) error {
+	for range n {
+		if _, _, err := w.ep.invoke(ctx, []byte(`{}`), false); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	type sample struct {
-		rtt time.Duration
-		id  string
-	}
-	var plain []sample
-	runtime.GC()
+	return nil
+}
+
+// pairs makes n timed pairs of calls, one call at a time.
+func (w *warmRun) pairs(ctx context.Context, n int) error {
 	t0 := time.Now()
+	defer func() { w.res.elapsed += time.Since(t0) }()
 	for i := range 2 * n {
-		withLog := tail && i%2 == 1
-		rtt, out, err := ep.invoke(ctx, payload, withLog)
+		withLog := w.tail && i%2 == 1
+		rtt, out, err := w.ep.invoke(ctx, []byte(`{}`), withLog)
 		if err != nil {
-			res.errors++
-			if res.errors > 10 {
-				return res, fmt.Errorf("too many errors; last: %w", err)
+			w.res.errors++
+			if w.res.errors > 10 {
+				return fmt.Errorf("too many errors; last: %w", err)
 			}
 			continue
 		}
 		if !withLog {
-			res.rtt = append(res.rtt, rtt)
-			plain = append(plain, sample{rtt, requestIDOf(out.Payload)})
+			w.res.rtt = append(w.res.rtt, rtt)
+			w.plain = append(w.plain, warmSample{rtt, requestIDOf(out.Payload)})
 			continue
 		}
 		r, err := tailReport(out)
 		if err != nil {
-			return res, err
+			return err
 		}
-		res.tailRTT = append(res.tailRTT, rtt)
-		res.duration = append(res.duration, r.duration)
-		res.overhead = append(res.overhead, rtt-r.duration)
+		w.res.tailRTT = append(w.res.tailRTT, rtt)
+		w.res.duration = append(w.res.duration, r.duration)
+		w.res.overhead = append(w.res.overhead, rtt-r.duration)
 	}
-	res.elapsed = time.Since(t0)
-	if tail || reports == nil {
-		return res, nil
+	return nil
+}
+
+// finish matches the plain calls with their REPORT lines (RIE).
+func (w *warmRun) finish() error {
+	if w.reports == nil {
+		return nil
 	}
 	time.Sleep(100 * time.Millisecond) // RIE prints REPORT after answering
-	rs, err := reports()
+	rs, err := w.reports()
 	if err != nil {
-		return res, err
+		return err
 	}
 	byID := map[string]reportLine{}
 	for _, r := range rs {
 		byID[r.requestID] = r
 	}
-	for _, s := range plain {
+	for _, s := range w.plain {
 		if r, ok := byID[s.id]; ok {
-			res.duration = append(res.duration, r.duration)
-			res.overhead = append(res.overhead, s.rtt-r.duration)
+			w.res.duration = append(w.res.duration, r.duration)
+			w.res.overhead = append(w.res.overhead, s.rtt-r.duration)
 		}
 	}
-	if len(res.overhead) < len(plain)/2 {
-		return res, fmt.Errorf("found the REPORT line of only %d of %d invocations", len(res.overhead), len(plain))
+	if len(w.res.overhead) < len(w.plain)/2 {
+		return fmt.Errorf("found the REPORT line of only %d of %d invocations in %s", len(w.res.overhead), len(w.plain), w.log)
 	}
-	return res, nil
+	return nil
 }
 
 // concurrentInvokes sends c invocations of payload at once and waits for
@@ -719,49 +795,50 @@ func errorKind(err error) string {
 	return s
 }
 
-// coldOurs measures n cold starts of fn: before each timed invocation,
-// UpdateFunctionConfiguration changes an environment variable (which
-// retires the warm environment) and the bench waits for Successful. Only
-// the invocation is timed. One untimed cold invocation comes first (it
-// also unpacks the code, which later cold starts find unpacked).
-func coldOurs(ctx context.Context, lc *lambda.Client, fn string, n int) (coldResult, error) {
-	var res coldResult
-	ep := &endpoint{lc: lc, fn: fn}
-	for i := range n + 1 {
-		t := time.Now()
-		if _, err := lc.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
-			FunctionName: aws.String(fn),
-			Environment:  &types.Environment{Variables: map[string]string{"BENCH_COLD": strconv.Itoa(i)}},
-		}); err != nil {
-			return res, fmt.Errorf("update configuration: %w", err)
-		}
-		if err := waitUpdated(ctx, lc, fn, 30*time.Second); err != nil {
-			return res, err
-		}
-		settle := time.Since(t)
-		rtt, out, err := ep.invoke(ctx, []byte(`{}`), true)
-		if err != nil {
-			res.errors++
-			logf("cold invocation %d: %v", i, err)
-			continue
-		}
-		r, err := tailReport(out)
-		if err != nil {
-			return res, err
-		}
-		if i == 0 {
-			continue
-		}
-		if r.initDuration == 0 {
-			res.notCold++
-			continue
-		}
-		res.rtt = append(res.rtt, rtt)
-		res.init = append(res.init, r.initDuration)
-		res.duration = append(res.duration, r.duration)
-		res.settle = append(res.settle, settle)
+// coldOurs takes cold sample i of fn into res: UpdateFunctionConfiguration
+// changes an environment variable (which retires the warm environment),
+// the bench waits for Successful, then times one invocation. Sample 0 is
+// untimed (it also unpacks the code, which later samples find unpacked).
+func coldOurs(ctx context.Context, lc *lambda.Client, fn string, i int, res *coldResult) error {
+	t := time.Now()
+	if _, err := lc.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String(fn),
+		Environment:  &types.Environment{Variables: map[string]string{"BENCH_COLD": strconv.Itoa(i)}},
+	}); err != nil {
+		return fmt.Errorf("update configuration: %w", err)
 	}
-	return res, nil
+	if err := waitUpdated(ctx, lc, fn, 30*time.Second); err != nil {
+		return err
+	}
+	settle := time.Since(t)
+	rtt, out, err := (&endpoint{lc: lc, fn: fn}).invoke(ctx, []byte(`{}`), true)
+	if err != nil {
+		res.errors++
+		logf("cold invocation %d: %v", i, err)
+		return nil
+	}
+	r, err := tailReport(out)
+	if err != nil {
+		return err
+	}
+	if i > 0 {
+		res.add(rtt, r, settle)
+	}
+	return nil
+}
+
+// add records a cold sample, unless its REPORT shows no init.
+func (c *coldResult) add(rtt time.Duration, r reportLine, settle time.Duration) {
+	if r.initDuration == 0 {
+		c.notCold++
+		return
+	}
+	c.rtt = append(c.rtt, rtt)
+	c.init = append(c.init, r.initDuration)
+	c.duration = append(c.duration, r.duration)
+	if settle > 0 {
+		c.settle = append(c.settle, settle)
+	}
 }
 
 // coldNewOurs measures n cold starts of functions just created (with the
@@ -771,6 +848,7 @@ func coldOurs(ctx context.Context, lc *lambda.Client, fn string, n int) (coldRes
 func coldNewOurs(ctx context.Context, lc *lambda.Client, prefix string, l invokeLang, n int) (coldResult, error) {
 	var res coldResult
 	for i := range n + 1 {
+		time.Sleep(coldGap)
 		fn := prefix + strconv.Itoa(i)
 		if err := createInvokeFunction(ctx, lc, fn, l); err != nil {
 			return res, err
@@ -787,14 +865,7 @@ func coldNewOurs(ctx context.Context, lc *lambda.Client, prefix string, l invoke
 		} else if r, err := tailReport(out); err != nil {
 			return res, err
 		} else if i > 0 {
-			if r.initDuration == 0 {
-				res.notCold++
-			} else {
-				res.rtt = append(res.rtt, rtt)
-				res.init = append(res.init, r.initDuration)
-				res.duration = append(res.duration, r.duration)
-				res.settle = append(res.settle, settle)
-			}
+			res.add(rtt, r, settle)
 		}
 		if _, err := lc.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(fn)}); err != nil {
 			return res, fmt.Errorf("delete %s: %w", fn, err)

@@ -53,6 +53,7 @@ func invokeRows(res *invokeResult) []row {
 			dur(lang+" warm overhead (round trip − REPORT Duration) p99", warmOver, .99, targetWarmOverhead),
 			dur(lang+" warm round trip p50", warmRTT, .5, 0),
 			dur(lang+" warm round trip p99", warmRTT, .99, 0),
+			row{metric: lang + " warm round trip with LogType Tail p50", ours: fmtDur(percentile(o.warm.tailRTT, .5)), moto: "—"},
 			dur(lang+" warm REPORT Duration p50", warmDur, .5, 0),
 			dur(lang+" warm REPORT Duration p99", warmDur, .99, 0),
 			dur(lang+" cold start round trip p50", coldRTT, .5, coldTarget),
@@ -123,11 +124,12 @@ func invokeNotes(w io.Writer, cfg *config, res *invokeResult) {
 	fmt.Fprintf(w, "- Invoke: a lambdahost of its own (own data dir), environments isolated by: %s. Idle RSS of the server before any invocation: %s. ", res.sandbox, fmtBytes(res.idleRSS))
 	fmt.Fprintf(w, "The sandbox also keeps %d spare init(s) started ahead (the server binary re-executed in new namespaces, waiting for its environment; a fixed cost, not per environment, not in the rows): %s RSS, %s PSS.\n", res.spares.procs, fmtBytes(res.spares.rss), fmtBytes(res.spares.pss))
 	fmt.Fprintf(w, "  Functions: Go is internal/testfn/gofn (aws-lambda-go, `CGO_ENABLED=0 go build -tags lambda.norpc`, %s), provided.al2023, an echo; Python (%s) is a handler that returns its request ID. MemorySize 128, payload `{}`.\n", fmtBytes(res.gofnSize), pyRuntime)
+	fmt.Fprintln(w, "  lambdahost and RIE take turns: test by test, and in blocks of 50 warm pairs and of one cold start, so that load from elsewhere falls on both.")
 	fmt.Fprintln(w, "  Client: aws-sdk-go-v2 Lambda Invoke (RequestResponse), keep-alive, loopback, no retries, SigV4 with test/test; the round trip is measured around the SDK call, so it includes signing and the SDK's own work.")
-	fmt.Fprintf(w, "- Warm: %d untimed invocations, then %d pairs, one at a time. The first of each pair is plain (its round trip is the \"round trip\" row); the second asks for the log (`LogType: Tail`), and its REPORT line's Duration is subtracted from its own round trip (the \"overhead\" rows). ", cfg.invokeWarmup, cfg.invokeN)
+	fmt.Fprintf(w, "- Warm: %d untimed invocations, then %d pairs, one call at a time. The first of each pair is plain (its round trip is the \"round trip\" row); the second asks for the log (`LogType: Tail`), and its REPORT line's Duration is subtracted from its own round trip (the \"overhead\" rows). ", cfg.invokeWarmup, cfg.invokeN)
 	fmt.Fprintln(w, "Duration runs from handing the event to the runtime's pending /next to receiving its response, so it counts the Runtime API exchange and aws-lambda-go's decoding and encoding along with the handler (a no-op): overhead ≥ round trip − Duration, and overhead ≤ round trip.")
 	fmt.Fprintln(w, "  RIE has no LogType: every call is plain, and its REPORT line (RIE prints it on stdout, Duration from after its init to the response) is found by the request ID the function answers.")
-	fmt.Fprintf(w, "- Cold: lambdahost: %d samples (after one untimed) of UpdateFunctionConfiguration (a new Environment variable, which gives the function a new environment), polling GetFunctionConfiguration until LastUpdateStatus is Successful, then one timed Invoke with `LogType: Tail` on the warm connection; Init Duration is from its REPORT line (launch → the runtime's first /next). ", cfg.invokeColdN)
+	fmt.Fprintf(w, "- Cold: samples are 50 ms apart (cold starts are rarely back to back; the sandbox restarts its spare init in between). lambdahost: %d samples (after one untimed) of UpdateFunctionConfiguration (a new Environment variable, which gives the function a new environment), polling GetFunctionConfiguration until LastUpdateStatus is Successful, then one timed Invoke with `LogType: Tail` on the warm connection; Init Duration is from its REPORT line (launch → the runtime's first /next). ", cfg.invokeColdN)
 	fmt.Fprintln(w, "The code is already unpacked; the previous environment is retired by the invocation (it is in the timed path). \"New function\" rows: CreateFunction with the same zip (so the code is already unpacked), wait for Active, then the timed Invoke: no environment to retire; each function is deleted afterwards, untimed. RIE: a new aws-lambda-rie per sample, a keep-alive connection opened before the timed first invocation (RIE starts the runtime lazily, at that invocation); Init Duration from its REPORT line.")
 	for _, lang := range res.langs {
 		o := res.ours[lang]

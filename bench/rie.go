@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/lambdahost/lambdahost/invoke/bootstrap"
@@ -158,6 +158,9 @@ func startRIE(spec *rieSpec, name string) (*rieProcess, error) {
 	}
 }
 
+// stopQuietly cleans up after a RIE that already exited.
+func (r *rieProcess) stopQuietly() { _ = r.stop() }
+
 // reports returns the REPORT lines RIE has printed so far.
 func (r *rieProcess) reports() ([]reportLine, error) {
 	b, err := os.ReadFile(r.logPath)
@@ -192,112 +195,89 @@ func predial(hc interface {
 	return resp.Body.Close()
 }
 
-// rieTest measures one runtime under RIE as invokeTest measures it on
-// lambdahost: warm invocations, throughput (Go), memory, then cold starts,
-// each on a new RIE.
-func rieTest(ctx context.Context, spec *rieSpec, lang string, cfg *config) (*runSet, error) {
-	set := &runSet{}
-	maxConc := 1
-	for _, c := range cfg.invokeConc {
-		maxConc = max(maxConc, c)
-	}
-	lc, hc := newLambdaClient("127.0.0.1:9", maxConc) // the endpoint is set per call
-	logf("invoke: RIE %s warm: %d + %d invocations", lang, cfg.invokeWarmup, 2*cfg.invokeN)
-	r, err := startRIE(spec, "warm")
+// rieBench measures one runtime under RIE, test by test, as invokeTest
+// measures it on lambdahost.
+type rieBench struct {
+	spec *rieSpec
+	lc   *lambda.Client // its endpoint is set per call
+	hc   *awshttp.BuildableClient
+	set  *runSet
+}
+
+func newRIEBench(spec *rieSpec, conns int) *rieBench {
+	lc, hc := newLambdaClient("127.0.0.1:9", conns)
+	return &rieBench{spec: spec, lc: lc, hc: hc, set: &runSet{}}
+}
+
+// throughput runs the throughput test with c clients on a new RIE:
+// concurrent invocations can crash it.
+func (b *rieBench) throughput(ctx context.Context, c int, d time.Duration) error {
+	r, err := startRIE(b.spec, "throughput-"+strconv.Itoa(c))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	stopWarm := sync.OnceFunc(func() { stopLogged(r.process) })
-	defer stopWarm()
-	ep := r.endpoint(lc)
-	if set.warm, err = measureWarm(ctx, ep, cfg.invokeWarmup, cfg.invokeN, false, r.reports); err != nil {
-		return nil, fmt.Errorf("warm: %w (log: %s)", err, r.logPath)
-	}
-	stopWarm()
-
-	// Memory: as on lambdahost, one sleeping invocation on a new RIE,
-	// then 0.5 s idle; the emulator and its runtime are measured apart.
-	logf("invoke: RIE %s memory", lang)
-	if set.mem, err = memRIE(ctx, spec, lc); err != nil {
-		return nil, err
-	}
-
-	if lang == "Go" {
-		// A new RIE for each level: concurrent invocations can crash it.
-		for _, c := range cfg.invokeConc {
-			logf("invoke: RIE Go throughput, %d clients, %s", c, cfg.invokeDur)
-			r, err := startRIE(spec, "throughput-"+strconv.Itoa(c))
-			if err != nil {
-				return nil, err
-			}
-			ep := r.endpoint(lc)
-			for range 10 {
-				if _, _, err := ep.invoke(ctx, []byte(`{}`), false); err != nil {
-					stopLogged(r.process)
-					return nil, fmt.Errorf("throughput warm-up: %w (log: %s)", err, r.logPath)
-				}
-			}
-			t := measureThroughput(ctx, ep, c, cfg.invokeDur, r.cmd.Process.Pid)
-			t.envs = 1
-			if r.exited() != nil {
-				t.crashed = "exited"
-				if b, err := os.ReadFile(r.logPath); err == nil {
-					for _, l := range strings.Split(string(b), "\n") {
-						if strings.HasPrefix(l, "panic:") {
-							t.crashed = strings.TrimSpace(l)
-							break
-						}
-					}
-				}
-				logf("invoke: RIE crashed with %d clients: %s (log: %s)", c, t.crashed, r.logPath)
-			}
+	ep := r.endpoint(b.lc)
+	for range 10 {
+		if _, _, err := ep.invoke(ctx, []byte(`{}`), false); err != nil {
 			stopLogged(r.process)
-			set.tput = append(set.tput, t)
+			return fmt.Errorf("warm-up: %w (log: %s)", err, r.logPath)
 		}
 	}
-
-	logf("invoke: RIE %s cold: %d invocations, each on a new RIE", lang, cfg.invokeColdN)
-	for i := range cfg.invokeColdN + 1 { // the first is an untimed warm-up
-		r, err := startRIE(spec, "cold-"+strconv.Itoa(i))
-		if err != nil {
-			return nil, err
-		}
-		ep := r.endpoint(lc)
-		if err := predial(hc, r.addr); err != nil {
-			stopLogged(r.process)
-			return nil, fmt.Errorf("cold: connect: %w", err)
-		}
-		rtt, out, err := ep.invoke(ctx, []byte(`{}`), false)
-		if err != nil {
-			set.cold.errors++
-			logf("RIE cold invocation %d: %v (log: %s)", i, err, r.logPath)
-			stopLogged(r.process)
-			continue
-		}
-		id := requestIDOf(out.Payload)
-		// RIE prints REPORT after it has answered: wait for it.
-		var rep *reportLine
-		for wait := time.Now(); rep == nil && time.Since(wait) < 2*time.Second; time.Sleep(time.Millisecond) {
-			rs, _ := r.reports()
-			for _, x := range rs {
-				if x.requestID == id {
-					rep = &x
+	t := measureThroughput(ctx, ep, c, d, r.cmd.Process.Pid)
+	t.envs = 1
+	if r.exited() != nil {
+		t.crashed = "exited"
+		if b, err := os.ReadFile(r.logPath); err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, "panic:") {
+					t.crashed = strings.TrimSpace(l)
+					break
 				}
 			}
 		}
+		logf("invoke: RIE crashed with %d clients: %s (log: %s)", c, t.crashed, r.logPath)
+		r.stopQuietly()
+	} else {
 		stopLogged(r.process)
-		if i == 0 {
-			continue
-		}
-		if rep == nil || rep.initDuration == 0 {
-			set.cold.notCold++
-			continue
-		}
-		set.cold.rtt = append(set.cold.rtt, rtt)
-		set.cold.init = append(set.cold.init, rep.initDuration)
-		set.cold.duration = append(set.cold.duration, rep.duration)
 	}
-	return set, nil
+	b.set.tput = append(b.set.tput, t)
+	return nil
+}
+
+// cold takes cold sample i: a new RIE, a connection opened to it, then
+// the timed first invocation. Sample 0 is untimed.
+func (b *rieBench) cold(ctx context.Context, i int) error {
+	r, err := startRIE(b.spec, "cold-"+strconv.Itoa(i))
+	if err != nil {
+		return err
+	}
+	defer stopLogged(r.process)
+	if err := predial(b.hc, r.addr); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	rtt, out, err := r.endpoint(b.lc).invoke(ctx, []byte(`{}`), false)
+	if err != nil {
+		b.set.cold.errors++
+		logf("RIE cold invocation %d: %v (log: %s)", i, err, r.logPath)
+		return nil
+	}
+	id := requestIDOf(out.Payload)
+	// RIE prints REPORT after it has answered: wait for it.
+	for wait := time.Now(); time.Since(wait) < 2*time.Second; time.Sleep(time.Millisecond) {
+		rs, _ := r.reports()
+		for _, x := range rs {
+			if x.requestID == id {
+				if i > 0 {
+					b.set.cold.add(rtt, x, 0)
+				}
+				return nil
+			}
+		}
+	}
+	if i > 0 {
+		b.set.cold.notCold++
+	}
+	return nil
 }
 
 // memRIE measures the memory of a new RIE after one invocation that
