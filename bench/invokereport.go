@@ -108,7 +108,7 @@ func invokeRows(res *invokeResult) []row {
 		rows = append(rows,
 			memRow(fmt.Sprintf("%s memory per warm env: runtime RSS (%d envs)", lang, o.mem.envs), func(m envMem) int64 { return m.runtime.rss }),
 			memRow(lang+" memory per warm env: runtime PSS", func(m envMem) int64 { return m.runtime.pss }),
-			memRow(lang+" memory per warm env: host (server RSS growth | RIE's RSS)", func(m envMem) int64 { return m.host }),
+			memRow(lang+" memory per warm env: host (server RSS growth; RIE: its RSS)", func(m envMem) int64 { return m.host }),
 			memRow(lang+" memory per warm env: runtime RSS + host", func(m envMem) int64 { return m.runtime.rss + m.host }),
 			row{metric: lang + " memory per warm env: memory cgroup usage", ours: cg, moto: "—"},
 		)
@@ -130,7 +130,7 @@ func invokeNotes(w io.Writer, cfg *config, res *invokeResult) {
 	fmt.Fprintln(w, "Duration runs from handing the event to the runtime's pending /next to receiving its response, so it counts the Runtime API exchange and aws-lambda-go's decoding and encoding along with the handler (a no-op): overhead ≥ round trip − Duration, and overhead ≤ round trip.")
 	fmt.Fprintln(w, "  RIE has no LogType: every call is plain, and its REPORT line (RIE prints it on stdout, Duration from after its init to the response) is found by the request ID the function answers.")
 	fmt.Fprintf(w, "- Cold: samples are 50 ms apart (cold starts are rarely back to back; the sandbox restarts its spare init in between). lambdahost: %d samples (after one untimed) of UpdateFunctionConfiguration (a new Environment variable, which gives the function a new environment), polling GetFunctionConfiguration until LastUpdateStatus is Successful, then one timed Invoke with `LogType: Tail` on the warm connection; Init Duration is from its REPORT line (launch → the runtime's first /next). ", cfg.invokeColdN)
-	fmt.Fprintln(w, "The code is already unpacked; the previous environment is retired by the invocation (it is in the timed path). \"New function\" rows: CreateFunction with the same zip (so the code is already unpacked), wait for Active, then the timed Invoke: no environment to retire; each function is deleted afterwards, untimed. RIE: a new aws-lambda-rie per sample, a keep-alive connection opened before the timed first invocation (RIE starts the runtime lazily, at that invocation); Init Duration from its REPORT line.")
+	fmt.Fprintln(w, "The code is already unpacked; the previous environment is retired during that invocation. \"New function\" rows: CreateFunction with the same zip (so the code is already unpacked), wait for Active, then the timed Invoke: no environment to retire; each function is deleted afterwards, untimed. RIE: a new aws-lambda-rie per sample, a keep-alive connection opened before the timed first invocation (RIE starts the runtime lazily, at that invocation); Init Duration from its REPORT line.")
 	for _, lang := range res.langs {
 		o := res.ours[lang]
 		fmt.Fprintf(w, "  %s: lambdahost n=%d (errors %d, not cold %d), UpdateFunctionConfiguration → Successful p50 %s; new functions n=%d (errors %d, not cold %d)", lang, len(o.cold.rtt), o.cold.errors, o.cold.notCold, fmtDur(percentile(o.cold.settle, .5)), len(o.coldNew.rtt), o.coldNew.errors, o.coldNew.notCold)
