@@ -109,6 +109,19 @@ func pushImage(t *testing.T, ref string) v1.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
+	img = lambdaImage(t, img)
+	push(t, ref, img)
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// lambdaImage makes img a linux/amd64 image whose entry point is
+// /var/task/bootstrap, with env added to its configuration.
+func lambdaImage(t *testing.T, img v1.Image, env ...string) v1.Image {
+	t.Helper()
 	cf, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
@@ -116,9 +129,16 @@ func pushImage(t *testing.T, ref string) v1.Hash {
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", "amd64"
 	cf.Config.Entrypoint = []string{"/var/task/bootstrap"}
+	cf.Config.Env = append(cf.Config.Env, env...)
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)
 	}
+	return img
+}
+
+// push writes img to ref in a registry reached over plain HTTP.
+func push(t *testing.T, ref string, img v1.Image) {
+	t.Helper()
 	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
@@ -126,11 +146,6 @@ func pushImage(t *testing.T, ref string) v1.Hash {
 	if err := remote.Write(r, img); err != nil {
 		t.Fatalf("push %s: %v", ref, err)
 	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 // TestImageCode deploys container images from a real registry: tags are

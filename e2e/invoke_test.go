@@ -22,11 +22,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // testFunction is a function under test: a runtime, a handler and the
@@ -697,16 +694,7 @@ func (s *stallingRegistry) image(t *testing.T, repo string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Entrypoint = []string{"/var/task/bootstrap"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
+	img = lambdaImage(t, img)
 	layers, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)
@@ -720,13 +708,7 @@ func (s *stallingRegistry) image(t *testing.T, repo string) string {
 		s.layers[d.String()] = true
 	}
 	s.mu.Unlock()
-	ref, err := name.ParseReference(uri, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatalf("push %s: %v", uri, err)
-	}
+	push(t, uri, img)
 	return uri
 }
 
