@@ -349,3 +349,60 @@ func TestCloseStopsBusyEnvironments(t *testing.T) {
 		t.Fatal("running invocation did not end")
 	}
 }
+
+// chunkRecorder is a StreamWriter that notes when each chunk arrived.
+type chunkRecorder struct {
+	mu     sync.Mutex
+	chunks []string
+	at     []time.Time
+}
+
+func (r *chunkRecorder) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.chunks = append(r.chunks, string(p))
+	r.at = append(r.at, time.Now())
+	return len(p), nil
+}
+
+func (r *chunkRecorder) Flush() error { return nil }
+
+// TestStreamedResponse: a response the runtime sends in chunks reaches a
+// streaming caller as it is written, and a failure mid-stream, reported
+// in the trailers, ends it as a function error.
+func TestStreamedResponse(t *testing.T) {
+	f := newFixture(t)
+	tg := target(t, "A")
+	rec := &chunkRecorder{}
+	start := time.Now()
+	res, err := f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "s1", Payload: []byte(`{"chunks":4}`), Stream: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now()
+	if !res.Streamed || res.FunctionError != "" {
+		t.Fatalf("result %+v", res)
+	}
+	if got := strings.Join(rec.chunks, ""); got != "chunk 0;chunk 1;chunk 2;chunk 3;" {
+		t.Errorf("streamed %q", got)
+	}
+	// The handler writes its 4 chunks 50 ms apart: the first must arrive
+	// about 150 ms before the end, not with it.
+	if len(rec.at) < 2 || end.Sub(rec.at[0]) < 100*time.Millisecond {
+		t.Errorf("first chunk %v after the start, %v before the end: not streamed as written", rec.at[0].Sub(start), end.Sub(rec.at[0]))
+	}
+
+	res, err = f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "s2", Payload: []byte(`{"chunks":4,"break_after":2}`), Stream: &chunkRecorder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FunctionError != "Unhandled" || !strings.Contains(string(res.Payload), "stream broke") {
+		t.Errorf("broken stream: %+v %s", res, res.Payload)
+	}
+
+	// Without a streaming caller the chunks are buffered into one payload.
+	res = call(t, f.x, tg, `{"chunks":3}`)
+	if string(res.Payload) != "chunk 0;chunk 1;chunk 2;" || res.FunctionError != "" {
+		t.Errorf("buffered: %s %+v", res.Payload, res)
+	}
+}

@@ -75,6 +75,14 @@ func (e *env) handleResponse(w http.ResponseWriter, r *http.Request) {
 	}
 	switch mode := r.Header.Get("Lambda-Runtime-Function-Response-Mode"); strings.ToLower(mode) {
 	case "":
+		// A runtime that sends its response in chunks (aws-lambda-go
+		// does for a handler returning an io.Reader) streams it to a
+		// caller that wants a stream, and may report a failure in its
+		// trailers either way.
+		if r.ContentLength < 0 {
+			e.handleStreamed(w, r, c)
+			return
+		}
 	case "streaming":
 		e.handleStreamed(w, r, c)
 		return

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -27,6 +28,11 @@ type event struct {
 	Allocate int    `json:"allocate_mb"`
 	Env      string `json:"env"`
 	Size     int    `json:"size"`
+	// Chunks makes the handler return an io.Reader that yields this many
+	// chunks 50 ms apart, which aws-lambda-go sends as a chunked body;
+	// with BreakAfter set, reading fails after that many chunks.
+	Chunks     int `json:"chunks"`
+	BreakAfter int `json:"break_after"`
 }
 
 type reply struct {
@@ -41,7 +47,26 @@ type reply struct {
 
 var hold [][]byte
 
-func handle(ctx context.Context, ev event) (*reply, error) {
+func handle(ctx context.Context, ev event) (any, error) {
+	if ev.Chunks > 0 {
+		pr, pw := io.Pipe()
+		go func() {
+			for i := 0; i < ev.Chunks; i++ {
+				if ev.BreakAfter > 0 && i == ev.BreakAfter {
+					pw.CloseWithError(errors.New("stream broke"))
+					return
+				}
+				fmt.Fprintf(pw, "chunk %d;", i)
+				time.Sleep(50 * time.Millisecond)
+			}
+			pw.Close()
+		}()
+		return pr, nil
+	}
+	return reply1(ctx, ev)
+}
+
+func reply1(ctx context.Context, ev event) (*reply, error) {
 	lc, _ := lambdacontext.FromContext(ctx)
 	if ev.Print != "" {
 		fmt.Println(ev.Print)
