@@ -3,8 +3,12 @@
 package e2e
 
 import (
+	"archive/zip"
+	"bytes"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -67,5 +71,90 @@ func TestInvokeStreamsChunks(t *testing.T) {
 	chunks, complete = stream(`{"chunks":4,"break_after":2}`)
 	if complete.ErrorCode == nil || complete.ErrorDetails == nil || !strings.Contains(*complete.ErrorDetails, "stream broke") {
 		t.Errorf("broken stream: chunks %q, InvokeComplete %+v", chunks, complete)
+	}
+}
+
+// nodeStreamingZip is a Node.js function wrapped in
+// awslambda.streamifyResponse that writes four parts 50 ms apart, and
+// fails after them if the event says so.
+func nodeStreamingZip(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("index.mjs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, `export const handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+  responseStream.setContentType('text/plain');
+  for (let i = 0; i < 4; i++) {
+    responseStream.write('part ' + i + ';');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (event.fail) throw new Error('node stream broke');
+  responseStream.end();
+});
+`)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestInvokeStreamsNode: awslambda.streamifyResponse works with our
+// Node.js runtime client, chunk by chunk, errors in InvokeComplete.
+func TestInvokeStreamsNode(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	c := NewSDKClient(srv.Endpoint, TestCredentials, "us-east-1")
+	ctx := t.Context()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("node-stream"), Runtime: types.RuntimeNodejs20x, Handler: aws.String("index.handler"),
+		Role: aws.String(testRole), Code: &types.FunctionCode{ZipFile: nodeStreamingZip(t)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("node-stream")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	read := func(payload string) (chunks []string, complete *types.InvokeWithResponseStreamCompleteEvent) {
+		t.Helper()
+		out, err := c.InvokeWithResponseStream(ctx, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("node-stream"), Payload: []byte(payload)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		es := out.GetStream()
+		defer es.Close()
+		for ev := range es.Events() {
+			switch v := ev.(type) {
+			case *types.InvokeWithResponseStreamResponseEventMemberPayloadChunk:
+				chunks = append(chunks, string(v.Value.Payload))
+			case *types.InvokeWithResponseStreamResponseEventMemberInvokeComplete:
+				complete = &v.Value
+			}
+		}
+		if err := es.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if complete == nil {
+			t.Fatal("no InvokeComplete event")
+		}
+		return chunks, complete
+	}
+	chunks, complete := read(`{}`)
+	if got := strings.Join(chunks, ""); got != "part 0;part 1;part 2;part 3;" || len(chunks) < 2 || complete.ErrorCode != nil {
+		t.Errorf("chunks %q, InvokeComplete %+v", chunks, complete)
+	}
+	chunks, complete = read(`{"fail":true}`)
+	if complete.ErrorCode == nil || complete.ErrorDetails == nil || !strings.Contains(*complete.ErrorDetails, "node stream broke") {
+		t.Errorf("failed stream: chunks %q, InvokeComplete %+v", chunks, complete)
+	}
+	// Invoke (not streaming) gets the whole response at once.
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("node-stream"), Payload: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out.Payload) != "part 0;part 1;part 2;part 3;" || out.FunctionError != nil {
+		t.Errorf("Invoke: %q %v", out.Payload, out.FunctionError)
 	}
 }

@@ -134,6 +134,110 @@ function postInvocationResponse(id, result) {
   return post(`/invocation/${encodeURIComponent(id)}/response`, body);
 }
 
+// ---- response streaming ----------------------------------------------------
+
+// A handler wrapped in awslambda.streamifyResponse gets a writable
+// response stream instead of returning its result: what it writes goes to
+// the Runtime API as a chunked response in "streaming" mode, as it is
+// written; a failure after the first byte is reported in the trailers.
+const STREAMING = Symbol('lambdahost.streaming');
+const HTTP_INTEGRATION = 'application/vnd.awslambda.http-integration-response';
+
+globalThis.awslambda = {
+  streamifyResponse(handler) {
+    handler[STREAMING] = true;
+    return handler;
+  },
+  HttpResponseStream: {
+    // from writes the HTTP integration prelude (status, headers,
+    // cookies) that Function URLs read before the body: JSON, then eight
+    // NUL bytes.
+    from(stream, prelude) {
+      stream.setContentType(HTTP_INTEGRATION);
+      stream.write(JSON.stringify(prelude ?? {}));
+      stream.write(Buffer.alloc(8));
+      return stream;
+    },
+  },
+};
+
+function streamInvocation(handler, id, event, context) {
+  return new Promise((resolve) => {
+    let contentType = 'application/octet-stream';
+    let started = false;
+    const req = http.request(
+      {
+        host: apiHost,
+        port: apiPort,
+        path: `${API_PREFIX}/invocation/${encodeURIComponent(id)}/response`,
+        method: 'POST',
+        agent,
+        headers: {
+          'Lambda-Runtime-Function-Response-Mode': 'streaming',
+          'Transfer-Encoding': 'chunked',
+          Trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode >= 500) fatal(`POST streamed response: ${res.statusCode}`);
+          resolve();
+        });
+      },
+    );
+    req.on('error', (err) => fatal(`POST streamed response: ${err.message}`));
+    const start = () => {
+      if (started) return;
+      started = true;
+      req.setHeader('Content-Type', contentType);
+    };
+    const stream = {
+      setContentType(type) {
+        if (started) throw new Error('setContentType must be called before the first write');
+        contentType = String(type);
+      },
+      write(chunk, encoding, cb) {
+        start();
+        return req.write(chunk, encoding, cb);
+      },
+      end(chunk, encoding, cb) {
+        start();
+        return req.end(chunk, encoding, cb);
+      },
+      on: (...args) => req.on(...args),
+      once: (...args) => req.once(...args),
+      get writableEnded() {
+        return req.writableEnded;
+      },
+    };
+    const finish = (err) => {
+      if (req.writableEnded) return;
+      start();
+      if (err !== undefined) {
+        logError('Invoke Error', err);
+        const doc = errorDoc(err);
+        req.addTrailers({
+          'Lambda-Runtime-Function-Error-Type': String(doc.errorType),
+          'Lambda-Runtime-Function-Error-Body': Buffer.from(serialize(doc)).toString('base64'),
+        });
+      }
+      req.end();
+    };
+    let result;
+    try {
+      result = handler(event, stream, context);
+    } catch (err) {
+      finish(err);
+      return;
+    }
+    Promise.resolve(result).then(
+      () => finish(),
+      (err) => finish(err ?? new Error('handled')),
+    );
+  });
+}
+
 // ---- console -------------------------------------------------------------
 
 // The request being handled, shown in log lines ("undefined" during init,
@@ -390,6 +494,11 @@ async function nextInvocation(handler) {
     context.fail = fail;
     context.done = done;
     const event = JSON.parse(res.body.toString('utf8'));
+    if (handler[STREAMING]) {
+      settled = true;
+      send(() => streamInvocation(handler, id, event, context));
+      return;
+    }
     const result = handler(event, context, callback);
     if (result && typeof result.then === 'function') {
       result.then(succeed, fail);
