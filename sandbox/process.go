@@ -272,8 +272,21 @@ func (l *Launcher) keepSpares() {
 			ip.discard()
 			return
 		}
+		// The spare just handed over is usually starting an environment
+		// now, and another spare (the one this loop was blocked on) is
+		// ready: starting the next one at once would compete with that
+		// cold start for the CPU (a fork into new namespaces costs a few
+		// milliseconds of it).
+		select {
+		case <-time.After(spareDelay):
+		case <-l.closing:
+			return
+		}
 	}
 }
+
+// spareDelay is the pause before a spare init is replaced.
+const spareDelay = 25 * time.Millisecond
 
 // takeSpare returns a live spare init for the mode, or nil.
 func (l *Launcher) takeSpare(namespaces bool) *initProc {
