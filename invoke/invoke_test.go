@@ -406,3 +406,22 @@ func TestStreamedResponse(t *testing.T) {
 		t.Errorf("buffered: %s %+v", res.Payload, res)
 	}
 }
+
+// TestForeignArchitecture: a provided runtime built for an architecture
+// the host cannot run is refused with a clear error, unless the host can
+// emulate it.
+func TestForeignArchitecture(t *testing.T) {
+	f := newFixture(t)
+	f.x.Arch = "x86_64"
+	tg := target(t, "A", func(v *lambdahost.Version) { v.Config.Architectures = []string{"arm64"} })
+	_, err := f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "arm", Payload: []byte("{}")})
+	var apiErr *lambdahost.Error
+	if !errors.As(err, &apiErr) || apiErr.Type != lambdahost.InvalidRuntimeException || !strings.Contains(apiErr.Message, "arm64") {
+		t.Fatalf("err = %v, want InvalidRuntimeException naming arm64", err)
+	}
+	// With an emulator for arm64 the launch goes ahead (the test binary
+	// is x86_64, so it runs either way).
+	f2 := newFixture(t)
+	f2.x.Arch, f2.x.Foreign = "x86_64", []string{"arm64"}
+	decode(t, call(t, f2.x, tg, `{}`))
+}
