@@ -42,7 +42,7 @@ const testHost = "lambdahost.test"
 
 // env is an in-process lambdahost over real sqlite and disk adapters.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	api     *fnhttp.Server
 	svc     *control.Service
@@ -81,7 +81,7 @@ func (b *blockingPreparer) Prepare(ctx context.Context, v *lambdahost.Version) e
 
 func (b *blockingPreparer) Release() { b.once.Do(func() { close(b.release) }) }
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "db"))

@@ -140,6 +140,9 @@ func (c *codeDirs) collect(referenced map[lambdahost.Digest]bool) (int, error) {
 	return n, nil
 }
 
+// unzipLimit bounds the bytes extractZip writes; tests lower it.
+var unzipLimit int64 = lambdahost.MaxUnzippedSize
+
 // extractZip writes the files of the zip archive r into dir. Every path is
 // resolved inside dir (os.Root), so that names with ".." or symbolic links
 // cannot reach outside it. Files keep their Unix permission bits, made
@@ -186,7 +189,7 @@ func extractZip(r io.ReaderAt, size int64, dir string) error {
 			if mode.Perm()&0o111 != 0 {
 				perm = 0o755
 			}
-			n, err := writeFile(root, name, f, perm, lambdahost.MaxUnzippedSize-total)
+			n, err := writeFile(root, name, f, perm, unzipLimit-total)
 			total += n
 			if err != nil {
 				return err
@@ -221,7 +224,7 @@ func writeFile(root *os.Root, name string, f *zip.File, perm fs.FileMode, budget
 		err = cerr
 	}
 	if err == nil && n > budget {
-		err = fmt.Errorf("unzipped size exceeds %d bytes", lambdahost.MaxUnzippedSize)
+		err = fmt.Errorf("unzipped size exceeds %d bytes", unzipLimit)
 	}
 	if err == nil {
 		// The umask may have removed bits.

@@ -1,0 +1,99 @@
+package http_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+// fuzzRoutes are the operations FuzzAPI sends its bodies to; the fuzzer
+// picks one by index. "{f}" is replaced by the fuzzed function name.
+var fuzzRoutes = []struct{ method, path string }{
+	{"POST", "/2015-03-31/functions"},
+	{"PUT", "/2015-03-31/functions/{f}/code"},
+	{"PUT", "/2015-03-31/functions/{f}/configuration"},
+	{"POST", "/2015-03-31/functions/{f}/invocations"},
+	{"POST", "/2021-11-15/functions/{f}/response-streaming-invocations"},
+	{"POST", "/2015-03-31/functions/{f}/versions"},
+	{"POST", "/2015-03-31/functions/{f}/aliases"},
+	{"PUT", "/2015-03-31/functions/{f}/aliases/live"},
+	{"POST", "/2017-03-31/tags/{f}"},
+	{"PUT", "/2017-10-31/functions/{f}/concurrency"},
+	{"GET", "/2015-03-31/functions/{f}"},
+	{"DELETE", "/2015-03-31/functions/{f}"},
+	{"GET", "/2015-03-31/functions"},
+	{"GET", "/2015-03-31/functions/{f}/code"},
+}
+
+// FuzzAPI sends signed requests with hostile bodies, names, query
+// strings and invocation headers to every operation that parses them
+// (the JSON request decoders, the streaming ZipFile decoder, Invoke's
+// payload and header checks, name and ARN parsing). Whatever it sends,
+// the server must not panic and must answer a client error or success:
+// a 5xx would mean input reached a path the API does not expect. Errors
+// must be AWS-shaped: X-Amzn-Errortype and a JSON body.
+func FuzzAPI(f *testing.F) {
+	e := newEnv(f)
+	e.must("POST", "/2015-03-31/functions", createBody(f, "f", ""))
+	zipBody := `{"ZipFile":"` + b64(testZip(f, "v2")) + `"}`
+	f.Add(uint8(0), "f", "", createBody(f, "g", `"Publish":true`), "", "")
+	f.Add(uint8(1), "f", "", zipBody, "", "")
+	f.Add(uint8(1), "f", "", `{"ZipFile":"QUJD\/"}`, "", "")
+	f.Add(uint8(2), "f", "", `{"Timeout":7,"Environment":{"Variables":{"A":"b"}}}`, "", "")
+	f.Add(uint8(3), "f", "Qualifier=$LATEST", `{"k":[1,2,{"x":null}]}`, "Tail", "eyJjdXN0b20iOnt9fQ==")
+	f.Add(uint8(3), "f:1", "", strings.Repeat("[", 20000), "", "")
+	f.Add(uint8(3), "..%2f..%2fetc", "", `{}`, "None", "")
+	f.Add(uint8(4), "arn:aws:lambda:us-east-1:111111111111:function:f", "", `{}`, "", "")
+	f.Add(uint8(5), "f", "", `{"RevisionId":"x"}`, "", "")
+	f.Add(uint8(6), "f", "", `{"Name":"live","FunctionVersion":"$LATEST","RoutingConfig":{"AdditionalVersionWeights":{"1":0.5}}}`, "", "")
+	f.Add(uint8(8), "arn:aws:lambda:us-east-1:000000000000:function:f", "", `{"Tags":{"a":"b"}}`, "", "")
+	f.Add(uint8(9), "f", "", `{"ReservedConcurrentExecutions":1}`, "", "")
+	f.Add(uint8(12), "", "MaxItems=1&Marker=%00&FunctionVersion=ALL", ``, "", "")
+	f.Add(uint8(13), "f", "Expires=1&Signature=x", ``, "", "")
+	f.Fuzz(func(t *testing.T, route uint8, name, query, body, logType, clientContext string) {
+		rt := fuzzRoutes[int(route)%len(fuzzRoutes)]
+		path := strings.ReplaceAll(rt.path, "{f}", name)
+		if strings.HasSuffix(path, "/code") && rt.method == "GET" {
+			path = "/_lambdahost/code/" + name // the unauthenticated download route
+		}
+		req, err := http.NewRequestWithContext(context.Background(), rt.method, "http://"+testHost+path, strings.NewReader(body))
+		if err != nil || req.URL.Path == "" {
+			return
+		}
+		req.URL.RawQuery = query
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Amz-Log-Type", logType)
+		req.Header.Set("X-Amz-Client-Context", clientContext)
+		sum := sha256.Sum256([]byte(body))
+		if err := v4.NewSigner().SignHTTP(context.Background(), e.creds, req, hex.EncodeToString(sum[:]), "lambda", e.region, clock); err != nil {
+			return
+		}
+		w := httptest.NewRecorder()
+		e.api.ServeHTTP(w, req)
+		if w.Code >= 500 {
+			t.Fatalf("%s %s?%s with %q: HTTP %d %s %s", rt.method, path, query, truncate(body), w.Code, w.Header().Get("X-Amzn-Errortype"), w.Body)
+		}
+		if w.Code >= 400 && !strings.HasPrefix(path, "/_lambdahost/code/") {
+			if w.Header().Get("X-Amzn-Errortype") == "" {
+				t.Fatalf("%s %s: HTTP %d without X-Amzn-Errortype", rt.method, path, w.Code)
+			}
+			if !json.Valid(w.Body.Bytes()) {
+				t.Fatalf("%s %s: HTTP %d with a body that is not JSON: %q", rt.method, path, w.Code, w.Body)
+			}
+		}
+	})
+}
+
+func truncate(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
+}
