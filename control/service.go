@@ -168,9 +168,7 @@ func resolve(ctx context.Context, name string, kind lambdahost.NameKind, qualifi
 	}
 	if ref.Account != "" && ref.Account != c.Account {
 		id := lambdahost.FunctionID{Account: ref.Account, Region: c.Region, Name: ref.Name}
-		return target{}, lambdahost.Errorf(lambdahost.AccessDeniedException,
-			"User: arn:aws:iam::%s:user/%s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
-			c.Account, c.AccessKey, id.QualifiedARN(ref.Qualifier))
+		return target{}, accessDenied(c, id.QualifiedARN(ref.Qualifier))
 	}
 	if ref.Region != "" && ref.Region != c.Region {
 		return target{}, lambdahost.Errorf(lambdahost.ResourceNotFoundException,
@@ -185,6 +183,13 @@ func resolve(ctx context.Context, name string, kind lambdahost.NameKind, qualifi
 		q = qualifier
 	}
 	return target{id: lambdahost.FunctionID{Account: c.Account, Region: c.Region, Name: ref.Name}, qualifier: q, raw: name}, nil
+}
+
+// accessDenied is AWS's answer to a caller naming another account's resource.
+func accessDenied(c lambdahost.Caller, resource string) error {
+	return lambdahost.Errorf(lambdahost.AccessDeniedException,
+		"User: arn:aws:iam::%s:user/%s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
+		c.Account, c.AccessKey, resource)
 }
 
 // qualifierRule says which qualifier an operation on the function itself

@@ -50,7 +50,7 @@ func resource(ctx context.Context, arn string) (lambdahost.FunctionID, error) {
 		return lambdahost.FunctionID{}, err
 	}
 	if r.Account != c.Account {
-		return lambdahost.FunctionID{}, lambdahost.Errorf(lambdahost.AccessDeniedException, "")
+		return lambdahost.FunctionID{}, accessDenied(c, arn)
 	}
 	if r.Region != c.Region {
 		return lambdahost.FunctionID{}, lambdahost.Errorf(lambdahost.ResourceNotFoundException,

@@ -154,9 +154,11 @@ func TestAccountIsolationSuite(t *testing.T) {
 			}
 
 			t.Run("tags", func(t *testing.T) {
-				a.Call(t, "TagResource", Params{"Resource": arnB, "Tags": Params{"owner": "a"}}).WantError(t, 403, "AccessDeniedException", "")
-				a.Call(t, "UntagResource", Params{"Resource": arnB, "TagKeys": []string{"owner"}}).WantError(t, 403, "AccessDeniedException", "")
-				a.Call(t, "ListTags", Params{"Resource": arnB}).WantError(t, 403, "AccessDeniedException", "")
+				denied := "User: arn:aws:iam::" + credsA.AccountID + ":user/" + credsA.AccessKeyID +
+					" is not authorized to perform this action on resource: " + arnB + " because no resource-based policy allows it"
+				a.Call(t, "TagResource", Params{"Resource": arnB, "Tags": Params{"owner": "a"}}).WantError(t, 403, "AccessDeniedException", denied)
+				a.Call(t, "UntagResource", Params{"Resource": arnB, "TagKeys": []string{"owner"}}).WantError(t, 403, "AccessDeniedException", denied)
+				a.Call(t, "ListTags", Params{"Resource": arnB}).WantError(t, 403, "AccessDeniedException", denied)
 				unchanged("A's tag requests")
 			})
 
