@@ -331,7 +331,25 @@ func TestHostileRequests(t *testing.T) {
 		} else {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			t.Logf("1 MB header: HTTP %d %.100q", resp.StatusCode, b)
+			if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+				t.Errorf("1 MB header: HTTP %d %.100q, want 431", resp.StatusCode, b)
+			}
+		}
+		// A header just under the bound still works; a little over is refused.
+		for _, c := range []struct {
+			size   int
+			status int
+		}{{60 << 10, 200}, {70 << 10, http.StatusRequestHeaderFieldsTooLarge}} {
+			req := signed("GET", fnURL+"/"+name, nil)
+			req.Header.Set("X-Junk", strings.Repeat("a", c.size))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%d KB header: %v", c.size>>10, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != c.status {
+				t.Errorf("%d KB header: HTTP %d, want %d", c.size>>10, resp.StatusCode, c.status)
+			}
 		}
 		// Many headers summing to over 1 MB.
 		req = signed("GET", fnURL+"/"+name, nil)

@@ -57,6 +57,12 @@ type Main struct {
 }
 
 // ParseFlags reads flags, with LAMBDAHOST_* environment variables as defaults.
+// maxHeaderBytes bounds a request's headers, which net/http holds in
+// memory before any handler runs (its default is 1 MB per connection).
+// The Lambda API's own headers are small: the largest, X-Amz-Client-Context,
+// is at most 3583 bytes.
+const maxHeaderBytes = 64 << 10
+
 func (m *Main) ParseFlags(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
@@ -219,7 +225,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	addr := ln.Addr().String()
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("listening", "address", addr, "data_dir", m.DataDir, "version", version)
