@@ -48,6 +48,9 @@
 //	    InvokeWithResponseStream                    TestInvokeWithResponseStream   boto3 sdk
 //	22  sandbox: code, /proc, network, uid, /tmp    TestSandbox                    sdk
 //	23  100 code updates under invocation load      TestSwapUnderLoad              sdk
+//	24  account A cannot reach B's function at all  TestAccountIsolationSuite      boto3 sdk
+//	25  zip-slip, links, bombs, duplicate entries   TestHostileZip                 sdk
+//	    nested JSON, headers, base64, replay, paths TestHostileRequests            sdk raw
 package e2e
 
 import (
