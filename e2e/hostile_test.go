@@ -159,7 +159,7 @@ func wantNothingEscaped(t testing.TB, srv *Server, marker string) {
 // invoking unpacks them without writing outside <data-dir>/exec/code/<hex>;
 // links pointing outside resolve in the sandbox's view only. Zip bombs are
 // refused with AWS's error and store nothing; of duplicate entries the
-// last wins, as with unzip.
+// last wins, as with unzip (scenario 25).
 func TestHostileZip(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithArgs("--sandbox", "namespaces"))
@@ -264,7 +264,8 @@ func TestHostileZip(t *testing.T) {
 // TestHostileRequests sends malformed and hostile requests: deeply nested
 // JSON, huge headers, bad base64, replayed and expired signatures, and
 // path traversal in names and qualifiers. Each is answered with an
-// AWS-style error, writes nothing, and leaves the server serving.
+// AWS-style error, writes nothing, and leaves the server serving
+// (scenario 25).
 func TestHostileRequests(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)

@@ -17,7 +17,7 @@ import (
 // every attempt B's function, versions, aliases, tags, concurrency and
 // code are unchanged and it still runs B's code. The same name in both
 // accounts is two functions with their own code, and an ARN of another
-// region is refused (scenario 13).
+// region is refused (scenario 24).
 func TestAccountIsolationSuite(t *testing.T) {
 	t.Parallel()
 	credsA := Credentials{AccessKeyID: "AKIAATTACKER00000001", SecretAccessKey: "secret-of-a", AccountID: "111111111111"}
