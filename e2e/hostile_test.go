@@ -406,6 +406,24 @@ func TestHostileRequests(t *testing.T) {
 				}
 			}
 		}
+		// A presigned request used after its X-Amz-Expires lifetime.
+		for _, method := range []string{"GET", "DELETE"} {
+			req, err := http.NewRequestWithContext(t.Context(), method, fnURL+"/"+name+"?X-Amz-Expires=60", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := aws.Credentials{AccessKeyID: TestCredentials.AccessKeyID, SecretAccessKey: TestCredentials.SecretAccessKey}
+			emptySum := sha256.Sum256(nil)
+			u, _, err := v4.NewSigner().PresignHTTP(t.Context(), c, req, hex.EncodeToString(emptySum[:]), "lambda", "us-east-1", time.Now().Add(-2*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			presigned, err := http.NewRequestWithContext(t.Context(), method, u, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doRaw(t, nil, presigned).wantError(t, 403, "InvalidSignatureException", "Request has expired")
+		}
 		// Within the skew, the same requests would pass: the refusals
 		// above are for their time alone.
 		r := doRaw(t, nil, signedAt(t, "GET", fnURL+"/"+name, nil, time.Now().Add(-14*time.Minute)))
