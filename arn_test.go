@@ -178,3 +178,31 @@ func TestValidators(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseTaggableResource: a resource ARN either is refused with a
+// ValidationException or names a 12-digit account, a region, and (for a
+// function) a name that ParseFunctionName accepts too, unless too long.
+func FuzzParseTaggableResource(f *testing.F) {
+	for _, s := range []string{"arn:aws:lambda:us-east-1:123456789012:function:f", "arn:aws:lambda:us-east-1:123456789012:function:f:live",
+		"arn:aws:lambda:eu-west-1:123456789012:layer:l", "arn:aws:lambda:us-east-1:123456789012:function:../x", "arn:aws:lambda:us-east-1:123456789012:function:f%00", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := lambdahost.ParseTaggableResource(s)
+		if err != nil {
+			if lambdahost.ErrorTypeOf(err) != lambdahost.ValidationException {
+				t.Fatalf("error %v is not a ValidationException", err)
+			}
+			return
+		}
+		if len(r.Account) != 12 || r.Region == "" {
+			t.Fatalf("parsed %q to account %q region %q", s, r.Account, r.Region)
+		}
+		if r.Name != "" {
+			// Over 64 characters, the name is well-formed but no function's.
+			if _, err := lambdahost.ParseFunctionName(r.Name, lambdahost.NameFunction); err != nil && len(r.Name) <= lambdahost.MaxFunctionNameLength {
+				t.Fatalf("parsed %q to function name %q, which ParseFunctionName refuses: %v", s, r.Name, err)
+			}
+		}
+	})
+}
