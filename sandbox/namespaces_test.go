@@ -137,6 +137,7 @@ func TestNamespaces_Commands(t *testing.T) {
 		{"nofile-limit", 0, "ulimit -n", "1024\n"},
 		{"no-new-privs", 0, "grep NoNewPrivs /proc/self/status | tr -d '\\t '", "NoNewPrivs:1\n"},
 		{"no-capabilities", 0, "grep CapEff /proc/self/status | tr -d '\\t '", "CapEff:0000000000000000\n"},
+		{"no-nested-user-namespaces", 0, "unshare -U true 2>/dev/null && echo created || echo refused", "refused\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -379,6 +379,16 @@ func pivot(root string) error {
 
 // start drops privileges and executes the command.
 func start(spec *Spec) error {
+	if spec.Namespaces {
+		// No nested user namespaces: a function could otherwise become
+		// root, with every capability, in a namespace of its own, and
+		// reach kernel code that only root usually can (new mount and
+		// network namespaces, more netfilter and BPF surface). The limit
+		// belongs to the environment's user namespace, not the host's.
+		if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0"), 0); err != nil {
+			return fmt.Errorf("forbid nested user namespaces: %w", err)
+		}
+	}
 	if spec.UID >= 0 || spec.GID >= 0 {
 		// The init's supplementary groups are root's: drop them first.
 		if err := syscall.Setgroups(nil); err != nil {
