@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -72,10 +73,20 @@ func (e *env) runtimeAPI() http.Handler {
 	mux.HandleFunc("GET /2018-06-01/ping", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("pong")) })
 	mux.HandleFunc("PUT /2022-07-01/telemetry", e.handleTelemetryStub)
 	mux.HandleFunc("PUT /2020-08-15/logs", e.handleTelemetryStub)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		renderRuntimeError(w, http.StatusNotFound, "NotFound", "Not found: "+r.Method+" "+r.URL.Path)
+	}
+	mux.HandleFunc("/", notFound)
+	// ServeMux answers a path with "." or ".." segments or doubled slashes
+	// with a redirect to its clean form, which the Runtime API never
+	// answers (RIE's router says 404): refuse such paths before it does.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == "" || path.Clean(p) != p {
+			notFound(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
 	})
-	return mux
 }
 
 // readOutput copies the environment's output, line by line, to the log of
