@@ -27,31 +27,11 @@ func TestInvokeStreamsChunks(t *testing.T) {
 	d := NewDriver(t, SDKDriver, srv, TestCredentials, "us-east-1")
 	createFunction(t, d, "chunks", goFn, "chunks", nil)
 
-	stream := func(payload string) (chunks []string, complete *types.InvokeWithResponseStreamCompleteEvent) {
+	stream := func(payload string) ([]string, *types.InvokeWithResponseStreamCompleteEvent) {
 		t.Helper()
-		out, err := c.InvokeWithResponseStream(t.Context(), &lambda.InvokeWithResponseStreamInput{
+		return readStream(t, c, &lambda.InvokeWithResponseStreamInput{
 			FunctionName: aws.String("chunks"), Payload: []byte(payload), LogType: types.LogTypeTail,
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		es := out.GetStream()
-		defer es.Close()
-		for ev := range es.Events() {
-			switch v := ev.(type) {
-			case *types.InvokeWithResponseStreamResponseEventMemberPayloadChunk:
-				chunks = append(chunks, string(v.Value.Payload))
-			case *types.InvokeWithResponseStreamResponseEventMemberInvokeComplete:
-				complete = &v.Value
-			}
-		}
-		if err := es.Err(); err != nil {
-			t.Fatal(err)
-		}
-		if complete == nil {
-			t.Fatal("no InvokeComplete event")
-		}
-		return chunks, complete
 	}
 
 	chunks, complete := stream(`{"chunks":4}`)
@@ -117,29 +97,9 @@ func TestInvokeStreamsNode(t *testing.T) {
 	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("node-stream")}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	read := func(payload string) (chunks []string, complete *types.InvokeWithResponseStreamCompleteEvent) {
+	read := func(payload string) ([]string, *types.InvokeWithResponseStreamCompleteEvent) {
 		t.Helper()
-		out, err := c.InvokeWithResponseStream(ctx, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("node-stream"), Payload: []byte(payload)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		es := out.GetStream()
-		defer es.Close()
-		for ev := range es.Events() {
-			switch v := ev.(type) {
-			case *types.InvokeWithResponseStreamResponseEventMemberPayloadChunk:
-				chunks = append(chunks, string(v.Value.Payload))
-			case *types.InvokeWithResponseStreamResponseEventMemberInvokeComplete:
-				complete = &v.Value
-			}
-		}
-		if err := es.Err(); err != nil {
-			t.Fatal(err)
-		}
-		if complete == nil {
-			t.Fatal("no InvokeComplete event")
-		}
-		return chunks, complete
+		return readStream(t, c, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("node-stream"), Payload: []byte(payload)})
 	}
 	chunks, complete := read(`{}`)
 	if got := strings.Join(chunks, ""); got != "part 0;part 1;part 2;part 3;" || len(chunks) < 2 || complete.ErrorCode != nil {
@@ -157,4 +117,31 @@ func TestInvokeStreamsNode(t *testing.T) {
 	if string(out.Payload) != "part 0;part 1;part 2;part 3;" || out.FunctionError != nil {
 		t.Errorf("Invoke: %q %v", out.Payload, out.FunctionError)
 	}
+}
+
+// readStream calls InvokeWithResponseStream and returns the payload chunks
+// in the order they came and the InvokeComplete event.
+func readStream(t *testing.T, c *lambda.Client, in *lambda.InvokeWithResponseStreamInput) (chunks []string, complete *types.InvokeWithResponseStreamCompleteEvent) {
+	t.Helper()
+	out, err := c.InvokeWithResponseStream(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := out.GetStream()
+	defer es.Close()
+	for ev := range es.Events() {
+		switch v := ev.(type) {
+		case *types.InvokeWithResponseStreamResponseEventMemberPayloadChunk:
+			chunks = append(chunks, string(v.Value.Payload))
+		case *types.InvokeWithResponseStreamResponseEventMemberInvokeComplete:
+			complete = &v.Value
+		}
+	}
+	if err := es.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if complete == nil {
+		t.Fatal("no InvokeComplete event")
+	}
+	return chunks, complete
 }
