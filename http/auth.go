@@ -54,7 +54,7 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 			s.writeError(w, r, authError(err))
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = &verifiedBody{Reader: bytes.NewReader(body), data: body}
 		h(w, r.WithContext(withResult(r.Context(), res)))
 	}
 }
@@ -152,4 +152,22 @@ func tooLarge(r *http.Request, limit int) error {
 	default:
 		return lambdahost.Errorf(lambdahost.RequestEntityTooLargeException, "Request must be smaller than %d bytes for the %s operation", limit, op)
 	}
+}
+
+// verifiedBody is a request body that authed has read and verified, kept
+// whole so that a handler wanting all of it (Invoke's payload) need not
+// copy it again.
+type verifiedBody struct {
+	*bytes.Reader
+	data []byte
+}
+
+func (*verifiedBody) Close() error { return nil }
+
+// bodyBytes returns the body authed read for r.
+func bodyBytes(r *http.Request) []byte {
+	if b, ok := r.Body.(*verifiedBody); ok {
+		return b.data
+	}
+	panic("http: bodyBytes on a request that authed did not read")
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,7 +54,7 @@ func (s *Server) parseInvocation(r *http.Request, payload []byte, kinds ...strin
 	var v lambdahost.Validation
 	if in.kind == "" {
 		in.kind = "RequestResponse"
-	} else if !contains(kinds, in.kind) {
+	} else if !slices.Contains(kinds, in.kind) {
 		v.Add("invocationType", lambdahost.Quote(in.kind), "Member must satisfy enum value set: ["+strings.Join(kinds, ", ")+"]")
 	}
 	switch lt := r.Header.Get("X-Amz-Log-Type"); lt {
@@ -90,15 +91,6 @@ func (s *Server) parseInvocation(r *http.Request, payload []byte, kinds ...strin
 	}
 	in.target = t
 	return in, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // checkPayload refuses a payload that is not JSON, as Lambda does. An
@@ -197,11 +189,7 @@ func traceID(h string) string {
 }
 
 func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
-	payload, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	payload := bodyBytes(r)
 	in, err := s.parseInvocation(r, payload, "Event", "RequestResponse", "DryRun")
 	if err != nil {
 		s.writeError(w, r, err)
@@ -260,24 +248,11 @@ func errNoInvoker() error {
 	return lambdahost.Errorf(lambdahost.ServiceException, "This server does not run functions.")
 }
 
-// readBody returns the request body that authed has read and verified.
-func readBody(r *http.Request) ([]byte, error) {
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r.Body); err != nil {
-		return nil, lambdahost.Errorf(lambdahost.InvalidRequestContentException, "Could not read request body.")
-	}
-	return buf.Bytes(), nil
-}
-
 // handleInvokeWithResponseStream answers with an event stream: the
 // response in PayloadChunk events as the runtime streams it (or in one
 // chunk if it does not), then InvokeComplete with any error and the log.
 func (s *Server) handleInvokeWithResponseStream(w http.ResponseWriter, r *http.Request) {
-	payload, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	payload := bodyBytes(r)
 	in, err := s.parseInvocation(r, payload, "RequestResponse", "DryRun")
 	if err != nil {
 		s.writeError(w, r, err)
