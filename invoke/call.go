@@ -89,6 +89,15 @@ type outcome struct {
 	streamed bool
 }
 
+// result is what the caller gets for an invocation that ended with o.
+func (o *outcome) result(c *call) *Result {
+	res := &Result{Payload: o.payload, ContentType: o.contentType, ErrorType: o.errorType, Log: c.log.bytes(), Streamed: o.streamed}
+	if o.errorType != "" {
+		res.FunctionError = "Unhandled"
+	}
+	return res
+}
+
 // call is an invocation handed to an environment.
 type call struct {
 	req      *Request

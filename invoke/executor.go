@@ -272,7 +272,7 @@ func (x *Executor) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	x.mu.Lock()
 	if x.closed {
 		x.mu.Unlock()
-		return nil, lambdahost.Errorf(lambdahost.ServiceException, "The service is shutting down.")
+		return nil, errShuttingDown()
 	}
 	x.running.Add(1)
 	x.mu.Unlock()
@@ -300,6 +300,11 @@ func (x *Executor) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	}
 }
 
+// errShuttingDown answers invocations that arrive once Close has begun.
+func errShuttingDown() error {
+	return lambdahost.Errorf(lambdahost.ServiceException, "The service is shutting down.")
+}
+
 // functionFailure is a failure to start that the caller sees as a function
 // error, as Lambda reports a missing bootstrap.
 type functionFailure struct{ outcome }
@@ -309,12 +314,9 @@ func (f *functionFailure) Error() string { return f.errorType + ": " + string(f.
 // failed is the result of an invocation that never reached a runtime.
 func (x *Executor) failed(req *Request, o outcome) *Result {
 	c := newCall(req)
-	v := req.Target.Version
-	x.logLine(req.Target, c, fmt.Sprintf("START RequestId: %s Version: %s\n", req.RequestID, req.Target.ExecutedVersion))
-	x.logLine(req.Target, c, fmt.Sprintf("END RequestId: %s\n", req.RequestID))
-	x.logLine(req.Target, c, fmt.Sprintf("REPORT RequestId: %s\tDuration: 0.00 ms\tBilled Duration: 0 ms\tMemory Size: %d MB\tMax Memory Used: 0 MB\tStatus: error\tError Type: %s\n",
-		req.RequestID, memoryOf(v), o.errorType))
-	return &Result{Payload: o.payload, FunctionError: "Unhandled", ErrorType: o.errorType, Log: c.log.bytes()}
+	x.startLine(req.Target, c)
+	x.endLines(req.Target, c, &o, 0, 0, 0)
+	return o.result(c)
 }
 
 // run hands req to e and waits for the outcome. If retry is set and e's
@@ -322,9 +324,7 @@ func (x *Executor) failed(req *Request, o outcome) *Result {
 func (x *Executor) run(e *env, req *Request, retry bool) *Result {
 	t := req.Target
 	c := newCall(req)
-	c.onStart = func() {
-		x.logLine(t, c, fmt.Sprintf("START RequestId: %s Version: %s\n", req.RequestID, t.ExecutedVersion))
-	}
+	c.onStart = func() { x.startLine(t, c) }
 	e.logTo.Store(c)
 	cold := e.cold
 	e.cold = false
@@ -346,15 +346,35 @@ func (x *Executor) run(e *env, req *Request, retry bool) *Result {
 	}
 	c.start()
 	dur := time.Since(begin)
-	if o.errorType == errTimedOut {
-		x.logLine(t, c, fmt.Sprintf("%s %s Task timed out after %.2f seconds\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), req.RequestID, timeout.Seconds()))
-	}
 	e.logTo.Store(nil)
-	x.logLine(t, c, fmt.Sprintf("END RequestId: %s\n", req.RequestID))
-	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		req.RequestID, float64(dur.Microseconds())/1000, (dur+time.Millisecond-1)/time.Millisecond, memoryOf(t.Version), (e.proc.MaxMemory()+(1<<20)-1)>>20)
+	var initDur time.Duration
 	if cold {
-		report += fmt.Sprintf("Init Duration: %.2f ms\t", float64(e.initDur.Microseconds())/1000)
+		initDur = e.initDur
+	}
+	x.endLines(t, c, o, dur, e.proc.MaxMemory(), initDur)
+	x.release(e, o.fatal)
+	return o.result(c)
+}
+
+// startLine writes an invocation's START line.
+func (x *Executor) startLine(t Target, c *call) {
+	x.logLine(t, c, fmt.Sprintf("START RequestId: %s Version: %s\n", c.req.RequestID, t.ExecutedVersion))
+}
+
+// endLines writes the lines that close an invocation's log, as Lambda
+// does: the timeout notice if it timed out, END, and REPORT with its
+// duration, peak memory (bytes), Init Duration for a cold start (0 for a
+// warm one) and the failure's status.
+func (x *Executor) endLines(t Target, c *call, o *outcome, dur time.Duration, maxMem int64, initDur time.Duration) {
+	id := c.req.RequestID
+	if o.errorType == errTimedOut {
+		x.logLine(t, c, fmt.Sprintf("%s %s Task timed out after %.2f seconds\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), id, float64(timeoutOf(t.Version))))
+	}
+	x.logLine(t, c, fmt.Sprintf("END RequestId: %s\n", id))
+	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		id, float64(dur.Microseconds())/1000, (dur+time.Millisecond-1)/time.Millisecond, memoryOf(t.Version), (maxMem+(1<<20)-1)>>20)
+	if initDur > 0 {
+		report += fmt.Sprintf("Init Duration: %.2f ms\t", float64(initDur.Microseconds())/1000)
 	}
 	if o.status != "" {
 		report += "Status: " + o.status + "\t"
@@ -363,12 +383,6 @@ func (x *Executor) run(e *env, req *Request, retry bool) *Result {
 		}
 	}
 	x.logLine(t, c, report+"\n")
-	x.release(e, o.fatal)
-	res := &Result{Payload: o.payload, ContentType: o.contentType, ErrorType: o.errorType, Log: c.log.bytes(), Streamed: o.streamed}
-	if o.errorType != "" {
-		res.FunctionError = "Unhandled"
-	}
-	return res
 }
 
 // awaitInit waits for a new environment's runtime to ask for its first

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/invoke/bootstrap"
 )
 
 // maxCapacityWait bounds how long an invocation waits for memory held by
@@ -104,6 +105,11 @@ func (x *Executor) dropLocked(p *pool, e *env) {
 	delete(x.live, e)
 	p.live--
 	x.memUsed -= p.memoryMB
+	x.freedLocked()
+}
+
+// freedLocked wakes invocations waiting for capacity.
+func (x *Executor) freedLocked() {
 	close(x.freed)
 	x.freed = make(chan struct{})
 }
@@ -115,7 +121,7 @@ func (x *Executor) acquire(ctx context.Context, t Target) (*env, error) {
 		x.mu.Lock()
 		if x.closed {
 			x.mu.Unlock()
-			return nil, lambdahost.Errorf(lambdahost.ServiceException, "The service is shutting down.")
+			return nil, errShuttingDown()
 		}
 		p, doomed := x.poolForLocked(t)
 		if n := len(p.idle); n > 0 {
@@ -146,7 +152,7 @@ func (x *Executor) acquire(ctx context.Context, t Target) (*env, error) {
 			x.mu.Lock()
 			if err == nil && x.closed {
 				e.kill()
-				err = lambdahost.Errorf(lambdahost.ServiceException, "The service is shutting down.")
+				err = errShuttingDown()
 			}
 			if err != nil {
 				x.dropLocked(p, nil)
@@ -208,8 +214,7 @@ func (x *Executor) release(e *env, fatal bool) {
 	}
 	e.idleSince = time.Now()
 	p.idle = append(p.idle, e)
-	close(x.freed)
-	x.freed = make(chan struct{})
+	x.freedLocked()
 	x.mu.Unlock()
 }
 
@@ -430,11 +435,7 @@ func mergeEnv(defaults, lambda []string, custom map[string]string) []string {
 		}
 		vals[k] = v
 	}
-	base := []string{
-		"PATH=/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-		"LANG=en_US.UTF-8",
-		"LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
-	}
+	base := []string{bootstrap.DefaultPath, "LANG=en_US.UTF-8", bootstrap.DefaultLDLibraryPath}
 	for _, kv := range slices.Concat(base, defaults) {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			set(k, v)

@@ -23,10 +23,11 @@ var NodeRuntimes = []string{"nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.
 // client supports and Discover maps (python3.9).
 const minPythonMinor = 9
 
-// Default environment variables of Lambda's managed runtimes.
+// Default environment variables of Lambda's managed runtimes, as
+// "KEY=value". The executor also gives them to image functions.
 const (
-	defaultPath          = "PATH=/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
-	defaultLDLibraryPath = "LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"
+	DefaultPath          = "PATH=/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+	DefaultLDLibraryPath = "LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"
 )
 
 // systemDirs are the host directories an environment without its own root
@@ -248,7 +249,7 @@ func (h *Host) Resolve(runtime string) (*Runtime, error) {
 		return &Runtime{
 			Name: runtime,
 			Argv: []string{TaskRoot + "/bootstrap"},
-			Env:  []string{defaultPath, defaultLDLibraryPath},
+			Env:  []string{DefaultPath, DefaultLDLibraryPath},
 		}, nil
 	}
 	var (
@@ -305,7 +306,7 @@ func (h *Host) Resolve(runtime string) (*Runtime, error) {
 	}
 	rt.Mounts = append(rt.Mounts, lambdahost.Mount{Source: h.BootstrapDir, Target: RuntimeMount})
 	rt.Argv = append(append([]string{exe}, flags...), RuntimeMount+"/"+client)
-	rt.Env = append([]string{defaultPath, defaultLDLibraryPath, "AWS_EXECUTION_ENV=AWS_Lambda_" + runtime}, env...)
+	rt.Env = append([]string{DefaultPath, DefaultLDLibraryPath, "AWS_EXECUTION_ENV=AWS_Lambda_" + runtime}, env...)
 	return rt, nil
 }
 
