@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,16 +114,20 @@ func (h *Host) Install(ctx context.Context, dir string) error {
 		return err
 	}
 	h.BootstrapDir = dir
-	var pythons []string
+	// The cache tag of each interpreter's bytecode ("cpython-312").
+	tags := map[string]string{}
 	for id, interp := range h.Interpreters {
-		if pythonRuntimeRE.MatchString(id) && !slices.Contains(pythons, interp) {
-			pythons = append(pythons, interp)
+		if pythonRuntimeRE.MatchString(id) {
+			tags[interp] = "cpython-" + strings.ReplaceAll(strings.TrimPrefix(id, "python"), ".", "")
 		}
 	}
-	slices.Sort(pythons)
+	pythons := slices.Sorted(maps.Keys(tags))
 	var errs []error
 	src := filepath.Join(dir, pythonModule)
 	for _, python := range pythons {
+		if bytecodeCurrent(src, tags[python]) {
+			continue
+		}
 		// -E -s: no PYTHON* variables or user site of the operator's
 		// environment, which could send the bytecode elsewhere.
 		cmd := exec.CommandContext(ctx, python, "-E", "-s", "-c",
@@ -130,4 +137,30 @@ func (h *Host) Install(ctx context.Context, dir string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// bytecodeCurrent reports whether src's bytecode for cache tag is in
+// __pycache__ beside it and was compiled from src as it is now: the
+// header of a .pyc records the source's modification time and size.
+// Install then need not start the interpreter, which takes most of
+// lambdahost's start-up.
+func bytecodeCurrent(src, tag string) bool {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return false
+	}
+	name := strings.TrimSuffix(filepath.Base(src), ".py") + "." + tag + ".pyc"
+	f, err := os.Open(filepath.Join(filepath.Dir(src), "__pycache__", name))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var h [16]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return false
+	}
+	// Bytes 4-8 are flags: 0 means validated by time and size.
+	return binary.LittleEndian.Uint32(h[4:8]) == 0 &&
+		binary.LittleEndian.Uint32(h[8:12]) == uint32(fi.ModTime().Unix()) &&
+		binary.LittleEndian.Uint32(h[12:16]) == uint32(fi.Size())
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lambdahost/lambdahost"
@@ -272,8 +273,33 @@ func TestInstallCompilesPython(t *testing.T) {
 			t.Errorf("python3.%s: %v", minor, err)
 		}
 	}
-	// Installing again over read-only files works.
+	// Installing again over read-only files works, and leaves current
+	// bytecode alone: no interpreter is started for it.
+	pyc := filepath.Join(dir, "__pycache__", "lambdahost_runtime.cpython-3"+minors[0]+".pyc")
+	before, err := os.Stat(pyc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(pyc, time.Time{}, before.ModTime().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	if err := h.Install(context.Background(), dir); err != nil {
 		t.Errorf("second Install: %v", err)
+	}
+	if after, err := os.Stat(pyc); err != nil || !after.ModTime().Equal(before.ModTime().Add(-time.Hour)) {
+		t.Errorf("current bytecode was compiled again (%v)", err)
+	}
+	// Bytecode of another version of the source is compiled again.
+	if err := os.Remove(pyc); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pyc, make([]byte, 16), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Install(context.Background(), dir); err != nil {
+		t.Errorf("third Install: %v", err)
+	}
+	if b, err := os.ReadFile(pyc); err != nil || len(b) <= 16 {
+		t.Errorf("stale bytecode was not compiled again: %d bytes, %v", len(b), err)
 	}
 }
