@@ -61,6 +61,10 @@ type Service struct {
 	// is deleted, so that the executor stops their environments now rather
 	// than when they idle out.
 	Deleted func(id lambdahost.FunctionID)
+	// MasterKey (lambdahost.MasterKeySize bytes) seals the secrets the
+	// service keeps in the store: signing profiles' private keys and the
+	// key material of local KMS keys.
+	MasterKey []byte
 	// SettleSync makes settling happen before an operation returns instead
 	// of just after. Tests use it for deterministic golden files.
 	SettleSync bool

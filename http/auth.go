@@ -33,8 +33,22 @@ func authError(err error) error {
 // verifies. The body is read (up to maxSmallBody) and verified before h
 // runs; h finds the caller in the request context.
 func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
+	return s.authedAs("", h)
+}
+
+// authedAs is authed for an operation of another AWS service that
+// lambdahost serves on the same listener (AWS Signer, KMS): the
+// credential scope must name service instead of the verifier's own.
+// An empty service means the verifier's.
+func (s *Server) authedAs(service string, h http.HandlerFunc) http.HandlerFunc {
+	v := s.verifier
+	if service != "" && v != nil {
+		c := *v
+		c.Service = service
+		v = &c
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.verifier.Start(r)
+		p, err := v.Start(r)
 		if err != nil {
 			s.writeError(w, r, authError(err))
 			return

@@ -54,6 +54,7 @@ type Main struct {
 	IdleTimeout      time.Duration
 	MemoryBudgetMB   int
 	AsyncRetryDelays []time.Duration
+	MasterKeyFile    string
 }
 
 // ParseFlags reads flags, with LAMBDAHOST_* environment variables as defaults.
@@ -86,6 +87,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.IdleTimeout, "idle-timeout", invoke.DefaultIdleTimeout, "how long an idle execution environment is kept warm")
 	fs.IntVar(&m.MemoryBudgetMB, "memory-budget", 0, "memory for all execution environments together, in MB (default: three quarters of the host's memory)")
 	retries := fs.String("async-retry-delays", env("async-retry-delays", "1m,2m"), "waits before each retry of a failed asynchronous invocation, comma-separated; their number is the number of retries (LAMBDAHOST_ASYNC_RETRY_DELAYS)")
+	fs.StringVar(&m.MasterKeyFile, "master-key-file", env("master-key-file", ""), "file of the 32-byte key that seals the secrets kept in the metadata (LAMBDAHOST_MASTER_KEY_FILE); created if missing; default: master.key in the data dir")
 	fs.DurationVar(&m.GCInterval, "gc-interval", 10*time.Minute, "how often unreferenced code is deleted")
 	fs.DurationVar(&m.GCGrace, "gc-grace", time.Hour, "how old unreferenced code must be to be deleted")
 	if err := fs.Parse(args); err != nil {
@@ -178,6 +180,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	masterKeyFile := m.MasterKeyFile
+	if masterKeyFile == "" {
+		masterKeyFile = filepath.Join(m.DataDir, "master.key")
+	}
+	masterKey, err := loadMasterKey(masterKeyFile)
+	if err != nil {
+		return err
+	}
 
 	s3src, err := fns3.New(ctx, fns3.Options{Endpoint: m.S3Endpoint, PathStyle: m.S3PathStyle, Region: m.S3Region, Logger: logger})
 	if err != nil {
@@ -192,6 +202,7 @@ func (m *Main) Run(ctx context.Context) error {
 	svc.Logger = logger
 	svc.S3 = s3src
 	svc.Images = images
+	svc.MasterKey = masterKey
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
