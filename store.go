@@ -102,4 +102,27 @@ type Tx interface {
 	// which they were created, for IDs made by NewEventID. An after of ""
 	// starts at the beginning.
 	ListEvents(ctx context.Context, after string, limit int) ([]*AsyncEvent, error)
+
+	// Records are small documents that control keeps by kind and key
+	// (code signing configs, signing profiles and jobs, local KMS keys).
+	// Values are opaque to the store.
+	//
+	// Record returns the value of (kind, key), or an error wrapping
+	// ErrNotFound.
+	Record(ctx context.Context, kind, key string) ([]byte, error)
+	// CreateRecord inserts a record; ErrExists if (kind, key) exists.
+	CreateRecord(ctx context.Context, kind, key string, value []byte) error
+	// PutRecord inserts or replaces a record.
+	PutRecord(ctx context.Context, kind, key string, value []byte) error
+	// DeleteRecord deletes a record; deleting a missing one is not an error.
+	DeleteRecord(ctx context.Context, kind, key string) error
+	// ListRecords returns up to limit records of kind whose keys start with
+	// prefix and sort bytewise after after, ordered by key.
+	ListRecords(ctx context.Context, kind, prefix, after string, limit int) ([]Record, error)
+}
+
+// Record is a document kept by a Store: see Tx.Record.
+type Record struct {
+	Key   string
+	Value []byte
 }

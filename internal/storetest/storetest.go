@@ -72,6 +72,8 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.Store) {
 		{"event-delete", testEventDelete},
 		{"event-function-delete", testEventFunctionDelete},
 		{"event-rolls-back", testEventRollback},
+		{"record-round-trip", testRecordRoundTrip},
+		{"record-list", testRecordList},
 		{"inline-code", testInlineCode},
 		{"inline-code-rolls-back", testInlineCodeRollback},
 		{"update-error-rolls-back", testUpdateRollback},
