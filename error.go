@@ -40,6 +40,10 @@ const (
 	// Inactive function while Lambda readies it again (409 in the model
 	// aws-sdk-go-v2 ships; its member is "message").
 	CodeArtifactUserPendingException ErrorType = "CodeArtifactUserPendingException"
+	// AWS Signer's errors besides the shared ones (ValidationException,
+	// ResourceNotFoundException, AccessDeniedException, TooManyRequestsException).
+	ConflictException             ErrorType = "ConflictException"
+	InternalServiceErrorException ErrorType = "InternalServiceErrorException"
 )
 
 // statusByType is the one table of HTTP statuses, as the Lambda API
@@ -70,6 +74,8 @@ var statusByType = map[ErrorType]int{
 	InvalidZipFileException:            http.StatusBadGateway,
 	ResourceNotReadyException:          http.StatusBadGateway,
 	CodeArtifactUserPendingException:   http.StatusConflict,
+	ConflictException:                  http.StatusConflict,
+	InternalServiceErrorException:      http.StatusInternalServerError,
 }
 
 // Status returns the HTTP status AWS sends with errors of type t,

@@ -36,6 +36,8 @@ func TestErrorStatus(t *testing.T) {
 		{lambdahost.UnknownOperationException, http.StatusNotFound},
 		{lambdahost.ServiceException, http.StatusInternalServerError},
 		{lambdahost.CodeArtifactUserPendingException, http.StatusConflict},
+		{lambdahost.ConflictException, http.StatusConflict},
+		{lambdahost.InternalServiceErrorException, http.StatusInternalServerError},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.typ), func(t *testing.T) {

@@ -29,6 +29,9 @@ type Service struct {
 	// S3 fetches code from S3 objects. If nil, S3 sources answer AWS's
 	// error for a bucket that does not exist.
 	S3 lambdahost.CodeSource
+	// Objects writes the signed zips of AWS Signer signing jobs, which
+	// read their source through S3. If either is nil, signing jobs fail.
+	Objects lambdahost.ObjectStore
 	// Images fetches container images. If nil, ImageUri answers AWS's
 	// error for an image that does not exist.
 	Images lambdahost.CodeSource

@@ -201,6 +201,7 @@ func (m *Main) Run(ctx context.Context) error {
 	svc.CodeStorageLimit = m.CodeStorageLimit
 	svc.Logger = logger
 	svc.S3 = s3src
+	svc.Objects = s3src
 	svc.Images = images
 	svc.MasterKey = masterKey
 	if err := svc.Start(ctx); err != nil {
