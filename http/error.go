@@ -39,10 +39,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return
 	}
+	signer := signerOperations[operationOf(r)]
 	var apiErr *lambdahost.Error
 	if !errors.As(err, &apiErr) {
 		apiErr = lambdahost.Errorf(lambdahost.ServiceException, "An internal error occurred.")
 		apiErr.Err = err
+	}
+	if signer && apiErr.Type == lambdahost.ServiceException {
+		// AWS Signer's internal error has its own name.
+		e := *apiErr
+		e.Type = lambdahost.InternalServiceErrorException
+		apiErr = &e
 	}
 	status := apiErr.Status
 	if status == 0 {
@@ -70,11 +77,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(apiErr.RetryAfter))
 	}
 	key := "message"
-	if capitalMessage[apiErr.Type] {
+	if capitalMessage[apiErr.Type] && !signer {
 		key = "Message"
 	}
 	body[key] = apiErr.Message
-	if !authErrors[apiErr.Type] {
+	// AWS Signer's errors carry no Type member.
+	if !authErrors[apiErr.Type] && !signer {
 		body["Type"] = "User"
 		if status >= 500 {
 			body["Type"] = "Service"

@@ -40,6 +40,18 @@ func (s *Server) routes() {
 	s.handle("PUT /2017-10-31/functions/{FunctionName}/concurrency", "PutFunctionConcurrency", s.authed(s.handlePutFunctionConcurrency))
 	s.handle("GET /2019-09-30/functions/{FunctionName}/concurrency", "GetFunctionConcurrency", s.authed(s.handleGetFunctionConcurrency))
 	s.handle("DELETE /2017-10-31/functions/{FunctionName}/concurrency", "DeleteFunctionConcurrency", s.authed(s.handleDeleteFunctionConcurrency))
+	// AWS Signer's API subset, signed for the service "signer".
+	s.handle("GET /signing-platforms", "ListSigningPlatforms", s.authedAs("signer", s.handleListSigningPlatforms))
+	s.handle("GET /signing-platforms/{platformId}", "GetSigningPlatform", s.authedAs("signer", s.handleGetSigningPlatform))
+	s.handle("GET /signing-profiles", "ListSigningProfiles", s.authedAs("signer", s.handleListSigningProfiles))
+	s.handle("PUT /signing-profiles/{profileName}", "PutSigningProfile", s.authedAs("signer", s.handlePutSigningProfile))
+	s.handle("GET /signing-profiles/{profileName}", "GetSigningProfile", s.authedAs("signer", s.handleGetSigningProfile))
+	s.handle("DELETE /signing-profiles/{profileName}", "CancelSigningProfile", s.authedAs("signer", s.handleCancelSigningProfile))
+	s.handle("PUT /signing-profiles/{profileName}/revoke", "RevokeSigningProfile", s.authedAs("signer", s.handleRevokeSigningProfile))
+	s.handle("POST /signing-jobs", "StartSigningJob", s.authedAs("signer", s.handleStartSigningJob))
+	s.handle("GET /signing-jobs", "ListSigningJobs", s.authedAs("signer", s.handleListSigningJobs))
+	s.handle("GET /signing-jobs/{jobId}", "DescribeSigningJob", s.authedAs("signer", s.handleDescribeSigningJob))
+	s.handle("PUT /signing-jobs/{jobId}/revoke", "RevokeSignature", s.authedAs("signer", s.handleRevokeSignature))
 	// Code download URLs answered by GetFunction: authorized by their own signature.
 	s.handle("GET "+codePath+"{Digest}", "GetCode", s.handleGetCode)
 	s.handle("/", "", s.handleUnknown)

@@ -1,0 +1,241 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/lambdahost/lambdahost"
+)
+
+// memS3 is an in-memory S3 for signing jobs: the source objects they read
+// and the bucket "dst" they write to.
+type memS3 struct {
+	mu      sync.Mutex
+	objects map[string][]byte // bucket/key?version
+}
+
+func (m *memS3) Fetch(ctx context.Context, account string, loc lambdahost.CodeLocation, w lambdahost.BlobWriter) (lambdahost.Code, error) {
+	m.mu.Lock()
+	b, ok := m.objects[loc.S3Bucket+"/"+loc.S3Key+"?"+loc.S3ObjectVersion]
+	m.mu.Unlock()
+	if !ok {
+		return lambdahost.Code{}, lambdahost.Errorf(lambdahost.InvalidParameterValueException,
+			"Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist.")
+	}
+	_, err := w.Write(b)
+	return lambdahost.Code{PackageType: lambdahost.PackageZip}, err
+}
+
+func (m *memS3) PutObject(ctx context.Context, account, bucket, key string, body io.ReadSeeker, size int64) error {
+	if bucket != "dst" {
+		return lambdahost.Errorf(lambdahost.ValidationException,
+			"Error occurred while PutObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist")
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.objects[bucket+"/"+key+"?"] = b
+	return nil
+}
+
+// withSigner gives the service a master key and an in-memory S3 holding
+// src/app.zip at version v1.
+func withSigner() envOption {
+	return func(e *env) {
+		s3 := &memS3{objects: map[string][]byte{"src/app.zip?v1": testZip(e.t, "v1")}}
+		e.svc.MasterKey = bytes.Repeat([]byte{7}, lambdahost.MasterKeySize)
+		e.svc.S3, e.svc.Objects = s3, s3
+	}
+}
+
+// signer sends a request signed for AWS Signer, as the aws CLI signs it.
+func (e *env) signer(method, path, body string) response {
+	e.t.Helper()
+	return e.signerAs(e.creds, method, path, body)
+}
+
+func (e *env) signerAs(creds aws.Credentials, method, path, body string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Host = testHost
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	sum := sha256.Sum256([]byte(body))
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "signer", e.region, clock); err != nil {
+		e.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := response{Status: resp.StatusCode, Headers: map[string]string{}}
+	for _, h := range []string{"Content-Type", "X-Amzn-Errortype"} {
+		if v := resp.Header.Get(h); v != "" {
+			out.Headers[h] = v
+		}
+	}
+	if len(b) > 0 {
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, b, "", "  "); err != nil {
+			out.Body, _ = json.Marshal(string(b))
+		} else {
+			out.Body = buf.Bytes()
+		}
+	}
+	return out
+}
+
+func (e *env) mustSigner(method, path, body string) response {
+	e.t.Helper()
+	r := e.signer(method, path, body)
+	if r.Status != http.StatusOK {
+		e.t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
+	}
+	return r
+}
+
+const putProfileBody = `{"platformId":"AWSLambda-SHA384-ECDSA"}`
+
+func withProfile(name string) func(e *env) {
+	return func(e *env) { e.mustSigner("PUT", "/signing-profiles/"+name, putProfileBody) }
+}
+
+// startJob starts a signing job of src/<key> and returns its ID.
+func startJob(e *env, token, key string) string {
+	e.t.Helper()
+	r := e.mustSigner("POST", "/signing-jobs", `{"source":{"s3":{"bucketName":"src","key":"`+key+`","version":"v1"}},"destination":{"s3":{"bucketName":"dst","prefix":"signed/"}},"profileName":"prof","clientRequestToken":"`+token+`"}`)
+	var out struct {
+		JobID string `json:"jobId"`
+	}
+	if err := json.Unmarshal(r.Body, &out); err != nil {
+		e.t.Fatal(err)
+	}
+	return out.JobID
+}
+
+func profileVersion(e *env, name string) string {
+	e.t.Helper()
+	var p struct {
+		ProfileVersion string `json:"profileVersion"`
+	}
+	if err := json.Unmarshal(e.mustSigner("GET", "/signing-profiles/"+name, "").Body, &p); err != nil {
+		e.t.Fatal(err)
+	}
+	return p.ProfileVersion
+}
+
+func signerGoldenCases() []goldenCase {
+	other := aws.Credentials{AccessKeyID: "other", SecretAccessKey: "other"}
+	sreq := func(method, path, body string) func(e *env) response {
+		return func(e *env) response { return e.signer(method, path, body) }
+	}
+	return []goldenCase{
+		{op: "GetSigningPlatform", name: "lambda", req: sreq("GET", "/signing-platforms/AWSLambda-SHA384-ECDSA", "")},
+		{op: "GetSigningPlatform", name: "not-found", req: sreq("GET", "/signing-platforms/AmazonFreeRTOS-Default", "")},
+		{op: "ListSigningPlatforms", name: "all", req: sreq("GET", "/signing-platforms", "")},
+
+		{op: "PutSigningProfile", name: "created", req: sreq("PUT", "/signing-profiles/prof", `{"platformId":"AWSLambda-SHA384-ECDSA","signatureValidityPeriod":{"value":12,"type":"MONTHS"},"tags":{"team":"x"}}`)},
+		{op: "PutSigningProfile", name: "duplicate", setup: withProfile("prof"), req: sreq("PUT", "/signing-profiles/prof", putProfileBody)},
+		{op: "PutSigningProfile", name: "bad-name", req: sreq("PUT", "/signing-profiles/a-b", putProfileBody)},
+		{op: "PutSigningProfile", name: "unknown-platform", req: sreq("PUT", "/signing-profiles/prof", `{"platformId":"AmazonFreeRTOS-Default"}`)},
+		{op: "PutSigningProfile", name: "wrong-service-scope", req: req("PUT", "/signing-profiles/prof", putProfileBody)},
+
+		{op: "GetSigningProfile", name: "active", setup: withProfile("prof"), req: sreq("GET", "/signing-profiles/prof", "")},
+		{op: "GetSigningProfile", name: "revoked", setup: func(e *env) {
+			withProfile("prof")(e)
+			e.mustSigner("PUT", "/signing-profiles/prof/revoke", `{"profileVersion":"`+profileVersion(e, "prof")+`","reason":"lost","effectiveTime":1767322800}`)
+		}, req: sreq("GET", "/signing-profiles/prof", "")},
+		{op: "GetSigningProfile", name: "not-found", req: sreq("GET", "/signing-profiles/nope", "")},
+		{op: "GetSigningProfile", name: "other-account", setup: withProfile("prof"), req: func(e *env) response {
+			return e.signerAs(other, "GET", "/signing-profiles/prof", "")
+		}},
+		{op: "GetSigningProfile", name: "other-owner", setup: withProfile("prof"), req: func(e *env) response {
+			return e.signerAs(other, "GET", "/signing-profiles/prof?profileOwner=000000000000", "")
+		}},
+
+		{op: "ListSigningProfiles", name: "include-canceled", setup: func(e *env) {
+			withProfile("a_prof")(e)
+			withProfile("b_prof")(e)
+			e.mustSigner("DELETE", "/signing-profiles/b_prof", "")
+		}, req: sreq("GET", "/signing-profiles?includeCanceled=true", "")},
+		{op: "ListSigningProfiles", name: "empty", req: sreq("GET", "/signing-profiles", "")},
+		{op: "ListSigningProfiles", name: "bad-max-results", req: sreq("GET", "/signing-profiles?maxResults=26", "")},
+
+		{op: "CancelSigningProfile", name: "canceled", setup: withProfile("prof"), req: sreq("DELETE", "/signing-profiles/prof", "")},
+		{op: "CancelSigningProfile", name: "not-found", req: sreq("DELETE", "/signing-profiles/prof", "")},
+
+		{op: "RevokeSigningProfile", name: "wrong-version", setup: withProfile("prof"), req: sreq("PUT", "/signing-profiles/prof/revoke", `{"profileVersion":"ABCDEFGHIJ","reason":"lost","effectiveTime":1767322800}`)},
+		{op: "RevokeSigningProfile", name: "missing-reason", setup: withProfile("prof"), req: sreq("PUT", "/signing-profiles/prof/revoke", `{"profileVersion":"ABCDEFGHIJ","effectiveTime":1767322800}`)},
+
+		{op: "StartSigningJob", name: "started", opts: []envOption{withSigner()}, setup: withProfile("prof"),
+			req: sreq("POST", "/signing-jobs", `{"source":{"s3":{"bucketName":"src","key":"app.zip","version":"v1"}},"destination":{"s3":{"bucketName":"dst","prefix":"signed/"}},"profileName":"prof","clientRequestToken":"t1"}`)},
+		{op: "StartSigningJob", name: "unknown-profile", opts: []envOption{withSigner()},
+			req: sreq("POST", "/signing-jobs", `{"source":{"s3":{"bucketName":"src","key":"app.zip","version":"v1"}},"destination":{"s3":{"bucketName":"dst"}},"profileName":"prof","clientRequestToken":"t1"}`)},
+		{op: "StartSigningJob", name: "missing-version", opts: []envOption{withSigner()}, setup: withProfile("prof"),
+			req: sreq("POST", "/signing-jobs", `{"source":{"s3":{"bucketName":"src","key":"app.zip"}},"destination":{"s3":{"bucketName":"dst"}},"profileName":"prof","clientRequestToken":"t1"}`)},
+
+		{op: "DescribeSigningJob", name: "succeeded", opts: []envOption{withSigner()}, req: func(e *env) response {
+			withProfile("prof")(e)
+			return e.signer("GET", "/signing-jobs/"+startJob(e, "t1", "app.zip"), "")
+		}},
+		{op: "DescribeSigningJob", name: "failed", opts: []envOption{withSigner()}, req: func(e *env) response {
+			withProfile("prof")(e)
+			return e.signer("GET", "/signing-jobs/"+startJob(e, "t1", "nope.zip"), "")
+		}},
+		{op: "DescribeSigningJob", name: "revoked", opts: []envOption{withSigner()}, req: func(e *env) response {
+			withProfile("prof")(e)
+			id := startJob(e, "t1", "app.zip")
+			e.mustSigner("PUT", "/signing-jobs/"+id+"/revoke", `{"reason":"bad build"}`)
+			return e.signer("GET", "/signing-jobs/"+id, "")
+		}},
+		{op: "DescribeSigningJob", name: "other-account", opts: []envOption{withSigner()}, req: func(e *env) response {
+			withProfile("prof")(e)
+			return e.signerAs(other, "GET", "/signing-jobs/"+startJob(e, "t1", "app.zip"), "")
+		}},
+		{op: "DescribeSigningJob", name: "not-found", req: sreq("GET", "/signing-jobs/00000000-0000-4000-8000-000000000099", "")},
+
+		{op: "ListSigningJobs", name: "all", opts: []envOption{withSigner()}, req: func(e *env) response {
+			withProfile("prof")(e)
+			startJob(e, "t1", "app.zip")
+			return e.signer("GET", "/signing-jobs", "")
+		}},
+
+		{op: "RevokeSignature", name: "revoked", opts: []envOption{withSigner()}, req: func(e *env) response {
+			withProfile("prof")(e)
+			return e.signer("PUT", "/signing-jobs/"+startJob(e, "t1", "app.zip")+"/revoke", `{"reason":"bad build"}`)
+		}},
+		{op: "RevokeSignature", name: "not-found", req: sreq("PUT", "/signing-jobs/nope/revoke", `{"reason":"bad build"}`)},
+	}
+}
+
+func TestSignerGolden(t *testing.T) {
+	for _, tc := range signerGoldenCases() {
+		t.Run(tc.op+"/"+tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, append([]envOption{withSigner()}, tc.opts...)...)
+			if tc.setup != nil {
+				tc.setup(e)
+			}
+			checkGolden(t, tc.op, tc.name, tc.req(e))
+		})
+	}
+}
