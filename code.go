@@ -80,6 +80,12 @@ type BlobWriter interface {
 	// that to spare content that is about to be referenced again. Write and
 	// Commit fail after Commit or Abort.
 	Commit(ctx context.Context) (Digest, error)
+	// CommitAs is Commit under address d instead of the content's digest,
+	// for content addressed by something else: sealed code is stored under
+	// its CodeAddress, so that identical code under one key dedups although
+	// its ciphertext differs. The dedup and committed-time rules of Commit
+	// apply to d.
+	CommitAs(ctx context.Context, d Digest) error
 	// Abort discards the content. It is safe to call after Commit, where it
 	// does nothing, so callers may defer it.
 	Abort() error

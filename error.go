@@ -40,6 +40,17 @@ const (
 	// Inactive function while Lambda readies it again (409 in the model
 	// aws-sdk-go-v2 ships; its member is "message").
 	CodeArtifactUserPendingException ErrorType = "CodeArtifactUserPendingException"
+	// Invoke's errors for code whose KMS key cannot be used (502, "Message").
+	KMSDisabledException     ErrorType = "KMSDisabledException"
+	KMSNotFoundException     ErrorType = "KMSNotFoundException"
+	KMSAccessDeniedException ErrorType = "KMSAccessDeniedException"
+	KMSInvalidStateException ErrorType = "KMSInvalidStateException"
+	// The local key service's (KMS) errors, answered in JSON 1.1 with 400.
+	NotFoundException      ErrorType = "NotFoundException"
+	DisabledException      ErrorType = "DisabledException"
+	InvalidArnException    ErrorType = "InvalidArnException"
+	InvalidMarkerException ErrorType = "InvalidMarkerException"
+	KMSInternalException   ErrorType = "KMSInternalException"
 	// AWS Signer's errors besides the shared ones (ValidationException,
 	// ResourceNotFoundException, AccessDeniedException, TooManyRequestsException).
 	ConflictException             ErrorType = "ConflictException"
@@ -74,6 +85,15 @@ var statusByType = map[ErrorType]int{
 	InvalidZipFileException:            http.StatusBadGateway,
 	ResourceNotReadyException:          http.StatusBadGateway,
 	CodeArtifactUserPendingException:   http.StatusConflict,
+	KMSDisabledException:               http.StatusBadGateway,
+	KMSNotFoundException:               http.StatusBadGateway,
+	KMSAccessDeniedException:           http.StatusBadGateway,
+	KMSInvalidStateException:           http.StatusBadGateway,
+	NotFoundException:                  http.StatusBadRequest,
+	DisabledException:                  http.StatusBadRequest,
+	InvalidArnException:                http.StatusBadRequest,
+	InvalidMarkerException:             http.StatusBadRequest,
+	KMSInternalException:               http.StatusInternalServerError,
 	ConflictException:                  http.StatusConflict,
 	InternalServiceErrorException:      http.StatusInternalServerError,
 }

@@ -93,6 +93,10 @@ type Code struct {
 	ResolvedImageURI         string
 	SigningProfileVersionARN string
 	SigningJobARN            string
+	// SealedWith is the ARN of the KMS key the code is sealed under at
+	// rest: SourceKMSKeyARN, or the account's service-managed default key.
+	// Empty for code stored before lambdahost sealed code, which is plain.
+	SealedWith string
 }
 
 // SHA256 returns CodeSha256 as AWS reports it: the base64 SHA-256 of a

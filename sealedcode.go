@@ -189,12 +189,18 @@ func (s *SealedWriter) ReadAt(p []byte, off int64) (int, error) {
 		if i == s.chunks {
 			chunk = s.buf
 		} else {
-			ct := make([]byte, SealedChunkSize+sealedTagSize)
+			// After Finish, the last chunk is short and marked last.
+			last := s.finished && i == s.chunks-1
+			l := int64(SealedChunkSize)
+			if last {
+				l = s.size - i*SealedChunkSize
+			}
+			ct := make([]byte, l+sealedTagSize)
 			if _, err := s.w.ReadAt(ct, i*(SealedChunkSize+sealedTagSize)); err != nil {
 				return n, fmt.Errorf("read sealed code: %w", err)
 			}
 			var err error
-			chunk, err = s.aead.Open(ct[:0], chunkNonce(i), ct, chunkAAD(false))
+			chunk, err = s.aead.Open(ct[:0], chunkNonce(i), ct, chunkAAD(last))
 			if err != nil {
 				return n, fmt.Errorf("read sealed code: %w", ErrSealedCode)
 			}
@@ -248,6 +254,12 @@ func (s *SealedWriter) Finish(t SealedTrailer) error {
 // whoever finished it, through Underlying.
 func (s *SealedWriter) Commit(ctx context.Context) (Digest, error) {
 	return Digest{}, errors.New("commit sealed code: finish it and commit the underlying blob under its address")
+}
+
+// CommitAs is refused, as Commit is.
+func (s *SealedWriter) CommitAs(ctx context.Context, d Digest) error {
+	_, err := s.Commit(ctx)
+	return err
 }
 
 // Abort discards the underlying blob.

@@ -21,6 +21,7 @@ func (m *memWriter) ReadAt(p []byte, off int64) (int, error) {
 func (m *memWriter) Size() int64                                       { return int64(m.Len()) }
 func (m *memWriter) Digest() lambdahost.Digest                         { return sha256.Sum256(m.Bytes()) }
 func (m *memWriter) Commit(context.Context) (lambdahost.Digest, error) { return m.Digest(), nil }
+func (m *memWriter) CommitAs(context.Context, lambdahost.Digest) error { return nil }
 func (m *memWriter) Abort() error                                      { return nil }
 
 func seal(t testing.TB, plain []byte) (sealed, key []byte) {
@@ -50,6 +51,13 @@ func seal(t testing.TB, plain []byte) (sealed, key []byte) {
 	}
 	if err := w.Finish(lambdahost.SealedTrailer{KeyARN: "arn:aws:kms:us-east-1:000000000000:key/k", WrappedKey: []byte("wrapped")}); err != nil {
 		t.Fatal(err)
+	}
+	back = make([]byte, len(plain))
+	if _, err := w.ReadAt(back, 0); err != nil && len(plain) > 0 {
+		t.Fatalf("ReadAt after Finish: %v", err)
+	}
+	if !bytes.Equal(back, plain) {
+		t.Fatal("ReadAt after Finish differs from what was written")
 	}
 	return m.Bytes(), w.DataKey()
 }

@@ -73,9 +73,10 @@ type Tx interface {
 	// Code returns inline code; an error wrapping ErrBlobNotFound if d is not
 	// stored inline.
 	Code(ctx context.Context, d Digest) ([]byte, error)
-	// DeleteUnreferencedCode deletes inline code that no version references
-	// and returns how many entries it deleted.
-	DeleteUnreferencedCode(ctx context.Context) (int, error)
+	// DeleteUnreferencedCode deletes inline code whose key is not in
+	// referenced (the digests and sealed code addresses that versions
+	// reference, see CodeRefs) and returns how many entries it deleted.
+	DeleteUnreferencedCode(ctx context.Context, referenced map[Digest]bool) (int, error)
 
 	// Usage sums the code size of every version of account's functions in
 	// region, counts its functions there and sums their reserved
@@ -85,6 +86,10 @@ type Tx interface {
 	// Digests returns every code digest any version references, leaving out
 	// the zero digest of versions without code.
 	Digests(ctx context.Context) ([]Digest, error)
+	// CodeRefs returns every distinct (digest, key) pair of code that
+	// versions reference, leaving out versions without code: the key is
+	// Code.SealedWith, empty for code stored before it was sealed.
+	CodeRefs(ctx context.Context) ([]CodeRef, error)
 	// Unsettled returns every version whose State is Pending or whose
 	// LastUpdateStatus is InProgress, so that they can be settled after a restart.
 	Unsettled(ctx context.Context) ([]*Version, error)
@@ -125,4 +130,20 @@ type Tx interface {
 type Record struct {
 	Key   string
 	Value []byte
+}
+
+// CodeRef is code that a version references: its plaintext digest and the
+// KMS key it is sealed under. Sealed code is stored at
+// CodeAddress(SealedWith, Digest); code stored before sealing, at Digest.
+type CodeRef struct {
+	Digest     Digest
+	SealedWith string
+}
+
+// Address returns where the code is stored.
+func (r CodeRef) Address() Digest {
+	if r.SealedWith == "" {
+		return r.Digest
+	}
+	return CodeAddress(r.SealedWith, r.Digest)
 }

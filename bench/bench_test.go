@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
 	fnhttp "github.com/lambdahost/lambdahost/http"
@@ -50,6 +51,7 @@ func startInProcess(tb testing.TB) *inProcess {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := control.New(store, blobs)
+	svc.MasterKey = bytes.Repeat([]byte{1}, lambdahost.MasterKeySize)
 	svc.Logger = logger
 	if err := svc.Start(ctx); err != nil {
 		tb.Fatal(err)

@@ -60,21 +60,27 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (dele
 	s.codeMu.Lock()
 	defer s.codeMu.Unlock()
 	cutoff := s.Now().Add(-grace)
+	// referenced holds the plaintext digests versions reference, for the
+	// collectors (an image's derived state is keyed by its digest); stored,
+	// the addresses their code is stored at: CodeAddress of the key that
+	// sealed it and the digest, or the digest of code from before sealing.
 	referenced := map[lambdahost.Digest]bool{}
-	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
-		ds, err := tx.Digests(ctx)
-		for _, d := range ds {
-			referenced[d] = true
-		}
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("collect garbage: %w", err)
-	}
+	stored := map[lambdahost.Digest]bool{}
 	// Inline code is referenced in the same transaction that stores it, so it
-	// needs no grace period.
+	// needs no grace period: the references are read in the transaction that
+	// deletes it.
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
-		n, err := tx.DeleteUnreferencedCode(ctx)
+		clear(referenced)
+		clear(stored)
+		refs, err := tx.CodeRefs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range refs {
+			referenced[r.Digest] = true
+			stored[r.Address()] = true
+		}
+		n, err := tx.DeleteUnreferencedCode(ctx, stored)
 		deleted += n
 		return err
 	})
@@ -83,7 +89,7 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (dele
 	}
 	var doomed []lambdahost.Digest
 	err = s.blobs.Walk(ctx, func(d lambdahost.Digest, _ int64, committed time.Time) error {
-		if !referenced[d] && committed.Before(cutoff) {
+		if !stored[d] && committed.Before(cutoff) {
 			doomed = append(doomed, d)
 		}
 		return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 
@@ -35,6 +36,15 @@ type staged struct {
 	// inline holds a small package that is stored with the metadata, in
 	// the transaction that references it, instead of in the blob store.
 	inline []byte
+	// sealed is the staged code, encrypted as it streamed in; small says
+	// it goes inline. addr is where it is stored: see seal.
+	sealed *lambdahost.SealedWriter
+	small  bool
+	addr   lambdahost.Digest
+	// fail is why the code's key cannot seal it (a missing or disabled
+	// key): the operation is accepted and its version settles Failed
+	// with that reason, as AWS reports KMS problems.
+	fail error
 }
 
 // store writes inline code within tx; for code in the blob store, commit
@@ -43,7 +53,7 @@ func (st *staged) store(ctx context.Context, tx lambdahost.Tx) error {
 	if st.inline == nil {
 		return nil
 	}
-	return tx.PutCode(ctx, st.code.Digest, st.inline)
+	return tx.PutCode(ctx, st.addr, st.inline)
 }
 
 var reS3Bucket = regexp.MustCompile(`^[0-9A-Za-z\.\-_]*$`)
@@ -121,6 +131,79 @@ func checkPackageType(in *CodeInput, packageType, verb string) error {
 // stage inspects or fetches the code of in for account. Nothing referenced
 // by metadata changes: the zip is committed by the returned commit only.
 func (s *Service) stage(ctx context.Context, account string, in *CodeInput, packageType, architecture string) (*staged, error) {
+	st, err := s.stageCode(ctx, account, in, packageType, architecture)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.seal(ctx, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// StageCode starts staging an uploaded package: what is written is sealed
+// as it streams in, under a random data key that the code's KMS key wraps
+// when the operation commits it. The caller Aborts it when done.
+func (s *Service) StageCode(ctx context.Context) (lambdahost.BlobWriter, error) {
+	w, err := s.blobs.Create(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sw, err := lambdahost.NewSealedWriter(w)
+	if err != nil {
+		w.Abort()
+		return nil, err
+	}
+	return sw, nil
+}
+
+// seal decides the key that seals st's code: its SourceKMSKeyArn, or the
+// account's service-managed key. Commit then wraps the data key, appends
+// the trailer and stores the code at CodeAddress(key, digest), so that
+// identical code under one key is stored once.
+func (s *Service) seal(ctx context.Context, st *staged) error {
+	c, err := caller(ctx)
+	if err != nil {
+		return internal("seal code", err)
+	}
+	key, err := s.codeKeyFor(ctx, c.Account, c.Region, st.code.SourceKMSKeyARN)
+	var kp *keyProblem
+	if errors.As(err, &kp) {
+		st.fail = kp.reasonError()
+		st.code.SealedWith = st.code.SourceKMSKeyARN
+		st.commit = func(context.Context) error { return nil }
+		st.inline = nil
+		return nil
+	}
+	if err != nil {
+		return internal("seal code", err)
+	}
+	wrapped, err := key.wrap(st.sealed.DataKey())
+	if err != nil {
+		return internal("seal code", err)
+	}
+	st.code.SealedWith = key.arn
+	st.addr = lambdahost.CodeAddress(key.arn, st.code.Digest)
+	trailer := lambdahost.SealedTrailer{KeyARN: key.arn, WrappedKey: wrapped}
+	st.commit = func(ctx context.Context) error {
+		if err := st.sealed.Finish(trailer); err != nil {
+			return err
+		}
+		u := st.sealed.Underlying()
+		if st.small {
+			st.inline = make([]byte, u.Size())
+			if _, err := u.ReadAt(st.inline, 0); err != nil {
+				return fmt.Errorf("read sealed code: %w", err)
+			}
+			return nil
+		}
+		return u.CommitAs(ctx, st.addr)
+	}
+	return nil
+}
+
+// stageCode inspects or fetches the code of in for account.
+func (s *Service) stageCode(ctx context.Context, account string, in *CodeInput, packageType, architecture string) (*staged, error) {
 	var st staged
 	switch {
 	case in.Zip != nil:
@@ -159,7 +242,7 @@ func (s *Service) stage(ctx context.Context, account string, in *CodeInput, pack
 // uploaded zip is staged, so the bytes land in the same tier and dedup with
 // uploads. Image manifests are not zips and are staged as they are.
 func (s *Service) stageFetched(ctx context.Context, account string, src lambdahost.CodeSource, loc lambdahost.CodeLocation, in *CodeInput, packageType string) (*staged, error) {
-	w, err := s.blobs.Create(ctx)
+	w, err := s.StageCode(ctx)
 	if err != nil {
 		return nil, internal("stage fetched code", err)
 	}
@@ -208,21 +291,14 @@ func (s *Service) stageZip(ctx context.Context, st *staged, w lambdahost.BlobWri
 }
 
 // tier decides where staged content w is stored: inline with the metadata
-// when small, else in the blob store by commit.
+// when small, else in the blob store. seal decides how commit stores it.
 func (s *Service) tier(ctx context.Context, st *staged, w lambdahost.BlobWriter) error {
-	size := w.Size()
-	if size <= s.inlineCodeMax() {
-		st.inline = make([]byte, size)
-		if _, err := w.ReadAt(st.inline, 0); err != nil {
-			return internal("read staged code", err)
-		}
-		st.commit = func(context.Context) error { return nil }
-		return nil
+	sw, ok := w.(*lambdahost.SealedWriter)
+	if !ok {
+		return internal("stage code", errors.New("staged code is not sealed: stage it with StageCode"))
 	}
-	st.commit = func(ctx context.Context) error {
-		_, err := w.Commit(ctx)
-		return err
-	}
+	st.sealed = sw
+	st.small = sw.Size() <= s.inlineCodeMax()
 	return nil
 }
 
@@ -267,10 +343,38 @@ func (s *Service) inlineCodeMax() int64 {
 	return s.InlineCodeMax
 }
 
-// OpenCode opens the package with digest d, wherever it is stored.
-// Returns an error wrapping ErrBlobNotFound if there is none.
-func (s *Service) OpenCode(ctx context.Context, d lambdahost.Digest) (lambdahost.Blob, error) {
+// OpenCode opens package c, wherever it is stored, and decrypts it with
+// the key it is sealed under. Returns an error wrapping ErrBlobNotFound if
+// there is none, and Invoke's KMS errors (KMSDisabledException,
+// KMSNotFoundException) if its key cannot be used.
+func (s *Service) OpenCode(ctx context.Context, c lambdahost.Code) (lambdahost.Blob, error) {
 	s.init()
+	if c.SealedWith == "" {
+		// Code stored before lambdahost sealed code is plain, at its digest.
+		return s.openStored(ctx, c.Digest)
+	}
+	key, err := s.codeKeyByARN(ctx, c.SealedWith)
+	var kp *keyProblem
+	if errors.As(err, &kp) {
+		return nil, kp.apiError()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open code %s: %w", c.Digest, err)
+	}
+	b, err := s.openStored(ctx, lambdahost.CodeAddress(c.SealedWith, c.Digest))
+	if err != nil {
+		return nil, err
+	}
+	sb, err := openSealed(b, key)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open code %s: %w", c.Digest, err)
+	}
+	return sb, nil
+}
+
+// openStored opens what is stored at address d, inline or in the blob store.
+func (s *Service) openStored(ctx context.Context, d lambdahost.Digest) (lambdahost.Blob, error) {
 	var data []byte
 	err := s.store.View(ctx, func(tx lambdahost.Tx) error {
 		var err error
@@ -285,6 +389,35 @@ func (s *Service) OpenCode(ctx context.Context, d lambdahost.Digest) (lambdahost
 	}
 	return s.blobs.Open(ctx, d)
 }
+
+// openSealed opens sealed code b with key, which must be the one its
+// trailer names.
+func openSealed(b lambdahost.Blob, key *codeKey) (lambdahost.Blob, error) {
+	tr, n, err := lambdahost.ReadSealedTrailer(b, b.Size())
+	if err != nil {
+		return nil, err
+	}
+	if tr.KeyARN != key.arn {
+		return nil, fmt.Errorf("%w: sealed under %s, want %s", lambdahost.ErrSealedCode, tr.KeyARN, key.arn)
+	}
+	dataKey, err := key.unwrap(tr.WrappedKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", lambdahost.ErrSealedCode, err)
+	}
+	r, err := lambdahost.NewSealedReader(b, n, dataKey)
+	if err != nil {
+		return nil, err
+	}
+	return &sealedBlob{SectionReader: io.NewSectionReader(r, 0, r.Size()), c: b}, nil
+}
+
+// sealedBlob is the plaintext of sealed code as a lambdahost.Blob.
+type sealedBlob struct {
+	*io.SectionReader
+	c io.Closer
+}
+
+func (b *sealedBlob) Close() error { return b.c.Close() }
 
 // inlineBlob is inline code as a lambdahost.Blob.
 type inlineBlob struct{ *bytes.Reader }

@@ -37,6 +37,7 @@ func newFixture(t testing.TB, configure func(*control.Service)) *fixture {
 		t.Fatal(err)
 	}
 	svc := control.New(store, blobs)
+	svc.MasterKey = bytes.Repeat([]byte{1}, lambdahost.MasterKeySize)
 	svc.SettleSync = true
 	if configure != nil {
 		configure(svc)
@@ -64,7 +65,7 @@ func zipOf(t testing.TB, content string) []byte {
 // stage writes data into a new blob writer, as the HTTP layer does.
 func (f *fixture) stage(t testing.TB, data []byte) lambdahost.BlobWriter {
 	t.Helper()
-	w, err := f.blobs.Create(f.ctx)
+	w, err := f.svc.StageCode(f.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +77,11 @@ func (f *fixture) stage(t testing.TB, data []byte) lambdahost.BlobWriter {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// storedAt is where code c is stored: sealed code at its CodeAddress.
+func storedAt(c lambdahost.Code) lambdahost.Digest {
+	return lambdahost.CodeAddress(c.SealedWith, c.Digest)
+}
 
 func (f *fixture) create(t testing.TB, name, content string) *control.FunctionConfig {
 	t.Helper()
@@ -194,6 +200,7 @@ func TestStartSettlesUnsettled(t *testing.T) {
 		t.Fatal(err)
 	}
 	restarted := control.New(f.store, f.blobs)
+	restarted.MasterKey = f.svc.MasterKey
 	restarted.SettleSync = true
 	if err := restarted.Start(f.ctx); err != nil {
 		t.Fatal(err)
@@ -283,11 +290,11 @@ func TestCollectGarbage(t *testing.T) {
 	// the blob store's.
 	f := newFixture(t, func(s *control.Service) { s.Now = func() time.Time { return now }; s.InlineCodeMax = -1 })
 	f.create(t, "f", "old")
-	old := f.get(t, "f").Code.Digest
+	old := storedAt(f.get(t, "f").Code)
 	if _, err := f.updateCode("f", "new", nil, false, t); err != nil {
 		t.Fatal(err)
 	}
-	current := f.get(t, "f").Code.Digest
+	current := storedAt(f.get(t, "f").Code)
 	// Within the grace period nothing is deleted.
 	if n, err := f.svc.CollectGarbage(f.ctx, time.Hour); err != nil || n != 0 {
 		t.Fatalf("CollectGarbage(1h) = %d, %v; want 0", n, err)
@@ -320,7 +327,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if out.Code.Digest == before.Code.Digest {
 		t.Error("DryRun did not answer the would-be code")
 	}
-	if _, err := f.svc.OpenCode(f.ctx, out.Code.Digest); !errors.Is(err, lambdahost.ErrBlobNotFound) {
+	if _, err := f.svc.OpenCode(f.ctx, out.Code); !errors.Is(err, lambdahost.ErrBlobNotFound) {
 		t.Errorf("DryRun stored its code: OpenCode = %v", err)
 	}
 	// DryRun still checks preconditions.
@@ -395,7 +402,7 @@ func TestCollectGarbageRacingDedup(t *testing.T) {
 		}()
 		wg.Wait()
 		got := f.get(t, "f")
-		if _, err := f.blobs.Stat(f.ctx, got.Code.Digest); err != nil {
+		if _, err := f.blobs.Stat(f.ctx, storedAt(got.Code)); err != nil {
 			t.Fatalf("round %d: the function's code is gone: %v", round, err)
 		}
 	}
@@ -426,8 +433,8 @@ func TestCodeTiers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := out.Code.Digest
-			_, statErr := f.blobs.Stat(f.ctx, d)
+			d := out.Code
+			_, statErr := f.blobs.Stat(f.ctx, storedAt(d))
 			if inBlobs := statErr == nil; inBlobs != tt.inBlobs {
 				t.Errorf("in blob store = %v, want %v", inBlobs, tt.inBlobs)
 			}
@@ -497,7 +504,7 @@ func TestFetchedCode(t *testing.T) {
 			if want := lambdahost.Digest(sha256.Sum256(tt.data)); out.Code.Digest != want || out.Code.Size != int64(len(tt.data)) {
 				t.Errorf("code = %s (%d bytes), want %s (%d bytes)", out.Code.Digest, out.Code.Size, want, len(tt.data))
 			}
-			b, err := f.svc.OpenCode(f.ctx, out.Code.Digest)
+			b, err := f.svc.OpenCode(f.ctx, out.Code)
 			if err != nil {
 				t.Fatal(err)
 			}

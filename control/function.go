@@ -157,7 +157,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		if err := st.store(ctx, tx); err != nil {
 			return err
 		}
-		u, err := s.put(ctx, tx, latest)
+		u, err := s.putWith(ctx, tx, st.fail, latest)
 		if err != nil {
 			return err
 		}
@@ -167,7 +167,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 			if err := tx.PutFunction(ctx, fn); err != nil {
 				return err
 			}
-			u, err := s.put(ctx, tx, pub)
+			u, err := s.putWith(ctx, tx, st.fail, pub)
 			if err != nil {
 				return err
 			}
@@ -475,7 +475,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		fn.Changes++
 		if publish {
 			pub = s.publishCopy(fn, latest, in.PublishTo, nil, latest.LastModified)
-			u, err := s.put(ctx, tx, pub)
+			u, err := s.putWith(ctx, tx, st.fail, pub)
 			if err != nil {
 				return err
 			}
@@ -484,7 +484,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		if err := tx.PutFunction(ctx, fn); err != nil {
 			return err
 		}
-		u, err := s.put(ctx, tx, latest)
+		u, err := s.putWith(ctx, tx, st.fail, latest)
 		settle = append(settle, u)
 		return err
 	})

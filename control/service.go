@@ -49,6 +49,8 @@ type Service struct {
 	Now func() time.Time
 	// NewRevisionID returns a fresh RevisionId. If nil, a random UUID is used.
 	NewRevisionID func() string
+	// NewKeyID returns the ID of a new KMS key. If nil, a random UUID is used.
+	NewKeyID func() string
 	// Rand returns a number in [0, 1) for an alias's weighted routing. It
 	// must be safe for concurrent use. If nil, math/rand/v2's Float64 is
 	// used.
@@ -104,6 +106,9 @@ func (s *Service) init() {
 		}
 		if s.NewRevisionID == nil {
 			s.NewRevisionID = lambdahost.NewID
+		}
+		if s.NewKeyID == nil {
+			s.NewKeyID = lambdahost.NewID
 		}
 		if s.Rand == nil {
 			s.Rand = rand.Float64

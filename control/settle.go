@@ -23,6 +23,19 @@ const (
 // reads the function again, as on AWS. Otherwise v is written as it is and
 // returned for schedule.
 func (s *Service) put(ctx context.Context, tx lambdahost.Tx, v *lambdahost.Version) (unsettled *lambdahost.Version, err error) {
+	return s.putWith(ctx, tx, nil, v)
+}
+
+// putWith is put for a version whose code failed to stage with fail (its
+// KMS key is missing or disabled): it is written settled Failed with
+// that reason at once, the answer still saying Pending or InProgress.
+func (s *Service) putWith(ctx context.Context, tx lambdahost.Tx, fail error, v *lambdahost.Version) (unsettled *lambdahost.Version, err error) {
+	if fail != nil {
+		settled := *v
+		finish(&settled, fail)
+		settled.RevisionID = s.NewRevisionID()
+		return nil, tx.PutVersion(ctx, &settled)
+	}
 	if s.preparesLater(v) {
 		return v, tx.PutVersion(ctx, v)
 	}
@@ -120,7 +133,11 @@ func (s *Service) preparesLater(v *lambdahost.Version) bool {
 // prepare checks that v's code is in place and lets the preparers ready it.
 // Their *lambdahost.ReasonError fails the update with that reason.
 func (s *Service) prepare(ctx context.Context, v *lambdahost.Version) error {
-	b, err := s.OpenCode(ctx, v.Code.Digest)
+	b, err := s.OpenCode(ctx, v.Code)
+	var kp *keyProblem
+	if errors.As(err, &kp) {
+		return kp.reasonError()
+	}
 	if err != nil {
 		return fmt.Errorf("check code: %w", err)
 	}

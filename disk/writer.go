@@ -161,6 +161,25 @@ func (w *writer) Commit(ctx context.Context) (lambdahost.Digest, error) {
 	return d, nil
 }
 
+// CommitAs is Commit under address d instead of the content's digest:
+// the blob becomes <dir>/blobs/sha256/<hex of d>, with the same
+// durability and dedup as Commit.
+func (w *writer) CommitAs(ctx context.Context, d lambdahost.Digest) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return fmt.Errorf("commit blob: %w", errWriterClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("commit blob: %w", err)
+	}
+	if err := w.commit(d); err != nil {
+		w.discard()
+		return fmt.Errorf("commit blob %s: %w", d, err)
+	}
+	return nil
+}
+
 func (w *writer) commit(d lambdahost.Digest) error {
 	if err := w.flush(); err != nil {
 		return err

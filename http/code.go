@@ -18,9 +18,11 @@ import (
 const codePath = "/_lambdahost/code/"
 
 // codeURL returns a time-limited URL from which the caller downloads the
-// exact zip with digest d. It is signed with URLKey over the account, the
-// digest and the expiry, so it works without credentials until it expires.
-func (s *Server) codeURL(r *http.Request, account string, d lambdahost.Digest) string {
+// exact zip c. It is signed with URLKey over the account, the digest, the
+// key the code is sealed under and the expiry, so it works without
+// credentials until it expires.
+func (s *Server) codeURL(r *http.Request, account string, c lambdahost.Code) string {
+	d := c.Digest
 	ttl := s.URLTTL
 	if ttl == 0 {
 		ttl = 10 * time.Minute
@@ -30,13 +32,20 @@ func (s *Server) codeURL(r *http.Request, account string, d lambdahost.Digest) s
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	q := url.Values{"Account": {account}, "Expires": {expires}, "Signature": {s.codeSignature(account, d, expires)}}
+	q := url.Values{"Account": {account}, "Expires": {expires}, "Signature": {s.codeSignature(account, d, c.SealedWith, expires)}}
+	if c.SealedWith != "" {
+		q.Set("Key", c.SealedWith)
+	}
 	return scheme + "://" + r.Host + codePath + d.Hex() + "?" + q.Encode()
 }
 
-func (s *Server) codeSignature(account string, d lambdahost.Digest, expires string) string {
+func (s *Server) codeSignature(account string, d lambdahost.Digest, key, expires string) string {
 	m := hmac.New(sha256.New, s.URLKey)
-	io.WriteString(m, account+"\n"+d.Hex()+"\n"+expires)
+	if key == "" {
+		io.WriteString(m, account+"\n"+d.Hex()+"\n"+expires)
+	} else {
+		io.WriteString(m, account+"\n"+d.Hex()+"\n"+key+"\n"+expires)
+	}
 	return hex.EncodeToString(m.Sum(nil))
 }
 
@@ -46,7 +55,7 @@ func (s *Server) handleGetCode(w http.ResponseWriter, r *http.Request) {
 	d, err := lambdahost.ParseDigestHex(r.PathValue("Digest"))
 	expires, expErr := strconv.ParseInt(q.Get("Expires"), 10, 64)
 	if err != nil || expErr != nil || len(s.URLKey) == 0 ||
-		!hmac.Equal([]byte(q.Get("Signature")), []byte(s.codeSignature(q.Get("Account"), d, q.Get("Expires")))) {
+		!hmac.Equal([]byte(q.Get("Signature")), []byte(s.codeSignature(q.Get("Account"), d, q.Get("Key"), q.Get("Expires")))) {
 		http.Error(w, "AccessDenied: the URL signature is not valid", http.StatusForbidden)
 		return
 	}
@@ -54,7 +63,7 @@ func (s *Server) handleGetCode(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "AccessDenied: Request has expired", http.StatusForbidden)
 		return
 	}
-	b, err := s.service.OpenCode(r.Context(), d)
+	b, err := s.service.OpenCode(r.Context(), lambdahost.Code{Digest: d, SealedWith: q.Get("Key")})
 	if errors.Is(err, lambdahost.ErrBlobNotFound) {
 		http.Error(w, "NoSuchKey: The specified key does not exist.", http.StatusNotFound)
 		return

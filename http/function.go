@@ -174,7 +174,8 @@ func (s *Server) readCode(r *http.Request, path []string) (rest []byte, zip lamb
 	if err := checkBodySize(r, op); err != nil {
 		return nil, nil, err
 	}
-	w, err := s.blobs.Create(r.Context())
+	// Staged code is sealed as it streams in: no plaintext reaches the disk.
+	w, err := s.service.StageCode(r.Context())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -330,7 +331,7 @@ func (s *Server) handleGetFunction(w http.ResponseWriter, r *http.Request) {
 		code.ImageUri, code.ResolvedImageUri = out.Code.ImageURI, out.Code.ResolvedImageURI
 	} else {
 		code.RepositoryType = "S3"
-		code.Location = s.codeURL(r, out.Function.Account, out.Code.Digest)
+		code.Location = s.codeURL(r, out.Function.Account, out.Code)
 	}
 	resp := &getFunctionResponse{Configuration: toConfiguration(&out.FunctionConfig), Code: code, Tags: out.Tags}
 	if out.ReservedConcurrency != nil {

@@ -93,9 +93,16 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	svc := control.New(store, blobs)
+	svc.MasterKey = bytes.Repeat([]byte{1}, lambdahost.MasterKeySize)
 	svc.Now = func() time.Time { return clock }
 	var mu sync.Mutex
-	revs, reqs := 0, 0
+	revs, reqs, keys := 0, 0, 0
+	svc.NewKeyID = func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		keys++
+		return fmt.Sprintf("11111111-1111-4111-8111-%012d", keys)
+	}
 	svc.NewRevisionID = func() string {
 		mu.Lock()
 		defer mu.Unlock()

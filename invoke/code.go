@@ -19,7 +19,7 @@ import (
 // codeDirs unpacks zip packages once per digest, into dir/<hex>.
 type codeDirs struct {
 	dir  string
-	open func(ctx context.Context, d lambdahost.Digest) (lambdahost.Blob, error)
+	open func(ctx context.Context, c lambdahost.Code) (lambdahost.Blob, error)
 
 	mu      sync.Mutex
 	flights map[lambdahost.Digest]*codeFlight
@@ -33,7 +33,8 @@ type codeFlight struct {
 
 // get returns the directory holding the unpacked package d, unpacking it
 // if no one has yet. Concurrent callers for one digest share one unpack.
-func (c *codeDirs) get(ctx context.Context, d lambdahost.Digest) (string, error) {
+func (c *codeDirs) get(ctx context.Context, code lambdahost.Code) (string, error) {
+	d := code.Digest
 	final := filepath.Join(c.dir, d.Hex())
 	if _, err := os.Lstat(final); err == nil {
 		return final, nil
@@ -48,7 +49,7 @@ func (c *codeDirs) get(ctx context.Context, d lambdahost.Digest) (string, error)
 		c.flights[d] = f
 		go func() {
 			// Not bound to one caller's context: others may be waiting.
-			f.path, f.err = c.unpack(context.WithoutCancel(ctx), d, final)
+			f.path, f.err = c.unpack(context.WithoutCancel(ctx), code, final)
 			c.mu.Lock()
 			delete(c.flights, d)
 			c.mu.Unlock()
@@ -66,11 +67,12 @@ func (c *codeDirs) get(ctx context.Context, d lambdahost.Digest) (string, error)
 
 // unpack extracts package d into a temporary directory and renames it to
 // final, so that final is either absent or complete.
-func (c *codeDirs) unpack(ctx context.Context, d lambdahost.Digest, final string) (string, error) {
+func (c *codeDirs) unpack(ctx context.Context, code lambdahost.Code, final string) (string, error) {
+	d := code.Digest
 	if _, err := os.Lstat(final); err == nil {
 		return final, nil
 	}
-	b, err := c.open(ctx, d)
+	b, err := c.open(ctx, code)
 	if err != nil {
 		return "", fmt.Errorf("open code %s: %w", d, err)
 	}

@@ -83,8 +83,9 @@ type Executor struct {
 	// Runtime finds how to run a Zip function's runtime. Its error is
 	// answered as InvalidRuntimeException.
 	Runtime func(runtime string) (*Runtime, error)
-	// Code opens a code package by digest.
-	Code func(ctx context.Context, d lambdahost.Digest) (lambdahost.Blob, error)
+	// Code opens a code package, decrypting it. Its *lambdahost.Error (a
+	// KMS key that cannot be used) is Invoke's answer.
+	Code func(ctx context.Context, c lambdahost.Code) (lambdahost.Blob, error)
 	// Image readies an image function's file system and settings. If nil,
 	// image functions cannot be invoked.
 	Image func(ctx context.Context, v *lambdahost.Version) (*Image, error)

@@ -81,8 +81,8 @@ func newFixture(t *testing.T) *fixture {
 			}
 			return &invoke.Runtime{Argv: []string{"/var/task/bootstrap"}}, nil
 		},
-		Code: func(ctx context.Context, d lambdahost.Digest) (lambdahost.Blob, error) {
-			z, ok := f.code[d]
+		Code: func(ctx context.Context, c lambdahost.Code) (lambdahost.Blob, error) {
+			z, ok := f.code[c.Digest]
 			if !ok {
 				return nil, lambdahost.ErrBlobNotFound
 			}

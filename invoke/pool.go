@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -359,8 +360,14 @@ func (x *Executor) spec(ctx context.Context, t Target) (*lambdahost.LaunchSpec, 
 	if err != nil {
 		return nil, lambdahost.Errorf(lambdahost.InvalidRuntimeException, "%s", err.Error())
 	}
-	dir, err := x.code.get(ctx, v.Code.Digest)
+	dir, err := x.code.get(ctx, v.Code)
 	if err != nil {
+		// The code's KMS key cannot be used: Invoke answers the KMS error.
+		if t := lambdahost.ErrorTypeOf(err); t == lambdahost.KMSDisabledException || t == lambdahost.KMSNotFoundException {
+			var apiErr *lambdahost.Error
+			errors.As(err, &apiErr)
+			return nil, apiErr
+		}
 		e := lambdahost.Errorf(lambdahost.InvalidZipFileException, "Lambda was unable to unzip the function's code package.")
 		e.Err = err
 		return nil, e

@@ -262,6 +262,10 @@ func (b *memBlob) Commit(context.Context) (lambdahost.Digest, error) {
 	b.committed = true
 	return b.Digest(), nil
 }
+func (b *memBlob) CommitAs(context.Context, lambdahost.Digest) error {
+	b.committed = true
+	return nil
+}
 func (b *memBlob) Abort() error { return nil }
 
 // countingTransport counts requests by method and kind ("blobs",

@@ -34,14 +34,33 @@ func (t *tx) Code(ctx context.Context, d lambdahost.Digest) ([]byte, error) {
 }
 
 // DeleteUnreferencedCode implements lambdahost.Tx.
-func (t *tx) DeleteUnreferencedCode(ctx context.Context) (int, error) {
+func (t *tx) DeleteUnreferencedCode(ctx context.Context, referenced map[lambdahost.Digest]bool) (int, error) {
 	if t.readOnly {
 		return 0, fmt.Errorf("delete unreferenced code: %w", errReadOnly)
 	}
-	res, err := t.exec(ctx, `DELETE FROM code WHERE NOT EXISTS (SELECT 1 FROM versions WHERE versions.code_digest = code.digest)`)
+	rows, err := t.query(ctx, `SELECT digest FROM code`)
 	if err != nil {
 		return 0, fmt.Errorf("delete unreferenced code: %w", err)
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	var doomed [][]byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("delete unreferenced code: %w", err)
+		}
+		if d, err := toDigest(b); err != nil || !referenced[d] {
+			doomed = append(doomed, b)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("delete unreferenced code: %w", err)
+	}
+	for _, b := range doomed {
+		if _, err := t.exec(ctx, `DELETE FROM code WHERE digest = ?`, b); err != nil {
+			return 0, fmt.Errorf("delete unreferenced code: %w", err)
+		}
+	}
+	return len(doomed), nil
 }

@@ -45,6 +45,11 @@ const (
 		WHERE code_digest IS NOT NULL
 		ORDER BY code_digest`
 
+	// codeRefsSQL reads the key that sealed each version's code from its
+	// JSON record (codeRecord.SealedWith).
+	codeRefsSQL = `SELECT DISTINCT code_digest, json_extract(data, '$.code.sealedWith') FROM versions
+		WHERE code_digest IS NOT NULL`
+
 	// unsettledSQL spells its condition as the partial index
 	// versions_unsettled does, so that the planner uses it. The values are
 	// lambdahost.StatePending and lambdahost.UpdateInProgress.
@@ -202,6 +207,32 @@ func (t *tx) Digests(ctx context.Context) ([]lambdahost.Digest, error) {
 	return ds, nil
 }
 
+// CodeRefs implements lambdahost.Tx.
+func (t *tx) CodeRefs(ctx context.Context) ([]lambdahost.CodeRef, error) {
+	rows, err := t.query(ctx, codeRefsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("list code references: %w", err)
+	}
+	defer rows.Close()
+	var refs []lambdahost.CodeRef
+	for rows.Next() {
+		var b []byte
+		var key sql.NullString
+		if err := rows.Scan(&b, &key); err != nil {
+			return nil, fmt.Errorf("list code references: %w", err)
+		}
+		d, err := toDigest(b)
+		if err != nil {
+			return nil, fmt.Errorf("list code references: %w", err)
+		}
+		refs = append(refs, lambdahost.CodeRef{Digest: d, SealedWith: key.String})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list code references: %w", err)
+	}
+	return refs, nil
+}
+
 // Unsettled returns every version whose State is Pending or whose
 // LastUpdateStatus is InProgress, ordered by account, region, function name
 // and VersionOrder.
@@ -326,6 +357,7 @@ type codeRecord struct {
 	ResolvedImageURI         string `json:"resolvedImageUri,omitzero"`
 	SigningProfileVersionARN string `json:"signingProfileVersionArn,omitzero"`
 	SigningJobARN            string `json:"signingJobArn,omitzero"`
+	SealedWith               string `json:"sealedWith,omitzero"`
 }
 
 // statusRecord is a lambdahost.Status without State and LastUpdateStatus,
@@ -370,6 +402,7 @@ func newVersionRecord(v *lambdahost.Version) versionRecord {
 			ResolvedImageURI:         v.Code.ResolvedImageURI,
 			SigningProfileVersionARN: v.Code.SigningProfileVersionARN,
 			SigningJobARN:            v.Code.SigningJobARN,
+			SealedWith:               v.Code.SealedWith,
 		},
 		Status: statusRecord{
 			StateReason:                v.Status.StateReason,
@@ -453,6 +486,7 @@ func (r *versionRecord) apply(v *lambdahost.Version) {
 	v.Code.ResolvedImageURI = r.Code.ResolvedImageURI
 	v.Code.SigningProfileVersionARN = r.Code.SigningProfileVersionARN
 	v.Code.SigningJobARN = r.Code.SigningJobARN
+	v.Code.SealedWith = r.Code.SealedWith
 	v.Status.StateReason = r.Status.StateReason
 	v.Status.StateReasonCode = r.Status.StateReasonCode
 	v.Status.LastUpdateStatusReason = r.Status.LastUpdateStatusReason

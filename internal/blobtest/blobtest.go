@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.BlobStore) {
 		{"open-missing", testOpenMissing},
 		{"stat-missing", testStatMissing},
 		{"commit-twice-dedups", testCommitTwiceDedups},
+		{"commit-as-addresses-by-d", testCommitAs},
 		{"abort-leaves-nothing", testAbortLeavesNothing},
 		{"abort-twice", testAbortTwice},
 		{"abort-after-commit-is-noop", testAbortAfterCommit},
@@ -317,6 +318,32 @@ func testCommitTwiceDedups(t *testing.T, s lambdahost.BlobStore) {
 	if got := mustRead(t, s, d1); !bytes.Equal(got, content) {
 		t.Error("content differs after the second commit")
 	}
+}
+
+// testCommitAs checks that CommitAs stores content under the address
+// given, that a second commit of the same address keeps one blob, and that
+// the writer is closed after it.
+func testCommitAs(t *testing.T, s lambdahost.BlobStore) {
+	addr := digestOf("an address, not the content's digest")
+	for i := range 2 {
+		w, err := s.Create(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The ciphertext of sealed code differs each time; the address does not.
+		mustWrite(t, w, randomBytes(uint64(20+i), 10_000))
+		if err := w.CommitAs(t.Context(), addr); err != nil {
+			t.Fatalf("CommitAs: %v", err)
+		}
+		if _, err := w.Write([]byte("x")); err == nil {
+			t.Error("Write after CommitAs succeeded")
+		}
+		w.Abort()
+	}
+	if got := mustRead(t, s, addr); !bytes.Equal(got, randomBytes(20, 10_000)) {
+		t.Error("content at the address is not the first commit's")
+	}
+	checkWalk(t, s, map[lambdahost.Digest]int64{addr: 10_000})
 }
 
 func testAbortLeavesNothing(t *testing.T, s lambdahost.BlobStore) {

@@ -94,6 +94,7 @@ func fullVersion(id lambdahost.FunctionID, name string) *lambdahost.Version {
 			ResolvedImageURI:         id.Account + ".dkr.ecr." + id.Region + ".amazonaws.com/app@sha256:0123",
 			SigningProfileVersionARN: "arn:aws:signer:" + id.Region + ":" + id.Account + ":/signing-profiles/p/v1",
 			SigningJobARN:            "arn:aws:signer:" + id.Region + ":" + id.Account + ":/signing-jobs/j1",
+			SealedWith:               "arn:aws:kms:" + id.Region + ":" + id.Account + ":key/00000000-0000-4000-8000-000000000001",
 		},
 		Status: lambdahost.Status{
 			State:                      lambdahost.StateActive,

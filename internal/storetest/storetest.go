@@ -63,7 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.Store) {
 		{"alias-list", testAliasList},
 		{"list-limit-zero-lists-all", testListLimitZero},
 		{"usage", testUsage},
-		{"digests", testDigests},
+		{"digests", testDigests}, {"code-refs", testCodeRefs},
 		{"unsettled", testUnsettled},
 		{"event-round-trip", testEventRoundTrip},
 		{"event-put-exists", testEventPutExists},
@@ -1191,6 +1191,46 @@ func testUsage(t *testing.T, s lambdahost.Store) {
 	check(accountB, regionA, lambdahost.AccountUsage{TotalCodeSize: 1_000_000, FunctionCount: 1, ReservedConcurrency: 900})
 }
 
+// testCodeRefs checks that CodeRefs lists each (digest, sealing key)
+// pair once, so that garbage collection keeps code sealed under each key.
+func testCodeRefs(t *testing.T, s lambdahost.Store) {
+	ctx := t.Context()
+	d1, d2 := digest("one"), digest("two")
+	const k1, k2 = "arn:aws:kms:us-east-1:000000000000:key/a", "arn:aws:kms:us-east-1:000000000000:key/b"
+	with := func(id lambdahost.FunctionID, name string, d lambdahost.Digest, key string) *lambdahost.Version {
+		v := fullVersion(id, name)
+		v.Code.Digest, v.Code.SealedWith = d, key
+		return v
+	}
+	fn := fid(accountA, regionA, "fn")
+	put(t, s,
+		with(fn, lambdahost.VersionLatest, d1, k1),
+		with(fn, "1", d1, k1),
+		with(fn, "2", d1, k2),
+		with(fn, "3", d2, ""),
+		with(fid(accountB, regionA, "nocode"), lambdahost.VersionLatest, lambdahost.Digest{}, ""),
+	)
+	mustView(t, s, func(tx lambdahost.Tx) error {
+		got, err := tx.CodeRefs(ctx)
+		if err != nil {
+			return err
+		}
+		want := []lambdahost.CodeRef{{Digest: d1, SealedWith: k1}, {Digest: d1, SealedWith: k2}, {Digest: d2}}
+		cmpRef := func(a, b lambdahost.CodeRef) int {
+			if c := bytes.Compare(a.Digest[:], b.Digest[:]); c != 0 {
+				return c
+			}
+			return strings.Compare(a.SealedWith, b.SealedWith)
+		}
+		slices.SortFunc(got, cmpRef)
+		slices.SortFunc(want, cmpRef)
+		if d := diff(want, got); d != "" {
+			t.Errorf("CodeRefs (-want +got):\n%s", d)
+		}
+		return nil
+	})
+}
+
 func testDigests(t *testing.T, s lambdahost.Store) {
 	ctx := t.Context()
 	d1, d2, d3 := digest("one"), digest("two"), digest("three")
@@ -1799,7 +1839,7 @@ func testInlineCode(t *testing.T, s lambdahost.Store) {
 		return nil
 	})
 	mustUpdate(t, s, func(tx lambdahost.Tx) error {
-		n, err := tx.DeleteUnreferencedCode(ctx)
+		n, err := tx.DeleteUnreferencedCode(ctx, map[lambdahost.Digest]bool{d: true})
 		if n != 1 {
 			t.Errorf("DeleteUnreferencedCode deleted %d, want 1 (only the unreferenced entry)", n)
 		}
@@ -1816,7 +1856,7 @@ func testInlineCode(t *testing.T, s lambdahost.Store) {
 	})
 	mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.DeleteFunction(ctx, id) })
 	mustUpdate(t, s, func(tx lambdahost.Tx) error {
-		n, err := tx.DeleteUnreferencedCode(ctx)
+		n, err := tx.DeleteUnreferencedCode(ctx, nil)
 		if n != 1 {
 			t.Errorf("after deleting the function, DeleteUnreferencedCode deleted %d, want 1", n)
 		}

@@ -1,0 +1,441 @@
+package control
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// The local key service: a KMS-compatible subset (CreateKey, DescribeKey,
+// ListKeys, EnableKey, DisableKey) whose keys wrap the data keys of code
+// at rest. Keys are records in the store, so every serve process sharing
+// the store sees them, scoped by account and region as AWS's are. Their
+// key material never leaves lambdahost and is kept sealed with the
+// operator's master key.
+
+// Record kinds of the key service.
+const (
+	// recordKMSKey holds a kmsKeyRecord under "<account>/<region>/<key-id>".
+	recordKMSKey = "kms-key"
+	// recordKMSDefault holds, under "<account>/<region>", the key ID of
+	// the service-managed key that seals code without a SourceKMSKeyArn.
+	recordKMSDefault = "kms-default-key"
+)
+
+// Key managers, as KMS reports them.
+const (
+	KeyManagerCustomer = "CUSTOMER"
+	KeyManagerAWS      = "AWS"
+)
+
+// KMSKey is a key of the local key service, as DescribeKey reports it.
+type KMSKey struct {
+	Account     string
+	Region      string
+	KeyID       string
+	ARN         string
+	Created     time.Time
+	Enabled     bool
+	Description string
+	KeyManager  string
+}
+
+// kmsKeyRecord is the stored form of a key.
+type kmsKeyRecord struct {
+	KeyID       string    `json:"keyId"`
+	ARN         string    `json:"arn"`
+	Created     time.Time `json:"created"`
+	Enabled     bool      `json:"enabled"`
+	Description string    `json:"description,omitzero"`
+	KeyManager  string    `json:"keyManager"`
+	// Material is the 32-byte key sealed with the master key, bound to ARN.
+	Material []byte `json:"material"`
+}
+
+func (r *kmsKeyRecord) key(account, region string) *KMSKey {
+	return &KMSKey{
+		Account: account, Region: region, KeyID: r.KeyID, ARN: r.ARN, Created: r.Created,
+		Enabled: r.Enabled, Description: r.Description, KeyManager: r.KeyManager,
+	}
+}
+
+func kmsRecordKey(account, region, id string) string { return account + "/" + region + "/" + id }
+
+func kmsKeyARN(account, region, id string) string {
+	return "arn:aws:kms:" + region + ":" + account + ":key/" + id
+}
+
+func materialAAD(arn string) []byte { return []byte("lambdahost kms key material\x00" + arn) }
+
+var (
+	reKeyID  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	reKeyARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:kms:([a-z0-9-]+):(\d{12}):key/(.+)$`)
+)
+
+// masterKey returns the key that seals key material.
+func (s *Service) masterKey() ([]byte, error) {
+	if len(s.MasterKey) != lambdahost.MasterKeySize {
+		return nil, fmt.Errorf("master key is %d bytes, want %d", len(s.MasterKey), lambdahost.MasterKeySize)
+	}
+	return s.MasterKey, nil
+}
+
+func kmsNotFound(arn string) error {
+	return lambdahost.Errorf(lambdahost.NotFoundException, "Key '%s' does not exist", arn)
+}
+
+// resolveKey parses a KeyId member (a key ID or a key ARN) for caller c and
+// returns the record key and the ARN it names. A key of another account or
+// region is answered as missing: one account never sees another's keys.
+func resolveKey(c lambdahost.Caller, keyID string) (recKey, arn string, err error) {
+	if m := reKeyARN.FindStringSubmatch(keyID); m != nil {
+		if m[1] != c.Region || m[2] != c.Account || !reKeyID.MatchString(m[3]) {
+			return "", "", kmsNotFound(keyID)
+		}
+		return kmsRecordKey(c.Account, c.Region, m[3]), keyID, nil
+	}
+	if reKeyID.MatchString(keyID) {
+		return kmsRecordKey(c.Account, c.Region, keyID), kmsKeyARN(c.Account, c.Region, keyID), nil
+	}
+	if strings.HasPrefix(keyID, "arn:") {
+		return "", "", lambdahost.Errorf(lambdahost.InvalidArnException, "ARN %s is not valid", keyID)
+	}
+	return "", "", lambdahost.Errorf(lambdahost.NotFoundException, "Invalid keyId '%s'", keyID)
+}
+
+func checkKeyID(keyID string) error {
+	if len(keyID) < 1 || len(keyID) > 2048 {
+		var v lambdahost.Validation
+		v.Add("keyId", lambdahost.Quote(keyID), "Member must have length between 1 and 2048")
+		return v.Err()
+	}
+	return nil
+}
+
+// newKey creates a key of account in region with fresh key material.
+func (s *Service) newKey(ctx context.Context, tx lambdahost.Tx, account, region, description, manager string) (*kmsKeyRecord, error) {
+	mk, err := s.masterKey()
+	if err != nil {
+		return nil, err
+	}
+	id := s.NewKeyID()
+	material := make([]byte, 32)
+	if _, err := rand.Read(material); err != nil {
+		return nil, err
+	}
+	rec := &kmsKeyRecord{
+		KeyID: id, ARN: kmsKeyARN(account, region, id), Created: s.now().UTC().Truncate(time.Millisecond),
+		Enabled: true, Description: description, KeyManager: manager,
+	}
+	if rec.Material, err = lambdahost.Seal(mk, material, materialAAD(rec.ARN)); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.CreateRecord(ctx, recordKMSKey, kmsRecordKey(account, region, id), b); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+func readKey(ctx context.Context, tx lambdahost.Tx, recKey string) (*kmsKeyRecord, error) {
+	b, err := tx.Record(ctx, recordKMSKey, recKey)
+	if err != nil {
+		return nil, err
+	}
+	var rec kmsKeyRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("read key %s: %w", recKey, err)
+	}
+	return &rec, nil
+}
+
+// CreateKey creates a symmetric encryption key of the caller's account in
+// its region (KMS CreateKey).
+func (s *Service) CreateKey(ctx context.Context, description string) (*KMSKey, error) {
+	s.init()
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, internal("create key", err)
+	}
+	if len(description) > 8192 {
+		var v lambdahost.Validation
+		v.Add("description", lambdahost.Quote(description), "Member must have length less than or equal to 8192")
+		return nil, v.Err()
+	}
+	var rec *kmsKeyRecord
+	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		rec, err = s.newKey(ctx, tx, c.Account, c.Region, description, KeyManagerCustomer)
+		return err
+	})
+	if err != nil {
+		return nil, internal("create key", err)
+	}
+	return rec.key(c.Account, c.Region), nil
+}
+
+// DescribeKey answers the key named by keyID, a key ID or key ARN.
+// Returns NotFoundException if the caller's account has no such key in
+// its region.
+func (s *Service) DescribeKey(ctx context.Context, keyID string) (*KMSKey, error) {
+	s.init()
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, internal("describe key", err)
+	}
+	if err := checkKeyID(keyID); err != nil {
+		return nil, err
+	}
+	recKey, arn, err := resolveKey(c, keyID)
+	if err != nil {
+		return nil, err
+	}
+	var rec *kmsKeyRecord
+	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
+		rec, err = readKey(ctx, tx, recKey)
+		return err
+	})
+	if errors.Is(err, lambdahost.ErrNotFound) {
+		return nil, kmsNotFound(arn)
+	}
+	if err != nil {
+		return nil, internal("describe key", err)
+	}
+	return rec.key(c.Account, c.Region), nil
+}
+
+// ListKeys answers up to limit (1 to 1000; 0 means 100) of the caller's
+// keys in its region after marker, and the marker of the next page.
+func (s *Service) ListKeys(ctx context.Context, limit int, marker string) ([]*KMSKey, string, error) {
+	s.init()
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, "", internal("list keys", err)
+	}
+	if limit == 0 {
+		limit = 100
+	}
+	if limit < 1 || limit > 1000 {
+		var v lambdahost.Validation
+		v.Add("limit", itoa(int64(limit)), "Member must have value between 1 and 1000")
+		return nil, "", v.Err()
+	}
+	prefix := c.Account + "/" + c.Region + "/"
+	after := ""
+	if marker != "" {
+		if !reKeyID.MatchString(marker) {
+			return nil, "", lambdahost.Errorf(lambdahost.InvalidMarkerException, "Invalid marker")
+		}
+		after = prefix + marker
+	}
+	var recs []lambdahost.Record
+	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
+		recs, err = tx.ListRecords(ctx, recordKMSKey, prefix, after, limit+1)
+		return err
+	})
+	if err != nil {
+		return nil, "", internal("list keys", err)
+	}
+	next := ""
+	if len(recs) > limit {
+		recs = recs[:limit]
+		next = strings.TrimPrefix(recs[limit-1].Key, prefix)
+	}
+	out := make([]*KMSKey, 0, len(recs))
+	for _, r := range recs {
+		var rec kmsKeyRecord
+		if err := json.Unmarshal(r.Value, &rec); err != nil {
+			return nil, "", internal("list keys", err)
+		}
+		out = append(out, rec.key(c.Account, c.Region))
+	}
+	return out, next, nil
+}
+
+// EnableKey and DisableKey set whether the key may wrap and unwrap data
+// keys. Code sealed under a disabled key cannot be deployed or read.
+func (s *Service) EnableKey(ctx context.Context, keyID string) error {
+	return s.setKeyEnabled(ctx, keyID, true)
+}
+
+// DisableKey: see EnableKey.
+func (s *Service) DisableKey(ctx context.Context, keyID string) error {
+	return s.setKeyEnabled(ctx, keyID, false)
+}
+
+func (s *Service) setKeyEnabled(ctx context.Context, keyID string, enabled bool) error {
+	s.init()
+	c, err := caller(ctx)
+	if err != nil {
+		return internal("enable key", err)
+	}
+	if err := checkKeyID(keyID); err != nil {
+		return err
+	}
+	recKey, arn, err := resolveKey(c, keyID)
+	if err != nil {
+		return err
+	}
+	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		rec, err := readKey(ctx, tx, recKey)
+		if err != nil {
+			return err
+		}
+		if rec.KeyManager == KeyManagerAWS {
+			// KMS refuses to change AWS managed keys.
+			e := lambdahost.Errorf(lambdahost.KMSInvalidStateException, "%s is an AWS managed key and cannot be modified.", rec.ARN)
+			e.Status = http.StatusBadRequest // KMS's, not Lambda's 502
+			return e
+		}
+		rec.Enabled = enabled
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		return tx.PutRecord(ctx, recordKMSKey, recKey, b)
+	})
+	if errors.Is(err, lambdahost.ErrNotFound) {
+		return kmsNotFound(arn)
+	}
+	if err != nil {
+		return internal("enable key", err)
+	}
+	return nil
+}
+
+// codeKey is a KMS key ready to wrap or unwrap code data keys.
+type codeKey struct {
+	arn      string
+	material []byte
+}
+
+// keyProblem is why a key cannot seal or open code: the reason code AWS
+// reports on a failed update and the error Invoke answers.
+type keyProblem struct {
+	reason  string // LastUpdateStatusReasonCode / StateReasonCode
+	message string
+	invoke  lambdahost.ErrorType
+}
+
+func (p *keyProblem) Error() string { return p.reason + ": " + p.message }
+
+// reasonError returns p as the reason a creation or update failed.
+func (p *keyProblem) reasonError() *lambdahost.ReasonError {
+	return &lambdahost.ReasonError{Code: p.reason, Message: p.message, Err: p}
+}
+
+// apiError returns p as Invoke's error.
+func (p *keyProblem) apiError() *lambdahost.Error {
+	e := lambdahost.Errorf(p.invoke, "%s", p.message)
+	e.Err = p
+	return e
+}
+
+// codeKeyFor returns the key that seals code of account in region: the
+// key named by sourceARN, or the service-managed default key, created on
+// first use. A missing or disabled key is a *keyProblem.
+func (s *Service) codeKeyFor(ctx context.Context, account, region, sourceARN string) (*codeKey, error) {
+	mk, err := s.masterKey()
+	if err != nil {
+		return nil, err
+	}
+	var rec *kmsKeyRecord
+	if sourceARN == "" {
+		rec, err = s.defaultKey(ctx, account, region)
+	} else {
+		rec, err = s.sourceKey(ctx, account, region, sourceARN)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !rec.Enabled {
+		return nil, &keyProblem{
+			reason:  "DisabledKMSKey",
+			message: fmt.Sprintf("Lambda was unable to decrypt the function's deployment package because the KMS key used is disabled. Check the function's SourceKMSKeyArn: %s.", rec.ARN),
+			invoke:  lambdahost.KMSDisabledException,
+		}
+	}
+	material, err := lambdahost.Unseal(mk, rec.Material, materialAAD(rec.ARN))
+	if err != nil {
+		return nil, fmt.Errorf("open key %s: %w", rec.ARN, err)
+	}
+	return &codeKey{arn: rec.ARN, material: material}, nil
+}
+
+// codeKeyByARN returns the key arn that sealed code, whichever account's
+// default or customer key it is, for opening the code.
+func (s *Service) codeKeyByARN(ctx context.Context, arn string) (*codeKey, error) {
+	m := reKeyARN.FindStringSubmatch(arn)
+	if m == nil {
+		return nil, fmt.Errorf("code sealed with %q: not a key ARN", arn)
+	}
+	return s.codeKeyFor(ctx, m[2], m[1], arn)
+}
+
+func (s *Service) sourceKey(ctx context.Context, account, region, arn string) (*kmsKeyRecord, error) {
+	notFound := &keyProblem{
+		reason:  "KMSKeyNotFound",
+		message: fmt.Sprintf("Lambda was unable to decrypt the function's deployment package because the KMS key was not found. Check the function's SourceKMSKeyArn: %s.", arn),
+		invoke:  lambdahost.KMSNotFoundException,
+	}
+	m := reKeyARN.FindStringSubmatch(arn)
+	if m == nil || m[1] != region || m[2] != account {
+		return nil, notFound
+	}
+	var rec *kmsKeyRecord
+	err := s.store.View(ctx, func(tx lambdahost.Tx) error {
+		var err error
+		rec, err = readKey(ctx, tx, kmsRecordKey(account, region, m[3]))
+		return err
+	})
+	if errors.Is(err, lambdahost.ErrNotFound) {
+		return nil, notFound
+	}
+	return rec, err
+}
+
+// defaultKey returns account's service-managed key in region, creating it
+// if there is none. Concurrent first uses agree on one key: the default
+// record is created once, and losers read the winner's.
+func (s *Service) defaultKey(ctx context.Context, account, region string) (*kmsKeyRecord, error) {
+	var rec *kmsKeyRecord
+	err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		id, err := tx.Record(ctx, recordKMSDefault, account+"/"+region)
+		if err == nil {
+			rec, err = readKey(ctx, tx, kmsRecordKey(account, region, string(id)))
+			return err
+		}
+		if !errors.Is(err, lambdahost.ErrNotFound) {
+			return err
+		}
+		rec, err = s.newKey(ctx, tx, account, region, "Default key that protects my Lambda functions when no other key is defined", KeyManagerAWS)
+		if err != nil {
+			return err
+		}
+		return tx.CreateRecord(ctx, recordKMSDefault, account+"/"+region, []byte(rec.KeyID))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("default key of %s in %s: %w", account, region, err)
+	}
+	return rec, nil
+}
+
+func dataKeyAAD(arn string) []byte { return []byte("lambdahost code data key\x00" + arn) }
+
+func (k *codeKey) wrap(dataKey []byte) ([]byte, error) {
+	return lambdahost.Seal(k.material, dataKey, dataKeyAAD(k.arn))
+}
+
+func (k *codeKey) unwrap(wrapped []byte) ([]byte, error) {
+	return lambdahost.Unseal(k.material, wrapped, dataKeyAAD(k.arn))
+}
