@@ -105,8 +105,8 @@ type ValidityPeriod struct {
 	Type  string // DAYS, MONTHS or YEARS
 }
 
-// after returns t plus the period.
-func (p ValidityPeriod) after(t time.Time) time.Time {
+// After returns t plus the period: when a signature made at t expires.
+func (p ValidityPeriod) After(t time.Time) time.Time {
 	switch p.Type {
 	case ValidityDays:
 		return t.AddDate(0, 0, p.Value)
@@ -793,7 +793,7 @@ func (s *Service) runSigningJob(ctx context.Context, job *SigningJob, p *Signing
 		ProfileVersionARN: p.VersionARN(),
 		JobARN:            job.ARN(),
 		SignedAt:          signedAt,
-		ExpiresAt:         p.Validity.after(signedAt),
+		ExpiresAt:         p.Validity.After(signedAt),
 	}
 	if err := lambdahost.SignZip(src, src.Size(), out, sig, key); err != nil {
 		return nil, time.Time{}, invalidSource(err)
@@ -1024,10 +1024,55 @@ func parseJobARN(arn string) (region, account, id string, ok bool) {
 	return parts[3], parts[4], id, true
 }
 
-// ExportSigningKey returns the private key of profileVersionARN, unsealed
+// ExportedKey is a profile version's private key, with what signing
+// offline needs to know of its profile.
+type ExportedKey struct {
+	Key               *ecdsa.PrivateKey
+	ProfileVersionARN string
+	Validity          ValidityPeriod
+}
+
+// ExportProfileKey returns the private key of profileVersionARN, unsealed
 // with the master key, for lambdahost signer export-key. It is no API
 // operation: only the operator, who holds the data directory and the
-// master key, can export a key.
+// master key, can export a key. A profile that is not Active signs no
+// more, so its key is not exported: an error wrapping ErrNotFound for an
+// unknown version, an *lambdahost.Error for one that is not Active.
+func (s *Service) ExportProfileKey(ctx context.Context, profileVersionARN string) (*ExportedKey, error) {
+	s.init()
+	var (
+		ver profileVersion
+		p   SigningProfile
+	)
+	err := s.store.View(ctx, func(tx lambdahost.Tx) error {
+		b, err := tx.Record(ctx, kindSigningProfileVersion, profileVersionARN)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &ver); err != nil {
+			return err
+		}
+		b, err = tx.Record(ctx, kindSigningProfile, profileKey(ver.Account, ver.Region, ver.Name))
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &p)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("profile version %s: %w", profileVersionARN, err)
+	}
+	if p.Status != ProfileActive || p.Version != ver.Version {
+		return nil, lambdahost.Errorf(lambdahost.ValidationException, "Signing profile %s is %s; only an Active profile's key can be exported.", p.Name, strings.ToLower(p.Status))
+	}
+	key, err := s.unsealKey(profileVersionARN, &ver)
+	if err != nil {
+		return nil, err
+	}
+	return &ExportedKey{Key: key, ProfileVersionARN: profileVersionARN, Validity: p.Validity}, nil
+}
+
+// ExportSigningKey returns the private key of profileVersionARN whatever
+// its profile's status; see ExportProfileKey.
 func (s *Service) ExportSigningKey(ctx context.Context, profileVersionARN string) (*ecdsa.PrivateKey, error) {
 	s.init()
 	var ver profileVersion

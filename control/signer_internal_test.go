@@ -375,7 +375,20 @@ func TestSigningJob(t *testing.T) {
 		t.Errorf("failed jobs: %d, want %d", len(jobs), len(failed))
 	}
 
-	// A canceled profile signs no more.
+	// The exported key is the profile's.
+	exp, err := svc.ExportProfileKey(ctx, p.VersionARN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !exp.Key.PublicKey.Equal(publisherOf(t, svc, p.VersionARN()).Key) || exp.Validity != p.Validity {
+		t.Error("exported key does not match the profile's public key and validity")
+	}
+	_, err = svc.ExportProfileKey(ctx, p.ARN()+"/zzzzzzzzzz")
+	if !errors.Is(err, lambdahost.ErrNotFound) {
+		t.Errorf("export of an unknown version: %v, want ErrNotFound", err)
+	}
+
+	// A canceled profile signs no more, and its key is not exported.
 	if err := svc.CancelSigningProfile(ctx, "prof"); err != nil {
 		t.Fatal(err)
 	}
@@ -385,13 +398,10 @@ func TestSigningJob(t *testing.T) {
 	})
 	wantType(t, err, lambdahost.ValidationException)
 
-	// The exported key is the profile's.
-	key, err := svc.ExportSigningKey(ctx, p.VersionARN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !key.PublicKey.Equal(publisherOf(t, svc, p.VersionARN()).Key) {
-		t.Error("exported key does not match the profile's public key")
+	_, err = svc.ExportProfileKey(ctx, p.VersionARN())
+	wantType(t, err, lambdahost.ValidationException)
+	if k, err := svc.ExportSigningKey(ctx, p.VersionARN()); err != nil || !k.Equal(exp.Key) {
+		t.Errorf("ExportSigningKey of a canceled profile: %v", err)
 	}
 }
 

@@ -2,6 +2,8 @@
 //
 //	lambdahost serve [--listen 127.0.0.1:9001] [--data-dir DIR] [--ready-file FILE]
 //	                 [--credentials FILE] [--code-storage-limit BYTES] [--log-level LEVEL]
+//	lambdahost signer export-key --profile-version-arn ARN --out key.pem [--data-dir DIR]
+//	lambdahost sign --key key.pem --in code.zip --out signed.zip
 //	lambdahost version
 //
 // Every flag of serve may also be set by an environment variable named
@@ -50,6 +52,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 1
 		}
 		return 0
+	case "signer":
+		return runSigner(ctx, args[1:], getenv, stdout, stderr)
+	case "sign":
+		return runSign(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "lambdahost: unknown command %q\nusage: lambdahost serve [flags] | lambdahost version\n", args[0])
 		return 2
