@@ -46,11 +46,13 @@ const (
 	KMSAccessDeniedException ErrorType = "KMSAccessDeniedException"
 	KMSInvalidStateException ErrorType = "KMSInvalidStateException"
 	// The local key service's (KMS) errors, answered in JSON 1.1 with 400.
-	NotFoundException      ErrorType = "NotFoundException"
-	DisabledException      ErrorType = "DisabledException"
-	InvalidArnException    ErrorType = "InvalidArnException"
-	InvalidMarkerException ErrorType = "InvalidMarkerException"
-	KMSInternalException   ErrorType = "KMSInternalException"
+	NotFoundException             ErrorType = "NotFoundException"
+	DisabledException             ErrorType = "DisabledException"
+	InvalidArnException           ErrorType = "InvalidArnException"
+	InvalidMarkerException        ErrorType = "InvalidMarkerException"
+	KMSInternalException          ErrorType = "KMSInternalException"
+	SerializationException        ErrorType = "SerializationException"
+	UnsupportedOperationException ErrorType = "UnsupportedOperationException"
 	// AWS Signer's errors besides the shared ones (ValidationException,
 	// ResourceNotFoundException, AccessDeniedException, TooManyRequestsException).
 	ConflictException             ErrorType = "ConflictException"
@@ -94,6 +96,8 @@ var statusByType = map[ErrorType]int{
 	InvalidArnException:                http.StatusBadRequest,
 	InvalidMarkerException:             http.StatusBadRequest,
 	KMSInternalException:               http.StatusInternalServerError,
+	SerializationException:             http.StatusBadRequest,
+	UnsupportedOperationException:      http.StatusBadRequest,
 	ConflictException:                  http.StatusConflict,
 	InternalServiceErrorException:      http.StatusInternalServerError,
 }

@@ -45,6 +45,8 @@ func TestErrorStatus(t *testing.T) {
 		{lambdahost.InvalidArnException, http.StatusBadRequest},
 		{lambdahost.InvalidMarkerException, http.StatusBadRequest},
 		{lambdahost.KMSInternalException, http.StatusInternalServerError},
+		{lambdahost.SerializationException, http.StatusBadRequest},
+		{lambdahost.UnsupportedOperationException, http.StatusBadRequest},
 		{lambdahost.ConflictException, http.StatusConflict},
 		{lambdahost.InternalServiceErrorException, http.StatusInternalServerError},
 	}

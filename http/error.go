@@ -88,6 +88,18 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			body["Type"] = "Service"
 		}
 	}
+	if json11(r) {
+		// AWS JSON 1.1 (KMS): the type is the body's __type, every client
+		// error is a 400.
+		w.Header().Set("X-Amzn-Errortype", string(apiErr.Type))
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if status < 500 {
+			status = http.StatusBadRequest
+		}
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"__type": string(apiErr.Type), "message": apiErr.Message})
+		return
+	}
 	h := w.Header()
 	h.Set("X-Amzn-Errortype", string(apiErr.Type))
 	h.Set("Content-Type", "application/json")

@@ -52,6 +52,9 @@ func (s *Server) routes() {
 	s.handle("GET /signing-jobs", "ListSigningJobs", s.authedAs("signer", s.handleListSigningJobs))
 	s.handle("GET /signing-jobs/{jobId}", "DescribeSigningJob", s.authedAs("signer", s.handleDescribeSigningJob))
 	s.handle("PUT /signing-jobs/{jobId}/revoke", "RevokeSignature", s.authedAs("signer", s.handleRevokeSignature))
+	// The local key service: KMS's JSON 1.1 protocol, signed for "kms",
+	// dispatched on X-Amz-Target.
+	s.handle("POST /{$}", "KMS", s.authedAs("kms", s.handleKMS))
 	// Code download URLs answered by GetFunction: authorized by their own signature.
 	s.handle("GET "+codePath+"{Digest}", "GetCode", s.handleGetCode)
 	s.handle("/", "", s.handleUnknown)
