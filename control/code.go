@@ -45,6 +45,10 @@ type staged struct {
 	// key): the operation is accepted and its version settles Failed
 	// with that reason, as AWS reports KMS problems.
 	fail error
+	// zip reads the staged zip back (nil for an image), and sig is its
+	// signature, read on demand when the function uses code signing.
+	zip io.ReaderAt
+	sig signatureCheck
 }
 
 // store writes inline code within tx; for code in the blob store, commit
@@ -287,6 +291,7 @@ func (s *Service) stageZip(ctx context.Context, st *staged, w lambdahost.BlobWri
 		return err
 	}
 	st.code = lambdahost.Code{PackageType: lambdahost.PackageZip, Digest: w.Digest(), Size: size, UnzippedSize: unzipped}
+	st.zip = w
 	return s.tier(ctx, st, w)
 }
 
@@ -314,20 +319,6 @@ func (s *Service) checkStorage(ctx context.Context, tx lambdahost.Tx, id lambdah
 		return lambdahost.Errorf(lambdahost.CodeStorageExceededException, "Code storage limit exceeded.")
 	}
 	return nil
-}
-
-var reCodeSigningConfig = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}:\d{12}:code-signing-config:csc-[a-z0-9]{17}$`)
-
-// codeSigningConfigNotFound answers a CodeSigningConfigArn: lambdahost has
-// no code signing configs yet, so a well-formed ARN names none.
-func codeSigningConfigNotFound(arn string) error {
-	if len(arn) > 200 || !reCodeSigningConfig.MatchString(arn) {
-		var v lambdahost.Validation
-		v.Add("codeSigningConfigArn", lambdahost.Quote(arn), `Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}:\d{12}:code-signing-config:csc-[a-z0-9]{17}`)
-		return v.Err()
-	}
-	return lambdahost.Errorf(lambdahost.CodeSigningConfigNotFoundException,
-		"The code signing configuration cannot be found. Check that the provided configuration is not deleted: %s.", arn)
 }
 
 // DefaultInlineCodeMax is the largest package stored with the metadata.

@@ -99,8 +99,15 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if pkg == lambdahost.PackageZip && (in.Config.Runtime == nil || *in.Config.Runtime == "" || in.Config.Handler == nil || *in.Config.Handler == "") {
 		return nil, invalidf("Runtime and Handler are mandatory parameters for functions created with deployment packages.")
 	}
+	cscARN := ""
 	if in.CodeSigningConfigARN != nil {
-		return nil, codeSigningConfigNotFound(*in.CodeSigningConfigARN)
+		cscARN = *in.CodeSigningConfigARN
+		if _, err := parseCSCARN(ctx, cscARN); err != nil {
+			return nil, err
+		}
+		if pkg == lambdahost.PackageImage {
+			return nil, errImageCodeSigning()
+		}
 	}
 	if err := s.precheckCreate(ctx, t.id); err != nil {
 		return nil, err
@@ -144,6 +151,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		copies = 2
 	}
 
+	if cscARN != "" {
+		st.readSignature()
+	}
 	if err := st.commit(ctx); err != nil {
 		return nil, internal("commit code", err)
 	}
@@ -151,8 +161,21 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		if err := s.checkStorage(ctx, tx, t.id, st.code.Size*int64(copies)); err != nil {
 			return err
 		}
+		if err := s.verifyCode(ctx, tx, t.id, cscARN, st); err != nil {
+			return err
+		}
+		latest.Code = st.code
 		if err := tx.CreateFunction(ctx, fn); err != nil {
 			return err
+		}
+		if cscARN != "" {
+			rec, err := readCSC(ctx, tx, cscARN, cscNotFoundForFunction)
+			if err != nil {
+				return err
+			}
+			if err := bindCSC(ctx, tx, t.id, rec); err != nil {
+				return err
+			}
 		}
 		if err := st.store(ctx, tx); err != nil {
 			return err
@@ -318,6 +341,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 	switch q := t.qualifier; {
 	case q == "":
 		err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+			if err := unbindCSC(ctx, tx, t.id); err != nil {
+				return err
+			}
 			return tx.DeleteFunction(ctx, t.id)
 		})
 	case q == lambdahost.VersionLatest:
@@ -398,9 +424,13 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	// Read the function first: a missing function, a conflicting state or a
 	// stale RevisionId are answered before any code is staged.
 	var cur *lambdahost.Version
+	var cscARN string
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
 		cur, err = tx.Version(ctx, t.id, lambdahost.VersionLatest)
 		if err != nil {
+			return err
+		}
+		if cscARN, err = boundCSC(ctx, tx, t.id); err != nil {
 			return err
 		}
 		return checkWritable(t.id, cur, in.RevisionID)
@@ -436,9 +466,16 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		}
 		s.beginUpdate(latest)
 	}
+	if cscARN != "" {
+		// Hash the package for its signature before the write transaction.
+		st.readSignature()
+	}
 	if in.DryRun {
 		err := s.store.View(ctx, func(tx lambdahost.Tx) error {
-			return s.checkStorage(ctx, tx, t.id, st.code.Size*copies-cur.Code.Size)
+			if err := s.checkStorage(ctx, tx, t.id, st.code.Size*copies-cur.Code.Size); err != nil {
+				return err
+			}
+			return s.verifyCode(ctx, tx, t.id, cscARN, st)
 		})
 		if err != nil {
 			return nil, internal("check storage", err)
@@ -466,6 +503,15 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		}
 		// $LATEST's old code stops counting; a published copy counts anew.
 		if err := s.checkStorage(ctx, tx, t.id, st.code.Size*copies-latest.Code.Size); err != nil {
+			return err
+		}
+		// The config is read again here: it may have changed since the
+		// first read, and the deployment must obey the one it commits with.
+		bound, err := boundCSC(ctx, tx, t.id)
+		if err != nil {
+			return err
+		}
+		if err := s.verifyCode(ctx, tx, t.id, bound, st); err != nil {
 			return err
 		}
 		if err := st.store(ctx, tx); err != nil {

@@ -55,6 +55,15 @@ func (s *Server) routes() {
 	// The local key service: KMS's JSON 1.1 protocol, signed for "kms",
 	// dispatched on X-Amz-Target.
 	s.handle("POST /{$}", "KMS", s.authedAs("kms", s.handleKMS))
+	s.handle("POST /2020-04-22/code-signing-configs", "CreateCodeSigningConfig", s.authed(s.handleCreateCodeSigningConfig))
+	s.handle("GET /2020-04-22/code-signing-configs", "ListCodeSigningConfigs", s.authed(s.handleListCodeSigningConfigs))
+	s.handle("GET /2020-04-22/code-signing-configs/{CodeSigningConfigArn}", "GetCodeSigningConfig", s.authed(s.handleGetCodeSigningConfig))
+	s.handle("PUT /2020-04-22/code-signing-configs/{CodeSigningConfigArn}", "UpdateCodeSigningConfig", s.authed(s.handleUpdateCodeSigningConfig))
+	s.handle("DELETE /2020-04-22/code-signing-configs/{CodeSigningConfigArn}", "DeleteCodeSigningConfig", s.authed(s.handleDeleteCodeSigningConfig))
+	s.handle("GET /2020-04-22/code-signing-configs/{CodeSigningConfigArn}/functions", "ListFunctionsByCodeSigningConfig", s.authed(s.handleListFunctionsByCodeSigningConfig))
+	s.handle("PUT /2020-06-30/functions/{FunctionName}/code-signing-config", "PutFunctionCodeSigningConfig", s.authed(s.handlePutFunctionCodeSigningConfig))
+	s.handle("GET /2020-06-30/functions/{FunctionName}/code-signing-config", "GetFunctionCodeSigningConfig", s.authed(s.handleGetFunctionCodeSigningConfig))
+	s.handle("DELETE /2020-06-30/functions/{FunctionName}/code-signing-config", "DeleteFunctionCodeSigningConfig", s.authed(s.handleDeleteFunctionCodeSigningConfig))
 	// Code download URLs answered by GetFunction: authorized by their own signature.
 	s.handle("GET "+codePath+"{Digest}", "GetCode", s.handleGetCode)
 	s.handle("/", "", s.handleUnknown)
