@@ -146,7 +146,7 @@ func (s *Service) CreateCodeSigningConfig(ctx context.Context, in *CodeSigningCo
 	if err := validateCSCInput(in, true); err != nil {
 		return nil, err
 	}
-	rec := &cscRecord{ID: newCSCID(), Account: c.Account, Region: c.Region, Policy: PolicyWarn,
+	rec := &cscRecord{ID: s.NewCodeSigningConfigID(), Account: c.Account, Region: c.Region, Policy: PolicyWarn,
 		AllowedPublishers: slices.Clone(in.AllowedPublishers), LastModified: s.now()}
 	if in.Description != nil {
 		rec.Description = *in.Description

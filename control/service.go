@@ -49,6 +49,9 @@ type Service struct {
 	Now func() time.Time
 	// NewRevisionID returns a fresh RevisionId. If nil, a random UUID is used.
 	NewRevisionID func() string
+	// NewCodeSigningConfigID returns the ID of a new code signing config
+	// ("csc-" and 17 lowercase letters or digits). If nil, a random one.
+	NewCodeSigningConfigID func() string
 	// NewKeyID returns the ID of a new KMS key. If nil, a random UUID is used.
 	NewKeyID func() string
 	// Rand returns a number in [0, 1) for an alias's weighted routing. It
@@ -104,6 +107,9 @@ func (s *Service) init() {
 		if s.Now == nil {
 			s.Now = time.Now
 		}
+		if s.NewCodeSigningConfigID == nil {
+			s.NewCodeSigningConfigID = newCSCID
+		}
 		if s.NewRevisionID == nil {
 			s.NewRevisionID = lambdahost.NewID
 		}
@@ -135,7 +141,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.Logger.InfoContext(ctx, "settling version left unsettled", lambdahost.LogKeyFunction, v.ARN())
 		s.settle(ctx, v.Function, v.Name, v.RevisionID)
 	}
-	return nil
+	return s.failInterruptedSigningJobs(ctx)
 }
 
 // Close waits for background settling to finish.

@@ -42,6 +42,18 @@ func updateZip(e *env, content, extra string) string {
 	return body + "}"
 }
 
+const (
+	cscPath           = "/2020-04-22/code-signing-configs"
+	profileVersionARN = "arn:aws:signer:us-east-1:000000000000:/signing-profiles/release/abcdefghij"
+	cscBody           = `{"Description":"release builds","AllowedPublishers":{"SigningProfileVersionArns":["` + profileVersionARN + `"]},"CodeSigningPolicies":{"UntrustedArtifactOnDeployment":"Warn"}}`
+	// firstCSC is the ARN of the first config an env creates.
+	firstCSC = "arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-00000000000000001"
+)
+
+func withCSC(e *env) { e.must("POST", cscPath, cscBody) }
+
+func fnCSCPath(name string) string { return "/2020-06-30/functions/" + name + "/code-signing-config" }
+
 func goldenCases() []goldenCase {
 	arn := "arn:aws:lambda:us-east-1:000000000000:function:f"
 	return []goldenCase{
@@ -302,6 +314,36 @@ func goldenCases() []goldenCase {
 				r.ContentLength = 0
 			})
 		}},
+		// Code signing configs
+		{op: "CreateCodeSigningConfig", name: "ok", req: req("POST", cscPath, cscBody)},
+		{op: "CreateCodeSigningConfig", name: "missing-publishers", req: req("POST", cscPath, `{"Description":"d"}`)},
+		{op: "CreateCodeSigningConfig", name: "bad-policy", req: req("POST", cscPath, `{"AllowedPublishers":{"SigningProfileVersionArns":["`+profileVersionARN+`"]},"CodeSigningPolicies":{"UntrustedArtifactOnDeployment":"Block"}}`)},
+		{op: "GetCodeSigningConfig", name: "ok", setup: withCSC, req: req("GET", cscPath+"/"+url.PathEscape(firstCSC), "")},
+		{op: "GetCodeSigningConfig", name: "not-found", req: req("GET", cscPath+"/"+url.PathEscape(firstCSC), "")},
+		{op: "GetCodeSigningConfig", name: "malformed-arn", req: req("GET", cscPath+"/csc-1", "")},
+		{op: "UpdateCodeSigningConfig", name: "policy", setup: withCSC, req: req("PUT", cscPath+"/"+url.PathEscape(firstCSC), `{"CodeSigningPolicies":{"UntrustedArtifactOnDeployment":"Warn"}}`)},
+		{op: "ListCodeSigningConfigs", name: "page", setup: func(e *env) { withCSC(e); withCSC(e) }, req: req("GET", cscPath+"?MaxItems=1", "")},
+		{op: "DeleteCodeSigningConfig", name: "in-use", setup: func(e *env) {
+			withCSC(e)
+			withFunction("f")(e)
+			e.must("PUT", fnCSCPath("f"), `{"CodeSigningConfigArn":"`+firstCSC+`"}`)
+		}, req: req("DELETE", cscPath+"/"+url.PathEscape(firstCSC), "")},
+		{op: "PutFunctionCodeSigningConfig", name: "ok", setup: func(e *env) { withCSC(e); withFunction("f")(e) }, req: req("PUT", fnCSCPath("f"), `{"CodeSigningConfigArn":"`+firstCSC+`"}`)},
+		{op: "PutFunctionCodeSigningConfig", name: "unknown-config", setup: withFunction("f"), req: req("PUT", fnCSCPath("f"), `{"CodeSigningConfigArn":"`+firstCSC+`"}`)},
+		{op: "PutFunctionCodeSigningConfig", name: "no-function", setup: withCSC, req: req("PUT", fnCSCPath("nope"), `{"CodeSigningConfigArn":"`+firstCSC+`"}`)},
+		{op: "GetFunctionCodeSigningConfig", name: "none", setup: withFunction("f"), req: req("GET", fnCSCPath("f"), "")},
+		{op: "DeleteFunctionCodeSigningConfig", name: "no-function", req: req("DELETE", fnCSCPath("csc-test-doesnotexist"), "")},
+		{op: "ListFunctionsByCodeSigningConfig", name: "ok", setup: func(e *env) {
+			withCSC(e)
+			withFunction("f")(e)
+			e.must("PUT", fnCSCPath("f"), `{"CodeSigningConfigArn":"`+firstCSC+`"}`)
+		}, req: req("GET", cscPath+"/"+url.PathEscape(firstCSC)+"/functions", "")},
+		{op: "UpdateFunctionCode", name: "unsigned-under-enforce", setup: func(e *env) {
+			e.must("POST", cscPath, strings.Replace(cscBody, "Warn", "Enforce", 1))
+			withFunction("f")(e)
+			e.must("PUT", fnCSCPath("f"), `{"CodeSigningConfigArn":"`+firstCSC+`"}`)
+		}, req: func(e *env) response { return e.do("PUT", fnPath+"f/code", updateZip(e, "unsigned", "")) }},
+
 		{op: "Auth", name: "unknown-operation", req: req("GET", "/2015-03-31/nothing", "")},
 	}
 }

@@ -103,6 +103,13 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		keys++
 		return fmt.Sprintf("11111111-1111-4111-8111-%012d", keys)
 	}
+	cscs := 0
+	svc.NewCodeSigningConfigID = func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		cscs++
+		return fmt.Sprintf("csc-0000000000000%04d", cscs)
+	}
 	svc.NewRevisionID = func() string {
 		mu.Lock()
 		defer mu.Unlock()
