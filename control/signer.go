@@ -27,6 +27,7 @@ import (
 //	signing-profile-version  <profile version ARN>         profileVersion (keys)
 //	signing-job              <account>/<region>/<jobId>    SigningJob
 //	signing-job-token        <account>/<region>/<token>    job ID, for idempotency
+//	signing-job-running      <account>/<region>/<jobId>    empty, while a job runs
 //
 // Profile versions are keyed by their ARN so that the verifier finds the
 // publisher of a signature from the ARN inside it, whatever the account.
@@ -35,6 +36,7 @@ const (
 	kindSigningProfileVersion = "signing-profile-version"
 	kindSigningJob            = "signing-job"
 	kindSigningJobToken       = "signing-job-token"
+	kindSigningJobRunning     = "signing-job-running"
 )
 
 // SigningPlatformID is the one signing platform lambdahost offers: AWS
@@ -716,6 +718,9 @@ func (s *Service) StartSigningJob(ctx context.Context, in StartSigningJobInput) 
 		if err := tx.CreateRecord(ctx, kindSigningJobToken, tokenKey, []byte(job.ID)); err != nil {
 			return err
 		}
+		if err := tx.CreateRecord(ctx, kindSigningJobRunning, jobKey(job.Account, job.Region, job.ID), []byte{}); err != nil {
+			return err
+		}
 		b, _ = json.Marshal(job)
 		return tx.CreateRecord(ctx, kindSigningJob, jobKey(job.Account, job.Region, job.ID), b)
 	})
@@ -741,10 +746,59 @@ func (s *Service) StartSigningJob(ctx context.Context, in StartSigningJobInput) 
 		job.SignatureExpiresAt = expires
 		job.SignedObject = signed
 	}
-	if err := s.store.Update(rctx, func(tx lambdahost.Tx) error { return putJob(rctx, tx, job) }); err != nil {
+	if err := s.store.Update(rctx, func(tx lambdahost.Tx) error { return finishJob(rctx, tx, job) }); err != nil {
 		return nil, internal("record signing job", err)
 	}
 	return job, nil
+}
+
+// finishJob records a job's outcome and that it no longer runs.
+func finishJob(ctx context.Context, tx lambdahost.Tx, j *SigningJob) error {
+	if err := putJob(ctx, tx, j); err != nil {
+		return err
+	}
+	return tx.DeleteRecord(ctx, kindSigningJobRunning, jobKey(j.Account, j.Region, j.ID))
+}
+
+// interruptedReason is the statusReason of a job whose process stopped
+// while it ran.
+const interruptedReason = "The signing job was interrupted before it completed."
+
+// failInterruptedSigningJobs fails the jobs a previous process left
+// InProgress (it stopped between recording a job and its outcome), so that
+// DescribeSigningJob and the CLI's waiter see an end. Jobs run in the
+// process that started them, so at start-up none of them still runs.
+func (s *Service) failInterruptedSigningJobs(ctx context.Context) error {
+	var running []lambdahost.Record
+	if err := s.store.View(ctx, func(tx lambdahost.Tx) error {
+		var err error
+		running, err = tx.ListRecords(ctx, kindSigningJobRunning, "", "", 0)
+		return err
+	}); err != nil {
+		return fmt.Errorf("find running signing jobs: %w", err)
+	}
+	for _, r := range running {
+		account, rest, _ := strings.Cut(r.Key, "/")
+		region, id, _ := strings.Cut(rest, "/")
+		err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
+			j, err := readJob(ctx, tx, account, region, id)
+			if lambdahost.ErrorTypeOf(err) == lambdahost.ResourceNotFoundException {
+				return tx.DeleteRecord(ctx, kindSigningJobRunning, r.Key)
+			}
+			if err != nil {
+				return err
+			}
+			if j.Status == JobInProgress {
+				j.Status, j.StatusReason = JobFailed, interruptedReason
+				s.Logger.InfoContext(ctx, "failing signing job left in progress", "job", j.ARN())
+			}
+			return finishJob(ctx, tx, j)
+		})
+		if err != nil {
+			return fmt.Errorf("fail interrupted signing job %s: %w", r.Key, err)
+		}
+	}
+	return nil
 }
 
 // failureReason is the statusReason of a failed job: an API error's

@@ -444,3 +444,50 @@ func TestSignerAccountIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestInterruptedSigningJob checks that a job a stopped process left
+// InProgress is failed at the next start, and that finished jobs leave
+// nothing behind to recover.
+func TestInterruptedSigningJob(t *testing.T) {
+	svc, s3 := newSignerService(t)
+	ctx := callerCtx(t, "000000000000")
+	if _, err := svc.PutSigningProfile(ctx, PutSigningProfileInput{Name: "prof", PlatformID: SigningPlatformID}); err != nil {
+		t.Fatal(err)
+	}
+	s3.put("src", "app.zip", "v1", testZip(t))
+	done, err := svc.StartSigningJob(ctx, StartSigningJobInput{Source: S3Object{Bucket: "src", Key: "app.zip", Version: "v1"}, DestinationBucket: "dst", ProfileName: "prof", ClientRequestToken: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What a process that stopped mid-job leaves: the job InProgress and
+	// its running record.
+	stuck := &SigningJob{Account: "000000000000", Region: "us-east-1", ID: "stuck", ProfileName: "prof", Status: JobInProgress, CreatedAt: signerClock}
+	if err := svc.store.Update(ctx, func(tx lambdahost.Tx) error {
+		if err := putJob(ctx, tx, stuck); err != nil {
+			return err
+		}
+		return tx.CreateRecord(ctx, kindSigningJobRunning, jobKey(stuck.Account, stuck.Region, stuck.ID), []byte{})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.failInterruptedSigningJobs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := svc.DescribeSigningJob(ctx, "stuck")
+	if err != nil || got.Status != JobFailed || got.StatusReason != interruptedReason {
+		t.Fatalf("stuck job: %+v, %v", got, err)
+	}
+	if got, _ := svc.DescribeSigningJob(ctx, done.ID); got.Status != JobSucceeded {
+		t.Errorf("finished job became %s", got.Status)
+	}
+	err = svc.store.View(ctx, func(tx lambdahost.Tx) error {
+		recs, err := tx.ListRecords(ctx, kindSigningJobRunning, "", "", 0)
+		if len(recs) != 0 {
+			t.Errorf("%d running records left", len(recs))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -30,6 +31,10 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"DELETE", "/2015-03-31/functions/{f}"},
 	{"GET", "/2015-03-31/functions"},
 	{"GET", "/2015-03-31/functions/{f}/code"},
+	{"POST", "/2020-04-22/code-signing-configs"},
+	{"PUT", "/2020-04-22/code-signing-configs/{f}"},
+	{"PUT", "/2020-06-30/functions/{f}/code-signing-config"},
+	{"GET", "/2020-04-22/code-signing-configs/{f}/functions"},
 }
 
 // FuzzAPI sends signed requests with hostile bodies, names, query
@@ -57,6 +62,11 @@ func FuzzAPI(f *testing.F) {
 	f.Add(uint8(9), "f", "", `{"ReservedConcurrentExecutions":1}`, "", "")
 	f.Add(uint8(12), "", "MaxItems=1&Marker=%00&FunctionVersion=ALL", ``, "", "")
 	f.Add(uint8(13), "f", "Expires=1&Signature=x", ``, "", "")
+	csc := "arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-00000000000000001"
+	f.Add(uint8(14), "", "", `{"AllowedPublishers":{"SigningProfileVersionArns":["arn:aws:signer:us-east-1:000000000000:/signing-profiles/p/abcdefghij"]},"CodeSigningPolicies":{"UntrustedArtifactOnDeployment":"Enforce"},"Tags":{"a":"b"}}`, "", "")
+	f.Add(uint8(15), url.PathEscape(csc), "", `{"AllowedPublishers":{"SigningProfileVersionArns":[]}}`, "", "")
+	f.Add(uint8(16), "f", "", `{"CodeSigningConfigArn":"`+csc+`"}`, "", "")
+	f.Add(uint8(17), url.PathEscape(csc), "MaxItems=1&Marker=eA", ``, "", "")
 	f.Fuzz(func(t *testing.T, route uint8, name, query, body, logType, clientContext string) {
 		rt := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		path := strings.ReplaceAll(rt.path, "{f}", name)
