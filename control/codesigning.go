@@ -630,3 +630,43 @@ func invalidSignature(id lambdahost.FunctionID) error {
 	return lambdahost.Errorf(lambdahost.InvalidCodeSignatureException,
 		"Lambda cannot deploy the function. The code signature failed the integrity check for %s: the package or its signature changed after it was signed.", id.Name)
 }
+
+// updateCSCTags changes a config's tags: TagResource and UntagResource
+// take code signing config ARNs as well as function ARNs.
+func (s *Service) updateCSCTags(ctx context.Context, arn string, change func(map[string]string)) error {
+	err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		rec, err := readCSC(ctx, tx, arn, cscNotFound)
+		if err != nil {
+			return err
+		}
+		if rec.Tags == nil {
+			rec.Tags = map[string]string{}
+		}
+		change(rec.Tags)
+		if len(rec.Tags) > maxTags {
+			return invalidf("Number of tags exceeds resource tag limit.")
+		}
+		if len(rec.Tags) == 0 {
+			rec.Tags = nil
+		}
+		b, _ := json.Marshal(rec)
+		return tx.PutRecord(ctx, kindCSC, cscKey(rec.Account, rec.Region, rec.ID), b)
+	})
+	return internal("update tags", err)
+}
+
+// cscTags answers ListTags for a code signing config.
+func (s *Service) cscTags(ctx context.Context, arn string) (map[string]string, error) {
+	var rec *cscRecord
+	err := s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
+		rec, err = readCSC(ctx, tx, arn, cscNotFound)
+		return err
+	})
+	if err != nil {
+		return nil, internal("list tags", err)
+	}
+	if rec.Tags == nil {
+		return map[string]string{}, nil
+	}
+	return rec.Tags, nil
+}

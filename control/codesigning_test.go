@@ -316,6 +316,29 @@ func TestCodeSigningConfigs(t *testing.T) {
 			t.Fatalf("SigningProfileVersionArn = %q", v.Code.SigningProfileVersionARN)
 		}
 	})
+	t.Run("Tags", func(t *testing.T) {
+		tagged, err := sf.svc.CreateCodeSigningConfig(ctx, &control.CodeSigningConfigInput{
+			AllowedPublishers: []string{sf.profile}, HasPublishers: true, Tags: map[string]string{"team": "a"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sf.svc.TagResource(ctx, tagged.ARN, map[string]string{"stage": "prod"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := sf.svc.UntagResource(ctx, tagged.ARN, []string{"team"}); err != nil {
+			t.Fatal(err)
+		}
+		tags, err := sf.svc.ListTags(ctx, tagged.ARN)
+		if err != nil || len(tags) != 1 || tags["stage"] != "prod" {
+			t.Fatalf("ListTags = %v, %v", tags, err)
+		}
+		if _, err := sf.svc.ListTags(ctx, missing); !isType(err, lambdahost.ResourceNotFoundException) {
+			t.Fatalf("ListTags of a missing config: %v", err)
+		}
+		if err := sf.svc.DeleteCodeSigningConfig(ctx, tagged.ARN); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("List", func(t *testing.T) {
 		for range 3 {
 			sf.csc(t, control.PolicyWarn, sf.profile)

@@ -68,6 +68,9 @@ func resource(ctx context.Context, arn string) (lambdahost.FunctionID, error) {
 
 // updateTags applies change to the tags of the function arn names.
 func (s *Service) updateTags(ctx context.Context, arn string, change func(map[string]string)) error {
+	if reCSCARN.MatchString(arn) {
+		return s.updateCSCTags(ctx, arn, change)
+	}
 	id, err := resource(ctx, arn)
 	if err != nil {
 		return err
@@ -135,6 +138,9 @@ func (s *Service) UntagResource(ctx context.Context, arn string, keys []string) 
 // ListTags answers a function's tags.
 func (s *Service) ListTags(ctx context.Context, arn string) (map[string]string, error) {
 	s.init()
+	if reCSCARN.MatchString(arn) {
+		return s.cscTags(ctx, arn)
+	}
 	id, err := resource(ctx, arn)
 	if err != nil {
 		return nil, err
