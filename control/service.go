@@ -126,7 +126,8 @@ func (s *Service) init() {
 }
 
 // Start settles every version left Pending or InProgress by a previous
-// process (a crash between an update's two commits).
+// process (a crash between an update's two commits), and fails the
+// signing jobs it left InProgress.
 func (s *Service) Start(ctx context.Context) error {
 	s.init()
 	var unsettled []*lambdahost.Version
