@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -238,4 +239,65 @@ func TestSignerGolden(t *testing.T) {
 			checkGolden(t, tc.op, tc.name, tc.req(e))
 		})
 	}
+}
+
+// signerFuzzRoutes are the AWS Signer operations FuzzSigner sends its
+// bodies to; "{n}" is replaced by the fuzzed name (profile or job ID).
+var signerFuzzRoutes = []struct{ method, path string }{
+	{"PUT", "/signing-profiles/{n}"},
+	{"GET", "/signing-profiles/{n}"},
+	{"DELETE", "/signing-profiles/{n}"},
+	{"PUT", "/signing-profiles/{n}/revoke"},
+	{"GET", "/signing-profiles"},
+	{"POST", "/signing-jobs"},
+	{"GET", "/signing-jobs/{n}"},
+	{"GET", "/signing-jobs"},
+	{"PUT", "/signing-jobs/{n}/revoke"},
+	{"GET", "/signing-platforms/{n}"},
+	{"GET", "/signing-platforms"},
+}
+
+// FuzzSigner is FuzzAPI for the AWS Signer operations: whatever the body,
+// name and query, the server answers success or an AWS-shaped client
+// error, never a 5xx.
+func FuzzSigner(f *testing.F) {
+	e := newEnv(f, withSigner())
+	e.mustSigner("PUT", "/signing-profiles/prof", putProfileBody)
+	f.Add(uint8(0), "p2", "", `{"platformId":"AWSLambda-SHA384-ECDSA","signatureValidityPeriod":{"value":1,"type":"DAYS"},"tags":{"a":"b"}}`)
+	f.Add(uint8(0), "p3", "", `{"platformId":"AWSLambda-SHA384-ECDSA","signatureValidityPeriod":{"value":-1,"type":"YEARS"}}`)
+	f.Add(uint8(1), "prof", "profileOwner=111111111111", ``)
+	f.Add(uint8(3), "prof", "", `{"profileVersion":"abcdefghij","reason":"r","effectiveTime":1e300}`)
+	f.Add(uint8(3), "prof", "", `{"profileVersion":"abcdefghij","reason":"r","effectiveTime":"x"}`)
+	f.Add(uint8(4), "", "maxResults=0&statuses=Active&statuses=Bad&includeCanceled=maybe&nextToken=%00", ``)
+	f.Add(uint8(5), "", "", `{"source":{"s3":{"bucketName":"src","key":"app.zip","version":"v1"}},"destination":{"s3":{"bucketName":"dst","prefix":"../"}},"profileName":"prof","clientRequestToken":"t"}`)
+	f.Add(uint8(5), "", "", `{"source":{"s3":{"bucketName":"src","key":"app.zip","version":"v1"}},"destination":{"s3":{"bucketName":"x"}},"profileName":"prof","profileOwner":"1","clientRequestToken":"u"}`)
+	f.Add(uint8(6), "..%2f..", "", ``)
+	f.Add(uint8(7), "", "signatureExpiresBefore=2026-01-01T00:00:00Z&isRevoked=true&status=Nope", ``)
+	f.Add(uint8(8), "x", "", `{"reason":"`+strings.Repeat("r", 501)+`"}`)
+	f.Add(uint8(9), "AWSLambda-SHA384-ECDSA", "", ``)
+	f.Add(uint8(10), "", "maxResults=26", ``)
+	f.Fuzz(func(t *testing.T, route uint8, name, query, body string) {
+		rt := signerFuzzRoutes[int(route)%len(signerFuzzRoutes)]
+		path := strings.ReplaceAll(rt.path, "{n}", name)
+		req, err := http.NewRequestWithContext(context.Background(), rt.method, "http://"+testHost+path, strings.NewReader(body))
+		if err != nil || req.URL.Path == "" {
+			return
+		}
+		req.URL.RawQuery = query
+		req.Header.Set("Content-Type", "application/json")
+		sum := sha256.Sum256([]byte(body))
+		if err := v4.NewSigner().SignHTTP(context.Background(), e.creds, req, hex.EncodeToString(sum[:]), "signer", e.region, clock); err != nil {
+			return
+		}
+		w := httptest.NewRecorder()
+		e.api.ServeHTTP(w, req)
+		if w.Code >= 500 {
+			t.Fatalf("%s %s?%s with %q: HTTP %d %s %s", rt.method, path, query, truncate(body), w.Code, w.Header().Get("X-Amzn-Errortype"), w.Body)
+		}
+		if w.Code >= 400 {
+			if w.Header().Get("X-Amzn-Errortype") == "" || !json.Valid(w.Body.Bytes()) {
+				t.Fatalf("%s %s: HTTP %d, X-Amzn-Errortype %q, body %q", rt.method, path, w.Code, w.Header().Get("X-Amzn-Errortype"), w.Body)
+			}
+		}
+	})
 }
