@@ -65,6 +65,8 @@ type fixture struct {
 	x        *invoke.Executor
 	launcher *plainLauncher
 	code     map[lambdahost.Digest][]byte
+	// codeErr, if set, is what opening any code answers.
+	codeErr error
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -82,6 +84,9 @@ func newFixture(t *testing.T) *fixture {
 			return &invoke.Runtime{Argv: []string{"/var/task/bootstrap"}}, nil
 		},
 		Code: func(ctx context.Context, c lambdahost.Code) (lambdahost.Blob, error) {
+			if f.codeErr != nil {
+				return nil, f.codeErr
+			}
 			z, ok := f.code[c.Digest]
 			if !ok {
 				return nil, lambdahost.ErrBlobNotFound
@@ -229,6 +234,19 @@ func TestInvokeUnavailableRuntime(t *testing.T) {
 	var apiErr *lambdahost.Error
 	if !errors.As(err, &apiErr) || apiErr.Type != lambdahost.InvalidRuntimeException {
 		t.Fatalf("err = %v, want InvalidRuntimeException", err)
+	}
+}
+
+// TestInvokeKMSDisabled: when the code's KMS key cannot be used at a cold
+// start, Invoke answers the Code function's KMS error as it is (Lambda's
+// KMSDisabledException, 502), not InvalidZipFileException.
+func TestInvokeKMSDisabled(t *testing.T) {
+	f := newFixture(t)
+	f.codeErr = lambdahost.Errorf(lambdahost.KMSDisabledException, "the key is disabled")
+	_, err := f.x.Invoke(context.Background(), &invoke.Request{Target: target(t, "A"), RequestID: "r", Payload: []byte("{}")})
+	var apiErr *lambdahost.Error
+	if !errors.As(err, &apiErr) || apiErr.Type != lambdahost.KMSDisabledException || apiErr.Status != 502 {
+		t.Fatalf("err = %v, want KMSDisabledException 502", err)
 	}
 }
 
