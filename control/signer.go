@@ -134,6 +134,8 @@ type SigningProfile struct {
 	// Revocation is set once the profile is revoked.
 	Revocation *ProfileRevocation
 	CreatedAt  time.Time
+	// CanceledAt is when CancelSigningProfile canceled it; zero if it did not.
+	CanceledAt time.Time
 }
 
 // ProfileRevocation records RevokeSigningProfile.
@@ -554,7 +556,7 @@ func (s *Service) CancelSigningProfile(ctx context.Context, name string) error {
 		if p.Status != ProfileActive {
 			return nil
 		}
-		p.Status = ProfileCanceled
+		p.Status, p.CanceledAt = ProfileCanceled, s.now()
 		return putProfile(ctx, tx, p)
 	})
 	return internal("cancel signing profile", err)
@@ -1007,6 +1009,10 @@ type publisher struct {
 	// RevokedFrom is zero unless the profile is revoked: signatures made
 	// at or after it are revoked.
 	RevokedFrom time.Time
+	// CanceledAt is zero unless the profile was canceled. Signing jobs
+	// stop then, but a key exported before can still sign offline: a
+	// verifier may distrust signatures dated at or after it.
+	CanceledAt time.Time
 }
 
 // signingPublisher returns the publisher of profileVersionARN, in any
@@ -1036,7 +1042,7 @@ func (s *Service) signingPublisher(ctx context.Context, tx lambdahost.Tx, profil
 	if err := json.Unmarshal(pb, &p); err != nil {
 		return nil, fmt.Errorf("decode profile of %s: %w", profileVersionARN, err)
 	}
-	pub := &publisher{Key: key, Status: p.Status}
+	pub := &publisher{Key: key, Status: p.Status, CanceledAt: p.CanceledAt}
 	if p.Status == ProfileRevoked && p.Revocation != nil && p.Version == ver.Version {
 		pub.RevokedFrom = p.Revocation.EffectiveFrom
 	}

@@ -217,7 +217,7 @@ func TestSigningProfileLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := publisherOf(t, svc, b.VersionARN())
-	if pub.Status != ProfileCanceled || !pub.RevokedFrom.IsZero() {
+	if pub.Status != ProfileCanceled || !pub.RevokedFrom.IsZero() || !pub.CanceledAt.Equal(signerClock) {
 		t.Errorf("canceled publisher=%+v", pub)
 	}
 
