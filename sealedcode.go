@@ -109,6 +109,7 @@ type SealedWriter struct {
 
 	mu       sync.Mutex
 	buf      []byte // plaintext of the chunk being filled
+	ct       []byte // ciphertext buffer, reused
 	chunks   int64  // full chunks written to w
 	size     int64
 	h        hash.Hash
@@ -162,8 +163,8 @@ func (s *SealedWriter) Write(p []byte) (int, error) {
 }
 
 func (s *SealedWriter) flush(last bool) error {
-	ct := s.aead.Seal(nil, chunkNonce(s.chunks), s.buf, chunkAAD(last))
-	if _, err := s.w.Write(ct); err != nil {
+	s.ct = s.aead.Seal(s.ct[:0], chunkNonce(s.chunks), s.buf, chunkAAD(last))
+	if _, err := s.w.Write(s.ct); err != nil {
 		return fmt.Errorf("write sealed code: %w", err)
 	}
 	s.chunks++

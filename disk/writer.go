@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"io/fs"
 	"os"
 	"sync"
@@ -38,7 +39,12 @@ type writer struct {
 	mu   sync.Mutex
 	f    *os.File
 	bw   *bufio.Writer
-	h    hash.Hash
+	// h has hashed the first hashed bytes of the file. Hashing is done
+	// when a digest is asked for, not as content is written: content
+	// committed under an address of its own (CommitAs: sealed code, which
+	// is hashed in plaintext already) is never hashed here.
+	h      hash.Hash
+	hashed int64
 	size int64
 	// started is how many bytes from the start of the file the kernel has
 	// been asked to write back.
@@ -76,7 +82,6 @@ func (w *writer) Write(p []byte) (int, error) {
 	} else {
 		n, err = w.bw.Write(p)
 	}
-	w.h.Write(p[:n])
 	w.size += int64(n)
 	if err != nil {
 		w.err = fmt.Errorf("write blob: %w", err)
@@ -131,6 +136,13 @@ func (w *writer) Digest() lambdahost.Digest {
 
 func (w *writer) digest() lambdahost.Digest {
 	var d lambdahost.Digest
+	if w.hashed < w.size && w.f != nil && w.flush() == nil {
+		if _, err := io.Copy(w.h, io.NewSectionReader(w.f, w.hashed, w.size-w.hashed)); err != nil {
+			w.err = fmt.Errorf("hash blob: %w", err)
+		} else {
+			w.hashed = w.size
+		}
+	}
 	w.h.Sum(d[:0])
 	return d
 }
