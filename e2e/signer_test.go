@@ -5,8 +5,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -150,6 +153,47 @@ func TestSigner(t *testing.T) {
 		job = signerCLI(t, a, "describe-signing-job", "--job-id", jobID).JSON
 		if jstr(job, "revocationRecord.reason") != "bad build" || jstr(job, "revocationRecord.revokedBy") == "" {
 			t.Errorf("after revoke-signature: %v", job["revocationRecord"])
+		}
+	})
+
+	t.Run("boto3", func(t *testing.T) {
+		python := needBoto3(t)
+		cmd := exec.CommandContext(t.Context(), python, filepath.Join("testdata", "boto3", "signer.py"),
+			srv.Endpoint, "signer-src", "fn.zip", versions[0], "signer-dst")
+		cmd.Env = append(envWithout(os.Environ(), "AWS_"), "AWS_ACCESS_KEY_ID="+credsA.AccessKeyID,
+			"AWS_SECRET_ACCESS_KEY="+credsA.SecretAccessKey, "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null")
+		dieWithTest(cmd)
+		out, err := cmd.Output()
+		if err != nil {
+			var stderr []byte
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = ee.Stderr
+			}
+			t.Fatalf("signer.py: %v: %s", err, stderr)
+		}
+		var got struct {
+			ProfileVersionARN string  `json:"profileVersionArn"`
+			JobID             string  `json:"jobId"`
+			Status            string  `json:"status"`
+			Key               string  `json:"key"`
+			ValidSeconds      float64 `json:"validSeconds"`
+			Error             struct {
+				Code, Message string
+				Status        int
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("signer.py printed %q: %v", out, err)
+		}
+		if got.Status != "Succeeded" || got.Key != "boto3/"+got.JobID+".zip" || math.Abs(got.ValidSeconds-10*24*3600) > 1 {
+			t.Errorf("boto3 saw %+v", got)
+		}
+		if got.Error.Code != "ResourceNotFoundException" || got.Error.Status != 404 || got.Error.Message == "" {
+			t.Errorf("boto3 parsed the error as %+v", got.Error)
+		}
+		sig := readSignature(t, readS3Object(t, s3c, "signer-dst", got.Key))
+		if sig.ProfileVersionARN != got.ProfileVersionARN || !strings.HasSuffix(sig.JobARN, "/signing-jobs/"+got.JobID) {
+			t.Errorf("signature names %s and %s", sig.ProfileVersionARN, sig.JobARN)
 		}
 	})
 
