@@ -409,15 +409,28 @@ func (s *Service) sourceKey(ctx context.Context, account, region, arn string) (*
 // record is created once, and losers read the winner's.
 func (s *Service) defaultKey(ctx context.Context, account, region string) (*kmsKeyRecord, error) {
 	var rec *kmsKeyRecord
-	err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
+	read := func(tx lambdahost.Tx) error {
 		id, err := tx.Record(ctx, recordKMSDefault, account+"/"+region)
-		if err == nil {
-			rec, err = readKey(ctx, tx, kmsRecordKey(account, region, string(id)))
+		if err != nil {
 			return err
 		}
-		if !errors.Is(err, lambdahost.ErrNotFound) {
+		rec, err = readKey(ctx, tx, kmsRecordKey(account, region, string(id)))
+		return err
+	}
+	// Usually the key exists: a read transaction suffices.
+	err := s.store.View(ctx, read)
+	if err == nil {
+		return rec, nil
+	}
+	if !errors.Is(err, lambdahost.ErrNotFound) {
+		return nil, fmt.Errorf("default key of %s in %s: %w", account, region, err)
+	}
+	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		// Another process may have created it since the View.
+		if err := read(tx); !errors.Is(err, lambdahost.ErrNotFound) {
 			return err
 		}
+		var err error
 		rec, err = s.newKey(ctx, tx, account, region, "Default key that protects my Lambda functions when no other key is defined", KeyManagerAWS)
 		if err != nil {
 			return err
