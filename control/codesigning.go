@@ -616,6 +616,11 @@ func (s *Service) checkSignature(ctx context.Context, tx lambdahost.Tx, id lambd
 	if !pub.RevokedFrom.IsZero() && !sig.SignedAt.Before(pub.RevokedFrom) {
 		return checkRevoked, nil
 	}
+	// A canceled profile signs nothing more: a signature dated after the
+	// cancellation was made offline with an exported key, and is not trusted.
+	if !pub.CanceledAt.IsZero() && !sig.SignedAt.Before(pub.CanceledAt) {
+		return checkRevoked, nil
+	}
 	revoked, err := s.signatureRevoked(ctx, tx, sig.JobARN)
 	if err != nil {
 		return "", err

@@ -188,6 +188,31 @@ func TestCodeVerificationRevocation(t *testing.T) {
 	}
 }
 
+// TestCodeVerificationCanceledProfile: what a profile signed before it was
+// canceled stays trusted; a signature dated after (made offline with an
+// exported key) is not.
+func TestCodeVerificationCanceledProfile(t *testing.T) {
+	sf := newSigningFixture(t)
+	sf.create(t, "fn", "x")
+	arn := sf.csc(t, control.PolicyEnforce, sf.profile)
+	if _, err := sf.svc.PutFunctionCodeSigningConfig(sf.ctx, "fn", arn); err != nil {
+		t.Fatal(err)
+	}
+	before := sf.signed(t, "before cancel", sf.profile, sf.key)
+	sf.now = sf.now.Add(time.Hour)
+	if err := sf.svc.CancelSigningProfile(sf.ctx, "publisher"); err != nil {
+		t.Fatal(err)
+	}
+	sf.now = sf.now.Add(time.Hour)
+	after := sf.signed(t, "after cancel", sf.profile, sf.key)
+	if _, err := sf.deploy(t, "fn", after); !isType(err, lambdahost.CodeVerificationFailedException) {
+		t.Fatalf("signed after the cancellation: %v", err)
+	}
+	if _, err := sf.deploy(t, "fn", before); err != nil {
+		t.Fatalf("signed before the cancellation: %v", err)
+	}
+}
+
 func isType(err error, typ lambdahost.ErrorType) bool {
 	var e *lambdahost.Error
 	return errors.As(err, &e) && e.Type == typ
