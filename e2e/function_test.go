@@ -140,6 +140,8 @@ func TestStateAndRevisionID(t *testing.T) {
 func TestUpdateFunctionCodeOptions(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
+	// SourceKMSKeyArn must name a key of the local key service.
+	key := lookup(kms(t, NewCLI(t, srv.Endpoint, TestCredentials, "us-east-1"), "create-key"), "KeyMetadata.Arn").(string)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		name := "options-" + d.Name()
 		fn := Params{"FunctionName": name}
@@ -195,7 +197,6 @@ func TestUpdateFunctionCodeOptions(t *testing.T) {
 		}
 		wantCode(t, got, "Configuration.", zipE)
 
-		const key = "arn:aws:kms:us-east-1:000000000000:key/0f7c1a52-7f4b-4e27-9f1f-4d2a8e1e2f00"
 		d.Call(t, "UpdateFunctionCode", Params{"FunctionName": name, "ZipFile": handlerZip(t, name+" F"), "SourceKMSKeyArn": key}).OK(t)
 		mustWait(t, d, "FunctionUpdatedV2", fn)
 		got = d.Call(t, "GetFunction", fn).OK(t)
