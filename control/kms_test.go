@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"testing"
@@ -253,5 +254,61 @@ func TestUnknownKey(t *testing.T) {
 	}
 	if err := f.svc.DisableKey(f.ctx, f.get(t, "d").Code.SealedWith); lambdahost.ErrorTypeOf(err) != lambdahost.KMSInvalidStateException {
 		t.Errorf("DisableKey of the default key = %v, want KMSInvalidStateException", err)
+	}
+}
+
+// TestPlainCodeFromEarlierVersions: code stored before sealing (a version
+// without SealedWith, plaintext at its digest, inline or in the blob
+// store) is still read, and garbage collection keeps it while referenced.
+func TestPlainCodeFromEarlierVersions(t *testing.T) {
+	f := newFixture(t, func(s *control.Service) { s.InlineCodeMax = -1 })
+	f.create(t, "f", "new")
+	big, small := storedZip(t, marker+" big"), storedZip(t, marker+" small")
+	w, err := f.blobs.Create(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(big)
+	dBig, err := w.Commit(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dSmall := lambdahost.Digest(sha256.Sum256(small))
+	err = f.store.Update(f.ctx, func(tx lambdahost.Tx) error {
+		v, err := tx.Version(f.ctx, lambdahost.FunctionID{Account: "000000000000", Region: "us-east-1", Name: "f"}, lambdahost.VersionLatest)
+		if err != nil {
+			return err
+		}
+		if err := tx.PutCode(f.ctx, dSmall, small); err != nil {
+			return err
+		}
+		v.Code.Digest, v.Code.SealedWith = dBig, ""
+		if err := tx.PutVersion(f.ctx, v); err != nil {
+			return err
+		}
+		v.Name, v.Code.Digest = "1", dSmall
+		return tx.PutVersion(f.ctx, v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	if _, err := f.svc.CollectGarbage(f.ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		d    lambdahost.Digest
+		want []byte
+	}{{dBig, big}, {dSmall, small}} {
+		b, err := f.svc.OpenCode(f.ctx, lambdahost.Code{Digest: c.d})
+		if err != nil {
+			t.Fatalf("OpenCode of plain code after GC: %v", err)
+		}
+		got := make([]byte, b.Size())
+		b.ReadAt(got, 0)
+		b.Close()
+		if !bytes.Equal(got, c.want) {
+			t.Error("OpenCode of plain code returned other bytes")
+		}
 	}
 }
