@@ -364,6 +364,26 @@ func (s *Service) OpenCode(ctx context.Context, c lambdahost.Code) (lambdahost.B
 	return sb, nil
 }
 
+// CheckCode answers Invoke's KMS error (KMSDisabledException,
+// KMSNotFoundException) if the key that seals c cannot be used, so that a
+// cold start fails as on AWS even when the executor has the package
+// unpacked already.
+func (s *Service) CheckCode(ctx context.Context, c lambdahost.Code) error {
+	s.init()
+	if c.SealedWith == "" {
+		return nil
+	}
+	_, err := s.codeKeyByARN(ctx, c.SealedWith)
+	var kp *keyProblem
+	if errors.As(err, &kp) {
+		return kp.apiError()
+	}
+	if err != nil {
+		return fmt.Errorf("check code key: %w", err)
+	}
+	return nil
+}
+
 // openStored opens what is stored at address d, inline or in the blob store.
 func (s *Service) openStored(ctx context.Context, d lambdahost.Digest) (lambdahost.Blob, error) {
 	var data []byte

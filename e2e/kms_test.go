@@ -175,6 +175,10 @@ func TestSourceKMSKeyArn(t *testing.T) {
 		t.Errorf("same zip under another key: %d blobs, want %d", n, blobs+1)
 	}
 
+	// A function never invoked yet, for a cold start with the key disabled.
+	create("cold", kmsZip(t, "cold", 0, 5), key).OK(t)
+	mustWait(t, d, "FunctionActiveV2", Params{"FunctionName": "cold"})
+
 	// A disabled key fails updates with DisabledKMSKey.
 	kms(t, cli, "disable-key", "--key-id", key)
 	if got := lookup(kms(t, cli, "describe-key", "--key-id", key), "KeyMetadata.KeyState"); got != "Disabled" {
@@ -186,8 +190,11 @@ func TestSourceKMSKeyArn(t *testing.T) {
 	r = settled(t, d, "enc")
 	wantStr(t, r, "LastUpdateStatus", "Failed")
 	wantStr(t, r, "LastUpdateStatusReasonCode", "DisabledKMSKey")
+	// A cold start answers Lambda's KMSDisabledException.
+	d.Call(t, "Invoke", Params{"FunctionName": "cold"}).WantError(t, 502, "KMSDisabledException", "")
 	// Enabled again, the update goes through.
 	kms(t, cli, "enable-key", "--key-id", key)
+	invoke("cold", "cold")
 	d.Call(t, "UpdateFunctionCode", Params{"FunctionName": "enc", "ZipFile": zipC, "SourceKMSKeyArn": key}).OK(t)
 	mustWait(t, d, "FunctionUpdatedV2", Params{"FunctionName": "enc"})
 	invoke("enc", "v3")

@@ -86,6 +86,11 @@ type Executor struct {
 	// Code opens a code package, decrypting it. Its *lambdahost.Error (a
 	// KMS key that cannot be used) is Invoke's answer.
 	Code func(ctx context.Context, c lambdahost.Code) (lambdahost.Blob, error)
+	// CheckCode, if set, is called at every cold start of a Zip function,
+	// also when its package is unpacked already: its *lambdahost.Error (the
+	// KMS key sealing the code is disabled or gone) is Invoke's answer. If
+	// nil, only opening the package checks.
+	CheckCode func(ctx context.Context, c lambdahost.Code) error
 	// Image readies an image function's file system and settings. If nil,
 	// image functions cannot be invoked.
 	Image func(ctx context.Context, v *lambdahost.Version) (*Image, error)

@@ -360,6 +360,11 @@ func (x *Executor) spec(ctx context.Context, t Target) (*lambdahost.LaunchSpec, 
 	if err != nil {
 		return nil, lambdahost.Errorf(lambdahost.InvalidRuntimeException, "%s", err.Error())
 	}
+	if x.CheckCode != nil {
+		if err := x.CheckCode(ctx, v.Code); err != nil {
+			return nil, err
+		}
+	}
 	dir, err := x.code.get(ctx, v.Code)
 	if err != nil {
 		// The code's KMS key cannot be used: Invoke answers the KMS error.

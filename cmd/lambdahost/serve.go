@@ -305,7 +305,8 @@ func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.S
 			}
 			return &invoke.Runtime{Argv: rt.Argv, Mounts: rt.Mounts, Env: rt.Env}, nil
 		},
-		Code: svc.OpenCode,
+		Code:      svc.OpenCode,
+		CheckCode: svc.CheckCode,
 		Image: func(ctx context.Context, v *lambdahost.Version) (*invoke.Image, error) {
 			rootfs, err := images.Unpack(ctx, v.Code.Digest, v.Code.ResolvedImageURI)
 			if err != nil {
