@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -294,7 +293,7 @@ func (s *Service) setKeyEnabled(ctx context.Context, keyID string, enabled bool)
 		if rec.KeyManager == KeyManagerAWS {
 			// KMS refuses to change AWS managed keys.
 			e := lambdahost.Errorf(lambdahost.KMSInvalidStateException, "%s is an AWS managed key and cannot be modified.", rec.ARN)
-			e.Status = http.StatusBadRequest // KMS's, not Lambda's 502
+			e.Status = 400 // KMS's, not Lambda's 502
 			return e
 		}
 		rec.Enabled = enabled
