@@ -110,6 +110,28 @@ func resolveKey(c lambdahost.Caller, keyID string) (recKey, arn string, err erro
 	return "", "", lambdahost.Errorf(lambdahost.NotFoundException, "Invalid keyId '%s'", keyID)
 }
 
+// defaultAlias names the service-managed key that seals code without a
+// SourceKMSKeyArn, as AWS names Lambda's AWS managed key.
+const defaultAlias = "alias/aws/lambda"
+
+var reAliasARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:kms:([a-z0-9-]+):(\d{12}):(alias/.+)$`)
+
+// resolveAlias reports whether keyID is an alias name or alias ARN, and
+// returns the caller's alias it names ("" for an alias ARN of another
+// account or region) and its ARN.
+func resolveAlias(c lambdahost.Caller, keyID string) (alias, arn string, ok bool) {
+	if strings.HasPrefix(keyID, "alias/") {
+		return keyID, "arn:aws:kms:" + c.Region + ":" + c.Account + ":" + keyID, true
+	}
+	if m := reAliasARN.FindStringSubmatch(keyID); m != nil {
+		if m[1] != c.Region || m[2] != c.Account {
+			return "", keyID, true
+		}
+		return m[3], keyID, true
+	}
+	return "", "", false
+}
+
 func checkKeyID(keyID string) error {
 	if len(keyID) < 1 || len(keyID) > 2048 {
 		var v lambdahost.Validation
@@ -194,6 +216,18 @@ func (s *Service) DescribeKey(ctx context.Context, keyID string) (*KMSKey, error
 	}
 	if err := checkKeyID(keyID); err != nil {
 		return nil, err
+	}
+	if alias, arn, ok := resolveAlias(c, keyID); ok {
+		// As on AWS, describing the predefined alias of an AWS managed key
+		// creates the key if it does not exist yet.
+		if alias != defaultAlias {
+			return nil, lambdahost.Errorf(lambdahost.NotFoundException, "Alias '%s' is not found.", arn)
+		}
+		rec, err := s.defaultKey(ctx, c.Account, c.Region)
+		if err != nil {
+			return nil, internal("describe key", err)
+		}
+		return rec.key(c.Account, c.Region), nil
 	}
 	recKey, arn, err := resolveKey(c, keyID)
 	if err != nil {

@@ -108,8 +108,12 @@ func TestCodeSealedAtRest(t *testing.T) {
 			if tt.key && out.Code.SealedWith != key {
 				t.Errorf("SealedWith=%q, want the SourceKMSKeyArn %q", out.Code.SealedWith, key)
 			}
-			if !tt.key && out.Code.SealedWith == "" {
-				t.Error("code without SourceKMSKeyArn is not sealed")
+			if !tt.key {
+				// The default key is Lambda's AWS managed key, alias/aws/lambda.
+				k, err := f.svc.DescribeKey(f.ctx, "alias/aws/lambda")
+				if err != nil || out.Code.SealedWith != k.ARN || k.KeyManager != control.KeyManagerAWS {
+					t.Errorf("SealedWith=%q; alias/aws/lambda: %+v, %v", out.Code.SealedWith, k, err)
+				}
 			}
 			b, err := f.svc.OpenCode(f.ctx, out.Code)
 			if err != nil {

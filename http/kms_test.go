@@ -97,6 +97,9 @@ func kmsGoldenCases() []goldenCase {
 		{op: "DescribeKey", name: "other-account-by-arn", setup: withKey, req: func(e *env) response {
 			return e.kmsAs(other, "", "DescribeKey", `{"KeyId":"`+firstKeyARN+`"}`)
 		}},
+		// The predefined alias of Lambda's AWS managed key: created on first use.
+		{op: "DescribeKey", name: "aws-lambda-alias", req: kreq("DescribeKey", `{"KeyId":"alias/aws/lambda"}`)},
+		{op: "DescribeKey", name: "unknown-alias", req: kreq("DescribeKey", `{"KeyId":"alias/mine"}`)},
 		{op: "DisableKey", name: "disabled", setup: withKey, req: func(e *env) response {
 			if r := e.kms("DisableKey", `{"KeyId":"`+firstKey+`"}`); r.Status != http.StatusOK {
 				e.t.Fatalf("DisableKey: %d %s", r.Status, r.Body)
