@@ -36,16 +36,16 @@ type writer struct {
 	s    *BlobStore
 	name string // path of the temporary file
 
-	mu   sync.Mutex
-	f    *os.File
-	bw   *bufio.Writer
+	mu sync.Mutex
+	f  *os.File
+	bw *bufio.Writer
 	// h has hashed the first hashed bytes of the file. Hashing is done
 	// when a digest is asked for, not as content is written: content
 	// committed under an address of its own (CommitAs: sealed code, which
 	// is hashed in plaintext already) is never hashed here.
 	h      hash.Hash
 	hashed int64
-	size int64
+	size   int64
 	// started is how many bytes from the start of the file the kernel has
 	// been asked to write back.
 	started int64
