@@ -497,37 +497,11 @@ func (s *Service) ListSigningProfiles(ctx context.Context, in ListSigningProfile
 		return len(in.Statuses) == 0 || slices.Contains(in.Statuses, p.Status)
 	}
 	prefix := profileKey(c.Account, c.Region, "")
-	out := []*SigningProfile{}
-	next := ""
-	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
-		after := ""
-		if in.NextToken != "" {
-			after = prefix + in.NextToken
-		}
-		for {
-			recs, err := tx.ListRecords(ctx, kindSigningProfile, prefix, after, 100)
-			if err != nil {
-				return err
-			}
-			for _, r := range recs {
-				var p SigningProfile
-				if err := json.Unmarshal(r.Value, &p); err != nil {
-					return fmt.Errorf("decode signing profile %s: %w", r.Key, err)
-				}
-				if !keep(&p) {
-					continue
-				}
-				if len(out) == limit {
-					next = out[len(out)-1].Name
-					return nil
-				}
-				out = append(out, &p)
-			}
-			if len(recs) < 100 {
-				return nil
-			}
-			after = recs[len(recs)-1].Key
-		}
+	var out []*SigningProfile
+	var next string
+	err = s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
+		out, next, err = scanRecords(ctx, tx, kindSigningProfile, prefix, in.NextToken, limit, keep, func(p *SigningProfile) string { return p.Name })
+		return err
 	})
 	if err != nil {
 		return nil, "", internal("list signing profiles", err)
@@ -932,37 +906,11 @@ func (s *Service) ListSigningJobs(ctx context.Context, in ListSigningJobsInput) 
 		return true
 	}
 	prefix := jobKey(c.Account, c.Region, "")
-	out := []*SigningJob{}
-	next := ""
-	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
-		after := ""
-		if in.NextToken != "" {
-			after = prefix + in.NextToken
-		}
-		for {
-			recs, err := tx.ListRecords(ctx, kindSigningJob, prefix, after, 100)
-			if err != nil {
-				return err
-			}
-			for _, r := range recs {
-				var j SigningJob
-				if err := json.Unmarshal(r.Value, &j); err != nil {
-					return fmt.Errorf("decode signing job %s: %w", r.Key, err)
-				}
-				if !keep(&j) {
-					continue
-				}
-				if len(out) == limit {
-					next = out[len(out)-1].ID
-					return nil
-				}
-				out = append(out, &j)
-			}
-			if len(recs) < 100 {
-				return nil
-			}
-			after = recs[len(recs)-1].Key
-		}
+	var out []*SigningJob
+	var next string
+	err = s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
+		out, next, err = scanRecords(ctx, tx, kindSigningJob, prefix, in.NextToken, limit, keep, func(j *SigningJob) string { return j.ID })
+		return err
 	})
 	if err != nil {
 		return nil, "", internal("list signing jobs", err)
@@ -1147,4 +1095,40 @@ func (s *Service) ExportSigningKey(ctx context.Context, profileVersionARN string
 		return nil, fmt.Errorf("profile version %s: %w", profileVersionARN, err)
 	}
 	return s.unsealKey(profileVersionARN, &ver)
+}
+
+// scanRecords reads kind's records under prefix, in key order, from the
+// one after prefix+token, decodes them as T and returns up to limit that
+// keep accepts (never nil), and the token of the last one answered if more
+// may follow. Records are read 100 at a time, so a filter that keeps few
+// does not read the whole kind into memory at once.
+func scanRecords[T any](ctx context.Context, tx lambdahost.Tx, kind, prefix, token string, limit int, keep func(*T) bool, tokenOf func(*T) string) ([]*T, string, error) {
+	out := []*T{}
+	after := ""
+	if token != "" {
+		after = prefix + token
+	}
+	for {
+		recs, err := tx.ListRecords(ctx, kind, prefix, after, 100)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, r := range recs {
+			v := new(T)
+			if err := json.Unmarshal(r.Value, v); err != nil {
+				return nil, "", fmt.Errorf("decode %s %s: %w", kind, r.Key, err)
+			}
+			if !keep(v) {
+				continue
+			}
+			if len(out) == limit {
+				return out, tokenOf(out[len(out)-1]), nil
+			}
+			out = append(out, v)
+		}
+		if len(recs) < 100 {
+			return out, "", nil
+		}
+		after = recs[len(recs)-1].Key
+	}
 }

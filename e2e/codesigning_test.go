@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"io"
 	"strings"
 	"testing"
 
@@ -68,7 +67,7 @@ func TestCodeSigningFlow(t *testing.T) {
 		return jobID, key
 	}
 	jobID, signedKey := sign("release")
-	signed := getObject(t, s3c, "signed", signedKey)
+	signed := readS3Object(t, s3c, "signed", signedKey)
 	sc, err := lambdahost.ReadCodeSignature(bytes.NewReader(signed), int64(len(signed)))
 	if err != nil || sc.Signature.ProfileVersionARN != profileVersionARN || !strings.HasSuffix(sc.Signature.JobARN, "/"+jobID) {
 		t.Fatalf("signed object's signature: %+v, %v", sc, err)
@@ -161,18 +160,4 @@ func TestCodeSigningFlow(t *testing.T) {
 		"ResourceNotFoundException", "The Lambda code signing configuration "+cscARN+" can not be found.")
 	wantFail(cli.Run(t, "lambda", "put-function-code-signing-config", "--function-name", "signed-fn", "--code-signing-config-arn", cscARN),
 		"CodeSigningConfigNotFoundException", "Check that the provided configuration is not deleted: "+cscARN+".")
-}
-
-func getObject(t *testing.T, c *awss3.Client, bucket, key string) []byte {
-	t.Helper()
-	out, err := c.GetObject(context.Background(), &awss3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		t.Fatalf("get %s/%s: %v", bucket, key, err)
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(out.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
