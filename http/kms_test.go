@@ -1,59 +1,21 @@
 package http_test
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // kmsAs sends a KMS operation (AWS JSON 1.1) signed for the service "kms"
 // (or service, if not empty) with creds.
 func (e *env) kmsAs(creds aws.Credentials, service, op, body string) response {
 	e.t.Helper()
-	req, err := http.NewRequest("POST", e.srv.URL+"/", strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Host = testHost
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "TrentService."+op)
 	if service == "" {
 		service = "kms"
 	}
-	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), service, e.region, clock); err != nil {
-		e.t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	out := response{Status: resp.StatusCode, Headers: map[string]string{}}
-	for _, h := range []string{"Content-Type", "X-Amzn-Errortype"} {
-		if v := resp.Header.Get(h); v != "" {
-			out.Headers[h] = v
-		}
-	}
-	if len(b) > 0 {
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, b, "", "  "); err != nil {
-			out.Body, _ = json.Marshal(string(b))
-		} else {
-			out.Body = buf.Bytes()
-		}
-	}
-	return out
+	h := http.Header{"Content-Type": {"application/x-amz-json-1.1"}, "X-Amz-Target": {"TrentService." + op}}
+	return e.send(service, "POST", "/", body, creds, e.region, h, nil)
 }
 
 func (e *env) kms(op, body string) response {

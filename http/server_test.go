@@ -171,6 +171,15 @@ func (e *env) do(method, path, body string) response {
 
 func (e *env) doWith(method, path, body string, creds aws.Credentials, region string, mutate func(*http.Request)) response {
 	e.t.Helper()
+	return e.send("lambda", method, path, body, creds, region, nil, mutate)
+}
+
+// send sends a request for service (lambda, signer or kms) with header
+// set, signed as creds in region (unsigned if creds has no key); mutate,
+// if set, changes the request after signing. It records the status, the
+// headers the golden files compare and the indented JSON body.
+func (e *env) send(service, method, path, body string, creds aws.Credentials, region string, header http.Header, mutate func(*http.Request)) response {
+	e.t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
@@ -179,9 +188,12 @@ func (e *env) doWith(method, path, body string, creds aws.Credentials, region st
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	sum := sha256.Sum256([]byte(body))
 	if creds.AccessKeyID != "" {
-		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "lambda", region, clock); err != nil {
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), service, region, clock); err != nil {
 			e.t.Fatal(err)
 		}
 	}

@@ -3,8 +3,6 @@ package http_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/lambdahost/lambdahost"
 )
 
@@ -69,39 +66,7 @@ func (e *env) signer(method, path, body string) response {
 
 func (e *env) signerAs(creds aws.Credentials, method, path, body string) response {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Host = testHost
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "signer", e.region, clock); err != nil {
-		e.t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	out := response{Status: resp.StatusCode, Headers: map[string]string{}}
-	for _, h := range []string{"Content-Type", "X-Amzn-Errortype"} {
-		if v := resp.Header.Get(h); v != "" {
-			out.Headers[h] = v
-		}
-	}
-	if len(b) > 0 {
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, b, "", "  "); err != nil {
-			out.Body, _ = json.Marshal(string(b))
-		} else {
-			out.Body = buf.Bytes()
-		}
-	}
-	return out
+	return e.send("signer", method, path, body, creds, e.region, nil, nil)
 }
 
 func (e *env) mustSigner(method, path, body string) response {
