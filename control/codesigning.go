@@ -545,36 +545,40 @@ var signatureValidationErrors atomic.Int64
 func SignatureValidationErrors() int64 { return signatureValidationErrors.Load() }
 
 // verifyCode checks the staged package of function id against the config
-// cscARN ("" for none) within tx and sets the code's signing fields. With
+// cscARN ("" for none) within tx, sets the code's signing fields and
+// returns the config it checked against (nil for none). With
 // Enforce, a failed check refuses the deployment with
 // CodeVerificationFailedException; with Warn, it is logged and counted. An
 // integrity failure (changed content, or a signature that does not verify)
 // is refused whatever the policy, with InvalidCodeSignatureException.
-func (s *Service) verifyCode(ctx context.Context, tx lambdahost.Tx, id lambdahost.FunctionID, cscARN string, st *staged) error {
+func (s *Service) verifyCode(ctx context.Context, tx lambdahost.Tx, id lambdahost.FunctionID, cscARN string, st *staged) (*cscRecord, error) {
 	st.code.SigningProfileVersionARN, st.code.SigningJobARN = "", ""
 	if cscARN == "" {
-		return nil
+		return nil, nil
 	}
 	if st.code.PackageType == lambdahost.PackageImage {
-		return errImageCodeSigning()
+		return nil, errImageCodeSigning()
 	}
 	rec, err := readCSC(ctx, tx, cscARN, cscNotFoundForFunction)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	failed, err := s.checkSignature(ctx, tx, id, rec, st)
-	if err != nil || failed == "" {
-		return err
+	if err != nil {
+		return nil, err
+	}
+	if failed == "" {
+		return rec, nil
 	}
 	if rec.Policy == PolicyEnforce {
-		return lambdahost.Errorf(lambdahost.CodeVerificationFailedException,
+		return nil, lambdahost.Errorf(lambdahost.CodeVerificationFailedException,
 			"Lambda cannot deploy the function. The function or layer might be signed using a signature that the client is not configured to accept. Check the provided signature for %s.", id.Name)
 	}
 	n := signatureValidationErrors.Add(1)
 	s.Logger.WarnContext(ctx, "deploying code that failed a signature check: the code signing policy is Warn",
 		lambdahost.LogKeyFunction, id.ARN(), "check", failed, "code_signing_config", cscARN,
 		"signing_profile_version", st.code.SigningProfileVersionARN, "signature_validation_errors", n)
-	return nil
+	return rec, nil
 }
 
 // checkSignature runs the checks; it returns the name of the first

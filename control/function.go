@@ -161,19 +161,16 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		if err := s.checkStorage(ctx, tx, t.id, st.code.Size*int64(copies)); err != nil {
 			return err
 		}
-		if err := s.verifyCode(ctx, tx, t.id, cscARN, st); err != nil {
+		csc, err := s.verifyCode(ctx, tx, t.id, cscARN, st)
+		if err != nil {
 			return err
 		}
 		latest.Code = st.code
 		if err := tx.CreateFunction(ctx, fn); err != nil {
 			return err
 		}
-		if cscARN != "" {
-			rec, err := readCSC(ctx, tx, cscARN, cscNotFoundForFunction)
-			if err != nil {
-				return err
-			}
-			if err := bindCSC(ctx, tx, t.id, rec); err != nil {
+		if csc != nil {
+			if err := bindCSC(ctx, tx, t.id, csc); err != nil {
 				return err
 			}
 		}
@@ -475,7 +472,8 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 			if err := s.checkStorage(ctx, tx, t.id, st.code.Size*copies-cur.Code.Size); err != nil {
 				return err
 			}
-			return s.verifyCode(ctx, tx, t.id, cscARN, st)
+			_, err := s.verifyCode(ctx, tx, t.id, cscARN, st)
+			return err
 		})
 		if err != nil {
 			return nil, internal("check storage", err)
@@ -511,7 +509,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		if err != nil {
 			return err
 		}
-		if err := s.verifyCode(ctx, tx, t.id, bound, st); err != nil {
+		if _, err := s.verifyCode(ctx, tx, t.id, bound, st); err != nil {
 			return err
 		}
 		if err := st.store(ctx, tx); err != nil {
