@@ -51,6 +51,9 @@
 //	24  account A cannot reach B's function at all  TestAccountIsolationSuite      boto3 sdk
 //	25  zip-slip, links, bombs, duplicate entries   TestHostileZip                 sdk
 //	    nested JSON, headers, base64, replay, paths TestHostileRequests            sdk raw
+//	26  Signer profiles, jobs, revocation, sign     TestSigner                     cli boto3 bin
+//	    signed deploys; tampered, unsigned, revoked TestCodeSigningFlow            cli
+//	27  SourceKMSKeyArn, no plaintext, disabled key TestSourceKMSKeyArn            cli (kms) sdk
 package e2e
 
 import (
