@@ -3,7 +3,6 @@ package control
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -61,6 +60,9 @@ type cscRecord struct {
 func (r *cscRecord) arn() string {
 	return fmt.Sprintf("arn:aws:lambda:%s:%s:code-signing-config:%s", r.Region, r.Account, r.ID)
 }
+
+// key is the config's record key.
+func (r *cscRecord) key() string { return cscKey(r.Account, r.Region, r.ID) }
 
 func (r *cscRecord) config() *CodeSigningConfig {
 	return &CodeSigningConfig{ID: r.ID, ARN: r.arn(), Description: r.Description,
@@ -157,9 +159,8 @@ func (s *Service) CreateCodeSigningConfig(ctx context.Context, in *CodeSigningCo
 	if len(in.Tags) > 0 {
 		rec.Tags = maps.Clone(in.Tags)
 	}
-	b, _ := json.Marshal(rec)
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
-		return tx.CreateRecord(ctx, kindCSC, cscKey(rec.Account, rec.Region, rec.ID), b)
+		return createRecord(ctx, tx, kindCSC, rec.key(), rec)
 	})
 	if err != nil {
 		return nil, internal("create code signing config", err)
@@ -207,18 +208,11 @@ func readCSC(ctx context.Context, tx lambdahost.Tx, arn string, notFound func(st
 	if key == "" {
 		return nil, notFound(arn)
 	}
-	b, err := tx.Record(ctx, kindCSC, key)
+	rec, err := getRecord[cscRecord](ctx, tx, kindCSC, key)
 	if errors.Is(err, lambdahost.ErrNotFound) {
 		return nil, notFound(arn)
 	}
-	if err != nil {
-		return nil, err
-	}
-	var rec cscRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("decode code signing config %s: %w", key, err)
-	}
-	return &rec, nil
+	return rec, err
 }
 
 // GetCodeSigningConfig answers the config arn names.
@@ -258,8 +252,7 @@ func (s *Service) UpdateCodeSigningConfig(ctx context.Context, arn string, in *C
 			rec.Policy = *in.Policy
 		}
 		rec.LastModified = s.now()
-		b, _ := json.Marshal(rec)
-		return tx.PutRecord(ctx, kindCSC, cscKey(rec.Account, rec.Region, rec.ID), b)
+		return putRecord(ctx, tx, kindCSC, rec.key(), rec)
 	})
 	if err != nil {
 		return nil, internal("update code signing config", err)
@@ -275,7 +268,7 @@ func (s *Service) DeleteCodeSigningConfig(ctx context.Context, arn string) error
 		if err != nil {
 			return err
 		}
-		key := cscKey(rec.Account, rec.Region, rec.ID)
+		key := rec.key()
 		users, err := tx.ListRecords(ctx, kindCSCFunction, key+"/", "", 1)
 		if err != nil {
 			return err
@@ -306,32 +299,26 @@ func (s *Service) ListCodeSigningConfigs(ctx context.Context, in ListInput) (*Li
 	if err != nil {
 		return nil, err
 	}
-	prefix := cscKey(c.Account, c.Region, "")
-	after := ""
+	token := ""
 	if marker != nil {
-		after = prefix + marker[0]
+		token = marker[0]
 	}
-	out := &ListCodeSigningConfigsOutput{Configs: []*CodeSigningConfig{}}
-	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
-		recs, err := tx.ListRecords(ctx, kindCSC, prefix, after, limit+1)
-		if err != nil {
-			return err
-		}
-		for i, r := range recs {
-			if i == limit {
-				out.NextMarker = encodeMarker(strings.TrimPrefix(recs[i-1].Key, prefix))
-				break
-			}
-			var rec cscRecord
-			if err := json.Unmarshal(r.Value, &rec); err != nil {
-				return fmt.Errorf("decode code signing config %s: %w", r.Key, err)
-			}
-			out.Configs = append(out.Configs, rec.config())
-		}
-		return nil
+	var recs []*cscRecord
+	var next string
+	err = s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
+		recs, next, err = scanRecords(ctx, tx, kindCSC, cscKey(c.Account, c.Region, ""), token, limit,
+			func(*cscRecord) bool { return true }, func(r *cscRecord) string { return r.ID })
+		return err
 	})
 	if err != nil {
 		return nil, internal("list code signing configs", err)
+	}
+	out := &ListCodeSigningConfigsOutput{Configs: []*CodeSigningConfig{}}
+	if next != "" {
+		out.NextMarker = encodeMarker(next)
+	}
+	for _, r := range recs {
+		out.Configs = append(out.Configs, r.config())
 	}
 	return out, nil
 }
@@ -355,7 +342,7 @@ func (s *Service) ListFunctionsByCodeSigningConfig(ctx context.Context, arn stri
 		if err != nil {
 			return err
 		}
-		prefix := cscKey(rec.Account, rec.Region, rec.ID) + "/"
+		prefix := rec.key() + "/"
 		after := ""
 		if marker != nil {
 			after = prefix + marker[0]
@@ -406,7 +393,7 @@ func bindCSC(ctx context.Context, tx lambdahost.Tx, id lambdahost.FunctionID, re
 	if err := tx.PutRecord(ctx, kindFunctionCSC, functionKey(id), []byte(rec.arn())); err != nil {
 		return err
 	}
-	return tx.PutRecord(ctx, kindCSCFunction, cscKey(rec.Account, rec.Region, rec.ID)+"/"+id.Name, nil)
+	return tx.PutRecord(ctx, kindCSCFunction, rec.key()+"/"+id.Name, nil)
 }
 
 // unbindCSC removes function id's config, if any: when it is removed, and
@@ -658,8 +645,7 @@ func (s *Service) updateCSCTags(ctx context.Context, arn string, change func(map
 		if len(rec.Tags) == 0 {
 			rec.Tags = nil
 		}
-		b, _ := json.Marshal(rec)
-		return tx.PutRecord(ctx, kindCSC, cscKey(rec.Account, rec.Region, rec.ID), b)
+		return putRecord(ctx, tx, kindCSC, rec.key(), rec)
 	})
 	return internal("update tags", err)
 }

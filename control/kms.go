@@ -3,7 +3,6 @@ package control
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -159,26 +158,14 @@ func (s *Service) newKey(ctx context.Context, tx lambdahost.Tx, account, region,
 	if rec.Material, err = lambdahost.Seal(mk, material, materialAAD(rec.ARN)); err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.CreateRecord(ctx, recordKMSKey, kmsRecordKey(account, region, id), b); err != nil {
+	if err := createRecord(ctx, tx, recordKMSKey, kmsRecordKey(account, region, id), rec); err != nil {
 		return nil, err
 	}
 	return rec, nil
 }
 
 func readKey(ctx context.Context, tx lambdahost.Tx, recKey string) (*kmsKeyRecord, error) {
-	b, err := tx.Record(ctx, recordKMSKey, recKey)
-	if err != nil {
-		return nil, err
-	}
-	var rec kmsKeyRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("read key %s: %w", recKey, err)
-	}
-	return &rec, nil
+	return getRecord[kmsKeyRecord](ctx, tx, recordKMSKey, recKey)
 }
 
 // CreateKey creates a symmetric encryption key of the caller's account in
@@ -263,34 +250,22 @@ func (s *Service) ListKeys(ctx context.Context, limit int, marker string) ([]*KM
 		v.Add("limit", itoa(int64(limit)), "Member must have value between 1 and 1000")
 		return nil, "", v.Err()
 	}
-	prefix := c.Account + "/" + c.Region + "/"
-	after := ""
-	if marker != "" {
-		if !reKeyID.MatchString(marker) {
-			return nil, "", lambdahost.Errorf(lambdahost.InvalidMarkerException, "Invalid marker")
-		}
-		after = prefix + marker
+	if marker != "" && !reKeyID.MatchString(marker) {
+		return nil, "", lambdahost.Errorf(lambdahost.InvalidMarkerException, "Invalid marker")
 	}
-	var recs []lambdahost.Record
-	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
-		recs, err = tx.ListRecords(ctx, recordKMSKey, prefix, after, limit+1)
+	var recs []*kmsKeyRecord
+	var next string
+	err = s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
+		recs, next, err = scanRecords(ctx, tx, recordKMSKey, kmsRecordKey(c.Account, c.Region, ""), marker, limit,
+			func(*kmsKeyRecord) bool { return true }, func(r *kmsKeyRecord) string { return r.KeyID })
 		return err
 	})
 	if err != nil {
 		return nil, "", internal("list keys", err)
 	}
-	next := ""
-	if len(recs) > limit {
-		recs = recs[:limit]
-		next = strings.TrimPrefix(recs[limit-1].Key, prefix)
-	}
 	out := make([]*KMSKey, 0, len(recs))
 	for _, r := range recs {
-		var rec kmsKeyRecord
-		if err := json.Unmarshal(r.Value, &rec); err != nil {
-			return nil, "", internal("list keys", err)
-		}
-		out = append(out, rec.key(c.Account, c.Region))
+		out = append(out, r.key(c.Account, c.Region))
 	}
 	return out, next, nil
 }
@@ -331,11 +306,7 @@ func (s *Service) setKeyEnabled(ctx context.Context, keyID string, enabled bool)
 			return e
 		}
 		rec.Enabled = enabled
-		b, err := json.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		return tx.PutRecord(ctx, recordKMSKey, recKey, b)
+		return putRecord(ctx, tx, recordKMSKey, recKey, rec)
 	})
 	if errors.Is(err, lambdahost.ErrNotFound) {
 		return kmsNotFound(arn)

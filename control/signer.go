@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -376,16 +375,14 @@ func (s *Service) PutSigningProfile(ctx context.Context, in PutSigningProfileInp
 		return nil, internal("seal signing key", err)
 	}
 	ver := &profileVersion{Account: p.Account, Region: p.Region, Name: p.Name, Version: p.Version, PublicKey: pub, SealedKey: sealed}
-	pb, _ := json.Marshal(p)
-	vb, _ := json.Marshal(ver)
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
-		if err := tx.CreateRecord(ctx, kindSigningProfile, profileKey(p.Account, p.Region, p.Name), pb); err != nil {
+		if err := createRecord(ctx, tx, kindSigningProfile, profileKey(p.Account, p.Region, p.Name), p); err != nil {
 			if errors.Is(err, lambdahost.ErrExists) {
 				return lambdahost.Errorf(lambdahost.ValidationException, "A signing profile with name %s already exists.", p.Name)
 			}
 			return err
 		}
-		return tx.CreateRecord(ctx, kindSigningProfileVersion, p.VersionARN(), vb)
+		return createRecord(ctx, tx, kindSigningProfileVersion, p.VersionARN(), ver)
 	})
 	if err != nil {
 		return nil, internal("put signing profile", err)
@@ -410,23 +407,15 @@ func (s *Service) newProfileVersion() string {
 
 // readProfile reads the caller's profile name.
 func readProfile(ctx context.Context, tx lambdahost.Tx, c lambdahost.Caller, name string) (*SigningProfile, error) {
-	b, err := tx.Record(ctx, kindSigningProfile, profileKey(c.Account, c.Region, name))
+	p, err := getRecord[SigningProfile](ctx, tx, kindSigningProfile, profileKey(c.Account, c.Region, name))
 	if errors.Is(err, lambdahost.ErrNotFound) {
 		return nil, profileNotFound(name)
 	}
-	if err != nil {
-		return nil, err
-	}
-	var p SigningProfile
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("decode signing profile %s: %w", name, err)
-	}
-	return &p, nil
+	return p, err
 }
 
 func putProfile(ctx context.Context, tx lambdahost.Tx, p *SigningProfile) error {
-	b, _ := json.Marshal(p)
-	return tx.PutRecord(ctx, kindSigningProfile, profileKey(p.Account, p.Region, p.Name), b)
+	return putRecord(ctx, tx, kindSigningProfile, profileKey(p.Account, p.Region, p.Name), p)
 }
 
 // GetSigningProfile returns the caller's profile name. owner, if not
@@ -595,23 +584,15 @@ func jobNotFound(id string) error {
 }
 
 func readJob(ctx context.Context, tx lambdahost.Tx, account, region, id string) (*SigningJob, error) {
-	b, err := tx.Record(ctx, kindSigningJob, jobKey(account, region, id))
+	j, err := getRecord[SigningJob](ctx, tx, kindSigningJob, jobKey(account, region, id))
 	if errors.Is(err, lambdahost.ErrNotFound) {
 		return nil, jobNotFound(id)
 	}
-	if err != nil {
-		return nil, err
-	}
-	var j SigningJob
-	if err := json.Unmarshal(b, &j); err != nil {
-		return nil, fmt.Errorf("decode signing job %s: %w", id, err)
-	}
-	return &j, nil
+	return j, err
 }
 
 func putJob(ctx context.Context, tx lambdahost.Tx, j *SigningJob) error {
-	b, _ := json.Marshal(j)
-	return tx.PutRecord(ctx, kindSigningJob, jobKey(j.Account, j.Region, j.ID), b)
+	return putRecord(ctx, tx, kindSigningJob, jobKey(j.Account, j.Region, j.ID), j)
 }
 
 // StartSigningJob signs the zip at Source (an S3 object version) with the
@@ -663,7 +644,7 @@ func (s *Service) StartSigningJob(ctx context.Context, in StartSigningJobInput) 
 	}
 	var (
 		profile *SigningProfile
-		ver     profileVersion
+		ver     *profileVersion
 		earlier *SigningJob
 	)
 	tokenKey := jobKey(c.Account, c.Region, in.ClientRequestToken)
@@ -683,12 +664,9 @@ func (s *Service) StartSigningJob(ctx context.Context, in StartSigningJobInput) 
 		if profile.Status != ProfileActive {
 			return lambdahost.Errorf(lambdahost.ValidationException, "Signing profile %s is %s; only an Active profile can sign.", profile.Name, strings.ToLower(profile.Status))
 		}
-		b, err := tx.Record(ctx, kindSigningProfileVersion, profile.VersionARN())
+		ver, err = getRecord[profileVersion](ctx, tx, kindSigningProfileVersion, profile.VersionARN())
 		if err != nil {
 			return fmt.Errorf("read profile version %s: %w", profile.VersionARN(), err)
-		}
-		if err := json.Unmarshal(b, &ver); err != nil {
-			return fmt.Errorf("decode profile version %s: %w", profile.VersionARN(), err)
 		}
 		job.ProfileVersion, job.PlatformID = profile.Version, profile.PlatformID
 		if err := tx.CreateRecord(ctx, kindSigningJobToken, tokenKey, []byte(job.ID)); err != nil {
@@ -697,8 +675,7 @@ func (s *Service) StartSigningJob(ctx context.Context, in StartSigningJobInput) 
 		if err := tx.CreateRecord(ctx, kindSigningJobRunning, jobKey(job.Account, job.Region, job.ID), []byte{}); err != nil {
 			return err
 		}
-		b, _ = json.Marshal(job)
-		return tx.CreateRecord(ctx, kindSigningJob, jobKey(job.Account, job.Region, job.ID), b)
+		return createRecord(ctx, tx, kindSigningJob, jobKey(job.Account, job.Region, job.ID), job)
 	})
 	if err != nil {
 		return nil, internal("start signing job", err)
@@ -710,7 +687,7 @@ func (s *Service) StartSigningJob(ctx context.Context, in StartSigningJobInput) 
 	// The job is recorded InProgress; run it, then record its outcome.
 	// Its outcome must be recorded even if the caller goes away.
 	rctx := context.WithoutCancel(ctx)
-	signed, expires, runErr := s.runSigningJob(rctx, job, profile, &ver)
+	signed, expires, runErr := s.runSigningJob(rctx, job, profile, ver)
 	done := s.now()
 	if runErr != nil {
 		job.Status = JobFailed
@@ -966,13 +943,9 @@ type publisher struct {
 // signingPublisher returns the publisher of profileVersionARN, in any
 // account; an error wrapping lambdahost.ErrNotFound if there is none.
 func (s *Service) signingPublisher(ctx context.Context, tx lambdahost.Tx, profileVersionARN string) (*publisher, error) {
-	b, err := tx.Record(ctx, kindSigningProfileVersion, profileVersionARN)
+	ver, err := getRecord[profileVersion](ctx, tx, kindSigningProfileVersion, profileVersionARN)
 	if err != nil {
 		return nil, fmt.Errorf("profile version %s: %w", profileVersionARN, err)
-	}
-	var ver profileVersion
-	if err := json.Unmarshal(b, &ver); err != nil {
-		return nil, fmt.Errorf("decode profile version %s: %w", profileVersionARN, err)
 	}
 	pk, err := x509.ParsePKIXPublicKey(ver.PublicKey)
 	if err != nil {
@@ -982,13 +955,9 @@ func (s *Service) signingPublisher(ctx context.Context, tx lambdahost.Tx, profil
 	if !ok {
 		return nil, fmt.Errorf("public key of %s is %T, not ECDSA", profileVersionARN, pk)
 	}
-	pb, err := tx.Record(ctx, kindSigningProfile, profileKey(ver.Account, ver.Region, ver.Name))
+	p, err := getRecord[SigningProfile](ctx, tx, kindSigningProfile, profileKey(ver.Account, ver.Region, ver.Name))
 	if err != nil {
 		return nil, fmt.Errorf("profile of %s: %w", profileVersionARN, err)
-	}
-	var p SigningProfile
-	if err := json.Unmarshal(pb, &p); err != nil {
-		return nil, fmt.Errorf("decode profile of %s: %w", profileVersionARN, err)
 	}
 	pub := &publisher{Key: key, Status: p.Status, CanceledAt: p.CanceledAt}
 	if p.Status == ProfileRevoked && p.Revocation != nil && p.Version == ver.Version {
@@ -1005,16 +974,12 @@ func (s *Service) signatureRevoked(ctx context.Context, tx lambdahost.Tx, jobARN
 	if !ok {
 		return false, nil
 	}
-	b, err := tx.Record(ctx, kindSigningJob, jobKey(account, region, id))
+	j, err := getRecord[SigningJob](ctx, tx, kindSigningJob, jobKey(account, region, id))
 	if errors.Is(err, lambdahost.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("signing job %s: %w", jobARN, err)
-	}
-	var j SigningJob
-	if err := json.Unmarshal(b, &j); err != nil {
-		return false, fmt.Errorf("decode signing job %s: %w", jobARN, err)
 	}
 	return j.Revocation != nil, nil
 }
@@ -1049,22 +1014,15 @@ type ExportedKey struct {
 func (s *Service) ExportProfileKey(ctx context.Context, profileVersionARN string) (*ExportedKey, error) {
 	s.init()
 	var (
-		ver profileVersion
-		p   SigningProfile
+		ver *profileVersion
+		p   *SigningProfile
 	)
-	err := s.store.View(ctx, func(tx lambdahost.Tx) error {
-		b, err := tx.Record(ctx, kindSigningProfileVersion, profileVersionARN)
-		if err != nil {
+	err := s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
+		if ver, err = getRecord[profileVersion](ctx, tx, kindSigningProfileVersion, profileVersionARN); err != nil {
 			return err
 		}
-		if err := json.Unmarshal(b, &ver); err != nil {
-			return err
-		}
-		b, err = tx.Record(ctx, kindSigningProfile, profileKey(ver.Account, ver.Region, ver.Name))
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(b, &p)
+		p, err = getRecord[SigningProfile](ctx, tx, kindSigningProfile, profileKey(ver.Account, ver.Region, ver.Name))
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("profile version %s: %w", profileVersionARN, err)
@@ -1072,7 +1030,7 @@ func (s *Service) ExportProfileKey(ctx context.Context, profileVersionARN string
 	if p.Status != ProfileActive || p.Version != ver.Version {
 		return nil, lambdahost.Errorf(lambdahost.ValidationException, "Signing profile %s is %s; only an Active profile's key can be exported.", p.Name, strings.ToLower(p.Status))
 	}
-	key, err := s.unsealKey(profileVersionARN, &ver)
+	key, err := s.unsealKey(profileVersionARN, ver)
 	if err != nil {
 		return nil, err
 	}
@@ -1083,52 +1041,13 @@ func (s *Service) ExportProfileKey(ctx context.Context, profileVersionARN string
 // its profile's status; see ExportProfileKey.
 func (s *Service) ExportSigningKey(ctx context.Context, profileVersionARN string) (*ecdsa.PrivateKey, error) {
 	s.init()
-	var ver profileVersion
-	err := s.store.View(ctx, func(tx lambdahost.Tx) error {
-		b, err := tx.Record(ctx, kindSigningProfileVersion, profileVersionARN)
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(b, &ver)
+	var ver *profileVersion
+	err := s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
+		ver, err = getRecord[profileVersion](ctx, tx, kindSigningProfileVersion, profileVersionARN)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("profile version %s: %w", profileVersionARN, err)
 	}
-	return s.unsealKey(profileVersionARN, &ver)
-}
-
-// scanRecords reads kind's records under prefix, in key order, from the
-// one after prefix+token, decodes them as T and returns up to limit that
-// keep accepts (never nil), and the token of the last one answered if more
-// may follow. Records are read 100 at a time, so a filter that keeps few
-// does not read the whole kind into memory at once.
-func scanRecords[T any](ctx context.Context, tx lambdahost.Tx, kind, prefix, token string, limit int, keep func(*T) bool, tokenOf func(*T) string) ([]*T, string, error) {
-	out := []*T{}
-	after := ""
-	if token != "" {
-		after = prefix + token
-	}
-	for {
-		recs, err := tx.ListRecords(ctx, kind, prefix, after, 100)
-		if err != nil {
-			return nil, "", err
-		}
-		for _, r := range recs {
-			v := new(T)
-			if err := json.Unmarshal(r.Value, v); err != nil {
-				return nil, "", fmt.Errorf("decode %s %s: %w", kind, r.Key, err)
-			}
-			if !keep(v) {
-				continue
-			}
-			if len(out) == limit {
-				return out, tokenOf(out[len(out)-1]), nil
-			}
-			out = append(out, v)
-		}
-		if len(recs) < 100 {
-			return out, "", nil
-		}
-		after = recs[len(recs)-1].Key
-	}
+	return s.unsealKey(profileVersionARN, ver)
 }
