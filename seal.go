@@ -52,9 +52,11 @@ func Unseal(key, sealed, aad []byte) ([]byte, error) {
 	return out, nil
 }
 
+// newGCM returns AES-256-GCM with key: the master key, a KMS key's
+// material or a code data key, all 32 bytes.
 func newGCM(key []byte) (cipher.AEAD, error) {
-	if len(key) != MasterKeySize {
-		return nil, fmt.Errorf("seal: key is %d bytes, want %d", len(key), MasterKeySize)
+	if len(key) != 32 {
+		return nil, fmt.Errorf("AES-256-GCM key is %d bytes, want 32", len(key))
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {

@@ -2,7 +2,6 @@ package lambdahost
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
@@ -70,17 +69,6 @@ func CodeAddress(keyARN string, d Digest) Digest {
 	return a
 }
 
-func newChunkAEAD(key []byte) (cipher.AEAD, error) {
-	if len(key) != sealedDataKey {
-		return nil, fmt.Errorf("sealed code: data key is %d bytes, want %d", len(key), sealedDataKey)
-	}
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(b)
-}
-
 func chunkNonce(i int64) []byte {
 	n := make([]byte, 12)
 	binary.BigEndian.PutUint64(n[4:], uint64(i))
@@ -125,7 +113,7 @@ func NewSealedWriter(w BlobWriter) (*SealedWriter, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("new data key: %w", err)
 	}
-	aead, err := newChunkAEAD(key)
+	aead, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
@@ -176,42 +164,55 @@ func (s *SealedWriter) flush(last bool) error {
 func (s *SealedWriter) ReadAt(p []byte, off int64) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return readChunked(p, off, s.size, func(i int64) ([]byte, error) {
+		if i == s.chunks {
+			return s.buf, nil // not sealed yet
+		}
+		// After Finish, the last chunk is short and marked last.
+		last := s.finished && i == s.chunks-1
+		l := int64(SealedChunkSize)
+		if last {
+			l = s.size - i*SealedChunkSize
+		}
+		return openChunk(s.aead, s.w, i, l, last)
+	})
+}
+
+// readChunked reads into p the plaintext at off of a sealed package of
+// size plaintext bytes, whose chunks chunk returns opened.
+func readChunked(p []byte, off, size int64, chunk func(i int64) ([]byte, error)) (int, error) {
 	if off < 0 {
 		return 0, errors.New("read sealed code: negative offset")
 	}
 	n := 0
 	for len(p) > 0 {
-		if off >= s.size {
+		if off >= size {
 			return n, io.EOF
 		}
-		i := off / SealedChunkSize
-		within := off % SealedChunkSize
-		var chunk []byte
-		if i == s.chunks {
-			chunk = s.buf
-		} else {
-			// After Finish, the last chunk is short and marked last.
-			last := s.finished && i == s.chunks-1
-			l := int64(SealedChunkSize)
-			if last {
-				l = s.size - i*SealedChunkSize
-			}
-			ct := make([]byte, l+sealedTagSize)
-			if _, err := s.w.ReadAt(ct, i*(SealedChunkSize+sealedTagSize)); err != nil {
-				return n, fmt.Errorf("read sealed code: %w", err)
-			}
-			var err error
-			chunk, err = s.aead.Open(ct[:0], chunkNonce(i), ct, chunkAAD(last))
-			if err != nil {
-				return n, fmt.Errorf("read sealed code: %w", ErrSealedCode)
-			}
+		pt, err := chunk(off / SealedChunkSize)
+		if err != nil {
+			return n, err
 		}
-		k := copy(p, chunk[within:])
+		k := copy(p, pt[off%SealedChunkSize:])
 		n += k
 		off += int64(k)
 		p = p[k:]
 	}
 	return n, nil
+}
+
+// openChunk reads chunk i of the chunks in r, which holds plain bytes of
+// plaintext (SealedChunkSize, or fewer for the last), and opens it.
+func openChunk(aead cipher.AEAD, r io.ReaderAt, i, plain int64, last bool) ([]byte, error) {
+	ct := make([]byte, plain+sealedTagSize)
+	if _, err := r.ReadAt(ct, i*(SealedChunkSize+sealedTagSize)); err != nil {
+		return nil, fmt.Errorf("read sealed code: %w", err)
+	}
+	pt, err := aead.Open(ct[:0], chunkNonce(i), ct, chunkAAD(last))
+	if err != nil {
+		return nil, fmt.Errorf("read sealed code chunk %d: %w", i, ErrSealedCode)
+	}
+	return pt, nil
 }
 
 // Size returns the number of plaintext bytes written.
@@ -346,7 +347,7 @@ type SealedReader struct {
 // NewSealedReader opens the chunks held in the first chunksSize bytes of r
 // with dataKey.
 func NewSealedReader(r io.ReaderAt, chunksSize int64, dataKey []byte) (*SealedReader, error) {
-	aead, err := newChunkAEAD(dataKey)
+	aead, err := newGCM(dataKey)
 	if err != nil {
 		return nil, err
 	}
@@ -375,18 +376,14 @@ func (s *SealedReader) chunk(i int64) ([]byte, error) {
 	if s.cachedP != nil && s.cached == i {
 		return s.cachedP, nil
 	}
-	const full = SealedChunkSize + sealedTagSize
-	l := int64(full)
-	if i == s.n-1 {
-		l = s.size - i*SealedChunkSize + sealedTagSize
+	last := i == s.n-1
+	l := int64(SealedChunkSize)
+	if last {
+		l = s.size - i*SealedChunkSize
 	}
-	ct := make([]byte, l)
-	if _, err := s.r.ReadAt(ct, i*full); err != nil {
-		return nil, fmt.Errorf("read sealed code: %w", err)
-	}
-	pt, err := s.aead.Open(ct[:0], chunkNonce(i), ct, chunkAAD(i == s.n-1))
+	pt, err := openChunk(s.aead, s.r, i, l, last)
 	if err != nil {
-		return nil, fmt.Errorf("read sealed code chunk %d: %w", i, ErrSealedCode)
+		return nil, err
 	}
 	s.cached, s.cachedP = i, pt
 	return pt, nil
@@ -394,23 +391,5 @@ func (s *SealedReader) chunk(i int64) ([]byte, error) {
 
 // ReadAt reads plaintext at off.
 func (s *SealedReader) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, errors.New("read sealed code: negative offset")
-	}
-	n := 0
-	for len(p) > 0 {
-		if off >= s.size {
-			return n, io.EOF
-		}
-		i := off / SealedChunkSize
-		pt, err := s.chunk(i)
-		if err != nil {
-			return n, err
-		}
-		k := copy(p, pt[off%SealedChunkSize:])
-		n += k
-		off += int64(k)
-		p = p[k:]
-	}
-	return n, nil
+	return readChunked(p, off, s.size, s.chunk)
 }
