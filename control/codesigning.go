@@ -652,16 +652,12 @@ func (s *Service) updateCSCTags(ctx context.Context, arn string, change func(map
 
 // cscTags answers ListTags for a code signing config.
 func (s *Service) cscTags(ctx context.Context, arn string) (map[string]string, error) {
-	var rec *cscRecord
-	err := s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
-		rec, err = readCSC(ctx, tx, arn, cscNotFound)
-		return err
-	})
+	c, err := s.GetCodeSigningConfig(ctx, arn)
 	if err != nil {
-		return nil, internal("list tags", err)
+		return nil, err
 	}
-	if rec.Tags == nil {
+	if c.Tags == nil {
 		return map[string]string{}, nil
 	}
-	return rec.Tags, nil
+	return c.Tags, nil
 }
