@@ -67,12 +67,7 @@ const maxHeaderBytes = 64 << 10
 func (m *Main) ParseFlags(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
-	env := func(name, def string) string {
-		if v := m.Getenv("LAMBDAHOST_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
-			return v
-		}
-		return def
-	}
+	env := envDefault(m.Getenv)
 	fs.StringVar(&m.Listen, "listen", env("listen", "127.0.0.1:9001"), "address to listen on (LAMBDAHOST_LISTEN)")
 	fs.StringVar(&m.DataDir, "data-dir", env("data-dir", defaultDataDir(m.Getenv)), "directory for metadata and code (LAMBDAHOST_DATA_DIR)")
 	fs.StringVar(&m.ReadyFile, "ready-file", env("ready-file", ""), "write the bound address here as JSON once listening (LAMBDAHOST_READY_FILE)")
@@ -90,14 +85,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.MasterKeyFile, "master-key-file", env("master-key-file", ""), "file of the 32-byte key that seals the secrets kept in the metadata (LAMBDAHOST_MASTER_KEY_FILE); created if missing; default: master.key in the data dir")
 	fs.DurationVar(&m.GCInterval, "gc-interval", 10*time.Minute, "how often unreferenced code is deleted")
 	fs.DurationVar(&m.GCGrace, "gc-grace", time.Hour, "how old unreferenced code must be to be deleted")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	switch m.Sandbox {
 	case "auto", "namespaces", "process":
@@ -459,4 +448,30 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// envDefault returns the default of a flag: the LAMBDAHOST_ environment
+// variable named after it (upper case, - as _) if set, else def.
+func envDefault(getenv func(string) string) func(name, def string) string {
+	return func(name, def string) string {
+		if v := getenv("LAMBDAHOST_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
+			return v
+		}
+		return def
+	}
+}
+
+// parseFlags parses a command's args into fs: -h answers errHelp, and
+// arguments other than flags are refused.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return nil
 }

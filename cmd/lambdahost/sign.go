@@ -31,16 +31,10 @@ func (c *sign) parseFlags(args []string) error {
 	fs.StringVar(&c.Key, "key", "", "PEM file written by lambdahost signer export-key")
 	fs.StringVar(&c.In, "in", "", "zip to sign")
 	fs.StringVar(&c.Out, "out", "", "signed zip to write")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	switch {
-	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
-	case c.Key == "" || c.In == "" || c.Out == "":
+	if c.Key == "" || c.In == "" || c.Out == "" {
 		return errors.New("--key, --in and --out are required")
 	}
 	return nil

@@ -44,25 +44,15 @@ type exportKey struct {
 func (c *exportKey) parseFlags(args []string) error {
 	fs := flag.NewFlagSet("signer export-key", flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
-	env := func(name, def string) string {
-		if v := c.Getenv("LAMBDAHOST_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
-			return v
-		}
-		return def
-	}
+	env := envDefault(c.Getenv)
 	fs.StringVar(&c.DataDir, "data-dir", env("data-dir", defaultDataDir(c.Getenv)), "serve's data directory (LAMBDAHOST_DATA_DIR)")
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", env("master-key-file", ""), "serve's master key file (LAMBDAHOST_MASTER_KEY_FILE); default: master.key in the data dir")
 	fs.StringVar(&c.ProfileVersionARN, "profile-version-arn", "", "the profileVersionArn put-signing-profile answered")
 	fs.StringVar(&c.Out, "out", "", "file to create with the key, readable by its owner only; - for standard output")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	case c.ProfileVersionARN == "":
 		return errors.New("--profile-version-arn is required")
 	case c.Out == "":
