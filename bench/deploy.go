@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -386,23 +385,8 @@ func s3FloorOnce(c *awss3.Client, key, dir string, buf []byte) (time.Duration, e
 		return 0, fmt.Errorf("floor: get %s: %w", key, err)
 	}
 	defer out.Body.Close()
-	f, err := os.CreateTemp(dir, "floor-*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(f.Name())
-	h := sha256.New()
-	if _, err := io.CopyBuffer(io.MultiWriter(h, f), out.Body, buf); err != nil {
-		f.Close()
-		return 0, fmt.Errorf("floor: copy %s: %w", key, err)
-	}
-	_ = h.Sum(nil)
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return 0, err
-	}
-	if err := f.Close(); err != nil {
-		return 0, err
+	if err := storeHashed(dir, out.Body, buf); err != nil {
+		return 0, fmt.Errorf("%s: %w", key, err)
 	}
 	return time.Since(t0), nil
 }
@@ -512,17 +496,8 @@ func imageDeploys(c *client, host, regHost string, digests []v1.Hash, cfg *confi
 	uri := func(i int) string { return regHost + "/" + imageRepo + "@" + digests[i].String() }
 	const fn = "deploy-image"
 	create := fmt.Appendf(nil, `{"FunctionName": %q, "Role": %q, "PackageType": "Image", "Code": {"ImageUri": %q}}`, fn, role, uri(0))
-	req, err := sign(host, http.MethodPost, "/2015-03-31/functions", "", newBody(create), "application/json", "lambda")
-	if err != nil {
+	if err := postCreate(c, host, fn, create); err != nil {
 		return err
-	}
-	var out bytes.Buffer
-	st, err := c.doRetry(req, &out)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", fn, err)
-	}
-	if st != http.StatusCreated {
-		return fmt.Errorf("create %s: status %d: %s", fn, st, trim(out.Bytes()))
 	}
 	if err := waitSuccessful(c, host, fn, time.Minute); err != nil {
 		return err

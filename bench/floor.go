@@ -22,26 +22,32 @@ func floorOnce(b []byte, dir string, buf []byte) (time.Duration, error) {
 	if err := skipPast(br, updateCodePrefix); err != nil {
 		return 0, err
 	}
+	dec := base64.NewDecoder(base64.StdEncoding, &untilQuote{r: br})
+	if err := storeHashed(dir, dec, buf); err != nil {
+		return 0, err
+	}
+	return time.Since(t0), nil
+}
+
+// storeHashed is the durable write both floors must do: SHA-256 r while
+// writing it to a new file in dir, fsync it; the file is removed after.
+func storeHashed(dir string, r io.Reader, buf []byte) error {
 	f, err := os.CreateTemp(dir, "floor-*")
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer os.Remove(f.Name())
 	h := sha256.New()
-	dec := base64.NewDecoder(base64.StdEncoding, &untilQuote{r: br})
-	if _, err := io.CopyBuffer(io.MultiWriter(h, f), dec, buf); err != nil {
+	if _, err := io.CopyBuffer(io.MultiWriter(h, f), r, buf); err != nil {
 		f.Close()
-		return 0, fmt.Errorf("floor: copy: %w", err)
+		return fmt.Errorf("floor: copy: %w", err)
 	}
 	_ = h.Sum(nil)
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return 0, err
+		return err
 	}
-	if err := f.Close(); err != nil {
-		return 0, err
-	}
-	return time.Since(t0), nil
+	return f.Close()
 }
 
 // skipPast reads br up to and including prefix, which must come first.

@@ -508,7 +508,12 @@ func parseStatus(b []byte) (functionStatus, error) {
 
 // createFunction creates a Python function fn with code z at host.
 func createFunction(c *client, host, fn string, z []byte) error {
-	req, err := sign(host, http.MethodPost, "/2015-03-31/functions", "", newBody(createFunctionBody(fn, role, z)), "application/json", "lambda")
+	return postCreate(c, host, fn, createFunctionBody(fn, role, z))
+}
+
+// postCreate sends CreateFunction with body for fn and expects 201.
+func postCreate(c *client, host, fn string, body []byte) error {
+	req, err := sign(host, http.MethodPost, "/2015-03-31/functions", "", newBody(body), "application/json", "lambda")
 	if err != nil {
 		return err
 	}
