@@ -43,11 +43,7 @@ func (s *Service) PutFunctionConcurrency(ctx context.Context, functionName strin
 	}
 	n := *reserved
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
-		fn, err := tx.Function(ctx, t.id)
-		if errors.Is(err, lambdahost.ErrNotFound) {
-			// AWS names $LATEST here (recorded responses).
-			return notFound(t.id, lambdahost.VersionLatest)
-		}
+		fn, err := concurrencyTarget(ctx, tx, t.id)
 		if err != nil {
 			return err
 		}
@@ -109,11 +105,7 @@ func (s *Service) DeleteFunctionConcurrency(ctx context.Context, functionName st
 		return err
 	}
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
-		fn, err := tx.Function(ctx, t.id)
-		if errors.Is(err, lambdahost.ErrNotFound) {
-			// As PutFunctionConcurrency, its sibling, words it.
-			return notFound(t.id, lambdahost.VersionLatest)
-		}
+		fn, err := concurrencyTarget(ctx, tx, t.id)
 		if err != nil {
 			return err
 		}
@@ -127,4 +119,15 @@ func (s *Service) DeleteFunctionConcurrency(ctx context.Context, functionName st
 		return internal("delete function concurrency", err)
 	}
 	return nil
+}
+
+// concurrencyTarget reads the function whose reserved concurrency Put or
+// DeleteFunctionConcurrency changes. AWS names $LATEST in their not-found
+// message (recorded responses).
+func concurrencyTarget(ctx context.Context, tx lambdahost.Tx, id lambdahost.FunctionID) (*lambdahost.Function, error) {
+	fn, err := tx.Function(ctx, id)
+	if errors.Is(err, lambdahost.ErrNotFound) {
+		return nil, notFound(id, lambdahost.VersionLatest)
+	}
+	return fn, err
 }
