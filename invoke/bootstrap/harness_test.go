@@ -76,6 +76,31 @@ func (p *post) decode(t *testing.T, v any) {
 	}
 }
 
+// checkTwoInvokes invokes p with the events n=1 and n=2, whose handler
+// answers {"Event": event, "PID": its process ID}, and checks that p's one
+// process answered both over one connection. It returns the answers for
+// a runtime's own checks.
+func checkTwoInvokes(t *testing.T, p *proc) (first, second *post) {
+	t.Helper()
+	var a, b struct {
+		Event map[string]any
+		PID   int
+	}
+	first, second = p.invoke(&invocation{Payload: `{"n":1}`}), p.invoke(&invocation{Payload: `{"n":2}`})
+	first.decode(t, &a)
+	second.decode(t, &b)
+	if a.Event["n"] != 1.0 || b.Event["n"] != 2.0 {
+		t.Errorf("events %v, %v; want n=1, n=2", a.Event, b.Event)
+	}
+	if a.PID != b.PID || a.PID != p.cmd.Process.Pid {
+		t.Errorf("pids %d, %d; want both %d", a.PID, b.PID, p.cmd.Process.Pid)
+	}
+	if n := p.api.conns.Load(); n != 1 {
+		t.Errorf("runtime opened %d connections, want 1", n)
+	}
+	return first, second
+}
+
 // apiOption configures a fakeAPI before it starts.
 type apiOption func(*fakeAPI)
 

@@ -122,22 +122,7 @@ func TestNode(t *testing.T) {
 	testConnection(t, start, "index.handler", "index.slow")
 
 	t.Run("two-invokes-one-connection", func(t *testing.T) {
-		p := start("index.handler")
-		var first, second struct {
-			Event map[string]any
-			PID   int
-		}
-		p.invoke(&invocation{Payload: `{"n":1}`}).decode(t, &first)
-		p.invoke(&invocation{Payload: `{"n":2}`}).decode(t, &second)
-		if first.Event["n"] != 1.0 || second.Event["n"] != 2.0 {
-			t.Errorf("events %v, %v; want n=1, n=2", first.Event, second.Event)
-		}
-		if first.PID != second.PID || first.PID != p.cmd.Process.Pid {
-			t.Errorf("pids %d, %d; want both %d", first.PID, second.PID, p.cmd.Process.Pid)
-		}
-		if n := p.api.conns.Load(); n != 1 {
-			t.Errorf("runtime opened %d connections, want 1", n)
-		}
+		checkTwoInvokes(t, start("index.handler"))
 	})
 
 	t.Run("context", func(t *testing.T) {
