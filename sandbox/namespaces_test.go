@@ -13,7 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -415,20 +414,7 @@ func TestNamespaces_SetupErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.spec.ID = tt.name
-			start := time.Now()
-			p, err := l.Launch(context.Background(), &tt.spec)
-			// A failed start must not wait out the output's grace
-			// period of two seconds.
-			if d := time.Since(start); d > 1500*time.Millisecond {
-				t.Errorf("Launch took %v to fail", d)
-			}
-			if err == nil {
-				p.Kill()
-				t.Fatalf("Launch succeeded, want error containing %q", tt.want)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Launch error %q, want it to contain %q", err, tt.want)
-			}
+			wantLaunchError(t, l, &tt.spec, tt.want)
 		})
 	}
 	t.Run("canceled-context", func(t *testing.T) {

@@ -257,3 +257,23 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// wantLaunchError checks that l refuses spec quickly with an error
+// containing want.
+func wantLaunchError(t *testing.T, l lambdahost.Launcher, spec *lambdahost.LaunchSpec, want string) {
+	t.Helper()
+	start := time.Now()
+	p, err := l.Launch(context.Background(), spec)
+	// A failed start must not wait out the output's grace period of two
+	// seconds.
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("Launch took %v to fail", d)
+	}
+	if err == nil {
+		p.Kill()
+		t.Fatalf("Launch succeeded, want error containing %q", want)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("Launch error %q, want it to contain %q", err, want)
+	}
+}
