@@ -63,6 +63,20 @@ func forDriver(d Driver, fns ...testFunction) []testFunction {
 	return fns
 }
 
+// forEachRuntime runs fn with every driver for the Python 3.12, Node and Go
+// functions (the CLI only the first, see forDriver), in parallel subtests
+// named after the runtime.
+func forEachRuntime(t *testing.T, srv *Server, fn func(t *testing.T, d Driver, f testFunction)) {
+	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
+		for _, f := range forDriver(d, python312Fn, nodeFn, goFn) {
+			t.Run(f.name, func(t *testing.T) {
+				t.Parallel()
+				fn(t, d, f)
+			})
+		}
+	})
+}
+
 // fnName is a function name for f and the driver d.
 func (f testFunction) fnName(prefix string, d Driver) string {
 	return prefix + "-" + d.Name() + "-" + reFunctionChars.ReplaceAllString(f.name, "-")
@@ -374,28 +388,23 @@ const reTimedOut = `^RequestId: \S+ Error: Task timed out after 1\.00 seconds$`
 func TestInvokeTimeout(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
-	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
-		for _, f := range forDriver(d, python312Fn, nodeFn, goFn) {
-			t.Run(f.name, func(t *testing.T) {
-				t.Parallel()
-				name := f.fnName("timeout", d)
-				createFunction(t, d, name, f, "slow", Params{"Timeout": 1})
-				// A warm environment, so that the time taken is the
-				// invocation's, without a cold start.
-				wantVersion(t, invoke(t, d, name, Params{}), "slow")
-				begin := time.Now()
-				r := invoke(t, d, name, Params{"sleep_ms": 3000, "print": "going to sleep"}, Params{"LogType": "Tail"})
-				took := time.Since(begin)
-				wantErrorDoc(t, r, "Sandbox.Timedout", reTimedOut)
-				if d.Name() != CLIDriver && took > 2500*time.Millisecond {
-					t.Errorf("the timed-out invocation took %v: it waited for the handler", took)
-				}
-				if !strings.Contains(r.Log, "going to sleep") || !strings.Contains(r.Log, "Task timed out after 1.00 seconds") {
-					t.Errorf("log of the timed-out invocation:\n%s", r.Log)
-				}
-				wantVersion(t, invoke(t, d, name, Params{"sleep_ms": 10}), "slow")
-			})
+	forEachRuntime(t, srv, func(t *testing.T, d Driver, f testFunction) {
+		name := f.fnName("timeout", d)
+		createFunction(t, d, name, f, "slow", Params{"Timeout": 1})
+		// A warm environment, so that the time taken is the
+		// invocation's, without a cold start.
+		wantVersion(t, invoke(t, d, name, Params{}), "slow")
+		begin := time.Now()
+		r := invoke(t, d, name, Params{"sleep_ms": 3000, "print": "going to sleep"}, Params{"LogType": "Tail"})
+		took := time.Since(begin)
+		wantErrorDoc(t, r, "Sandbox.Timedout", reTimedOut)
+		if d.Name() != CLIDriver && took > 2500*time.Millisecond {
+			t.Errorf("the timed-out invocation took %v: it waited for the handler", took)
 		}
+		if !strings.Contains(r.Log, "going to sleep") || !strings.Contains(r.Log, "Task timed out after 1.00 seconds") {
+			t.Errorf("log of the timed-out invocation:\n%s", r.Log)
+		}
+		wantVersion(t, invoke(t, d, name, Params{"sleep_ms": 10}), "slow")
 	})
 }
 
@@ -423,20 +432,15 @@ func TestInvokeOutOfMemory(t *testing.T) {
 func TestInvokeLogTail(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
-	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
-		for _, f := range forDriver(d, python312Fn, nodeFn, goFn) {
-			t.Run(f.name, func(t *testing.T) {
-				t.Parallel()
-				name := f.fnName("tail", d)
-				createFunction(t, d, name, f, "logs", nil)
-				line := "printed by " + name
-				r := invoke(t, d, name, Params{"print": line}, Params{"LogType": "Tail"})
-				id := str(wantVersion(t, r, "logs"), "request_id")
-				wantLog(t, r, id, "$LATEST", line)
-				if r := invoke(t, d, name, Params{"print": line}); r.Log != "" {
-					t.Errorf("without LogType Tail, the log is %q, want none", r.Log)
-				}
-			})
+	forEachRuntime(t, srv, func(t *testing.T, d Driver, f testFunction) {
+		name := f.fnName("tail", d)
+		createFunction(t, d, name, f, "logs", nil)
+		line := "printed by " + name
+		r := invoke(t, d, name, Params{"print": line}, Params{"LogType": "Tail"})
+		id := str(wantVersion(t, r, "logs"), "request_id")
+		wantLog(t, r, id, "$LATEST", line)
+		if r := invoke(t, d, name, Params{"print": line}); r.Log != "" {
+			t.Errorf("without LogType Tail, the log is %q, want none", r.Log)
 		}
 	})
 }
@@ -718,71 +722,66 @@ func (s *stallingRegistry) image(t *testing.T, repo string) string {
 func TestInvokeEnvironment(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
-	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
-		for _, f := range forDriver(d, python312Fn, nodeFn, goFn) {
-			t.Run(f.name, func(t *testing.T) {
-				t.Parallel()
-				name := f.fnName("env", d)
-				arn := functionARN("us-east-1", "000000000000", name)
-				createFunction(t, d, name, f, "env", Params{"MemorySize": 256, "Timeout": 7,
-					"Environment": Params{"Variables": Params{"GREETING": "hello"}}})
-				want := map[string]any{
-					"GREETING":                        "hello",
-					"AWS_LAMBDA_FUNCTION_NAME":        name,
-					"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-					"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
-					"AWS_REGION":                      "us-east-1",
-					"AWS_DEFAULT_REGION":              "us-east-1",
-					"_HANDLER":                        f.handler,
-					"LAMBDA_TASK_ROOT":                "/var/task",
+	forEachRuntime(t, srv, func(t *testing.T, d Driver, f testFunction) {
+		name := f.fnName("env", d)
+		arn := functionARN("us-east-1", "000000000000", name)
+		createFunction(t, d, name, f, "env", Params{"MemorySize": 256, "Timeout": 7,
+			"Environment": Params{"Variables": Params{"GREETING": "hello"}}})
+		want := map[string]any{
+			"GREETING":                        "hello",
+			"AWS_LAMBDA_FUNCTION_NAME":        name,
+			"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+			"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+			"AWS_REGION":                      "us-east-1",
+			"AWS_DEFAULT_REGION":              "us-east-1",
+			"_HANDLER":                        f.handler,
+			"LAMBDA_TASK_ROOT":                "/var/task",
+		}
+		if f.lang != "go" {
+			want["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + f.runtime
+		}
+		if f.lang == "go" {
+			// The Go function reports one variable per invocation.
+			for k, v := range want {
+				r := invoke(t, d, name, Params{"env": k})
+				if got := wantVersion(t, r, "env")["env"]; got != v {
+					t.Errorf("%s=%q, want %q", k, got, v)
 				}
-				if f.lang != "go" {
-					want["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + f.runtime
+			}
+			deadline := int64(wantVersion(t, invoke(t, d, name, Params{}), "env")["deadline_ms"].(float64))
+			if left := time.Until(time.UnixMilli(deadline)); left <= 0 || left > 7*time.Second {
+				t.Errorf("deadline in %v, want within the Timeout of 7s", left)
+			}
+		} else {
+			var names []string
+			for k := range want {
+				names = append(names, k)
+			}
+			reply := wantVersion(t, invoke(t, d, name, Params{"envs": names}), "env")
+			if diff := cmp.Diff(want, reply["envs"]); diff != "" {
+				t.Errorf("environment (-want +got):\n%s", diff)
+			}
+			ctx, _ := reply["context"].(map[string]any)
+			wantCtx := map[string]any{"function_name": name, "function_version": "$LATEST", "memory_limit_in_mb": "256",
+				"log_group_name": "/aws/lambda/" + name}
+			for k, v := range wantCtx {
+				if ctx[k] != v {
+					t.Errorf("context %s=%v, want %v", k, ctx[k], v)
 				}
-				if f.lang == "go" {
-					// The Go function reports one variable per invocation.
-					for k, v := range want {
-						r := invoke(t, d, name, Params{"env": k})
-						if got := wantVersion(t, r, "env")["env"]; got != v {
-							t.Errorf("%s=%q, want %q", k, got, v)
-						}
-					}
-					deadline := int64(wantVersion(t, invoke(t, d, name, Params{}), "env")["deadline_ms"].(float64))
-					if left := time.Until(time.UnixMilli(deadline)); left <= 0 || left > 7*time.Second {
-						t.Errorf("deadline in %v, want within the Timeout of 7s", left)
-					}
-				} else {
-					var names []string
-					for k := range want {
-						names = append(names, k)
-					}
-					reply := wantVersion(t, invoke(t, d, name, Params{"envs": names}), "env")
-					if diff := cmp.Diff(want, reply["envs"]); diff != "" {
-						t.Errorf("environment (-want +got):\n%s", diff)
-					}
-					ctx, _ := reply["context"].(map[string]any)
-					wantCtx := map[string]any{"function_name": name, "function_version": "$LATEST", "memory_limit_in_mb": "256",
-						"log_group_name": "/aws/lambda/" + name}
-					for k, v := range wantCtx {
-						if ctx[k] != v {
-							t.Errorf("context %s=%v, want %v", k, ctx[k], v)
-						}
-					}
-					if ms, _ := ctx["remaining_ms"].(float64); ms <= 0 || ms > 7000 {
-						t.Errorf("context remaining time %vms, want within the Timeout of 7000ms", ctx["remaining_ms"])
-					}
-					if str(reply, "arn") != arn {
-						t.Errorf("context invoked function ARN %q, want %q", str(reply, "arn"), arn)
-					}
-				}
+			}
+			if ms, _ := ctx["remaining_ms"].(float64); ms <= 0 || ms > 7000 {
+				t.Errorf("context remaining time %vms, want within the Timeout of 7000ms", ctx["remaining_ms"])
+			}
+			if str(reply, "arn") != arn {
+				t.Errorf("context invoked function ARN %q, want %q", str(reply, "arn"), arn)
+			}
+		}
 
-				d.Call(t, "UpdateFunctionConfiguration", Params{"FunctionName": name,
-					"Environment": Params{"Variables": Params{"GREETING": "goodbye"}}}).OK(t)
-				mustWait(t, d, "FunctionUpdatedV2", Params{"FunctionName": name})
-				if got := wantVersion(t, invoke(t, d, name, Params{"env": "GREETING"}), "env")["env"]; got != "goodbye" {
-					t.Errorf("after UpdateFunctionConfiguration, GREETING=%q, want goodbye", got)
-				}
-			})
+		d.Call(t, "UpdateFunctionConfiguration", Params{"FunctionName": name,
+			"Environment": Params{"Variables": Params{"GREETING": "goodbye"}}}).OK(t)
+		mustWait(t, d, "FunctionUpdatedV2", Params{"FunctionName": name})
+		if got := wantVersion(t, invoke(t, d, name, Params{"env": "GREETING"}), "env")["env"]; got != "goodbye" {
+			t.Errorf("after UpdateFunctionConfiguration, GREETING=%q, want goodbye", got)
 		}
 	})
 }
