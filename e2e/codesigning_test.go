@@ -161,3 +161,65 @@ func TestCodeSigningFlow(t *testing.T) {
 	wantFail(cli.Run(t, "lambda", "put-function-code-signing-config", "--function-name", "signed-fn", "--code-signing-config-arn", cscARN),
 		"CodeSigningConfigNotFoundException", "Check that the provided configuration is not deleted: "+cscARN+".")
 }
+
+// TestCodeSigningConfigs drives the nine code signing config operations
+// through each client, which must parse every answer and error: a config
+// in use cannot be deleted, and an unsigned package is refused under
+// Enforce and deployed under Warn.
+func TestCodeSigningConfigs(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	const publisher = "arn:aws:signer:us-east-1:000000000000:/signing-profiles/release/abcdefghij"
+	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
+		fn := "csc-" + d.Name()
+		d.Call(t, "CreateFunction", createParams(fn, handlerZip(t, fn))).OK(t)
+		mustWait(t, d, "FunctionActiveV2", Params{"FunctionName": fn})
+
+		created := d.Call(t, "CreateCodeSigningConfig", Params{
+			"Description":         "release builds of " + fn,
+			"AllowedPublishers":   Params{"SigningProfileVersionArns": []string{publisher}},
+			"CodeSigningPolicies": Params{"UntrustedArtifactOnDeployment": "Enforce"},
+		}).OK(t)
+		created.WantStatus(t, 201)
+		arn := created.Str("CodeSigningConfig.CodeSigningConfigArn")
+		if !strings.HasPrefix(arn, "arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-") {
+			t.Fatalf("%s: CodeSigningConfigArn %q", d.Name(), arn)
+		}
+		got := d.Call(t, "GetCodeSigningConfig", Params{"CodeSigningConfigArn": arn}).OK(t)
+		wantStr(t, got, "CodeSigningConfig.Description", "release builds of "+fn)
+		wantStr(t, got, "CodeSigningConfig.CodeSigningPolicies.UntrustedArtifactOnDeployment", "Enforce")
+		if got.Str("CodeSigningConfig.LastModified") == "" && got.Get("CodeSigningConfig.LastModified") == nil {
+			t.Errorf("%s: no LastModified", d.Name())
+		}
+		listed := false
+		for _, c := range items(d.Call(t, "ListCodeSigningConfigs", Params{}).OK(t).Get("CodeSigningConfigs")) {
+			listed = listed || c["CodeSigningConfigArn"] == arn
+		}
+		if !listed {
+			t.Errorf("%s: ListCodeSigningConfigs does not list %s", d.Name(), arn)
+		}
+
+		put := d.Call(t, "PutFunctionCodeSigningConfig", Params{"FunctionName": fn, "CodeSigningConfigArn": arn}).OK(t)
+		wantStr(t, put, "CodeSigningConfigArn", arn)
+		wantStr(t, d.Call(t, "GetFunctionCodeSigningConfig", Params{"FunctionName": fn}).OK(t), "CodeSigningConfigArn", arn)
+		users := d.Call(t, "ListFunctionsByCodeSigningConfig", Params{"CodeSigningConfigArn": arn}).OK(t).Get("FunctionArns")
+		if arns, _ := users.([]any); len(arns) != 1 || arns[0] != functionARN("us-east-1", "000000000000", fn) {
+			t.Errorf("%s: ListFunctionsByCodeSigningConfig = %v", d.Name(), users)
+		}
+
+		d.Call(t, "UpdateFunctionCode", Params{"FunctionName": fn, "ZipFile": handlerZip(t, fn+" unsigned")}).
+			WantError(t, 400, "CodeVerificationFailedException",
+				"Lambda cannot deploy the function. The function or layer might be signed using a signature that the client is not configured to accept. Check the provided signature for "+fn+".")
+		d.Call(t, "DeleteCodeSigningConfig", Params{"CodeSigningConfigArn": arn}).WantError(t, 409, "ResourceConflictException", "")
+
+		d.Call(t, "UpdateCodeSigningConfig", Params{"CodeSigningConfigArn": arn,
+			"CodeSigningPolicies": Params{"UntrustedArtifactOnDeployment": "Warn"}}).OK(t)
+		d.Call(t, "UpdateFunctionCode", Params{"FunctionName": fn, "ZipFile": handlerZip(t, fn+" unsigned")}).OK(t)
+		mustWait(t, d, "FunctionUpdatedV2", Params{"FunctionName": fn})
+
+		d.Call(t, "DeleteFunctionCodeSigningConfig", Params{"FunctionName": fn}).OK(t)
+		d.Call(t, "DeleteCodeSigningConfig", Params{"CodeSigningConfigArn": arn}).OK(t)
+		d.Call(t, "GetCodeSigningConfig", Params{"CodeSigningConfigArn": arn}).
+			WantError(t, 404, "ResourceNotFoundException", "The Lambda code signing configuration "+arn+" can not be found.")
+	})
+}

@@ -282,6 +282,9 @@ var paginatedOps = map[string]string{
 	"ListFunctions":          "Functions",
 	"ListVersionsByFunction": "Versions",
 	"ListAliases":            "Aliases",
+
+	"ListCodeSigningConfigs":           "CodeSigningConfigs",
+	"ListFunctionsByCodeSigningConfig": "FunctionArns",
 }
 
 // CLI drives the aws CLI, with its own config and credentials files.

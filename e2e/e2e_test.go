@@ -53,6 +53,7 @@
 //	    nested JSON, headers, base64, replay, paths TestHostileRequests            sdk raw
 //	26  Signer profiles, jobs, revocation, sign     TestSigner                     cli boto3 bin
 //	    signed deploys; tampered, unsigned, revoked TestCodeSigningFlow            cli
+//	    the nine code signing config operations     TestCodeSigningConfigs         cli boto3 sdk
 //	27  SourceKMSKeyArn, no plaintext, disabled key TestSourceKMSKeyArn            cli (kms) sdk
 package e2e
 

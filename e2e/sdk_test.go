@@ -99,6 +99,16 @@ var sdkOps = map[string]sdkOp{
 	"DeleteFunctionConcurrency":   op((*lambda.Client).DeleteFunctionConcurrency),
 	"Invoke":                      op((*lambda.Client).Invoke),
 	"InvokeWithResponseStream":    invokeWithResponseStream,
+
+	"CreateCodeSigningConfig":          op((*lambda.Client).CreateCodeSigningConfig),
+	"GetCodeSigningConfig":             op((*lambda.Client).GetCodeSigningConfig),
+	"UpdateCodeSigningConfig":          op((*lambda.Client).UpdateCodeSigningConfig),
+	"DeleteCodeSigningConfig":          op((*lambda.Client).DeleteCodeSigningConfig),
+	"ListCodeSigningConfigs":           op((*lambda.Client).ListCodeSigningConfigs),
+	"PutFunctionCodeSigningConfig":     op((*lambda.Client).PutFunctionCodeSigningConfig),
+	"GetFunctionCodeSigningConfig":     op((*lambda.Client).GetFunctionCodeSigningConfig),
+	"DeleteFunctionCodeSigningConfig":  op((*lambda.Client).DeleteFunctionCodeSigningConfig),
+	"ListFunctionsByCodeSigningConfig": op((*lambda.Client).ListFunctionsByCodeSigningConfig),
 }
 
 // invokeWithResponseStream reads the whole event stream and answers what
