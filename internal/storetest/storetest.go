@@ -84,6 +84,13 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.Store) {
 		{"concurrent-readers-and-writers", testConcurrentReadersWriters},
 		{"context-canceled-before-update", testContextCanceledBefore},
 		{"context-canceled-during-update", testContextCanceledDuring},
+		{"claim", testClaim},
+		{"claim-left-by-dead-node", testClaimDeadNode},
+		{"claim-events", testClaimEvents},
+		{"claim-events-concurrently", testClaimEventsConcurrently},
+		{"concurrency-counts", testConcurrency},
+		{"code-lock", testCodeLock},
+		{"watch", testWatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

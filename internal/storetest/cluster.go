@@ -1,0 +1,488 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// The coordination tests play several nodes against one Store. postgres/
+// runs them again with each node on a Store of its own.
+
+// ttl is a registration that outlives any test.
+const ttl = time.Hour
+
+// patience bounds the waits for something that must happen: long enough
+// that a loaded machine never misses it.
+const patience = 2 * time.Minute
+
+func heartbeat(t testing.TB, s lambdahost.Store, nodes ...string) {
+	t.Helper()
+	for _, n := range nodes {
+		if err := s.Heartbeat(t.Context(), n, ttl); err != nil {
+			t.Fatalf("Heartbeat(%s): %v", n, err)
+		}
+	}
+}
+
+func leave(t testing.TB, s lambdahost.Store, node string) {
+	t.Helper()
+	if err := s.Leave(t.Context(), node); err != nil {
+		t.Fatalf("Leave(%s): %v", node, err)
+	}
+}
+
+// claim runs Claim in an Update and returns what it reported.
+func claim(t testing.TB, s lambdahost.Store, kind, key, node string) bool {
+	t.Helper()
+	var won bool
+	mustUpdate(t, s, func(tx lambdahost.Tx) (err error) {
+		won, err = tx.Claim(t.Context(), kind, key, node)
+		return err
+	})
+	return won
+}
+
+func testClaim(t *testing.T, s lambdahost.Store) {
+	heartbeat(t, s, "a", "b")
+	steps := []struct {
+		name       string
+		do         func() bool
+		want       bool
+		kind, node string
+	}{
+		{name: "a-claims-free-work", do: func() bool { return claim(t, s, "settle", "k1", "a") }, want: true},
+		{name: "b-cannot-take-it", do: func() bool { return claim(t, s, "settle", "k1", "b") }, want: false},
+		{name: "a-claims-it-again", do: func() bool { return claim(t, s, "settle", "k1", "a") }, want: true},
+		{name: "same-key-other-kind-is-other-work", do: func() bool { return claim(t, s, "job", "k1", "b") }, want: true},
+		{name: "b-unclaiming-a-work-does-nothing", do: func() bool {
+			mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.Unclaim(t.Context(), "settle", "k1", "b") })
+			return claim(t, s, "settle", "k1", "b")
+		}, want: false},
+		{name: "a-unclaims-then-b-takes-it", do: func() bool {
+			mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.Unclaim(t.Context(), "settle", "k1", "a") })
+			return claim(t, s, "settle", "k1", "b")
+		}, want: true},
+		{name: "unclaim-of-unclaimed-work", do: func() bool {
+			mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.Unclaim(t.Context(), "settle", "none", "a") })
+			return true
+		}, want: true},
+	}
+	for _, st := range steps {
+		if got := st.do(); got != st.want {
+			t.Errorf("%s: Claim = %v, want %v", st.name, got, st.want)
+		}
+	}
+
+	// A Claim rolled back with its transaction leaves the work free.
+	err := s.Update(t.Context(), func(tx lambdahost.Tx) error {
+		if won, err := tx.Claim(t.Context(), "settle", "k2", "a"); err != nil || !won {
+			return fmt.Errorf("Claim = %v, %v", won, err)
+		}
+		return errBoom
+	})
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("Update = %v, want %v", err, errBoom)
+	}
+	if !claim(t, s, "settle", "k2", "b") {
+		t.Error("work claimed in a rolled-back transaction is not free")
+	}
+
+	// A View cannot claim.
+	var werr error
+	_ = s.View(t.Context(), func(tx lambdahost.Tx) error {
+		_, werr = tx.Claim(t.Context(), "settle", "k3", "a")
+		return nil
+	})
+	if werr == nil {
+		t.Error("Claim in a View succeeded")
+	}
+}
+
+func testClaimDeadNode(t *testing.T, s lambdahost.Store) {
+	heartbeat(t, s, "a", "b", "c")
+	for _, k := range []string{"left", "expired", "never"} {
+		node := map[string]string{"left": "a", "expired": "b", "never": "ghost"}[k]
+		if !claim(t, s, "settle", k, node) {
+			t.Fatalf("%s cannot claim free work", node)
+		}
+	}
+	// a leaves: its work is free at once.
+	leave(t, s, "a")
+	if !claim(t, s, "settle", "left", "c") {
+		t.Error("work of a node that left is not free")
+	}
+	// ghost never registered: its claim holds nothing.
+	if !claim(t, s, "settle", "never", "c") {
+		t.Error("work of a node that never registered is not free")
+	}
+	// b's registration expires.
+	if err := s.Heartbeat(t.Context(), "b", time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(patience)
+	for !claim(t, s, "settle", "expired", "c") {
+		if time.Now().After(deadline) {
+			t.Fatalf("work of a node whose registration expired is still held after %v", patience)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// b comes back: what c took stays c's.
+	heartbeat(t, s, "b")
+	if claim(t, s, "settle", "expired", "b") {
+		t.Error("a node that came back took work back from a live node")
+	}
+}
+
+// claimEvents runs ClaimEvents in an Update.
+func claimEvents(t testing.TB, s lambdahost.Store, node string, limit int) []*lambdahost.AsyncEvent {
+	t.Helper()
+	var evs []*lambdahost.AsyncEvent
+	mustUpdate(t, s, func(tx lambdahost.Tx) (err error) {
+		evs, err = tx.ClaimEvents(t.Context(), node, limit)
+		return err
+	})
+	return evs
+}
+
+func testClaimEvents(t *testing.T, s lambdahost.Store) {
+	heartbeat(t, s, "a", "b")
+	id := fid(accountA, regionA, "fn")
+	var evs []*lambdahost.AsyncEvent
+	for i, node := range []string{"a", "", "gone", "b", "a", ""} {
+		ev := fullEvent(id, fmt.Sprintf("ev-%d", i))
+		ev.Node = node
+		evs = append(evs, ev)
+	}
+	putEvents(t, s, evs...)
+
+	// b takes the free ones (no node, a node that never registered), oldest
+	// first, two at a time.
+	if got, want := eventIDs(claimEvents(t, s, "b", 2)), []string{"ev-1", "ev-2"}; !slices.Equal(got, want) {
+		t.Errorf("first ClaimEvents = %v, want %v", got, want)
+	}
+	got := claimEvents(t, s, "b", 2)
+	if ids, want := eventIDs(got), []string{"ev-5"}; !slices.Equal(ids, want) {
+		t.Errorf("second ClaimEvents = %v, want %v", ids, want)
+	}
+	for _, ev := range got {
+		if ev.Node != "b" {
+			t.Errorf("claimed event %s has Node %q, want b", ev.ID, ev.Node)
+		}
+		want := *evs[5]
+		want.Node, want.Created = "b", want.Created.UTC()
+		if d := diff([]*lambdahost.AsyncEvent{&want}, got); d != "" {
+			t.Errorf("claimed event (-want +got):\n%s", d)
+		}
+	}
+	if got := claimEvents(t, s, "a", 0); len(got) != 0 {
+		t.Errorf("a claimed %v, held by live nodes", eventIDs(got))
+	}
+	// ListEvents shows who holds what.
+	nodes := map[string]string{}
+	for _, ev := range listEvents(t, s) {
+		nodes[ev.ID] = ev.Node
+	}
+	want := map[string]string{"ev-0": "a", "ev-1": "b", "ev-2": "b", "ev-3": "b", "ev-4": "a", "ev-5": "b"}
+	if d := fmt.Sprint(nodes); d != fmt.Sprint(want) {
+		t.Errorf("nodes of events = %v, want %v", nodes, want)
+	}
+	// a leaves: b takes its events.
+	leave(t, s, "a")
+	if got, want := eventIDs(claimEvents(t, s, "b", 0)), []string{"ev-0", "ev-4"}; !slices.Equal(got, want) {
+		t.Errorf("ClaimEvents after a left = %v, want %v", got, want)
+	}
+	// Deleting a claimed event deletes it.
+	mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.DeleteEvent(t.Context(), "ev-0") })
+	leave(t, s, "b")
+	heartbeat(t, s, "c")
+	if got, want := eventIDs(claimEvents(t, s, "c", 0)), []string{"ev-1", "ev-2", "ev-3", "ev-4", "ev-5"}; !slices.Equal(got, want) {
+		t.Errorf("ClaimEvents after b left = %v, want %v", got, want)
+	}
+	// A View cannot claim.
+	var werr error
+	_ = s.View(t.Context(), func(tx lambdahost.Tx) error {
+		_, werr = tx.ClaimEvents(t.Context(), "c", 0)
+		return nil
+	})
+	if werr == nil {
+		t.Error("ClaimEvents in a View succeeded")
+	}
+}
+
+func testClaimEventsConcurrently(t *testing.T, s lambdahost.Store) {
+	const n, claimers = 60, 4
+	id := fid(accountA, regionA, "fn")
+	var evs []*lambdahost.AsyncEvent
+	for i := range n {
+		ev := fullEvent(id, fmt.Sprintf("ev-%03d", i))
+		ev.Node = ""
+		evs = append(evs, ev)
+	}
+	putEvents(t, s, evs...)
+	var (
+		mu      sync.Mutex
+		claimed = map[string]string{}
+		wg      sync.WaitGroup
+	)
+	for c := range claimers {
+		node := fmt.Sprintf("claimer-%d", c)
+		heartbeat(t, s, node)
+		wg.Go(func() {
+			for {
+				var got []*lambdahost.AsyncEvent
+				err := s.Update(t.Context(), func(tx lambdahost.Tx) (err error) {
+					got, err = tx.ClaimEvents(t.Context(), node, 3)
+					return err
+				})
+				if err != nil {
+					t.Errorf("%s: ClaimEvents: %v", node, err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, ev := range got {
+					if other, ok := claimed[ev.ID]; ok {
+						t.Errorf("%s claimed by %s and %s", ev.ID, other, node)
+					}
+					claimed[ev.ID] = node
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed) != n {
+		t.Errorf("%d events claimed, want %d", len(claimed), n)
+	}
+}
+
+func testConcurrency(t *testing.T, s lambdahost.Store) {
+	ctx := t.Context()
+	heartbeat(t, s, "a", "b")
+	acquire := func(node, key string, limit int) bool {
+		t.Helper()
+		ok, err := s.AcquireConcurrency(ctx, node, key, limit)
+		if err != nil {
+			t.Fatalf("AcquireConcurrency: %v", err)
+		}
+		return ok
+	}
+	release := func(node, key string) {
+		t.Helper()
+		if err := s.ReleaseConcurrency(ctx, node, key); err != nil {
+			t.Fatalf("ReleaseConcurrency: %v", err)
+		}
+	}
+	steps := []struct {
+		name string
+		got  func() bool
+		want bool
+	}{
+		{"a-first", func() bool { return acquire("a", "fn", 2) }, true},
+		{"b-second", func() bool { return acquire("b", "fn", 2) }, true},
+		{"a-over-the-limit", func() bool { return acquire("a", "fn", 2) }, false},
+		{"b-over-the-limit", func() bool { return acquire("b", "fn", 2) }, false},
+		{"other-key", func() bool { return acquire("a", "acct", 1) }, true},
+		{"zero-limit", func() bool { return acquire("a", "none", 0) }, false},
+		{"a-releases-b-acquires", func() bool { release("a", "fn"); return acquire("b", "fn", 2) }, true},
+		{"full-again", func() bool { return acquire("a", "fn", 2) }, false},
+		{"b-leaves-its-counts-go", func() bool { leave(t, s, "b"); return acquire("a", "fn", 2) }, true},
+		{"a-takes-the-second", func() bool { return acquire("a", "fn", 2) }, true},
+		{"full-with-a-alone", func() bool { return acquire("a", "fn", 2) }, false},
+		{"release-unknown", func() bool { release("a", "unknown"); return acquire("a", "unknown", 1) }, true},
+	}
+	for _, st := range steps {
+		if got := st.got(); got != st.want {
+			t.Errorf("%s: AcquireConcurrency = %v, want %v", st.name, got, st.want)
+		}
+	}
+	// Concurrent acquisitions from several nodes never pass the limit.
+	const limit, nodes, tries = 5, 3, 20
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		held int
+		peak int
+	)
+	for i := range nodes {
+		node := fmt.Sprintf("n%d", i)
+		heartbeat(t, s, node)
+		wg.Go(func() {
+			for range tries {
+				ok, err := s.AcquireConcurrency(ctx, node, "race", limit)
+				if err != nil {
+					t.Errorf("AcquireConcurrency: %v", err)
+					return
+				}
+				if !ok {
+					continue
+				}
+				mu.Lock()
+				held++
+				peak = max(peak, held)
+				mu.Unlock()
+				time.Sleep(time.Millisecond)
+				mu.Lock()
+				held--
+				mu.Unlock()
+				if err := s.ReleaseConcurrency(ctx, node, "race"); err != nil {
+					t.Errorf("ReleaseConcurrency: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if peak > limit {
+		t.Errorf("%d invocations counted at once, limit %d", peak, limit)
+	}
+}
+
+func testCodeLock(t *testing.T, s lambdahost.Store) {
+	ctx := t.Context()
+	// Shared holders do not exclude each other.
+	u1, err := s.LockCode(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2, err := s.LockCode(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu       sync.Mutex
+		released bool
+		got      = make(chan error, 1)
+	)
+	go func() {
+		unlock, err := s.LockCode(ctx, true)
+		if err == nil {
+			mu.Lock()
+			if !released {
+				err = errors.New("exclusive lock taken while shared holders held it")
+			}
+			mu.Unlock()
+			unlock()
+		}
+		got <- err
+	}()
+	// The exclusive waiter must still be waiting: give it time to be wrong.
+	time.Sleep(50 * time.Millisecond)
+	u1()
+	mu.Lock()
+	released = true
+	mu.Unlock()
+	u2()
+	u2() // releasing twice is harmless
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(patience):
+		t.Fatal("exclusive lock not taken after the shared holders released it")
+	}
+	// Once released, the lock can be taken again both ways.
+	for _, excl := range []bool{true, false} {
+		unlock, err := s.LockCode(ctx, excl)
+		if err != nil {
+			t.Fatalf("LockCode(%v): %v", excl, err)
+		}
+		unlock()
+	}
+}
+
+func testWatch(t *testing.T, s lambdahost.Store) {
+	ctx := t.Context()
+	seen := make(chan lambdahost.FunctionID, 100)
+	watchCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Watch(watchCtx, func(id lambdahost.FunctionID) { seen <- id })
+	}()
+	// The watch may start listening after this goroutine's first writes:
+	// write until a change is seen.
+	a, b, c := fid(accountA, regionA, "a"), fid(accountB, regionB, "b"), fid(accountA, regionA, "c")
+	put(t, s, fullVersion(a, lambdahost.VersionLatest))
+	deadline := time.After(patience)
+	expect := func(want lambdahost.FunctionID) {
+		t.Helper()
+		for {
+			select {
+			case id := <-seen:
+				if id == want {
+					return
+				}
+				if id != (lambdahost.FunctionID{}) && id != a {
+					t.Errorf("Watch reported %v, want %v", id, want)
+				}
+			case <-deadline:
+				t.Fatalf("Watch did not report %v", want)
+			case <-time.After(100 * time.Millisecond):
+				if want == a {
+					put(t, s, fullVersion(a, lambdahost.VersionLatest))
+				}
+			}
+		}
+	}
+	expect(a)
+	// A rolled-back change is not reported; the next committed one is.
+	err := s.Update(ctx, func(tx lambdahost.Tx) error {
+		if err := tx.CreateFunction(ctx, newFunction(c)); err != nil {
+			return err
+		}
+		return errBoom
+	})
+	if !errors.Is(err, errBoom) {
+		t.Fatal(err)
+	}
+	changes := []struct {
+		name string
+		id   lambdahost.FunctionID
+		fn   func(tx lambdahost.Tx) error
+	}{
+		{"create-function", b, func(tx lambdahost.Tx) error { return tx.CreateFunction(ctx, newFunction(b)) }},
+		{"put-function", b, func(tx lambdahost.Tx) error { return tx.PutFunction(ctx, fullFunction(b)) }},
+		{"put-version", b, func(tx lambdahost.Tx) error { return tx.PutVersion(ctx, fullVersion(b, "1")) }},
+		{"create-alias", b, func(tx lambdahost.Tx) error { return tx.CreateAlias(ctx, fullAlias(b, "live")) }},
+		{"put-alias", b, func(tx lambdahost.Tx) error { return tx.PutAlias(ctx, fullAlias(b, "live")) }},
+		{"delete-alias", b, func(tx lambdahost.Tx) error { return tx.DeleteAlias(ctx, b, "live") }},
+		{"delete-version", b, func(tx lambdahost.Tx) error { return tx.DeleteVersion(ctx, b, "1") }},
+		{"delete-function", a, func(tx lambdahost.Tx) error { return tx.DeleteFunction(ctx, a) }},
+	}
+	for _, ch := range changes {
+		mustUpdate(t, s, ch.fn)
+		select {
+		case id := <-seen:
+			for id == a && ch.id != a {
+				// Late reports of a's creation.
+				id = <-seen
+			}
+			if id == c {
+				t.Errorf("%s: Watch reported the rolled-back change of %v", ch.name, c)
+			} else if id != ch.id && id != (lambdahost.FunctionID{}) {
+				t.Errorf("%s: Watch reported %v, want %v", ch.name, id, ch.id)
+			}
+		case <-time.After(patience):
+			t.Fatalf("%s: Watch did not report %v", ch.name, ch.id)
+		}
+	}
+	stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Watch returned nil once its context was done")
+		}
+	case <-time.After(patience):
+		t.Fatal("Watch did not return once its context was done")
+	}
+}
