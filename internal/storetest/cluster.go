@@ -12,8 +12,53 @@ import (
 	"github.com/lambdahost/lambdahost"
 )
 
-// The coordination tests play several nodes against one Store. postgres/
-// runs them again with each node on a Store of its own.
+// The coordination tests play several nodes against the Stores given:
+// node i works through ss[i%len(ss)] (see on). Run gives one Store;
+// RunShared gives several Stores on one database, as several processes
+// have.
+
+// on returns the Store of node: "a", "b" and "c" are nodes 0, 1 and 2;
+// other names are spread by their length and last byte.
+func on(ss []lambdahost.Store, node string) lambdahost.Store {
+	i := map[string]int{"a": 0, "b": 1, "c": 2}[node]
+	if i == 0 && node != "a" && node != "" {
+		i = len(node) + int(node[len(node)-1])
+	}
+	return ss[i%len(ss)]
+}
+
+// RunShared runs the tests of coordination and serialization against
+// several Stores that share one database, each standing for a process:
+// open returns them, new and empty.
+func RunShared(t *testing.T, open func(t *testing.T) []lambdahost.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, ss []lambdahost.Store)
+	}{
+		{"claim", testClaim},
+		{"claim-left-by-dead-node", testClaimDeadNode},
+		{"claim-events", testClaimEvents},
+		{"claim-events-concurrently", testClaimEventsConcurrently},
+		{"concurrency-counts", testConcurrency},
+		{"code-lock", testCodeLock},
+		{"watch", testWatch},
+		{"update-is-serializable", func(t *testing.T, ss []lambdahost.Store) { updateSerializable(t, ss) }},
+		{"update-loses-no-update", func(t *testing.T, ss []lambdahost.Store) { updateNoLostUpdate(t, ss) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ss := open(t)
+			t.Cleanup(func() {
+				for _, s := range ss {
+					if err := s.Close(); err != nil {
+						t.Errorf("Close: %v", err)
+					}
+				}
+			})
+			tt.fn(t, ss)
+		})
+	}
+}
 
 // ttl is a registration that outlives any test.
 const ttl = time.Hour
@@ -22,52 +67,53 @@ const ttl = time.Hour
 // that a loaded machine never misses it.
 const patience = 2 * time.Minute
 
-func heartbeat(t testing.TB, s lambdahost.Store, nodes ...string) {
+func heartbeat(t testing.TB, ss []lambdahost.Store, nodes ...string) {
 	t.Helper()
 	for _, n := range nodes {
-		if err := s.Heartbeat(t.Context(), n, ttl); err != nil {
+		if err := on(ss, n).Heartbeat(t.Context(), n, ttl); err != nil {
 			t.Fatalf("Heartbeat(%s): %v", n, err)
 		}
 	}
 }
 
-func leave(t testing.TB, s lambdahost.Store, node string) {
+func leave(t testing.TB, ss []lambdahost.Store, node string) {
 	t.Helper()
-	if err := s.Leave(t.Context(), node); err != nil {
+	if err := on(ss, node).Leave(t.Context(), node); err != nil {
 		t.Fatalf("Leave(%s): %v", node, err)
 	}
 }
 
 // claim runs Claim in an Update and returns what it reported.
-func claim(t testing.TB, s lambdahost.Store, kind, key, node string) bool {
+func claim(t testing.TB, ss []lambdahost.Store, kind, key, node string) bool {
 	t.Helper()
 	var won bool
-	mustUpdate(t, s, func(tx lambdahost.Tx) (err error) {
+	mustUpdate(t, on(ss, node), func(tx lambdahost.Tx) (err error) {
 		won, err = tx.Claim(t.Context(), kind, key, node)
 		return err
 	})
 	return won
 }
 
-func testClaim(t *testing.T, s lambdahost.Store) {
-	heartbeat(t, s, "a", "b")
+func testClaim(t *testing.T, ss []lambdahost.Store) {
+	s := ss[0]
+	heartbeat(t, ss, "a", "b")
 	steps := []struct {
 		name       string
 		do         func() bool
 		want       bool
 		kind, node string
 	}{
-		{name: "a-claims-free-work", do: func() bool { return claim(t, s, "settle", "k1", "a") }, want: true},
-		{name: "b-cannot-take-it", do: func() bool { return claim(t, s, "settle", "k1", "b") }, want: false},
-		{name: "a-claims-it-again", do: func() bool { return claim(t, s, "settle", "k1", "a") }, want: true},
-		{name: "same-key-other-kind-is-other-work", do: func() bool { return claim(t, s, "job", "k1", "b") }, want: true},
+		{name: "a-claims-free-work", do: func() bool { return claim(t, ss, "settle", "k1", "a") }, want: true},
+		{name: "b-cannot-take-it", do: func() bool { return claim(t, ss, "settle", "k1", "b") }, want: false},
+		{name: "a-claims-it-again", do: func() bool { return claim(t, ss, "settle", "k1", "a") }, want: true},
+		{name: "same-key-other-kind-is-other-work", do: func() bool { return claim(t, ss, "job", "k1", "b") }, want: true},
 		{name: "b-unclaiming-a-work-does-nothing", do: func() bool {
 			mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.Unclaim(t.Context(), "settle", "k1", "b") })
-			return claim(t, s, "settle", "k1", "b")
+			return claim(t, ss, "settle", "k1", "b")
 		}, want: false},
 		{name: "a-unclaims-then-b-takes-it", do: func() bool {
 			mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.Unclaim(t.Context(), "settle", "k1", "a") })
-			return claim(t, s, "settle", "k1", "b")
+			return claim(t, ss, "settle", "k1", "b")
 		}, want: true},
 		{name: "unclaim-of-unclaimed-work", do: func() bool {
 			mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.Unclaim(t.Context(), "settle", "none", "a") })
@@ -83,14 +129,14 @@ func testClaim(t *testing.T, s lambdahost.Store) {
 	// A Claim rolled back with its transaction leaves the work free.
 	err := s.Update(t.Context(), func(tx lambdahost.Tx) error {
 		if won, err := tx.Claim(t.Context(), "settle", "k2", "a"); err != nil || !won {
-			return fmt.Errorf("Claim = %v, %v", won, err)
+			return fmt.Errorf("claim = %v, %v", won, err)
 		}
 		return errBoom
 	})
 	if !errors.Is(err, errBoom) {
 		t.Fatalf("Update = %v, want %v", err, errBoom)
 	}
-	if !claim(t, s, "settle", "k2", "b") {
+	if !claim(t, ss, "settle", "k2", "b") {
 		t.Error("work claimed in a rolled-back transaction is not free")
 	}
 
@@ -105,54 +151,55 @@ func testClaim(t *testing.T, s lambdahost.Store) {
 	}
 }
 
-func testClaimDeadNode(t *testing.T, s lambdahost.Store) {
-	heartbeat(t, s, "a", "b", "c")
+func testClaimDeadNode(t *testing.T, ss []lambdahost.Store) {
+	heartbeat(t, ss, "a", "b", "c")
 	for _, k := range []string{"left", "expired", "never"} {
 		node := map[string]string{"left": "a", "expired": "b", "never": "ghost"}[k]
-		if !claim(t, s, "settle", k, node) {
+		if !claim(t, ss, "settle", k, node) {
 			t.Fatalf("%s cannot claim free work", node)
 		}
 	}
 	// a leaves: its work is free at once.
-	leave(t, s, "a")
-	if !claim(t, s, "settle", "left", "c") {
+	leave(t, ss, "a")
+	if !claim(t, ss, "settle", "left", "c") {
 		t.Error("work of a node that left is not free")
 	}
 	// ghost never registered: its claim holds nothing.
-	if !claim(t, s, "settle", "never", "c") {
+	if !claim(t, ss, "settle", "never", "c") {
 		t.Error("work of a node that never registered is not free")
 	}
 	// b's registration expires.
-	if err := s.Heartbeat(t.Context(), "b", time.Millisecond); err != nil {
+	if err := on(ss, "b").Heartbeat(t.Context(), "b", time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(patience)
-	for !claim(t, s, "settle", "expired", "c") {
+	for !claim(t, ss, "settle", "expired", "c") {
 		if time.Now().After(deadline) {
 			t.Fatalf("work of a node whose registration expired is still held after %v", patience)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	// b comes back: what c took stays c's.
-	heartbeat(t, s, "b")
-	if claim(t, s, "settle", "expired", "b") {
+	heartbeat(t, ss, "b")
+	if claim(t, ss, "settle", "expired", "b") {
 		t.Error("a node that came back took work back from a live node")
 	}
 }
 
 // claimEvents runs ClaimEvents in an Update.
-func claimEvents(t testing.TB, s lambdahost.Store, node string, limit int) []*lambdahost.AsyncEvent {
+func claimEvents(t testing.TB, ss []lambdahost.Store, node string, limit int) []*lambdahost.AsyncEvent {
 	t.Helper()
 	var evs []*lambdahost.AsyncEvent
-	mustUpdate(t, s, func(tx lambdahost.Tx) (err error) {
+	mustUpdate(t, on(ss, node), func(tx lambdahost.Tx) (err error) {
 		evs, err = tx.ClaimEvents(t.Context(), node, limit)
 		return err
 	})
 	return evs
 }
 
-func testClaimEvents(t *testing.T, s lambdahost.Store) {
-	heartbeat(t, s, "a", "b")
+func testClaimEvents(t *testing.T, ss []lambdahost.Store) {
+	s := ss[0]
+	heartbeat(t, ss, "a", "b")
 	id := fid(accountA, regionA, "fn")
 	var evs []*lambdahost.AsyncEvent
 	for i, node := range []string{"a", "", "gone", "b", "a", ""} {
@@ -164,10 +211,10 @@ func testClaimEvents(t *testing.T, s lambdahost.Store) {
 
 	// b takes the free ones (no node, a node that never registered), oldest
 	// first, two at a time.
-	if got, want := eventIDs(claimEvents(t, s, "b", 2)), []string{"ev-1", "ev-2"}; !slices.Equal(got, want) {
+	if got, want := eventIDs(claimEvents(t, ss, "b", 2)), []string{"ev-1", "ev-2"}; !slices.Equal(got, want) {
 		t.Errorf("first ClaimEvents = %v, want %v", got, want)
 	}
-	got := claimEvents(t, s, "b", 2)
+	got := claimEvents(t, ss, "b", 2)
 	if ids, want := eventIDs(got), []string{"ev-5"}; !slices.Equal(ids, want) {
 		t.Errorf("second ClaimEvents = %v, want %v", ids, want)
 	}
@@ -181,7 +228,7 @@ func testClaimEvents(t *testing.T, s lambdahost.Store) {
 			t.Errorf("claimed event (-want +got):\n%s", d)
 		}
 	}
-	if got := claimEvents(t, s, "a", 0); len(got) != 0 {
+	if got := claimEvents(t, ss, "a", 0); len(got) != 0 {
 		t.Errorf("a claimed %v, held by live nodes", eventIDs(got))
 	}
 	// ListEvents shows who holds what.
@@ -194,15 +241,15 @@ func testClaimEvents(t *testing.T, s lambdahost.Store) {
 		t.Errorf("nodes of events = %v, want %v", nodes, want)
 	}
 	// a leaves: b takes its events.
-	leave(t, s, "a")
-	if got, want := eventIDs(claimEvents(t, s, "b", 0)), []string{"ev-0", "ev-4"}; !slices.Equal(got, want) {
+	leave(t, ss, "a")
+	if got, want := eventIDs(claimEvents(t, ss, "b", 0)), []string{"ev-0", "ev-4"}; !slices.Equal(got, want) {
 		t.Errorf("ClaimEvents after a left = %v, want %v", got, want)
 	}
 	// Deleting a claimed event deletes it.
 	mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.DeleteEvent(t.Context(), "ev-0") })
-	leave(t, s, "b")
-	heartbeat(t, s, "c")
-	if got, want := eventIDs(claimEvents(t, s, "c", 0)), []string{"ev-1", "ev-2", "ev-3", "ev-4", "ev-5"}; !slices.Equal(got, want) {
+	leave(t, ss, "b")
+	heartbeat(t, ss, "c")
+	if got, want := eventIDs(claimEvents(t, ss, "c", 0)), []string{"ev-1", "ev-2", "ev-3", "ev-4", "ev-5"}; !slices.Equal(got, want) {
 		t.Errorf("ClaimEvents after b left = %v, want %v", got, want)
 	}
 	// A View cannot claim.
@@ -216,7 +263,8 @@ func testClaimEvents(t *testing.T, s lambdahost.Store) {
 	}
 }
 
-func testClaimEventsConcurrently(t *testing.T, s lambdahost.Store) {
+func testClaimEventsConcurrently(t *testing.T, ss []lambdahost.Store) {
+	s := ss[0]
 	const n, claimers = 60, 4
 	id := fid(accountA, regionA, "fn")
 	var evs []*lambdahost.AsyncEvent
@@ -233,11 +281,11 @@ func testClaimEventsConcurrently(t *testing.T, s lambdahost.Store) {
 	)
 	for c := range claimers {
 		node := fmt.Sprintf("claimer-%d", c)
-		heartbeat(t, s, node)
+		heartbeat(t, ss, node)
 		wg.Go(func() {
 			for {
 				var got []*lambdahost.AsyncEvent
-				err := s.Update(t.Context(), func(tx lambdahost.Tx) (err error) {
+				err := on(ss, node).Update(t.Context(), func(tx lambdahost.Tx) (err error) {
 					got, err = tx.ClaimEvents(t.Context(), node, 3)
 					return err
 				})
@@ -265,12 +313,12 @@ func testClaimEventsConcurrently(t *testing.T, s lambdahost.Store) {
 	}
 }
 
-func testConcurrency(t *testing.T, s lambdahost.Store) {
+func testConcurrency(t *testing.T, ss []lambdahost.Store) {
 	ctx := t.Context()
-	heartbeat(t, s, "a", "b")
+	heartbeat(t, ss, "a", "b")
 	acquire := func(node, key string, limit int) bool {
 		t.Helper()
-		ok, err := s.AcquireConcurrency(ctx, node, key, limit)
+		ok, err := on(ss, node).AcquireConcurrency(ctx, node, key, limit)
 		if err != nil {
 			t.Fatalf("AcquireConcurrency: %v", err)
 		}
@@ -278,7 +326,7 @@ func testConcurrency(t *testing.T, s lambdahost.Store) {
 	}
 	release := func(node, key string) {
 		t.Helper()
-		if err := s.ReleaseConcurrency(ctx, node, key); err != nil {
+		if err := on(ss, node).ReleaseConcurrency(ctx, node, key); err != nil {
 			t.Fatalf("ReleaseConcurrency: %v", err)
 		}
 	}
@@ -295,7 +343,7 @@ func testConcurrency(t *testing.T, s lambdahost.Store) {
 		{"zero-limit", func() bool { return acquire("a", "none", 0) }, false},
 		{"a-releases-b-acquires", func() bool { release("a", "fn"); return acquire("b", "fn", 2) }, true},
 		{"full-again", func() bool { return acquire("a", "fn", 2) }, false},
-		{"b-leaves-its-counts-go", func() bool { leave(t, s, "b"); return acquire("a", "fn", 2) }, true},
+		{"b-leaves-its-counts-go", func() bool { leave(t, ss, "b"); return acquire("a", "fn", 2) }, true},
 		{"a-takes-the-second", func() bool { return acquire("a", "fn", 2) }, true},
 		{"full-with-a-alone", func() bool { return acquire("a", "fn", 2) }, false},
 		{"release-unknown", func() bool { release("a", "unknown"); return acquire("a", "unknown", 1) }, true},
@@ -315,10 +363,10 @@ func testConcurrency(t *testing.T, s lambdahost.Store) {
 	)
 	for i := range nodes {
 		node := fmt.Sprintf("n%d", i)
-		heartbeat(t, s, node)
+		heartbeat(t, ss, node)
 		wg.Go(func() {
 			for range tries {
-				ok, err := s.AcquireConcurrency(ctx, node, "race", limit)
+				ok, err := on(ss, node).AcquireConcurrency(ctx, node, "race", limit)
 				if err != nil {
 					t.Errorf("AcquireConcurrency: %v", err)
 					return
@@ -334,7 +382,7 @@ func testConcurrency(t *testing.T, s lambdahost.Store) {
 				mu.Lock()
 				held--
 				mu.Unlock()
-				if err := s.ReleaseConcurrency(ctx, node, "race"); err != nil {
+				if err := on(ss, node).ReleaseConcurrency(ctx, node, "race"); err != nil {
 					t.Errorf("ReleaseConcurrency: %v", err)
 					return
 				}
@@ -347,14 +395,15 @@ func testConcurrency(t *testing.T, s lambdahost.Store) {
 	}
 }
 
-func testCodeLock(t *testing.T, s lambdahost.Store) {
+func testCodeLock(t *testing.T, ss []lambdahost.Store) {
+	s := ss[0]
 	ctx := t.Context()
 	// Shared holders do not exclude each other.
 	u1, err := s.LockCode(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u2, err := s.LockCode(ctx, false)
+	u2, err := on(ss, "b").LockCode(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +413,7 @@ func testCodeLock(t *testing.T, s lambdahost.Store) {
 		got      = make(chan error, 1)
 	)
 	go func() {
-		unlock, err := s.LockCode(ctx, true)
+		unlock, err := on(ss, "c").LockCode(ctx, true)
 		if err == nil {
 			mu.Lock()
 			if !released {
@@ -401,13 +450,15 @@ func testCodeLock(t *testing.T, s lambdahost.Store) {
 	}
 }
 
-func testWatch(t *testing.T, s lambdahost.Store) {
+func testWatch(t *testing.T, ss []lambdahost.Store) {
+	// Changes are made through one store and watched through another.
+	watched, s := ss[0], ss[len(ss)-1]
 	ctx := t.Context()
 	seen := make(chan lambdahost.FunctionID, 100)
 	watchCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- s.Watch(watchCtx, func(id lambdahost.FunctionID) { seen <- id })
+		done <- watched.Watch(watchCtx, func(id lambdahost.FunctionID) { seen <- id })
 	}()
 	// The watch may start listening after this goroutine's first writes:
 	// write until a change is seen.
