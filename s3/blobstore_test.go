@@ -7,9 +7,9 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"time"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
