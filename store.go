@@ -112,12 +112,13 @@ type Tx interface {
 	// which they were created, for IDs made by NewEventID. An after of ""
 	// starts at the beginning.
 	ListEvents(ctx context.Context, after string, limit int) ([]*AsyncEvent, error)
-	// ClaimEvents claims for node up to limit events that no live node
-	// holds (their node left, its registration expired, or they have none)
-	// and returns them, oldest first, with Node set to node. Events that
+	// ClaimEvents claims for node up to limit events whose IDs sort
+	// bytewise after after ("" for all) and that no live node holds (their
+	// node left, its registration expired, or they have none), and returns
+	// them, oldest first, with Node set to node. Events that
 	// another transaction is claiming at the same moment are skipped
 	// rather than waited for, so that concurrent claimers share the work.
-	ClaimEvents(ctx context.Context, node string, limit int) ([]*AsyncEvent, error)
+	ClaimEvents(ctx context.Context, node, after string, limit int) ([]*AsyncEvent, error)
 
 	// Claim makes node the holder of the work named (kind, key) unless
 	// another live node holds it, and reports whether node holds it now

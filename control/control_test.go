@@ -39,6 +39,9 @@ func newFixture(t testing.TB, configure func(*control.Service)) *fixture {
 	svc := control.New(store, blobs)
 	svc.MasterKey = bytes.Repeat([]byte{1}, lambdahost.MasterKeySize)
 	svc.SettleSync = true
+	// No renewal during a test: replay ends the node's registration to
+	// play a restart (see fixture.replay).
+	svc.NodeTTL = time.Hour
 	if configure != nil {
 		configure(svc)
 	}

@@ -65,14 +65,15 @@ func (t *tx) ListEvents(ctx context.Context, after string, limit int) ([]*lambda
 // the events other transactions are claiming right now, so that nodes
 // claiming together take different events instead of waiting for each
 // other.
-func (t *tx) ClaimEvents(ctx context.Context, node string, limit int) ([]*lambdahost.AsyncEvent, error) {
+func (t *tx) ClaimEvents(ctx context.Context, node, after string, limit int) ([]*lambdahost.AsyncEvent, error) {
 	if err := t.writable(); err != nil {
 		return nil, fmt.Errorf("claim events: %w", err)
 	}
 	evs, err := t.events(ctx, `
 		WITH free AS (
 			SELECT e.id FROM async_events e
-			WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = e.node AND n.expires > now())
+			WHERE e.id > $3
+			AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = e.node AND n.expires > now())
 			ORDER BY e.id
 			LIMIT $2
 			FOR UPDATE OF e SKIP LOCKED
@@ -80,7 +81,7 @@ func (t *tx) ClaimEvents(ctx context.Context, node string, limit int) ([]*lambda
 		UPDATE async_events SET node = $1
 		FROM free WHERE async_events.id = free.id
 		RETURNING async_events.id, account, region, name, qualifier, request_id, trace_id, created, node, payload`,
-		node, sqlLimit(limit))
+		node, sqlLimit(limit), after)
 	if err != nil {
 		return nil, fmt.Errorf("claim events: %w", err)
 	}

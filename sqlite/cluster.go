@@ -226,17 +226,17 @@ func (t *tx) Unclaim(ctx context.Context, kind, key, node string) error {
 }
 
 // ClaimEvents implements lambdahost.Tx.
-func (t *tx) ClaimEvents(ctx context.Context, node string, limit int) ([]*lambdahost.AsyncEvent, error) {
+func (t *tx) ClaimEvents(ctx context.Context, node, after string, limit int) ([]*lambdahost.AsyncEvent, error) {
 	if err := t.writable(); err != nil {
 		return nil, fmt.Errorf("claim events: %w", err)
 	}
 	rows, err := t.query(ctx, `
 		UPDATE async_events SET node = ?1
 		WHERE id IN (SELECT id FROM async_events
-			WHERE node NOT IN (SELECT id FROM nodes WHERE expires > ?2)
+			WHERE id > ?4 AND node NOT IN (SELECT id FROM nodes WHERE expires > ?2)
 			ORDER BY id
 			LIMIT ?3)
-		RETURNING `+eventColumns, node, time.Now().UnixNano(), sqlLimit(limit))
+		RETURNING `+eventColumns, node, time.Now().UnixNano(), sqlLimit(limit), after)
 	if err != nil {
 		return nil, fmt.Errorf("claim events: %w", err)
 	}

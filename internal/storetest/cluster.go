@@ -191,7 +191,18 @@ func claimEvents(t testing.TB, ss []lambdahost.Store, node string, limit int) []
 	t.Helper()
 	var evs []*lambdahost.AsyncEvent
 	mustUpdate(t, on(ss, node), func(tx lambdahost.Tx) (err error) {
-		evs, err = tx.ClaimEvents(t.Context(), node, limit)
+		evs, err = tx.ClaimEvents(t.Context(), node, "", limit)
+		return err
+	})
+	return evs
+}
+
+// claimEventsAfter runs ClaimEvents with a cursor in an Update.
+func claimEventsAfter(t testing.TB, ss []lambdahost.Store, node, after string, limit int) []*lambdahost.AsyncEvent {
+	t.Helper()
+	var evs []*lambdahost.AsyncEvent
+	mustUpdate(t, on(ss, node), func(tx lambdahost.Tx) (err error) {
+		evs, err = tx.ClaimEvents(t.Context(), node, after, limit)
 		return err
 	})
 	return evs
@@ -209,24 +220,23 @@ func testClaimEvents(t *testing.T, ss []lambdahost.Store) {
 	}
 	putEvents(t, s, evs...)
 
-	// b takes the free ones (no node, a node that never registered), oldest
-	// first, two at a time.
-	if got, want := eventIDs(claimEvents(t, ss, "b", 2)), []string{"ev-1", "ev-2"}; !slices.Equal(got, want) {
-		t.Errorf("first ClaimEvents = %v, want %v", got, want)
+	// Only events after the cursor: b takes ev-2.
+	if got, want := eventIDs(claimEventsAfter(t, ss, "b", "ev-1", 1)), []string{"ev-2"}; !slices.Equal(got, want) {
+		t.Errorf("ClaimEvents after ev-1 = %v, want %v", got, want)
 	}
+	// b takes the other free ones (no node, a node that never
+	// registered), oldest first, two at a time.
 	got := claimEvents(t, ss, "b", 2)
-	if ids, want := eventIDs(got), []string{"ev-5"}; !slices.Equal(ids, want) {
-		t.Errorf("second ClaimEvents = %v, want %v", ids, want)
+	if ids, want := eventIDs(got), []string{"ev-1", "ev-5"}; !slices.Equal(ids, want) {
+		t.Fatalf("first ClaimEvents = %v, want %v", ids, want)
 	}
-	for _, ev := range got {
-		if ev.Node != "b" {
-			t.Errorf("claimed event %s has Node %q, want b", ev.ID, ev.Node)
-		}
-		want := *evs[5]
-		want.Node, want.Created = "b", want.Created.UTC()
-		if d := diff([]*lambdahost.AsyncEvent{&want}, got); d != "" {
-			t.Errorf("claimed event (-want +got):\n%s", d)
-		}
+	want5 := *evs[5]
+	want5.Node, want5.Created = "b", want5.Created.UTC()
+	if d := diff([]*lambdahost.AsyncEvent{&want5}, got[1:]); d != "" {
+		t.Errorf("claimed event (-want +got):\n%s", d)
+	}
+	if got := claimEvents(t, ss, "b", 2); len(got) != 0 {
+		t.Errorf("second ClaimEvents = %v, want none", eventIDs(got))
 	}
 	if got := claimEvents(t, ss, "a", 0); len(got) != 0 {
 		t.Errorf("a claimed %v, held by live nodes", eventIDs(got))
@@ -255,7 +265,7 @@ func testClaimEvents(t *testing.T, ss []lambdahost.Store) {
 	// A View cannot claim.
 	var werr error
 	_ = s.View(t.Context(), func(tx lambdahost.Tx) error {
-		_, werr = tx.ClaimEvents(t.Context(), "c", 0)
+		_, werr = tx.ClaimEvents(t.Context(), "c", "", 0)
 		return nil
 	})
 	if werr == nil {
@@ -286,7 +296,7 @@ func testClaimEventsConcurrently(t *testing.T, ss []lambdahost.Store) {
 			for {
 				var got []*lambdahost.AsyncEvent
 				err := on(ss, node).Update(t.Context(), func(tx lambdahost.Tx) (err error) {
-					got, err = tx.ClaimEvents(t.Context(), node, 3)
+					got, err = tx.ClaimEvents(t.Context(), node, "", 3)
 					return err
 				})
 				if err != nil {

@@ -1,0 +1,113 @@
+package control
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// DefaultNodeTTL is how long a node's registration lasts without renewal.
+const DefaultNodeTTL = 10 * time.Second
+
+// heartbeat renews the node's registration every NodeTTL/3 until ctx is
+// done.
+func (s *Service) heartbeat(ctx context.Context) {
+	t := time.NewTicker(s.NodeTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		hctx, cancel := context.WithTimeout(ctx, s.NodeTTL/3)
+		err := s.store.Heartbeat(hctx, s.Node, s.NodeTTL)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			s.Logger.WarnContext(ctx, "renew node registration: other nodes take over this one's work if it lapses",
+				"node", s.Node, lambdahost.LogKeyError, err)
+		}
+	}
+}
+
+// Sweep takes over the work that must happen once and that no live node
+// holds (see lambdahost.Coordinator): it settles the versions left Pending
+// or InProgress, and fails the signing jobs left InProgress, by a node
+// that stopped or died. Start runs it; serving nodes run it regularly, so
+// that the work of a node that dies is taken over within its TTL and that
+// interval.
+func (s *Service) Sweep(ctx context.Context) error {
+	s.init()
+	var unsettled []*lambdahost.Version
+	if err := s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
+		unsettled, err = tx.Unsettled(ctx)
+		return err
+	}); err != nil {
+		return fmt.Errorf("find unsettled versions: %w", err)
+	}
+	for _, v := range unsettled {
+		won := false
+		if err := s.store.Update(ctx, func(tx lambdahost.Tx) (err error) {
+			won, err = tx.Claim(ctx, claimSettle, settleKey(v.Function, v.Name, v.RevisionID), s.Node)
+			return err
+		}); err != nil {
+			return fmt.Errorf("claim unsettled version: %w", err)
+		}
+		if !won {
+			continue // a live node settles it
+		}
+		s.Logger.InfoContext(ctx, "settling version left unsettled", lambdahost.LogKeyFunction, v.ARN())
+		s.settle(ctx, v.Function, v.Name, v.RevisionID)
+	}
+	return s.failInterruptedSigningJobs(ctx)
+}
+
+// Master key check: the store keeps a value derived from the master key
+// that sealed its secrets, and a node whose key does not derive it
+// refuses to serve, rather than sealing new secrets under another key or
+// failing to open the old ones.
+const (
+	kindMeta       = "lambdahost"
+	keyMasterCheck = "master-key-check"
+)
+
+// errMasterKey is Start's answer for a master key other than the store's.
+var errMasterKey = errors.New("the master key does not match the one that sealed this store's secrets: every node sharing a store must be given the same --master-key-file")
+
+// masterKeyCheck derives the check value of key.
+func masterKeyCheck(key []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("lambdahost master key check v1"))
+	return m.Sum(nil)
+}
+
+// checkMasterKey stores the check value of MasterKey if the store has
+// none, and fails with errMasterKey if it has another.
+func (s *Service) checkMasterKey(ctx context.Context) error {
+	if s.MasterKey == nil {
+		return nil
+	}
+	want := masterKeyCheck(s.MasterKey)
+	var got []byte
+	err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		b, err := tx.Record(ctx, kindMeta, keyMasterCheck)
+		if errors.Is(err, lambdahost.ErrNotFound) {
+			got = want
+			return tx.CreateRecord(ctx, kindMeta, keyMasterCheck, want)
+		}
+		got = b
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("check master key: %w", err)
+	}
+	if !hmac.Equal(got, want) {
+		return errMasterKey
+	}
+	return nil
+}
