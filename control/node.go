@@ -111,3 +111,29 @@ func (s *Service) checkMasterKey(ctx context.Context) error {
 	}
 	return nil
 }
+
+// FunctionState reads function id and every version of it in one snapshot,
+// without a caller, for a node told that another changed it. It answers
+// nil, nil, nil if the function does not exist.
+func (s *Service) FunctionState(ctx context.Context, id lambdahost.FunctionID) (*lambdahost.Function, []*lambdahost.Version, error) {
+	s.init()
+	var (
+		fn       *lambdahost.Function
+		versions []*lambdahost.Version
+	)
+	err := s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
+		fn, err = tx.Function(ctx, id)
+		if err != nil {
+			return err
+		}
+		versions, err = tx.ListVersions(ctx, id, -3, 0)
+		return err
+	})
+	if errors.Is(err, lambdahost.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read function %s: %w", id.ARN(), err)
+	}
+	return fn, versions, nil
+}

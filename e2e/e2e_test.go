@@ -73,6 +73,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambdahost/lambdahost/internal/testserver"
 )
 
 // binary is the lambdahost executable under test.
@@ -80,7 +82,9 @@ var binary string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Exit(runTests(m))
+	code := runTests(m)
+	testserver.StopPostgres()
+	os.Exit(code)
 }
 
 func runTests(m *testing.M) int {
