@@ -162,21 +162,21 @@ func TestClusterConcurrentUpdates(t *testing.T) {
 		rev := ds[0].Call(t, "GetFunction", Params{"FunctionName": name}).OK(t).Str("Configuration.RevisionId")
 		results := make([]*Result, len(ds))
 		zips := make([][]byte, len(ds))
-		ready := make(chan struct{})
-		var arrived sync.WaitGroup
-		arrived.Add(len(ds))
-		t.Run(fmt.Sprintf("round-%d", round), func(t *testing.T) {
-			for i, d := range ds {
-				zips[i] = handlerZip(t, fmt.Sprintf("round %d writer %d", round, i))
-				t.Run(fmt.Sprintf("%s-%d", d.Name(), i), func(t *testing.T) {
-					t.Parallel()
-					arrived.Done()
-					<-ready
-					results[i] = d.Call(t, "UpdateFunctionCode", Params{"FunctionName": name, "ZipFile": zips[i], "RevisionId": rev})
-				})
-			}
-			go func() { arrived.Wait(); close(ready) }()
-		})
+		for i := range ds {
+			zips[i] = handlerZip(t, fmt.Sprintf("round %d writer %d", round, i))
+		}
+		// All writers send at once: each goroutine waits for the others to
+		// be ready. Call reports failures in its Result.
+		var ready, done sync.WaitGroup
+		ready.Add(len(ds))
+		for i, d := range ds {
+			done.Go(func() {
+				ready.Done()
+				ready.Wait()
+				results[i] = d.Call(t, "UpdateFunctionCode", Params{"FunctionName": name, "ZipFile": zips[i], "RevisionId": rev})
+			})
+		}
+		done.Wait()
 		winner := -1
 		for i, r := range results {
 			won := r.Err == nil && r.Code == ""
