@@ -5,7 +5,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"crypto/rand"
 	"os"
@@ -14,7 +18,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/lambdahost/lambdahost/internal/testserver"
@@ -204,4 +211,164 @@ func TestClusterConcurrentUpdates(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestClusterAsyncEventTakenOver stores an Event invocation on a node
+// that cannot run it yet (reserved concurrency 0 throttles it, so that
+// node holds it for a retry), kills that node with SIGKILL, and lifts the
+// throttle through another: the acknowledged event runs once, on one of
+// the nodes left, within the dead node's TTL and the sweep interval.
+func TestClusterAsyncEventTakenOver(t *testing.T) {
+	t.Parallel()
+	tap := &logTap{TB: t}
+	c := StartCluster(tap, 3, WithArgs("--log-level", "debug", "--async-retry-delays", "100ms"))
+	a := NewSDKClient(c.Nodes[0].Endpoint, TestCredentials, "us-east-1")
+	b := NewDriver(t, Boto3Driver, c.Nodes[1], TestCredentials, "us-east-1")
+	cli := NewDriver(t, CLIDriver, c.Nodes[2], TestCredentials, "us-east-1")
+	ctx := t.Context()
+	name := "taken-over"
+	mustCreate(t, cli, name, makeZip(t, "index.py", reportingHandler))
+	if _, err := a.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{
+		FunctionName: aws.String(name), ReservedConcurrentExecutions: aws.Int32(0),
+	}); err != nil {
+		t.Fatalf("PutFunctionConcurrency: %v", err)
+	}
+	token := fmt.Sprintf("token-%x", time.Now().UnixNano())
+	out, err := a.Invoke(ctx, &lambda.InvokeInput{
+		FunctionName: aws.String(name), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"token":"` + token + `"}`),
+	})
+	if err != nil || out.StatusCode != 202 {
+		t.Fatalf("Event Invoke: %v (status %d), want 202", err, out.StatusCode)
+	}
+	requestID, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+	ran := "RAN:" + strings.ToUpper(token) + ":" + requestID
+
+	c.Nodes[0].Kill()
+	killed := time.Now()
+	b.Call(t, "DeleteFunctionConcurrency", Params{"FunctionName": name}).OK(t)
+	tap.waitCount(t, ran, 1, 2*time.Minute, "after its node was killed and the throttle lifted")
+	t.Logf("the event ran %v after its node was killed", time.Since(killed).Round(time.Millisecond))
+	time.Sleep(2 * time.Second)
+	tap.waitCount(t, ran, 1, 0, "two seconds after it ran")
+}
+
+// TestClusterKilledMidUpload kills a node with SIGKILL while an
+// UpdateFunctionCode is streaming into it: nothing is torn. The other
+// nodes answer and run the code before the update, the update is not in
+// progress, and they take the next update.
+func TestClusterKilledMidUpload(t *testing.T) {
+	t.Parallel()
+	c := StartCluster(t, 3)
+	ds := c.nodeDrivers(t)
+	name := "mid-upload"
+	createFunction(t, ds[1], name, python312Fn, "before", nil)
+	before := python312Fn.zip(t, "before")
+
+	// A 20 MB update, signed whole, of which half is sent before the kill.
+	big := storedZip(t, 20<<20, 7)
+	body := updateCodeBody(t, big)
+	pr, pw := io.Pipe()
+	req := rawRequest(t, "PUT", c.Nodes[0].Endpoint+"/2015-03-31/functions/"+name+"/code", &TestCredentials, "us-east-1", body, nil)
+	req.Body, req.ContentLength = pr, int64(len(body))
+	req.GetBody = nil
+	sent := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			err = fmt.Errorf("the update answered HTTP %d", resp.StatusCode)
+		}
+		sent <- err
+	}()
+	if _, err := pw.Write(body[:len(body)/2]); err != nil {
+		t.Fatalf("send half the body: %v", err)
+	}
+	c.Nodes[0].Kill()
+	pw.CloseWithError(errors.New("node killed"))
+	if err := <-sent; err == nil {
+		t.Fatal("the interrupted update answered")
+	}
+
+	for i, d := range ds[1:] {
+		r := d.Call(t, "GetFunction", Params{"FunctionName": name}).OK(t)
+		wantCode(t, r, "Configuration.", before)
+		wantStr(t, r, "Configuration.LastUpdateStatus", "Successful")
+		if got := download(t, r.Str("Code.Location")); !bytes.Equal(got, before) {
+			t.Errorf("node %d serves code other than the code before the update", i+1)
+		}
+		wantVersion(t, invoke(t, d, name, map[string]any{}).OK(t), "before")
+	}
+	after := python312Fn.zip(t, "after")
+	ds[1].Call(t, "UpdateFunctionCode", Params{"FunctionName": name, "ZipFile": after}).OK(t)
+	mustWait(t, ds[2], "FunctionUpdatedV2", Params{"FunctionName": name})
+	wantVersion(t, invoke(t, ds[2], name, map[string]any{}).OK(t), "after")
+}
+
+// TestClusterLateNode starts a node after functions, versions, aliases and
+// tags exist: it answers all of them, runs them, and what it changes the
+// first nodes see.
+func TestClusterLateNode(t *testing.T) {
+	t.Parallel()
+	c := StartCluster(t, 2)
+	ds := c.nodeDrivers(t)
+	name := "late"
+	createFunction(t, ds[0], name, python312Fn, 1, Params{"Tags": Params{"team": "a"}})
+	ds[1].Call(t, "PublishVersion", Params{"FunctionName": name}).OK(t)
+	ds[0].Call(t, "CreateAlias", Params{"FunctionName": name, "Name": "live", "FunctionVersion": "1"}).OK(t)
+
+	late := c.Add(t)
+	d := NewDriver(t, SDKDriver, late, TestCredentials, "us-east-1")
+	r := d.Call(t, "GetFunction", Params{"FunctionName": name}).OK(t)
+	wantCode(t, r, "Configuration.", python312Fn.zip(t, 1))
+	if got := r.Get("Tags.team"); got != "a" {
+		t.Errorf("late node: Tags.team = %v, want a", got)
+	}
+	wantStr(t, d.Call(t, "GetAlias", Params{"FunctionName": name, "Name": "live"}).OK(t), "FunctionVersion", "1")
+	wantVersion(t, invoke(t, d, name, map[string]any{}, Params{"Qualifier": "live"}).OK(t), 1)
+
+	d.Call(t, "UpdateFunctionCode", Params{"FunctionName": name, "ZipFile": python312Fn.zip(t, 2)}).OK(t)
+	mustWait(t, ds[0], "FunctionUpdatedV2", Params{"FunctionName": name})
+	wantVersion(t, invoke(t, ds[1], name, map[string]any{}).OK(t), 2)
+	wantVersion(t, invoke(t, ds[0], name, map[string]any{}, Params{"Qualifier": "live"}).OK(t), 1)
+}
+
+// TestClusterReservedConcurrency gives a function a reserved concurrency
+// of 1: while an invocation runs on one node, another node throttles.
+func TestClusterReservedConcurrency(t *testing.T) {
+	t.Parallel()
+	c := StartCluster(t, 2)
+	a := NewDriver(t, SDKDriver, c.Nodes[0], TestCredentials, "us-east-1")
+	b := NewDriver(t, Boto3Driver, c.Nodes[1], TestCredentials, "us-east-1")
+	name := "reserved"
+	createFunction(t, a, name, python312Fn, 1, Params{"Timeout": 120})
+	b.Call(t, "PutFunctionConcurrency", Params{"FunctionName": name, "ReservedConcurrentExecutions": 1}).OK(t)
+	// a's long invocation may be throttled by one of b's short ones: it
+	// tries again until it runs. While it runs, b must be throttled.
+	long := make(chan *Result, 1)
+	go func() {
+		for {
+			r := invoke(t, a, name, map[string]any{"sleep_ms": 15000})
+			if r.Code != "TooManyRequestsException" {
+				long <- r
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	throttled := eventually(time.Minute, func() bool {
+		r := invoke(t, b, name, map[string]any{})
+		if r.Code == "TooManyRequestsException" {
+			if r.Reason != "ReservedFunctionConcurrentInvocationLimitExceeded" {
+				t.Errorf("throttled with reason %q", r.Reason)
+			}
+			return true
+		}
+		return false
+	})
+	if !throttled {
+		t.Error("node b never throttled while node a ran the function's one allowed invocation")
+	}
+	wantVersion(t, (<-long).OK(t), 1)
+	// Once it is over, the other node may run it.
+	wantVersion(t, invoke(t, b, name, map[string]any{}).OK(t), 1)
 }
