@@ -44,6 +44,47 @@ func (t *tx) Function(ctx context.Context, id lambdahost.FunctionID) (*lambdahos
 	return f, nil
 }
 
+// AllFunctions implements lambdahost.Tx. The row-value comparison walks
+// the primary key.
+func (t *tx) AllFunctions(ctx context.Context, after lambdahost.FunctionID, limit int) ([]*lambdahost.Function, error) {
+	rows, err := t.query(ctx, `
+		SELECT account, region, name, created, last_version, changes, published_changes, tags, reserved_concurrency
+		FROM functions
+		WHERE (account, region, name) > ($1, $2, $3)
+		ORDER BY account, region, name
+		LIMIT $4`,
+		after.Account, after.Region, after.Name, sqlLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list all functions: %w", err)
+	}
+	fs, err := collect(t, rows, func(r pgx.CollectableRow) (*lambdahost.Function, error) {
+		var (
+			f        lambdahost.Function
+			created  int64
+			tags     []byte
+			reserved *int32
+		)
+		if err := r.Scan(&f.ID.Account, &f.ID.Region, &f.ID.Name, &created, &f.LastVersion, &f.Changes, &f.PublishedChanges, &tags, &reserved); err != nil {
+			return nil, err
+		}
+		f.Created = toTime(created)
+		if reserved != nil {
+			n := int(*reserved)
+			f.ReservedConcurrency = &n
+		}
+		if tags != nil {
+			if err := json.Unmarshal(tags, &f.Tags); err != nil {
+				return nil, fmt.Errorf("%s: decode tags: %w", f.ID.ARN(), err)
+			}
+		}
+		return &f, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list all functions: %w", err)
+	}
+	return fs, nil
+}
+
 // CreateFunction implements lambdahost.Tx. A function that exists is
 // found by ON CONFLICT rather than by a failed insert, which would abort
 // the transaction.
