@@ -86,9 +86,11 @@ func masterKeyCheck(key []byte) []byte {
 	return m.Sum(nil)
 }
 
-// checkMasterKey stores the check value of MasterKey if the store has
-// none, and fails with errMasterKey if it has another.
-func (s *Service) checkMasterKey(ctx context.Context) error {
+// CheckMasterKey stores the check value of MasterKey if the store has
+// none, and fails if it has another: the store's secrets were sealed with
+// another key. Start calls it.
+func (s *Service) CheckMasterKey(ctx context.Context) error {
+	s.init()
 	if s.MasterKey == nil {
 		return nil
 	}

@@ -145,7 +145,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.store.Heartbeat(ctx, s.Node, s.NodeTTL); err != nil {
 		return fmt.Errorf("register node: %w", err)
 	}
-	if err := s.checkMasterKey(ctx); err != nil {
+	if err := s.CheckMasterKey(ctx); err != nil {
 		return err
 	}
 	bctx, stop := context.WithCancel(s.ctx)

@@ -54,6 +54,20 @@ const (
 // versitygw skips the test, or fails it in CI.
 func StartCluster(t testing.TB, n int, opts ...Option) *Cluster {
 	t.Helper()
+	c := NewBackends(t)
+	key := make([]byte, 32)
+	rand.Read(key)
+	keyFile := filepath.Join(t.TempDir(), "master.key")
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return c.Start(t, n, keyFile, opts...)
+}
+
+// NewBackends starts what a cluster shares, a database and a bucket
+// "code", without nodes.
+func NewBackends(t testing.TB) *Cluster {
+	t.Helper()
 	pg := testserver.StartPostgres(t)
 	c := &Cluster{DSN: pg.NewDatabase(t), S3: testserver.StartS3(t), t: t}
 	s3c := awss3.New(awss3.Options{
@@ -63,19 +77,26 @@ func StartCluster(t testing.TB, n int, opts ...Option) *Cluster {
 	if _, err := s3c.CreateBucket(context.Background(), &awss3.CreateBucketInput{Bucket: aws.String("code")}); err != nil {
 		t.Fatalf("create bucket: %v", err)
 	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	c.MasterKeyFile = filepath.Join(t.TempDir(), "master.key")
-	if err := os.WriteFile(c.MasterKeyFile, key, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return c
+}
+
+// S3Env is the environment that gives the nodes, and migrate, the
+// bucket's credentials.
+func (c *Cluster) S3Env() []string {
+	return []string{"AWS_ACCESS_KEY_ID=" + c.S3.AccessKey, "AWS_SECRET_ACCESS_KEY=" + c.S3.SecretKey}
+}
+
+// Start starts n nodes on c's backends with the master key in keyFile.
+func (c *Cluster) Start(t testing.TB, n int, keyFile string, opts ...Option) *Cluster {
+	t.Helper()
+	c.MasterKeyFile = keyFile
 	c.opts = append([]Option{
 		WithArgs("--database", c.DSN,
 			"--blob-store", "s3://code/lambdahost", "--blob-s3-endpoint", c.S3.Endpoint,
 			"--blob-s3-path-style", "true", "--blob-s3-region", "us-east-1",
 			"--master-key-file", c.MasterKeyFile,
 			"--node-ttl", clusterNodeTTL, "--sweep-interval", clusterSweepInterval),
-		WithEnv("AWS_ACCESS_KEY_ID="+c.S3.AccessKey, "AWS_SECRET_ACCESS_KEY="+c.S3.SecretKey),
+		WithEnv(c.S3Env()...),
 	}, opts...)
 	for range n {
 		c.Add(t)
