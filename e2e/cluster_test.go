@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -392,4 +393,33 @@ func TestClusterReservedConcurrency(t *testing.T) {
 	wantVersion(t, (<-long).OK(t), 1)
 	// Once it is over, the other node may run it.
 	wantVersion(t, invoke(t, b, name, map[string]any{}).OK(t), 1)
+}
+
+// TestClusterWrongMasterKey starts a node with a master key other than
+// the one the cluster's secrets are sealed with: it refuses to serve.
+func TestClusterWrongMasterKey(t *testing.T) {
+	t.Parallel()
+	c := StartCluster(t, 1)
+	other := filepath.Join(t.TempDir(), "other.key")
+	key := make([]byte, 32)
+	rand.Read(key)
+	if err := os.WriteFile(other, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), binary, "serve", "--listen", "127.0.0.1:0",
+		"--data-dir", filepath.Join(t.TempDir(), "data"), "--database", c.DSN,
+		"--blob-store", "s3://code/lambdahost", "--blob-s3-endpoint", c.S3.Endpoint,
+		"--blob-s3-path-style", "true", "--blob-s3-region", "us-east-1", "--master-key-file", other)
+	cmd.Env = append(envWithout(os.Environ(), "LAMBDAHOST_"), c.S3Env()...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("serve with another master key: %v, want exit status 1\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "master key does not match") {
+		t.Errorf("serve with another master key said %q", out)
+	}
+	// The cluster's node still serves.
+	d := NewDriver(t, SDKDriver, c.Nodes[0], TestCredentials, "us-east-1")
+	d.Call(t, "ListFunctions", Params{}).OK(t)
 }

@@ -200,10 +200,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	urlKey, err := loadURLKey(ctx, store, m.Database != "", masterKey, m.DataDir)
-	if err != nil {
-		return err
-	}
 	node := lambdahost.NewNodeID()
 
 	s3src, err := fns3.New(ctx, fns3.Options{Endpoint: m.S3Endpoint, PathStyle: m.S3PathStyle, Region: m.S3Region, Logger: logger})
@@ -226,6 +222,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	defer svc.Close()
+	// After Start, which checked the master key that seals it.
+	urlKey, err := loadURLKey(ctx, store, m.Database != "", masterKey, m.DataDir)
+	if err != nil {
+		return err
+	}
 
 	executor, err := m.executor(ctx, svc, images, logger)
 	if err != nil {
