@@ -55,7 +55,7 @@ func StartPostgres(tb testing.TB) *Postgres {
 	if err != nil {
 		missing(tb, "PostgreSQL", PostgresInstall, err)
 	}
-	pgOnce.Do(func() { pgServer, pgErr = startPostgres(bin) })
+	pgOnce.Do(func() { pgServer, pgErr = startPostgres(bin, false) })
 	if pgErr != nil {
 		tb.Fatalf("start PostgreSQL: %v", pgErr)
 	}
@@ -65,17 +65,40 @@ func StartPostgres(tb testing.TB) *Postgres {
 // StopPostgres stops the cluster StartPostgres started, if any, and
 // removes its files.
 func StopPostgres() {
-	if pgServer == nil {
-		return
+	if pgServer != nil {
+		pgServer.Stop()
 	}
-	pgServer.cmd.Process.Signal(syscall.SIGINT) // fast shutdown
+}
+
+// NewPostgres starts a cluster of the caller's own, as StartPostgres does
+// but durable (fsync on, PostgreSQL's defaults), for programs that measure
+// it (the benchmark). The caller Stops it.
+func NewPostgres() (*Postgres, error) {
+	bin, err := postgresBin()
+	if err != nil {
+		return nil, fmt.Errorf("%w; install it with %s", err, PostgresInstall)
+	}
+	return startPostgres(bin, true)
+}
+
+// Stop stops the cluster and removes its files.
+func (p *Postgres) Stop() {
+	p.cmd.Process.Signal(syscall.SIGINT) // fast shutdown
 	select {
-	case <-pgServer.done:
+	case <-p.done:
 	case <-time.After(10 * time.Second):
-		pgServer.cmd.Process.Kill()
-		<-pgServer.done
+		p.cmd.Process.Kill()
+		<-p.done
 	}
-	os.RemoveAll(pgServer.dir)
+	os.RemoveAll(p.dir)
+}
+
+// CreateDatabase creates database name and returns its connection string.
+func (p *Postgres) CreateDatabase(ctx context.Context, name string) (string, error) {
+	if err := p.exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", fmt.Errorf("create database: %w", err)
+	}
+	return p.DSN(name), nil
 }
 
 // postgresBin finds the directory of initdb and postgres: in PATH, or
@@ -101,7 +124,7 @@ func postgresBin() (string, error) {
 	return "", errors.New("initdb and postgres not in PATH or /usr/lib/postgresql/*/bin")
 }
 
-func startPostgres(bin string) (*Postgres, error) {
+func startPostgres(bin string, durable bool) (*Postgres, error) {
 	removeStaleClusters()
 	dir, err := os.MkdirTemp("", "lambdahost-pg-")
 	if err != nil {
@@ -145,10 +168,13 @@ func startPostgres(bin string) (*Postgres, error) {
 		return nil, err
 	}
 	defer log.Close()
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", port,
+	args := []string{"-D", data, "-p", port,
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-		"-c", "max_connections=400", "-c", "fsync=off", "-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off", "-c", "shared_buffers=64MB")
+		"-c", "max_connections=400", "-c", "shared_buffers=64MB"}
+	if !durable {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Dir = dir
