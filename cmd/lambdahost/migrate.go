@@ -254,7 +254,9 @@ func copyFunction(ctx context.Context, src lambdahost.Store, srcBlobs lambdahost
 	}
 	err = dst.Update(ctx, func(tx lambdahost.Tx) error {
 		if err := tx.CreateFunction(ctx, fn); errors.Is(err, lambdahost.ErrExists) {
-			err = tx.PutFunction(ctx, fn)
+			if err := tx.PutFunction(ctx, fn); err != nil {
+				return err
+			}
 		} else if err != nil {
 			return err
 		}
