@@ -46,6 +46,7 @@ type env struct {
 	srv     *httptest.Server
 	api     *fnhttp.Server
 	svc     *control.Service
+	store   lambdahost.Store
 	blocked *blockingPreparer
 	creds   aws.Credentials
 	region  string
@@ -117,7 +118,10 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		return fmt.Sprintf("00000000-0000-4000-8000-%012d", revs)
 	}
 	svc.SettleSync = true
-	e := &env{t: t, svc: svc, creds: aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, region: "us-east-1", dbPath: filepath.Join(dir, "db")}
+	// No renewal during a test: storedEvents ends the node's registration
+	// to play a restart.
+	svc.NodeTTL = time.Hour
+	e := &env{t: t, svc: svc, store: store, creds: aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, region: "us-east-1", dbPath: filepath.Join(dir, "db")}
 	for _, o := range opts {
 		o(e)
 	}
