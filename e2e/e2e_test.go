@@ -55,6 +55,15 @@
 //	    signed deploys; tampered, unsigned, revoked TestCodeSigningFlow            cli
 //	    the nine code signing config operations     TestCodeSigningConfigs         cli boto3 sdk
 //	27  SourceKMSKeyArn, no plaintext, disabled key TestSourceKMSKeyArn            cli (kms) sdk
+//	28  several nodes on PostgreSQL and S3 (StartCluster):
+//	    update on A, wait on B, invoke on C         TestClusterOneTruth            cli boto3 sdk
+//	    same RevisionId from every node at once     TestClusterConcurrentUpdates   cli boto3 sdk
+//	    SIGKILL of the node holding an Event        TestClusterAsyncEventTakenOver boto3 sdk cli
+//	    SIGKILL mid-upload: nothing torn            TestClusterKilledMidUpload     raw cli boto3 sdk
+//	    a node started later catches up             TestClusterLateNode            cli boto3 sdk
+//	    reserved concurrency across nodes           TestClusterReservedConcurrency boto3 sdk
+//	    another master key refuses to serve         TestClusterWrongMasterKey      bin sdk
+//	    migrate a populated SQLite data dir         TestMigrate                    bin cli boto3 sdk
 package e2e
 
 import (
