@@ -37,6 +37,12 @@ type Tx interface {
 	// DeleteFunction removes the function with all its versions, aliases
 	// and asynchronous events.
 	DeleteFunction(ctx context.Context, id FunctionID) error
+	// AllFunctions returns up to limit functions of every account and
+	// region whose IDs sort after after, ordered by account, region and
+	// name, each bytewise. The zero FunctionID starts at the beginning.
+	// It is for tools that walk the whole store (check, backup, migrate);
+	// the API lists functions of one account and region with ListLatest.
+	AllFunctions(ctx context.Context, after FunctionID, limit int) ([]*Function, error)
 
 	Version(ctx context.Context, id FunctionID, name string) (*Version, error)
 	// PutVersion inserts or replaces the version; ErrNotFound if the

@@ -62,6 +62,8 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.Store) {
 		{"alias-round-trip", testAliasRoundTrip},
 		{"alias-list", testAliasList},
 		{"list-limit-zero-lists-all", testListLimitZero},
+		{"all-functions", testAllFunctions},
+		{"all-functions-pagination", testAllFunctionsPagination},
 		{"usage", testUsage},
 		{"digests", testDigests}, {"code-refs", testCodeRefs},
 		{"unsettled", testUnsettled},
