@@ -10,8 +10,10 @@ import (
 	"io"
 	"maps"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
@@ -308,25 +310,119 @@ func (c *checker) code(ctx context.Context) error {
 	order := slices.SortedFunc(maps.Keys(uses), func(a, b lambdahost.CodeRef) int {
 		return cmp.Compare(uses[a][0].Holder, uses[b][0].Holder)
 	})
-	for i, r := range order {
-		if err := ctx.Err(); err != nil {
-			return err
+	return c.verifyAll(ctx, order, uses)
+}
+
+// verifyJob is a package to verify: its reference, its content if it is
+// stored inline, and the key that seals it.
+type verifyJob struct {
+	ref      lambdahost.CodeRef
+	uses     []CodeUse
+	inline   []byte // nil: in the blob store
+	key      *checkedKey
+	unstored bool
+}
+
+// verifyAll verifies the packages of order, reading the metadata they
+// need here, in the transaction, and their content in one worker per CPU,
+// since hashing and opening sealed code is CPU-bound. Problems are
+// reported in order.
+func (c *checker) verifyAll(ctx context.Context, order []lambdahost.CodeRef, uses map[lambdahost.CodeRef][]CodeUse) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		jobs    = make(chan int)
+		mu      sync.Mutex
+		msgs    = make([]string, len(order))
+		done    int
+		errOnce error
+		wg      sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if errOnce == nil {
+			errOnce = err
 		}
-		us := uses[r]
-		msg, err := c.verify(ctx, r, allUnstored(us))
-		if err != nil {
-			return err
-		}
-		if msg != "" {
-			for _, u := range us {
-				c.problem(u.Holder, "code %s: %s", u.Digest, msg)
+		mu.Unlock()
+		cancel()
+	}
+	prepared := make([]verifyJob, len(order))
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range jobs {
+				msg, size, opened, err := c.verify(ctx, &prepared[i])
+				if err != nil {
+					fail(err)
+					continue
+				}
+				mu.Lock()
+				msgs[i] = msg
+				done++
+				if size >= 0 {
+					c.rep.Packages++
+					c.rep.Bytes += size
+				}
+				if !opened && size >= 0 && prepared[i].ref.SealedWith != "" && msg == "" {
+					c.rep.Unopened++
+				}
+				if c.opts.Progress != nil {
+					c.opts.Progress(done, len(order), c.rep.Bytes)
+				}
+				mu.Unlock()
 			}
+		})
+	}
+	for i, r := range order {
+		j, err := c.prepare(ctx, r, uses[r])
+		if err != nil {
+			fail(err)
+			break
 		}
-		if c.opts.Progress != nil {
-			c.opts.Progress(i+1, len(order), c.rep.Bytes)
+		prepared[i] = j
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if errOnce != nil {
+		return errOnce
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for i, r := range order {
+		if msgs[i] == "" {
+			continue
+		}
+		for _, u := range uses[r] {
+			c.problem(u.Holder, "code %s: %s", u.Digest, msgs[i])
 		}
 	}
 	return nil
+}
+
+// prepare reads, in the transaction, what verifying r needs besides its
+// blob.
+func (c *checker) prepare(ctx context.Context, r lambdahost.CodeRef, us []CodeUse) (verifyJob, error) {
+	j := verifyJob{ref: r, uses: us, unstored: allUnstored(us)}
+	data, err := c.tx.Code(ctx, r.Address())
+	switch {
+	case err == nil:
+		j.inline = data
+	case !errors.Is(err, lambdahost.ErrBlobNotFound):
+		return j, err
+	}
+	if r.SealedWith != "" {
+		if j.key, err = c.sealingKey(ctx, r.SealedWith); err != nil {
+			return j, err
+		}
+	}
+	return j, nil
 }
 
 func allUnstored(us []CodeUse) bool {
@@ -338,74 +434,68 @@ func allUnstored(us []CodeUse) bool {
 	return true
 }
 
-// verify checks the package r. It returns what is wrong ("" if nothing),
-// and an error only if it could not look.
-func (c *checker) verify(ctx context.Context, r lambdahost.CodeRef, unstored bool) (string, error) {
+// verify checks the package of j. It returns what is wrong ("" if
+// nothing), the stored size (-1 if nothing is stored), whether sealed code
+// was opened, and an error only if it could not look. It must not use the
+// transaction: it runs beside others.
+func (c *checker) verify(ctx context.Context, j *verifyJob) (msg string, size int64, opened bool, err error) {
+	r := j.ref
 	addr := r.Address()
 	var b lambdahost.Blob
-	data, err := c.tx.Code(ctx, addr)
-	switch {
-	case err == nil:
-		b = &inlineBlob{bytes.NewReader(data)}
-	case errors.Is(err, lambdahost.ErrBlobNotFound):
+	if j.inline != nil {
+		b = &inlineBlob{bytes.NewReader(j.inline)}
+	} else {
 		b, err = c.s.blobs.Open(ctx, addr)
 		if errors.Is(err, lambdahost.ErrBlobNotFound) {
-			if unstored {
-				return "", nil // never stored: its holder reports why
+			if j.unstored {
+				return "", -1, false, nil // never stored: its holder reports why
 			}
-			return fmt.Sprintf("missing: neither the blob store (blob %s) nor the metadata holds it", addr.Hex()), nil
+			return fmt.Sprintf("missing: neither the blob store (blob %s) nor the metadata holds it", addr.Hex()), -1, false, nil
 		}
 		if err != nil {
-			return "", err
+			return "", -1, false, err
 		}
-	default:
-		return "", err
 	}
 	defer b.Close()
-	c.rep.Packages++
-	c.rep.Bytes += b.Size()
+	size = b.Size()
 
 	if r.SealedWith == "" {
 		// Stored before code was sealed: plain, at its own digest.
 		h := sha256.New()
 		if _, err := io.Copy(h, io.NewSectionReader(b, 0, b.Size())); err != nil {
-			return "unreadable: " + err.Error(), nil
+			return "unreadable: " + err.Error(), size, false, nil
 		}
 		if lambdahost.Digest(h.Sum(nil)) != r.Digest {
-			return "damaged: the stored bytes do not match the digest", nil
+			return "damaged: the stored bytes do not match the digest", size, false, nil
 		}
-		return "", nil
+		return "", size, false, nil
 	}
 	tr, _, err := lambdahost.CheckSealedLayout(b, b.Size())
 	if err != nil {
-		return "damaged: " + err.Error(), nil
+		return "damaged: " + err.Error(), size, false, nil
 	}
 	if tr.KeyARN != r.SealedWith {
-		return fmt.Sprintf("damaged: sealed under %s, but its version says %s", tr.KeyARN, r.SealedWith), nil
+		return fmt.Sprintf("damaged: sealed under %s, but its version says %s", tr.KeyARN, r.SealedWith), size, false, nil
 	}
-	k, err := c.sealingKey(ctx, r.SealedWith)
-	if err != nil {
-		return "", err
-	}
+	k := j.key
 	if k.problem != "" {
-		return k.problem, nil
+		return k.problem, size, false, nil
 	}
 	if k.key == nil {
-		c.rep.Unopened++
-		return "", nil
+		return "", size, false, nil // no master key
 	}
 	sb, err := openSealed(b, k.key)
 	if err != nil {
-		return "does not open with its key: " + err.Error(), nil
+		return "does not open with its key: " + err.Error(), size, true, nil
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(sb, 0, sb.Size())); err != nil {
-		return "does not open with its key: " + err.Error(), nil
+		return "does not open with its key: " + err.Error(), size, true, nil
 	}
 	if lambdahost.Digest(h.Sum(nil)) != r.Digest {
-		return "damaged: it opens, but to content that does not match the digest", nil
+		return "damaged: it opens, but to content that does not match the digest", size, true, nil
 	}
-	return "", nil
+	return "", size, true, nil
 }
 
 // orphans lists stored packages that nothing references.

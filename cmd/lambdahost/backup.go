@@ -15,8 +15,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
@@ -307,34 +310,54 @@ func (c *backupCmd) copyCode(ctx context.Context, db string, m *manifest) error 
 		}
 	}
 	prog := newProgress(c.Stderr, "backup", len(addrs), total)
-	var missing []string
-	var done int64
-	for i, a := range addrs {
+	var (
+		mu      sync.Mutex
+		copied  = make([]*manifestBlob, len(addrs))
+		missing = make([][]string, len(addrs))
+		n       int
+		done    int64
+	)
+	err = forEachParallel(ctx, len(addrs), func(ctx context.Context, i int) error {
+		a := addrs[i]
 		w := wants[a]
 		sum, size, err := copyBlob(ctx, dst, src, a, !c.Copy, func(sum lambdahost.Digest, size int64, r io.ReaderAt) error {
 			return verifyStoredLayout(w.ref, sum, size, r)
 		})
 		switch {
 		case errors.Is(err, lambdahost.ErrBlobNotFound) && w.unstored:
-			continue // never stored: the versions report why
+			// Never stored: the versions report why.
 		case errors.Is(err, lambdahost.ErrBlobNotFound):
 			for _, h := range w.holders {
-				missing = append(missing, fmt.Sprintf("%s: code %s is missing from the data dir (blob %s)", h, w.ref.Digest, a.Hex()))
+				missing[i] = append(missing[i], fmt.Sprintf("%s: code %s is missing from the data dir (blob %s)", h, w.ref.Digest, a.Hex()))
 			}
-			continue
 		case err != nil:
 			return fmt.Errorf("back up code of %s: %w", strings.Join(w.holders, ", "), err)
+		default:
+			copied[i] = &manifestBlob{Address: a.Hex(), Size: size, SHA256: sum.Hex()}
 		}
-		m.Blobs = append(m.Blobs, manifestBlob{Address: a.Hex(), Size: size, SHA256: sum.Hex()})
+		mu.Lock()
+		defer mu.Unlock()
+		n++
 		done += size
-		prog.update(i+1, done)
+		prog.update(n, done)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var lost []string
+	for i := range addrs {
+		if copied[i] != nil {
+			m.Blobs = append(m.Blobs, *copied[i])
+		}
+		lost = append(lost, missing[i]...)
 	}
 	prog.finish(len(addrs), done)
 	if err := dst.Sync(); err != nil {
 		return err
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("the data dir is damaged, so the backup in %s is incomplete (run lambdahost check):\n  %s", c.To, strings.Join(missing, "\n  "))
+	if len(lost) > 0 {
+		return fmt.Errorf("the data dir is damaged, so the backup in %s is incomplete (run lambdahost check):\n  %s", c.To, strings.Join(lost, "\n  "))
 	}
 	return nil
 }
@@ -409,6 +432,44 @@ func copyBlob(ctx context.Context, dst, src *disk.BlobStore, d lambdahost.Digest
 		return lambdahost.Digest{}, 0, err
 	}
 	return sum, w.Size(), nil
+}
+
+// forEachParallel calls fn for every i in [0, n) on one goroutine per
+// CPU, since copying and verifying code is mostly hashing. It returns the
+// first error, after which it starts no more calls.
+func forEachParallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		errMu    sync.Mutex
+		firstErr error
+	)
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := fn(ctx, i); err != nil {
+					errMu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					errMu.Unlock()
+					cancel()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return context.Cause(ctx)
 }
 
 // readMasterKey reads the master key at path without creating one. A

@@ -34,7 +34,7 @@ type opened struct {
 
 // openDataDir opens (creating) the data dir at dir as serve would, without
 // its lock, and closes it when the test ends or close is called.
-func openDataDir(t *testing.T, dir string) *opened {
+func openDataDir(t testing.TB, dir string) *opened {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -71,7 +71,7 @@ func (o *opened) close() {
 
 // testZip returns a zip holding a file of size random bytes, stored
 // uncompressed, so that its size is about size.
-func testZip(t *testing.T, size int) []byte {
+func testZip(t testing.TB, size int) []byte {
 	t.Helper()
 	content := make([]byte, size)
 	rand.Read(content)
@@ -89,7 +89,7 @@ func testZip(t *testing.T, size int) []byte {
 }
 
 // stage stages data as an upload; the caller aborts it when done.
-func (o *opened) stage(t *testing.T, data []byte) lambdahost.BlobWriter {
+func (o *opened) stage(t testing.TB, data []byte) lambdahost.BlobWriter {
 	t.Helper()
 	w, err := o.svc.StageCode(o.ctx)
 	if err != nil {
@@ -103,7 +103,7 @@ func (o *opened) stage(t *testing.T, data []byte) lambdahost.BlobWriter {
 
 // create creates function name with a zip of about size bytes and returns
 // its CodeSha256.
-func (o *opened) create(t *testing.T, name string, size int) string {
+func (o *opened) create(t testing.TB, name string, size int) string {
 	t.Helper()
 	w := o.stage(t, testZip(t, size))
 	defer w.Abort()
@@ -118,7 +118,7 @@ func (o *opened) create(t *testing.T, name string, size int) string {
 	return out.Code.SHA256()
 }
 
-func (o *opened) update(t *testing.T, name string, size int) string {
+func (o *opened) update(t testing.TB, name string, size int) string {
 	t.Helper()
 	w := o.stage(t, testZip(t, size))
 	defer w.Abort()
@@ -130,7 +130,7 @@ func (o *opened) update(t *testing.T, name string, size int) string {
 }
 
 // codes returns the CodeSha256 of every function's $LATEST.
-func (o *opened) codes(t *testing.T) map[string]string {
+func (o *opened) codes(t testing.TB) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	err := o.store.View(t.Context(), func(tx lambdahost.Tx) error {
@@ -156,14 +156,14 @@ func (o *opened) codes(t *testing.T) map[string]string {
 func ptr[T any](v T) *T { return &v }
 
 // lh runs the lambdahost command line in-process.
-func lh(t *testing.T, args ...string) (stdout, stderr string, code int) {
+func lh(t testing.TB, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code = run(t.Context(), args, func(string) string { return "" }, &out, &errOut)
 	return out.String(), errOut.String(), code
 }
 
-func wantRun(t *testing.T, want int, args ...string) (stdout, stderr string) {
+func wantRun(t testing.TB, want int, args ...string) (stdout, stderr string) {
 	t.Helper()
 	stdout, stderr, code := lh(t, args...)
 	if code != want {
@@ -174,7 +174,7 @@ func wantRun(t *testing.T, want int, args ...string) (stdout, stderr string) {
 
 // populate fills a data dir with a blob-stored function, an inline one,
 // and one whose code was replaced, and returns their CodeSha256.
-func populate(t *testing.T, dir string) map[string]string {
+func populate(t testing.TB, dir string) map[string]string {
 	t.Helper()
 	o := openDataDir(t, dir)
 	o.create(t, "big", 3*lambdahost.SealedChunkSize)

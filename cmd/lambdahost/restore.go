@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
@@ -204,10 +205,15 @@ func (c *restoreCmd) copyBlobs(ctx context.Context, m *manifest) (*disk.BlobStor
 		total += b.Size
 	}
 	prog := newProgress(c.Stderr, "restore", len(m.Blobs), total)
-	for i, b := range m.Blobs {
+	var (
+		mu sync.Mutex
+		n  int
+	)
+	err = forEachParallel(ctx, len(m.Blobs), func(ctx context.Context, i int) error {
+		b := m.Blobs[i]
 		d, err := lambdahost.ParseDigestHex(b.Address)
 		if err != nil {
-			return nil, fmt.Errorf("manifest: %w", err)
+			return fmt.Errorf("manifest: %w", err)
 		}
 		_, _, err = copyBlob(ctx, dst, src, d, !c.Copy, func(sum lambdahost.Digest, size int64, _ io.ReaderAt) error {
 			if size != b.Size || sum.Hex() != b.SHA256 {
@@ -216,13 +222,20 @@ func (c *restoreCmd) copyBlobs(ctx context.Context, m *manifest) (*disk.BlobStor
 			return nil
 		})
 		if errors.Is(err, lambdahost.ErrBlobNotFound) {
-			return nil, fmt.Errorf("the backup is damaged: blob %s is missing", b.Address)
+			return fmt.Errorf("the backup is damaged: blob %s is missing", b.Address)
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		n++
 		done += b.Size
-		prog.update(i+1, done)
+		prog.update(n, done)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	prog.finish(len(m.Blobs), done)
 	return dst, dst.Sync()
