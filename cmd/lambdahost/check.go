@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
+	"github.com/lambdahost/lambdahost/oci"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
 
@@ -110,6 +113,13 @@ func (c *checkCmd) run(ctx context.Context) error {
 	}
 	svc := control.New(store, blobs)
 	svc.MasterKey = masterKey
+	// Unpacked images are derived from code: garbage collection, and so
+	// repair, removes those nothing references.
+	images := oci.NewSource(filepath.Join(c.DataDir, "images"))
+	images.Logger = slog.New(slog.DiscardHandler)
+	if c.Repair {
+		svc.Images = images
+	}
 	rep, err := svc.Check(ctx, control.CheckOptions{Grace: c.Grace, Progress: newProgress(c.Stderr, "check", 0, 0).check})
 	if err != nil {
 		return err
@@ -129,7 +139,11 @@ func (c *checkCmd) run(ctx context.Context) error {
 			"no master key at %s: %d sealed packages could not be opened, and serve would create a new master key that opens none of them; give the right one with --master-key-file",
 			c.MasterKeyFile, rep.Unopened))
 	}
-	c.report(rep, problems)
+	unpacked, err := unreferencedImages(ctx, store, images)
+	if err != nil {
+		return err
+	}
+	c.report(rep, problems, unpacked)
 
 	if c.Repair {
 		if err := c.repair(ctx, svc, blobs); err != nil {
@@ -142,7 +156,32 @@ func (c *checkCmd) run(ctx context.Context) error {
 	return nil
 }
 
-func (c *checkCmd) report(rep *control.CheckReport, problems []string) {
+// unreferencedImages returns the unpacked images that no code references.
+func unreferencedImages(ctx context.Context, store lambdahost.Store, images *oci.Source) ([]lambdahost.Digest, error) {
+	unpacked, err := images.Unpacked()
+	if err != nil || len(unpacked) == 0 {
+		return nil, err
+	}
+	referenced := map[lambdahost.Digest]bool{}
+	err = store.View(ctx, func(tx lambdahost.Tx) error {
+		return control.CodeUses(ctx, tx, func(u control.CodeUse) error {
+			referenced[u.Digest] = true
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []lambdahost.Digest
+	for _, d := range unpacked {
+		if !referenced[d] {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+func (c *checkCmd) report(rep *control.CheckReport, problems []string, images []lambdahost.Digest) {
 	w := c.Stdout
 	fmt.Fprintf(w, "checked %s: %d functions, %d versions, %d aliases; %d code packages (%s) read\n",
 		c.DataDir, rep.Functions, rep.Versions, rep.Aliases, rep.Packages, byteSize(rep.Bytes))
@@ -170,6 +209,9 @@ func (c *checkCmd) report(rep *control.CheckReport, problems []string) {
 	if len(rep.Orphans) > 0 {
 		fmt.Fprintf(w, "%d orphans: garbage collection would delete %d (%s) and keep %d for now\n", len(rep.Orphans), collectable, byteSize(collectableBytes), kept)
 	}
+	for _, d := range images {
+		fmt.Fprintf(w, "orphan: unpacked image %s: no version references it; serve's garbage collection deletes it\n", d.Hex())
+	}
 	for _, p := range problems {
 		fmt.Fprintln(w, "PROBLEM:", p)
 	}
@@ -193,7 +235,7 @@ func (c *checkCmd) repair(ctx context.Context, svc *control.Service, blobs *disk
 	if err := blobs.CleanTemp(ctx, 0); err != nil {
 		return fmt.Errorf("repair: %w", err)
 	}
-	fmt.Fprintf(c.Stdout, "repair: deleted %d unreferenced packages and %d leftover temporary files\n", n, before-countFiles(tmp))
+	fmt.Fprintf(c.Stdout, "repair: deleted %d unreferenced packages and unpacked images, and %d leftover temporary files\n", n, before-countFiles(tmp))
 	return nil
 }
 

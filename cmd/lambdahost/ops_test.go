@@ -362,13 +362,27 @@ func TestCheckFindsDamageAndRepairs(t *testing.T) {
 		t.Errorf("check of a deleted blob said %q, want it to name big:$LATEST", stdout)
 	}
 
-	// --repair deletes the orphan and leftover uploads, and nothing else.
+	// --repair deletes the orphan, an image nothing uses and leftover
+	// uploads, and nothing else.
 	if err := os.WriteFile(filepath.Join(dir, "code", "tmp", "blob-left-by-a-crash"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	image := filepath.Join(dir, "images", "images", "sha256", strings.Repeat("ab", 32))
+	for _, d := range []string{filepath.Join(image, "rootfs"), filepath.Join(dir, "images", "images", "tmp")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout, _ = wantRun(t, 1, "check", "--data-dir", dir)
+	if !strings.Contains(stdout, "orphan: unpacked image "+strings.Repeat("ab", 32)) {
+		t.Errorf("check said %q, want the unpacked image nothing uses", stdout)
+	}
 	stdout, _ = wantRun(t, 1, "check", "--data-dir", dir, "--repair")
-	if !strings.Contains(stdout, "repair: deleted 1 unreferenced packages and 1 leftover temporary files") {
+	if !strings.Contains(stdout, "repair: deleted 2 unreferenced packages and unpacked images, and 1 leftover temporary files") {
 		t.Errorf("check --repair said %q", stdout)
+	}
+	if _, err := os.Stat(image); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the unpacked image is still there (%v)", err)
 	}
 	stdout, _ = wantRun(t, 1, "check", "--data-dir", dir)
 	if strings.Contains(stdout, "orphan") || strings.Count(stdout, "PROBLEM") != 1 {
