@@ -153,9 +153,22 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.CredentialsFile == "" && !loopback(m.Listen) {
 		return fmt.Errorf("refusing to listen on %s with the built-in test credentials: pass --credentials FILE, or listen on a loopback address", m.Listen)
 	}
-	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	// One process per data dir: two servers on one store would each run
+	// the queued events and collect garbage with guards that cover only
+	// their own process.
+	lock, err := lockDataDir(m.DataDir, "serve")
+	if err != nil {
+		return err
 	}
+	defer lock.Close()
+	if err := checkRestored(m.DataDir); err != nil {
+		return err
+	}
+	gcLock, err := openGCLock(m.DataDir)
+	if err != nil {
+		return err
+	}
+	defer gcLock.Close()
 	store, err := sqlite.Open(ctx, filepath.Join(m.DataDir, "lambdahost.db"))
 	if err != nil {
 		return err
@@ -231,6 +244,10 @@ func (m *Main) Run(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("listening", "address", addr, "data_dir", m.DataDir, "version", version)
+	if err := lock.setListen(addr); err != nil {
+		_ = srv.Close()
+		return err
+	}
 	if m.ReadyFile != "" {
 		if err := writeReadyFile(m.ReadyFile, addr); err != nil {
 			_ = srv.Close()
@@ -242,7 +259,7 @@ func (m *Main) Run(ctx context.Context) error {
 	gcCtx, stopGC := context.WithCancel(ctx)
 	go func() {
 		defer close(gcDone)
-		m.collectGarbage(gcCtx, svc, logger)
+		m.collectGarbage(gcCtx, svc, gcLock, logger)
 	}()
 
 	select {
@@ -336,15 +353,26 @@ func foreignArchitectures() []string {
 	return []string{arch[runtime.GOARCH]}
 }
 
-// collectGarbage deletes unreferenced code now and every GCInterval.
-func (m *Main) collectGarbage(ctx context.Context, svc *control.Service, logger *slog.Logger) {
+// collectGarbage deletes unreferenced code now and every GCInterval,
+// holding lock exclusively while it does. A round that finds lock taken
+// (a backup or check is reading code) is skipped.
+func (m *Main) collectGarbage(ctx context.Context, svc *control.Service, lock *disk.LockFile, logger *slog.Logger) {
 	t := time.NewTicker(m.GCInterval)
 	defer t.Stop()
 	for {
-		if n, err := svc.CollectGarbage(ctx, m.GCGrace); err != nil && ctx.Err() == nil {
+		if err := lock.TryLock(); errors.Is(err, disk.ErrLocked) {
+			logger.Info("garbage collection deferred: a backup or check is reading the data dir")
+		} else if err != nil {
 			logger.Warn("collect garbage", lambdahost.LogKeyError, err)
-		} else if n > 0 {
-			logger.Info("deleted unreferenced code", "blobs", n)
+		} else {
+			if n, err := svc.CollectGarbage(ctx, m.GCGrace); err != nil && ctx.Err() == nil {
+				logger.Warn("collect garbage", lambdahost.LogKeyError, err)
+			} else if n > 0 {
+				logger.Info("deleted unreferenced code", "blobs", n)
+			}
+			if err := lock.Unlock(); err != nil {
+				logger.Warn("collect garbage", lambdahost.LogKeyError, err)
+			}
 		}
 		select {
 		case <-ctx.Done():
