@@ -103,7 +103,7 @@ func serveFuzzed(t *testing.T, e *env, req *http.Request, body, service string, 
 		return
 	}
 	w := httptest.NewRecorder()
-	e.api.ServeHTTP(w, req)
+	e.router.ServeHTTP(w, req)
 	if w.Code >= 500 {
 		t.Fatalf("%s %s?%s %s with %q: HTTP %d %s %s", req.Method, req.URL.Path, req.URL.RawQuery, req.Header.Get("X-Amz-Target"), truncate(body), w.Code, w.Header().Get("X-Amzn-Errortype"), w.Body)
 	}

@@ -28,6 +28,8 @@ import (
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
 	fnhttp "github.com/lambdahost/lambdahost/http"
+	"github.com/lambdahost/lambdahost/kms"
+	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sigv4"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
@@ -42,9 +44,11 @@ const testHost = "lambdahost.test"
 
 // env is an in-process lambdahost over real sqlite and disk adapters.
 type env struct {
-	t       testing.TB
-	srv     *httptest.Server
-	api     *fnhttp.Server
+	t   testing.TB
+	srv *httptest.Server
+	api *fnhttp.Server
+	// router serves every service: Lambda (api), Signer and KMS.
+	router  *fnhttp.Router
 	svc     *control.Service
 	blocked *blockingPreparer
 	creds   aws.Credentials
@@ -144,7 +148,10 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	api.Invoker = &fakeInvoker{}
 	e.api = api
-	e.srv = httptest.NewServer(api)
+	e.router = fnhttp.NewRouter(api)
+	e.router.Register(signer.NewServer(svc, verifier))
+	e.router.Register(kms.NewServer(svc, verifier))
+	e.srv = httptest.NewServer(e.router)
 	t.Cleanup(func() {
 		if e.blocked != nil {
 			e.blocked.Release()

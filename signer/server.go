@@ -1,38 +1,109 @@
-package http
+package signer
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/internal/awsapi"
+	"github.com/lambdahost/lambdahost/sigv4"
 )
 
-// The AWS Signer API subset (REST-JSON, signing name "signer"), as the
-// 2017-08-25 model AWS's SDKs ship describes it:
+// Server serves the AWS Signer API subset (REST-JSON, signing name
+// "signer"), as the 2017-08-25 model AWS's SDKs ship describes it:
 // https://docs.aws.amazon.com/signer/latest/api/.
+type Server struct {
+	service *control.Service
+	auth    *awsapi.Auth
+	mux     *http.ServeMux
 
-// signerOperations are the operations of AWS Signer, whose errors are
-// written as Signer writes them: {"message": ...}, with no Type member,
-// and InternalServiceErrorException for an internal error.
-var signerOperations = map[string]bool{
-	"GetSigningPlatform":   true,
-	"ListSigningPlatforms": true,
-	"PutSigningProfile":    true,
-	"GetSigningProfile":    true,
-	"ListSigningProfiles":  true,
-	"CancelSigningProfile": true,
-	"RevokeSigningProfile": true,
-	"StartSigningJob":      true,
-	"DescribeSigningJob":   true,
-	"ListSigningJobs":      true,
-	"RevokeSignature":      true,
+	// Logger receives request logs. If nil, slog.Default is used.
+	Logger *slog.Logger
+	// NewRequestID returns a request ID. If nil, a random UUID is used.
+	NewRequestID func() string
 }
+
+// NewServer returns a Server for service, authenticating with verifier.
+func NewServer(service *control.Service, verifier *sigv4.Verifier) *Server {
+	s := &Server{service: service, mux: http.NewServeMux()}
+	s.auth = &awsapi.Auth{Verifier: verifier, Service: "signer", WriteError: s.writeError}
+	s.routes()
+	return s
+}
+
+// routes registers every operation, named as AWS names it.
+func (s *Server) routes() {
+	s.handle("GET /signing-platforms", "ListSigningPlatforms", s.handleListSigningPlatforms)
+	s.handle("GET /signing-platforms/{platformId}", "GetSigningPlatform", s.handleGetSigningPlatform)
+	s.handle("GET /signing-profiles", "ListSigningProfiles", s.handleListSigningProfiles)
+	s.handle("PUT /signing-profiles/{profileName}", "PutSigningProfile", s.handlePutSigningProfile)
+	s.handle("GET /signing-profiles/{profileName}", "GetSigningProfile", s.handleGetSigningProfile)
+	s.handle("DELETE /signing-profiles/{profileName}", "CancelSigningProfile", s.handleCancelSigningProfile)
+	s.handle("PUT /signing-profiles/{profileName}/revoke", "RevokeSigningProfile", s.handleRevokeSigningProfile)
+	s.handle("POST /signing-jobs", "StartSigningJob", s.handleStartSigningJob)
+	s.handle("GET /signing-jobs", "ListSigningJobs", s.handleListSigningJobs)
+	s.handle("GET /signing-jobs/{jobId}", "DescribeSigningJob", s.handleDescribeSigningJob)
+	s.handle("PUT /signing-jobs/{jobId}/revoke", "RevokeSignature", s.handleRevokeSignature)
+	s.handle("/", "", s.handleUnknown)
+}
+
+// handle registers h, authenticated, as operation op.
+func (s *Server) handle(pattern, op string, h http.HandlerFunc) {
+	authed := s.auth.Buffered(h)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		authed(w, awsapi.WithOperation(r, op))
+	})
+}
+
+// handleUnknown answers a Signer path and method that is no operation.
+func (s *Server) handleUnknown(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, lambdahost.Errorf(lambdahost.UnknownOperationException, "Unknown operation %s %s", r.Method, r.URL.EscapedPath()))
+}
+
+// SigningName is "signer".
+func (s *Server) SigningName() string { return "signer" }
+
+// resources are the first path segments of Signer's operations.
+var resources = []string{"/signing-platforms", "/signing-profiles", "/signing-jobs"}
+
+// Serves reports whether r's path is one of Signer's resources.
+func (s *Server) Serves(r *http.Request) bool {
+	for _, p := range resources {
+		if rest, ok := strings.CutPrefix(r.URL.Path, p); ok && (rest == "" || rest[0] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeHTTP gives r an ID, then routes it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, awsapi.StartRequest(w, r, s.NewRequestID))
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
+}
+
+// writeError is the one writer of Signer's errors: REST-JSON as Signer
+// writes them, {"message": ...} with no Type member, and
+// InternalServiceErrorException for an internal error.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	awsapi.RESTJSON{Logger: s.logger(), Internal: lambdahost.InternalServiceErrorException}.WriteError(w, r, err)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) { awsapi.WriteJSON(w, status, v) }
 
 // epoch is a timestamp as REST-JSON bodies carry it: seconds since the
 // epoch, with milliseconds as a fraction.
