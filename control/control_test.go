@@ -15,11 +15,13 @@ import (
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
+	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
 
 type fixture struct {
 	svc   *control.Service
+	keys  *kms.Service
 	store *sqlite.Store
 	blobs *disk.BlobStore
 	ctx   context.Context
@@ -36,7 +38,9 @@ func newFixture(t testing.TB, configure func(*control.Service)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keys := kms.New(store, bytes.Repeat([]byte{1}, lambdahost.MasterKeySize))
 	svc := control.New(store, blobs)
+	svc.Keys = keys
 	svc.MasterKey = bytes.Repeat([]byte{1}, lambdahost.MasterKeySize)
 	svc.SettleSync = true
 	if configure != nil {
@@ -47,7 +51,7 @@ func newFixture(t testing.TB, configure func(*control.Service)) *fixture {
 	}
 	t.Cleanup(func() { svc.Close(); store.Close() })
 	ctx := lambdahost.WithCaller(t.Context(), lambdahost.Caller{AccessKey: "test", Account: "000000000000", Region: "us-east-1"})
-	return &fixture{svc: svc, store: store, blobs: blobs, ctx: ctx}
+	return &fixture{svc: svc, keys: keys, store: store, blobs: blobs, ctx: ctx}
 }
 
 func zipOf(t testing.TB, content string) []byte {
@@ -200,6 +204,7 @@ func TestStartSettlesUnsettled(t *testing.T) {
 		t.Fatal(err)
 	}
 	restarted := control.New(f.store, f.blobs)
+	restarted.Keys = f.svc.Keys
 	restarted.MasterKey = f.svc.MasterKey
 	restarted.SettleSync = true
 	if err := restarted.Start(f.ctx); err != nil {

@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -52,8 +51,6 @@ type Service struct {
 	// NewCodeSigningConfigID returns the ID of a new code signing config
 	// ("csc-" and 17 lowercase letters or digits). If nil, a random one.
 	NewCodeSigningConfigID func() string
-	// NewKeyID returns the ID of a new KMS key. If nil, a random UUID is used.
-	NewKeyID func() string
 	// Rand returns a number in [0, 1) for an alias's weighted routing. It
 	// must be safe for concurrent use. If nil, math/rand/v2's Float64 is
 	// used.
@@ -70,9 +67,11 @@ type Service struct {
 	// than when they idle out.
 	Deleted func(id lambdahost.FunctionID)
 	// MasterKey (lambdahost.MasterKeySize bytes) seals the secrets the
-	// service keeps in the store: signing profiles' private keys and the
-	// key material of local KMS keys.
+	// service keeps in the store: signing profiles' private keys.
 	MasterKey []byte
+	// Keys is the key service whose KMS keys seal code at rest. Operations
+	// that store or open code fail without one.
+	Keys lambdahost.KeyService
 	// SettleSync makes settling happen before an operation returns instead
 	// of just after. Tests use it for deterministic golden files.
 	SettleSync bool
@@ -113,9 +112,6 @@ func (s *Service) init() {
 		if s.NewRevisionID == nil {
 			s.NewRevisionID = lambdahost.NewID
 		}
-		if s.NewKeyID == nil {
-			s.NewKeyID = lambdahost.NewID
-		}
 		if s.Rand == nil {
 			s.Rand = rand.Float64
 		}
@@ -155,11 +151,7 @@ func (s *Service) Close() error {
 
 // caller returns the authenticated caller of ctx.
 func caller(ctx context.Context) (lambdahost.Caller, error) {
-	c, ok := lambdahost.CallerFrom(ctx)
-	if !ok || c.Account == "" || c.Region == "" {
-		return c, errors.New("no authenticated caller in context")
-	}
-	return c, nil
+	return lambdahost.AuthenticatedCaller(ctx)
 }
 
 // target is a resolved function reference.
@@ -206,9 +198,7 @@ func resolve(ctx context.Context, name string, kind lambdahost.NameKind, qualifi
 
 // accessDenied is AWS's answer to a caller naming another account's resource.
 func accessDenied(c lambdahost.Caller, resource string) error {
-	return lambdahost.Errorf(lambdahost.AccessDeniedException,
-		"User: arn:aws:iam::%s:user/%s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
-		c.Account, c.AccessKey, resource)
+	return lambdahost.AccessDenied(c, resource)
 }
 
 // qualifierRule says which qualifier an operation on the function itself
@@ -269,22 +259,8 @@ func revisionMismatch() error {
 }
 
 // internal wraps an unexpected error as a ServiceException, keeping the
-// cause for the log.
-func internal(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var apiErr *lambdahost.Error
-	if errors.As(err, &apiErr) {
-		return err
-	}
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
-	e := lambdahost.Errorf(lambdahost.ServiceException, "An internal error occurred.")
-	e.Err = fmt.Errorf("%s: %w", op, err)
-	return e
-}
+// cause for the log: lambdahost.Internal.
+func internal(op string, err error) error { return lambdahost.Internal(op, err) }
 
 // now returns the current time truncated to milliseconds in UTC, the
 // precision of LastModified.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/lambdahost/lambdahost"
-	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/internal/awsapi"
 	"github.com/lambdahost/lambdahost/sigv4"
 )
@@ -20,7 +19,7 @@ const targetPrefix = "TrentService."
 // where every operation is POST / with X-Amz-Target:
 // TrentService.<Operation>, signed for the service "kms".
 type Server struct {
-	service *control.Service
+	service *Service
 	authed  http.HandlerFunc
 	ops     map[string]func(w http.ResponseWriter, r *http.Request, body []byte)
 
@@ -31,7 +30,7 @@ type Server struct {
 }
 
 // NewServer returns a Server for service, authenticating with verifier.
-func NewServer(service *control.Service, verifier *sigv4.Verifier) *Server {
+func NewServer(service *Service, verifier *sigv4.Verifier) *Server {
 	s := &Server{service: service}
 	auth := &awsapi.Auth{Verifier: verifier, Service: "kms", WriteError: s.writeError}
 	s.authed = auth.Buffered(s.dispatch)
@@ -115,7 +114,7 @@ type keyMetadataWire struct {
 	MultiRegion           bool         `json:"MultiRegion"`
 }
 
-func keyMetadata(k *control.KMSKey) keyMetadataWire {
+func keyMetadata(k *Key) keyMetadataWire {
 	state := "Enabled"
 	if !k.Enabled {
 		state = "Disabled"

@@ -188,7 +188,9 @@ func (m *Main) Run(ctx context.Context) error {
 	images.Insecure = m.InsecureRegistry
 	images.Logger = logger
 
+	keys := kms.New(store, masterKey)
 	svc := control.New(store, blobs)
+	svc.Keys = keys
 	svc.CodeStorageLimit = m.CodeStorageLimit
 	svc.Logger = logger
 	svc.S3 = s3src
@@ -226,7 +228,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// request is signed for (see fnhttp.Router).
 	signerAPI := signer.NewServer(svc, verifier)
 	signerAPI.Logger = logger.With(lambdahost.LogKeyComponent, "signer")
-	kmsAPI := kms.NewServer(svc, verifier)
+	kmsAPI := kms.NewServer(keys, verifier)
 	kmsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "kms")
 	router := fnhttp.NewRouter(api)
 	router.Register(signerAPI)
