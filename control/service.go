@@ -28,9 +28,6 @@ type Service struct {
 	// S3 fetches code from S3 objects. If nil, S3 sources answer AWS's
 	// error for a bucket that does not exist.
 	S3 lambdahost.CodeSource
-	// Objects writes the signed zips of AWS Signer signing jobs, which
-	// read their source through S3. If either is nil, signing jobs fail.
-	Objects lambdahost.ObjectStore
 	// Images fetches container images. If nil, ImageUri answers AWS's
 	// error for an image that does not exist.
 	Images lambdahost.CodeSource
@@ -66,12 +63,13 @@ type Service struct {
 	// is deleted, so that the executor stops their environments now rather
 	// than when they idle out.
 	Deleted func(id lambdahost.FunctionID)
-	// MasterKey (lambdahost.MasterKeySize bytes) seals the secrets the
-	// service keeps in the store: signing profiles' private keys.
-	MasterKey []byte
 	// Keys is the key service whose KMS keys seal code at rest. Operations
 	// that store or open code fail without one.
 	Keys lambdahost.KeyService
+	// Publishers tells code signing checks who made a signature. If nil,
+	// no publisher is known: a package signed by a profile a config allows
+	// cannot be verified.
+	Publishers lambdahost.Publishers
 	// SettleSync makes settling happen before an operation returns instead
 	// of just after. Tests use it for deterministic golden files.
 	SettleSync bool
@@ -122,8 +120,7 @@ func (s *Service) init() {
 }
 
 // Start settles every version left Pending or InProgress by a previous
-// process (a crash between an update's two commits), and fails the
-// signing jobs it left InProgress.
+// process (a crash between an update's two commits).
 func (s *Service) Start(ctx context.Context) error {
 	s.init()
 	var unsettled []*lambdahost.Version
@@ -138,7 +135,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.Logger.InfoContext(ctx, "settling version left unsettled", lambdahost.LogKeyFunction, v.ARN())
 		s.settle(ctx, v.Function, v.Name, v.RevisionID)
 	}
-	return s.failInterruptedSigningJobs(ctx)
+	return nil
 }
 
 // Close waits for background settling to finish.

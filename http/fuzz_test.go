@@ -88,5 +88,5 @@ func FuzzAPI(f *testing.F) {
 // AWS-shaped (see apitest.ServeFuzzed).
 func serveFuzzed(t *testing.T, e *env, req *http.Request, body, service string, awsErrors bool) {
 	t.Helper()
-	apitest.ServeFuzzed(t, e.router, req, body, service, awsErrors)
+	apitest.ServeFuzzed(t, e.api, req, body, service, awsErrors)
 }

@@ -28,7 +28,6 @@ import (
 	fnhttp "github.com/lambdahost/lambdahost/http"
 	"github.com/lambdahost/lambdahost/internal/apitest"
 	"github.com/lambdahost/lambdahost/kms"
-	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
 
@@ -40,13 +39,11 @@ const testHost = apitest.Host
 
 // env is an in-process lambdahost over real sqlite and disk adapters.
 type env struct {
-	t    testing.TB
-	srv  *httptest.Server
-	api  *fnhttp.Server
-	svc  *control.Service
-	keys *kms.Service
-	// router serves Lambda (api) and Signer.
-	router  *fnhttp.Router
+	t       testing.TB
+	srv     *httptest.Server
+	api     *fnhttp.Server
+	svc     *control.Service
+	keys    *kms.Service
 	blocked *blockingPreparer
 	creds   aws.Credentials
 	region  string
@@ -98,7 +95,6 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	keys.NewKeyID = apitest.Counter("11111111-1111-4111-8111-%012d")
 	svc := control.New(store, blobs)
 	svc.Keys = keys
-	svc.MasterKey = bytes.Repeat([]byte{1}, lambdahost.MasterKeySize)
 	svc.Now = func() time.Time { return clock }
 	svc.NewCodeSigningConfigID = apitest.Counter("csc-0000000000000%04d")
 	svc.NewRevisionID = apitest.Counter("00000000-0000-4000-8000-%012d")
@@ -110,16 +106,13 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err := svc.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	verifier := apitest.Verifier("lambda")
-	api := fnhttp.NewServer(svc, blobs, verifier)
+	api := fnhttp.NewServer(svc, blobs, apitest.Verifier("lambda"))
 	api.URLKey = []byte("0123456789abcdef0123456789abcdef")
 	api.Now = func() time.Time { return clock }
 	api.NewRequestID = apitest.Counter("req-%04d")
 	api.Invoker = &fakeInvoker{}
 	e.api = api
-	e.router = fnhttp.NewRouter(api)
-	e.router.Register(signer.NewServer(svc, verifier))
-	e.srv = httptest.NewServer(e.router)
+	e.srv = httptest.NewServer(api)
 	t.Cleanup(func() {
 		if e.blocked != nil {
 			e.blocked.Release()
@@ -145,7 +138,7 @@ func (e *env) doWith(method, path, body string, creds aws.Credentials, region st
 	return e.send("lambda", method, path, body, creds, region, nil, mutate)
 }
 
-// send sends a request for service (lambda or signer) with header set,
+// send sends a request for service with header set,
 // signed as creds in region (unsigned if creds has no key); mutate, if
 // set, changes the request after signing. It records the status, the
 // headers the golden files compare and the indented JSON body.

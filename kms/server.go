@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/internal/awsapi"
@@ -87,21 +86,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	awsapi.JSON11{Logger: s.logger()}.WriteError(w, r, err)
 }
 
-// epochSeconds is a timestamp as the JSON protocols send it: seconds
-// since the epoch, with a fraction.
-type epochSeconds time.Time
-
-func (t epochSeconds) MarshalJSON() ([]byte, error) {
-	ms := time.Time(t).UnixMilli()
-	return []byte(strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)), nil
-}
-
 // keyMetadataWire is KMS's KeyMetadata for a symmetric encryption key.
 type keyMetadataWire struct {
 	AWSAccountID          string       `json:"AWSAccountId"`
 	KeyID                 string       `json:"KeyId"`
 	Arn                   string       `json:"Arn"`
-	CreationDate          epochSeconds `json:"CreationDate"`
+	CreationDate          awsapi.Epoch `json:"CreationDate"`
 	Enabled               bool         `json:"Enabled"`
 	Description           string       `json:"Description"`
 	KeyUsage              string       `json:"KeyUsage"`
@@ -120,7 +110,7 @@ func keyMetadata(k *Key) keyMetadataWire {
 		state = "Disabled"
 	}
 	return keyMetadataWire{
-		AWSAccountID: k.Account, KeyID: k.KeyID, Arn: k.ARN, CreationDate: epochSeconds(k.Created),
+		AWSAccountID: k.Account, KeyID: k.KeyID, Arn: k.ARN, CreationDate: awsapi.Epoch(k.Created),
 		Enabled: k.Enabled, Description: k.Description, KeyUsage: "ENCRYPT_DECRYPT", KeyState: state,
 		Origin: "AWS_KMS", KeyManager: k.KeyManager, CustomerMasterKeySpec: "SYMMETRIC_DEFAULT",
 		KeySpec: "SYMMETRIC_DEFAULT", EncryptionAlgorithms: []string{"SYMMETRIC_DEFAULT"},

@@ -2,17 +2,14 @@ package signer
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
-	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/internal/awsapi"
 	"github.com/lambdahost/lambdahost/sigv4"
 )
@@ -21,7 +18,7 @@ import (
 // "signer"), as the 2017-08-25 model AWS's SDKs ship describes it:
 // https://docs.aws.amazon.com/signer/latest/api/.
 type Server struct {
-	service *control.Service
+	service *Service
 	auth    *awsapi.Auth
 	mux     *http.ServeMux
 
@@ -32,7 +29,7 @@ type Server struct {
 }
 
 // NewServer returns a Server for service, authenticating with verifier.
-func NewServer(service *control.Service, verifier *sigv4.Verifier) *Server {
+func NewServer(service *Service, verifier *sigv4.Verifier) *Server {
 	s := &Server{service: service, mux: http.NewServeMux()}
 	s.auth = &awsapi.Auth{Verifier: verifier, Service: "signer", WriteError: s.writeError}
 	s.routes()
@@ -105,36 +102,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func writeJSON(w http.ResponseWriter, status int, v any) { awsapi.WriteJSON(w, status, v) }
 
-// epoch is a timestamp as REST-JSON bodies carry it: seconds since the
-// epoch, with milliseconds as a fraction.
-type epoch time.Time
-
-func (t epoch) MarshalJSON() ([]byte, error) {
-	ms := time.Time(t).UnixMilli()
-	return []byte(strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)), nil
-}
-
-func (t *epoch) UnmarshalJSON(b []byte) error {
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
-		return fmt.Errorf("timestamp %s out of range", b)
-	}
-	sec, frac := math.Modf(f)
-	*t = epoch(time.Unix(int64(sec), int64(frac*1e9)).UTC())
-	return nil
-}
-
-func epochPtr(t time.Time) *epoch {
-	if t.IsZero() {
-		return nil
-	}
-	e := epoch(t)
-	return &e
-}
-
 // decodeSigner decodes a Signer request body into v.
 func decodeSigner(r *http.Request, v any) error {
 	b, err := io.ReadAll(r.Body)
@@ -181,7 +148,7 @@ type signingPlatformWire struct {
 	RevocationSupported  bool                     `json:"revocationSupported"`
 }
 
-func platformWire(p *control.SigningPlatform) signingPlatformWire {
+func platformWire(p *SigningPlatform) signingPlatformWire {
 	return signingPlatformWire{
 		PlatformID: p.PlatformID, DisplayName: p.DisplayName, Partner: p.Partner, Target: p.Target, Category: p.Category,
 		SigningConfiguration: signingConfigurationWire{
@@ -200,9 +167,9 @@ type validityWire struct {
 }
 
 type profileRevocationWire struct {
-	RevocationEffectiveFrom *epoch `json:"revocationEffectiveFrom,omitempty"`
-	RevokedAt               *epoch `json:"revokedAt,omitempty"`
-	RevokedBy               string `json:"revokedBy,omitempty"`
+	RevocationEffectiveFrom *awsapi.Epoch `json:"revocationEffectiveFrom,omitempty"`
+	RevokedAt               *awsapi.Epoch `json:"revokedAt,omitempty"`
+	RevokedBy               string        `json:"revokedBy,omitempty"`
 }
 
 // signingProfileWire is GetSigningProfile's response and, without
@@ -221,7 +188,7 @@ type signingProfileWire struct {
 	Tags                    map[string]string      `json:"tags,omitempty"`
 }
 
-func profileWire(p *control.SigningProfile, withRevocation bool) signingProfileWire {
+func profileWire(p *SigningProfile, withRevocation bool) signingProfileWire {
 	w := signingProfileWire{
 		ProfileName: p.Name, ProfileVersion: p.Version, ProfileVersionArn: p.VersionARN(),
 		PlatformID: p.PlatformID, PlatformDisplayName: platformDisplayName(p.PlatformID),
@@ -233,8 +200,8 @@ func profileWire(p *control.SigningProfile, withRevocation bool) signingProfileW
 	}
 	if withRevocation && p.Revocation != nil {
 		w.RevocationRecord = &profileRevocationWire{
-			RevocationEffectiveFrom: epochPtr(p.Revocation.EffectiveFrom),
-			RevokedAt:               epochPtr(p.Revocation.RevokedAt),
+			RevocationEffectiveFrom: awsapi.EpochPtr(p.Revocation.EffectiveFrom),
+			RevokedAt:               awsapi.EpochPtr(p.Revocation.RevokedAt),
 			RevokedBy:               p.Revocation.RevokedBy,
 		}
 	}
@@ -242,7 +209,7 @@ func profileWire(p *control.SigningProfile, withRevocation bool) signingProfileW
 }
 
 func platformDisplayName(id string) string {
-	if id == control.SigningPlatformID {
+	if id == SigningPlatformID {
 		return "AWS Lambda"
 	}
 	return ""
@@ -277,9 +244,9 @@ type signedObjectWire struct {
 }
 
 type jobRevocationWire struct {
-	Reason    string `json:"reason,omitempty"`
-	RevokedAt *epoch `json:"revokedAt,omitempty"`
-	RevokedBy string `json:"revokedBy,omitempty"`
+	Reason    string        `json:"reason,omitempty"`
+	RevokedAt *awsapi.Epoch `json:"revokedAt,omitempty"`
+	RevokedBy string        `json:"revokedBy,omitempty"`
 }
 
 type describeSigningJobResponse struct {
@@ -289,9 +256,9 @@ type describeSigningJobResponse struct {
 	PlatformDisplayName string             `json:"platformDisplayName,omitempty"`
 	ProfileName         string             `json:"profileName"`
 	ProfileVersion      string             `json:"profileVersion,omitempty"`
-	CreatedAt           epoch              `json:"createdAt"`
-	CompletedAt         *epoch             `json:"completedAt,omitempty"`
-	SignatureExpiresAt  *epoch             `json:"signatureExpiresAt,omitempty"`
+	CreatedAt           awsapi.Epoch       `json:"createdAt"`
+	CompletedAt         *awsapi.Epoch      `json:"completedAt,omitempty"`
+	SignatureExpiresAt  *awsapi.Epoch      `json:"signatureExpiresAt,omitempty"`
 	RequestedBy         string             `json:"requestedBy"`
 	Status              string             `json:"status"`
 	StatusReason        string             `json:"statusReason,omitempty"`
@@ -301,32 +268,32 @@ type describeSigningJobResponse struct {
 	JobInvoker          string             `json:"jobInvoker"`
 }
 
-func jobSource(j *control.SigningJob) sourceWire {
+func jobSource(j *SigningJob) sourceWire {
 	return sourceWire{S3: &s3SourceWire{BucketName: j.Source.Bucket, Key: j.Source.Key, Version: j.Source.Version}}
 }
 
-func jobSigned(j *control.SigningJob) *signedObjectWire {
+func jobSigned(j *SigningJob) *signedObjectWire {
 	if j.SignedObject == nil {
 		return nil
 	}
 	return &signedObjectWire{S3: &s3SignedObjectWire{BucketName: j.SignedObject.Bucket, Key: j.SignedObject.Key}}
 }
 
-func jobWire(j *control.SigningJob) describeSigningJobResponse {
+func jobWire(j *SigningJob) describeSigningJobResponse {
 	w := describeSigningJobResponse{
 		JobID: j.ID, Source: jobSource(j),
 		PlatformID: j.PlatformID, PlatformDisplayName: platformDisplayName(j.PlatformID),
 		ProfileName: j.ProfileName, ProfileVersion: j.ProfileVersion,
-		CreatedAt:          epoch(j.CreatedAt),
-		CompletedAt:        epochPtr(j.CompletedAt),
-		SignatureExpiresAt: epochPtr(j.SignatureExpiresAt),
+		CreatedAt:          awsapi.Epoch(j.CreatedAt),
+		CompletedAt:        awsapi.EpochPtr(j.CompletedAt),
+		SignatureExpiresAt: awsapi.EpochPtr(j.SignatureExpiresAt),
 		RequestedBy:        j.RequestedBy,
 		Status:             j.Status, StatusReason: j.StatusReason,
 		SignedObject: jobSigned(j),
 		JobOwner:     j.Account, JobInvoker: j.Account,
 	}
 	if r := j.Revocation; r != nil {
-		w.RevocationRecord = &jobRevocationWire{Reason: r.Reason, RevokedAt: epochPtr(r.RevokedAt), RevokedBy: r.RevokedBy}
+		w.RevocationRecord = &jobRevocationWire{Reason: r.Reason, RevokedAt: awsapi.EpochPtr(r.RevokedAt), RevokedBy: r.RevokedBy}
 	}
 	return w
 }
@@ -336,14 +303,14 @@ type signingJobWire struct {
 	JobID               string            `json:"jobId"`
 	Source              sourceWire        `json:"source"`
 	SignedObject        *signedObjectWire `json:"signedObject,omitempty"`
-	CreatedAt           epoch             `json:"createdAt"`
+	CreatedAt           awsapi.Epoch      `json:"createdAt"`
 	Status              string            `json:"status"`
 	IsRevoked           bool              `json:"isRevoked"`
 	ProfileName         string            `json:"profileName"`
 	ProfileVersion      string            `json:"profileVersion,omitempty"`
 	PlatformID          string            `json:"platformId,omitempty"`
 	PlatformDisplayName string            `json:"platformDisplayName,omitempty"`
-	SignatureExpiresAt  *epoch            `json:"signatureExpiresAt,omitempty"`
+	SignatureExpiresAt  *awsapi.Epoch     `json:"signatureExpiresAt,omitempty"`
 	JobOwner            string            `json:"jobOwner"`
 	JobInvoker          string            `json:"jobInvoker"`
 }
@@ -431,12 +398,12 @@ func (s *Server) handlePutSigningProfile(w http.ResponseWriter, r *http.Request)
 		s.writeError(w, r, lambdahost.Errorf(lambdahost.ValidationException, "Signing material is not supported for platform %s.", req.PlatformID))
 		return
 	}
-	in := control.PutSigningProfileInput{
+	in := PutSigningProfileInput{
 		Name: r.PathValue("profileName"), PlatformID: req.PlatformID,
 		Parameters: req.SigningParameters, Tags: req.Tags,
 	}
 	if v := req.SignatureValidityPeriod; v != nil {
-		in.Validity = &control.ValidityPeriod{Value: v.Value, Type: v.Type}
+		in.Validity = &ValidityPeriod{Value: v.Value, Type: v.Type}
 	}
 	p, err := s.service.PutSigningProfile(r.Context(), in)
 	if err != nil {
@@ -472,7 +439,7 @@ func (s *Server) handleListSigningProfiles(w http.ResponseWriter, r *http.Reques
 		s.writeError(w, r, err)
 		return
 	}
-	in := control.ListSigningProfilesInput{
+	in := ListSigningProfilesInput{
 		IncludeCanceled: canceled != nil && *canceled,
 		PlatformID:      q.Get("platformId"), Statuses: q["statuses"],
 		MaxResults: n, NextToken: q.Get("nextToken"),
@@ -498,9 +465,9 @@ func (s *Server) handleCancelSigningProfile(w http.ResponseWriter, r *http.Reque
 }
 
 type revokeSigningProfileRequest struct {
-	ProfileVersion string `json:"profileVersion"`
-	Reason         string `json:"reason"`
-	EffectiveTime  *epoch `json:"effectiveTime"`
+	ProfileVersion string        `json:"profileVersion"`
+	Reason         string        `json:"reason"`
+	EffectiveTime  *awsapi.Epoch `json:"effectiveTime"`
 }
 
 func (s *Server) handleRevokeSigningProfile(w http.ResponseWriter, r *http.Request) {
@@ -539,11 +506,11 @@ func (s *Server) handleStartSigningJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	in := control.StartSigningJobInput{
+	in := StartSigningJobInput{
 		ProfileName: req.ProfileName, ProfileOwner: req.ProfileOwner, ClientRequestToken: req.ClientRequestToken,
 	}
 	if src := req.Source.S3; src != nil {
-		in.Source = control.S3Object{Bucket: src.BucketName, Key: src.Key, Version: src.Version}
+		in.Source = S3Object{Bucket: src.BucketName, Key: src.Key, Version: src.Version}
 	}
 	if dst := req.Destination.S3; dst != nil {
 		in.DestinationBucket, in.DestinationPrefix = dst.BucketName, dst.Prefix
@@ -582,7 +549,7 @@ func (s *Server) handleListSigningJobs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	in := control.ListSigningJobsInput{
+	in := ListSigningJobsInput{
 		Status: q.Get("status"), PlatformID: q.Get("platformId"), RequestedBy: q.Get("requestedBy"),
 		IsRevoked: revoked, JobInvoker: q.Get("jobInvoker"), MaxResults: n, NextToken: q.Get("nextToken"),
 	}
@@ -605,10 +572,10 @@ func (s *Server) handleListSigningJobs(w http.ResponseWriter, r *http.Request) {
 	for _, j := range jobs {
 		out.Jobs = append(out.Jobs, signingJobWire{
 			JobID: j.ID, Source: jobSource(j), SignedObject: jobSigned(j),
-			CreatedAt: epoch(j.CreatedAt), Status: j.Status, IsRevoked: j.Revocation != nil,
+			CreatedAt: awsapi.Epoch(j.CreatedAt), Status: j.Status, IsRevoked: j.Revocation != nil,
 			ProfileName: j.ProfileName, ProfileVersion: j.ProfileVersion,
 			PlatformID: j.PlatformID, PlatformDisplayName: platformDisplayName(j.PlatformID),
-			SignatureExpiresAt: epochPtr(j.SignatureExpiresAt),
+			SignatureExpiresAt: awsapi.EpochPtr(j.SignatureExpiresAt),
 			JobOwner:           j.Account, JobInvoker: j.Account,
 		})
 	}

@@ -188,15 +188,23 @@ func (m *Main) Run(ctx context.Context) error {
 	images.Insecure = m.InsecureRegistry
 	images.Logger = logger
 
+	// The services besides Lambda's control plane, which depends on them
+	// through root interfaces: KMS keys seal code, Signer's profiles sign it.
 	keys := kms.New(store, masterKey)
+	signing := signer.New(store, blobs, masterKey)
+	signing.S3, signing.Objects = s3src, s3src
+	signing.Logger = logger
+	if err := signing.Start(ctx); err != nil {
+		return err
+	}
+
 	svc := control.New(store, blobs)
 	svc.Keys = keys
+	svc.Publishers = signing
 	svc.CodeStorageLimit = m.CodeStorageLimit
 	svc.Logger = logger
 	svc.S3 = s3src
-	svc.Objects = s3src
 	svc.Images = images
-	svc.MasterKey = masterKey
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
@@ -226,7 +234,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	// Every AWS service on the listener, picked by the service each
 	// request is signed for (see fnhttp.Router).
-	signerAPI := signer.NewServer(svc, verifier)
+	signerAPI := signer.NewServer(signing, verifier)
 	signerAPI.Logger = logger.With(lambdahost.LogKeyComponent, "signer")
 	kmsAPI := kms.NewServer(keys, verifier)
 	kmsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "kms")

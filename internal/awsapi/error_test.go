@@ -2,12 +2,14 @@ package awsapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lambdahost/lambdahost"
@@ -52,10 +54,10 @@ func TestErrorWriters(t *testing.T) {
 	notFound := lambdahost.Errorf(lambdahost.ResourceNotFoundException, "Function not found: f")
 	unsigned := lambdahost.Errorf(lambdahost.MissingAuthenticationToken, "Missing Authentication Token")
 	cause := errors.New("disk on fire")
-	json := func(t string) map[string]string {
+	jsonHeaders := func(t string) map[string]string {
 		return map[string]string{"Content-Type": "application/json", "X-Amzn-Errortype": t}
 	}
-	json11 := func(t string) map[string]string {
+	json11Headers := func(t string) map[string]string {
 		return map[string]string{"Content-Type": "application/x-amz-json-1.1", "X-Amzn-Errortype": t}
 	}
 	xml := map[string]string{"Content-Type": "text/xml"}
@@ -65,15 +67,15 @@ func TestErrorWriters(t *testing.T) {
 		err   error
 		want  written
 	}{
-		{"rest-json-lambda-not-found", lambda, notFound, written{404, json("ResourceNotFoundException"), `{"Message":"Function not found: f","Type":"User"}` + "\n"}},
-		{"rest-json-lambda-auth-has-no-type", lambda, unsigned, written{403, json("MissingAuthenticationTokenException"), `{"message":"Missing Authentication Token"}` + "\n"}},
-		{"rest-json-lambda-internal", lambda, cause, written{500, json("ServiceException"), `{"Message":"An internal error occurred.","Type":"Service"}` + "\n"}},
+		{"rest-json-lambda-not-found", lambda, notFound, written{404, jsonHeaders("ResourceNotFoundException"), `{"Message":"Function not found: f","Type":"User"}` + "\n"}},
+		{"rest-json-lambda-auth-has-no-type", lambda, unsigned, written{403, jsonHeaders("MissingAuthenticationTokenException"), `{"message":"Missing Authentication Token"}` + "\n"}},
+		{"rest-json-lambda-internal", lambda, cause, written{500, jsonHeaders("ServiceException"), `{"Message":"An internal error occurred.","Type":"Service"}` + "\n"}},
 		{"rest-json-lambda-throttled", lambda, throttled(), written{429, map[string]string{"Content-Type": "application/json", "X-Amzn-Errortype": "TooManyRequestsException", "Retry-After": "1"},
 			`{"Reason":"CallerRateLimitExceeded","Type":"User","message":"Rate exceeded"}` + "\n"}},
-		{"rest-json-signer-not-found", signer, notFound, written{404, json("ResourceNotFoundException"), `{"message":"Function not found: f"}` + "\n"}},
-		{"rest-json-signer-internal", signer, cause, written{500, json("InternalServiceErrorException"), `{"message":"An internal error occurred."}` + "\n"}},
-		{"json11-client-error-is-400", kms, notFound, written{400, json11("ResourceNotFoundException"), `{"__type":"ResourceNotFoundException","message":"Function not found: f"}` + "\n"}},
-		{"json11-internal", kms, cause, written{500, json11("ServiceException"), `{"__type":"ServiceException","message":"An internal error occurred."}` + "\n"}},
+		{"rest-json-signer-not-found", signer, notFound, written{404, jsonHeaders("ResourceNotFoundException"), `{"message":"Function not found: f"}` + "\n"}},
+		{"rest-json-signer-internal", signer, cause, written{500, jsonHeaders("InternalServiceErrorException"), `{"message":"An internal error occurred."}` + "\n"}},
+		{"json11-client-error-is-400", kms, notFound, written{400, json11Headers("ResourceNotFoundException"), `{"__type":"ResourceNotFoundException","message":"Function not found: f"}` + "\n"}},
+		{"json11-internal", kms, cause, written{500, json11Headers("ServiceException"), `{"__type":"ServiceException","message":"An internal error occurred."}` + "\n"}},
 		{"query-sender", sts, unsigned, written{403, xml, `<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
 			`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>MissingAuthenticationTokenException</Code><Message>Missing Authentication Token</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`}},
 		{"query-receiver-escaped", sts, lambdahost.Errorf(lambdahost.ServiceException, "a <b> & c"), written{500, xml, `<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
@@ -117,5 +119,27 @@ func TestDecodeJSON11(t *testing.T) {
 	err := awsapi.DecodeJSON11([]byte(`{"KeyID":`), &v)
 	if lambdahost.ErrorTypeOf(err) != lambdahost.SerializationException {
 		t.Errorf("malformed body: %v, want SerializationException", err)
+	}
+}
+
+func TestEpoch(t *testing.T) {
+	b, _ := json.Marshal(awsapi.Epoch(time.Date(2026, 1, 2, 3, 4, 5, 250e6, time.UTC)))
+	if string(b) != "1767323045.25" {
+		t.Errorf("Marshal = %s", b)
+	}
+	for _, in := range []string{"1767323045.25", "0"} {
+		var e awsapi.Epoch
+		if err := json.Unmarshal([]byte(in), &e); err != nil {
+			t.Errorf("Unmarshal(%s): %v", in, err)
+		}
+	}
+	for _, in := range []string{"-1", "1e300", `"x"`} {
+		var e awsapi.Epoch
+		if err := json.Unmarshal([]byte(in), &e); err == nil {
+			t.Errorf("Unmarshal(%s) = %v, want an error", in, time.Time(e))
+		}
+	}
+	if awsapi.EpochPtr(time.Time{}) != nil {
+		t.Error("EpochPtr of the zero time is not nil")
 	}
 }

@@ -1,4 +1,4 @@
-package control
+package signer
 
 import (
 	"context"
@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
@@ -37,6 +39,67 @@ const (
 	kindSigningJobToken       = "signing-job-token"
 	kindSigningJobRunning     = "signing-job-running"
 )
+
+// Service is lambdahost's AWS Signer: signing profiles, whose private
+// keys it generates and keeps sealed with the master key, and signing
+// jobs, which sign a zip read from S3 and write the signed zip back. It
+// implements lambdahost.Publishers for the control plane's code signing
+// checks.
+type Service struct {
+	store     lambdahost.Store
+	blobs     lambdahost.BlobStore
+	masterKey []byte
+
+	// S3 reads the source objects of signing jobs and Objects writes the
+	// signed zips. If either is nil, signing jobs fail.
+	S3      lambdahost.CodeSource
+	Objects lambdahost.ObjectStore
+	// Now is the clock. If nil, time.Now is used.
+	Now func() time.Time
+	// NewID returns a signing job's ID; profile versions are made from it
+	// too. If nil, a random UUID is used.
+	NewID func() string
+	// Logger receives the service's logs. If nil, slog.Default is used.
+	Logger *slog.Logger
+
+	once sync.Once
+}
+
+var _ lambdahost.Publishers = (*Service)(nil)
+
+// New returns the Signer over store, staging the zips of signing jobs in
+// blobs and sealing profiles' private keys with masterKey
+// (lambdahost.MasterKeySize bytes). Call Start before serving.
+func New(store lambdahost.Store, blobs lambdahost.BlobStore, masterKey []byte) *Service {
+	return &Service{store: store, blobs: blobs, masterKey: masterKey}
+}
+
+func (s *Service) init() {
+	s.once.Do(func() {
+		if s.Logger == nil {
+			s.Logger = slog.Default()
+		}
+		s.Logger = s.Logger.With(lambdahost.LogKeyComponent, "signer")
+		if s.Now == nil {
+			s.Now = time.Now
+		}
+		if s.NewID == nil {
+			s.NewID = lambdahost.NewID
+		}
+	})
+}
+
+// now returns the current time truncated to milliseconds in UTC, the
+// precision of Signer's timestamps.
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
+
+func (s *Service) newID() string { return s.NewID() }
+
+// Start fails the signing jobs a previous process left InProgress.
+func (s *Service) Start(ctx context.Context) error {
+	s.init()
+	return s.failInterruptedSigningJobs(ctx)
+}
 
 // SigningPlatformID is the one signing platform lambdahost offers: AWS
 // Lambda's, ECDSA over P-384 with SHA-384.
@@ -311,7 +374,7 @@ func ownAccount(c lambdahost.Caller, member, owner, resource string) error {
 		v.Add(member, lambdahost.Quote(owner), "Member must satisfy regular expression pattern: ^[0-9]{12}$")
 		return v.Err()
 	}
-	return accessDenied(c, resource)
+	return lambdahost.AccessDenied(c, resource)
 }
 
 // PutSigningProfile creates a profile with a new ECDSA P-384 key, sealed
@@ -320,9 +383,9 @@ func ownAccount(c lambdahost.Caller, member, owner, resource string) error {
 // profile name.
 func (s *Service) PutSigningProfile(ctx context.Context, in PutSigningProfileInput) (*SigningProfile, error) {
 	s.init()
-	c, err := caller(ctx)
+	c, err := lambdahost.AuthenticatedCaller(ctx)
 	if err != nil {
-		return nil, internal("put signing profile", err)
+		return nil, lambdahost.Internal("put signing profile", err)
 	}
 	var v lambdahost.Validation
 	validProfileName(&v, "profileName", in.Name)
@@ -347,8 +410,8 @@ func (s *Service) PutSigningProfile(ctx context.Context, in PutSigningProfileInp
 	if in.PlatformID != SigningPlatformID {
 		return nil, lambdahost.Errorf(lambdahost.ResourceNotFoundException, "Platform %s not found.", in.PlatformID)
 	}
-	if len(s.MasterKey) != lambdahost.MasterKeySize {
-		return nil, internal("put signing profile", errors.New("no master key configured"))
+	if len(s.masterKey) != lambdahost.MasterKeySize {
+		return nil, lambdahost.Internal("put signing profile", errors.New("no master key configured"))
 	}
 
 	p := &SigningProfile{
@@ -360,41 +423,41 @@ func (s *Service) PutSigningProfile(ctx context.Context, in PutSigningProfileInp
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	if err != nil {
-		return nil, internal("generate signing key", err)
+		return nil, lambdahost.Internal("generate signing key", err)
 	}
 	priv, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return nil, internal("marshal signing key", err)
+		return nil, lambdahost.Internal("marshal signing key", err)
 	}
 	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	if err != nil {
-		return nil, internal("marshal public key", err)
+		return nil, lambdahost.Internal("marshal public key", err)
 	}
-	sealed, err := lambdahost.Seal(s.MasterKey, priv, []byte(p.VersionARN()))
+	sealed, err := lambdahost.Seal(s.masterKey, priv, []byte(p.VersionARN()))
 	if err != nil {
-		return nil, internal("seal signing key", err)
+		return nil, lambdahost.Internal("seal signing key", err)
 	}
 	ver := &profileVersion{Account: p.Account, Region: p.Region, Name: p.Name, Version: p.Version, PublicKey: pub, SealedKey: sealed}
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
-		if err := createRecord(ctx, tx, kindSigningProfile, profileKey(p.Account, p.Region, p.Name), p); err != nil {
+		if err := lambdahost.CreateRecord(ctx, tx, kindSigningProfile, profileKey(p.Account, p.Region, p.Name), p); err != nil {
 			if errors.Is(err, lambdahost.ErrExists) {
 				return lambdahost.Errorf(lambdahost.ValidationException, "A signing profile with name %s already exists.", p.Name)
 			}
 			return err
 		}
-		return createRecord(ctx, tx, kindSigningProfileVersion, p.VersionARN(), ver)
+		return lambdahost.CreateRecord(ctx, tx, kindSigningProfileVersion, p.VersionARN(), ver)
 	})
 	if err != nil {
-		return nil, internal("put signing profile", err)
+		return nil, lambdahost.Internal("put signing profile", err)
 	}
 	return p, nil
 }
 
 // newProfileVersion returns 10 alphanumeric characters. They come from
-// NewRevisionID, so that tests that fix it get fixed versions.
+// NewID, so that tests that fix it get fixed versions.
 func (s *Service) newProfileVersion() string {
 	var b []byte
-	for _, c := range []byte(s.NewRevisionID()) {
+	for _, c := range []byte(s.newID()) {
 		if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
 			b = append(b, c)
 		}
@@ -407,7 +470,7 @@ func (s *Service) newProfileVersion() string {
 
 // readProfile reads the caller's profile name.
 func readProfile(ctx context.Context, tx lambdahost.Tx, c lambdahost.Caller, name string) (*SigningProfile, error) {
-	p, err := getRecord[SigningProfile](ctx, tx, kindSigningProfile, profileKey(c.Account, c.Region, name))
+	p, err := lambdahost.GetRecord[SigningProfile](ctx, tx, kindSigningProfile, profileKey(c.Account, c.Region, name))
 	if errors.Is(err, lambdahost.ErrNotFound) {
 		return nil, profileNotFound(name)
 	}
@@ -415,16 +478,16 @@ func readProfile(ctx context.Context, tx lambdahost.Tx, c lambdahost.Caller, nam
 }
 
 func putProfile(ctx context.Context, tx lambdahost.Tx, p *SigningProfile) error {
-	return putRecord(ctx, tx, kindSigningProfile, profileKey(p.Account, p.Region, p.Name), p)
+	return lambdahost.PutRecord(ctx, tx, kindSigningProfile, profileKey(p.Account, p.Region, p.Name), p)
 }
 
 // GetSigningProfile returns the caller's profile name. owner, if not
 // empty, must be the caller's account.
 func (s *Service) GetSigningProfile(ctx context.Context, name, owner string) (*SigningProfile, error) {
 	s.init()
-	c, err := caller(ctx)
+	c, err := lambdahost.AuthenticatedCaller(ctx)
 	if err != nil {
-		return nil, internal("get signing profile", err)
+		return nil, lambdahost.Internal("get signing profile", err)
 	}
 	var v lambdahost.Validation
 	validProfileName(&v, "profileName", name)
@@ -439,7 +502,7 @@ func (s *Service) GetSigningProfile(ctx context.Context, name, owner string) (*S
 		p, err = readProfile(ctx, tx, c, name)
 		return err
 	})
-	return p, internal("get signing profile", err)
+	return p, lambdahost.Internal("get signing profile", err)
 }
 
 // maxListResults is the model's maximum of maxResults.
@@ -461,9 +524,9 @@ func listLimit(n int) (int, error) {
 // ones only if IncludeCanceled. NextToken is the last name answered.
 func (s *Service) ListSigningProfiles(ctx context.Context, in ListSigningProfilesInput) ([]*SigningProfile, string, error) {
 	s.init()
-	c, err := caller(ctx)
+	c, err := lambdahost.AuthenticatedCaller(ctx)
 	if err != nil {
-		return nil, "", internal("list signing profiles", err)
+		return nil, "", lambdahost.Internal("list signing profiles", err)
 	}
 	limit, err := listLimit(in.MaxResults)
 	if err != nil {
@@ -489,11 +552,11 @@ func (s *Service) ListSigningProfiles(ctx context.Context, in ListSigningProfile
 	var out []*SigningProfile
 	var next string
 	err = s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
-		out, next, err = scanRecords(ctx, tx, kindSigningProfile, prefix, in.NextToken, limit, keep, func(p *SigningProfile) string { return p.Name })
+		out, next, err = lambdahost.ScanRecords(ctx, tx, kindSigningProfile, prefix, in.NextToken, limit, keep, func(p *SigningProfile) string { return p.Name })
 		return err
 	})
 	if err != nil {
-		return nil, "", internal("list signing profiles", err)
+		return nil, "", lambdahost.Internal("list signing profiles", err)
 	}
 	return out, next, nil
 }
@@ -502,9 +565,9 @@ func (s *Service) ListSigningProfiles(ctx context.Context, in ListSigningProfile
 // Canceling a canceled or revoked profile changes nothing.
 func (s *Service) CancelSigningProfile(ctx context.Context, name string) error {
 	s.init()
-	c, err := caller(ctx)
+	c, err := lambdahost.AuthenticatedCaller(ctx)
 	if err != nil {
-		return internal("cancel signing profile", err)
+		return lambdahost.Internal("cancel signing profile", err)
 	}
 	var v lambdahost.Validation
 	validProfileName(&v, "profileName", name)
@@ -522,16 +585,16 @@ func (s *Service) CancelSigningProfile(ctx context.Context, name string) error {
 		p.Status, p.CanceledAt = ProfileCanceled, s.now()
 		return putProfile(ctx, tx, p)
 	})
-	return internal("cancel signing profile", err)
+	return lambdahost.Internal("cancel signing profile", err)
 }
 
 // RevokeSigningProfile revokes version of profile name: signatures it made
 // at or after effective are no longer trusted. A profile is revoked once.
 func (s *Service) RevokeSigningProfile(ctx context.Context, name, version, reason string, effective time.Time) error {
 	s.init()
-	c, err := caller(ctx)
+	c, err := lambdahost.AuthenticatedCaller(ctx)
 	if err != nil {
-		return internal("revoke signing profile", err)
+		return lambdahost.Internal("revoke signing profile", err)
 	}
 	var v lambdahost.Validation
 	validProfileName(&v, "profileName", name)
@@ -563,7 +626,7 @@ func (s *Service) RevokeSigningProfile(ctx context.Context, name, version, reaso
 		p.Revocation = &ProfileRevocation{EffectiveFrom: effective.UTC(), RevokedAt: s.now(), RevokedBy: requester(c), Reason: reason}
 		return putProfile(ctx, tx, p)
 	})
-	return internal("revoke signing profile", err)
+	return lambdahost.Internal("revoke signing profile", err)
 }
 
 // validReason adds the model's constraints on a revocation reason to v.
@@ -584,7 +647,7 @@ func jobNotFound(id string) error {
 }
 
 func readJob(ctx context.Context, tx lambdahost.Tx, account, region, id string) (*SigningJob, error) {
-	j, err := getRecord[SigningJob](ctx, tx, kindSigningJob, jobKey(account, region, id))
+	j, err := lambdahost.GetRecord[SigningJob](ctx, tx, kindSigningJob, jobKey(account, region, id))
 	if errors.Is(err, lambdahost.ErrNotFound) {
 		return nil, jobNotFound(id)
 	}
@@ -592,7 +655,7 @@ func readJob(ctx context.Context, tx lambdahost.Tx, account, region, id string) 
 }
 
 func putJob(ctx context.Context, tx lambdahost.Tx, j *SigningJob) error {
-	return putRecord(ctx, tx, kindSigningJob, jobKey(j.Account, j.Region, j.ID), j)
+	return lambdahost.PutRecord(ctx, tx, kindSigningJob, jobKey(j.Account, j.Region, j.ID), j)
 }
 
 // StartSigningJob signs the zip at Source (an S3 object version) with the
@@ -603,9 +666,9 @@ func putJob(ctx context.Context, tx lambdahost.Tx, j *SigningJob) error {
 // call with the same ClientRequestToken answers the first call's job.
 func (s *Service) StartSigningJob(ctx context.Context, in StartSigningJobInput) (*SigningJob, error) {
 	s.init()
-	c, err := caller(ctx)
+	c, err := lambdahost.AuthenticatedCaller(ctx)
 	if err != nil {
-		return nil, internal("start signing job", err)
+		return nil, lambdahost.Internal("start signing job", err)
 	}
 	var v lambdahost.Validation
 	validProfileName(&v, "profileName", in.ProfileName)
@@ -633,7 +696,7 @@ func (s *Service) StartSigningJob(ctx context.Context, in StartSigningJobInput) 
 
 	now := s.now()
 	job := &SigningJob{
-		Account: c.Account, Region: c.Region, ID: s.NewRevisionID(),
+		Account: c.Account, Region: c.Region, ID: s.newID(),
 		ClientRequestToken: in.ClientRequestToken,
 		Source:             in.Source,
 		DestinationBucket:  in.DestinationBucket, DestinationPrefix: in.DestinationPrefix,
@@ -664,7 +727,7 @@ func (s *Service) StartSigningJob(ctx context.Context, in StartSigningJobInput) 
 		if profile.Status != ProfileActive {
 			return lambdahost.Errorf(lambdahost.ValidationException, "Signing profile %s is %s; only an Active profile can sign.", profile.Name, strings.ToLower(profile.Status))
 		}
-		ver, err = getRecord[profileVersion](ctx, tx, kindSigningProfileVersion, profile.VersionARN())
+		ver, err = lambdahost.GetRecord[profileVersion](ctx, tx, kindSigningProfileVersion, profile.VersionARN())
 		if err != nil {
 			return fmt.Errorf("read profile version %s: %w", profile.VersionARN(), err)
 		}
@@ -675,10 +738,10 @@ func (s *Service) StartSigningJob(ctx context.Context, in StartSigningJobInput) 
 		if err := tx.CreateRecord(ctx, kindSigningJobRunning, jobKey(job.Account, job.Region, job.ID), []byte{}); err != nil {
 			return err
 		}
-		return createRecord(ctx, tx, kindSigningJob, jobKey(job.Account, job.Region, job.ID), job)
+		return lambdahost.CreateRecord(ctx, tx, kindSigningJob, jobKey(job.Account, job.Region, job.ID), job)
 	})
 	if err != nil {
-		return nil, internal("start signing job", err)
+		return nil, lambdahost.Internal("start signing job", err)
 	}
 	if earlier != nil {
 		return earlier, nil
@@ -700,7 +763,7 @@ func (s *Service) StartSigningJob(ctx context.Context, in StartSigningJobInput) 
 		job.SignedObject = signed
 	}
 	if err := s.store.Update(rctx, func(tx lambdahost.Tx) error { return finishJob(rctx, tx, job) }); err != nil {
-		return nil, internal("record signing job", err)
+		return nil, lambdahost.Internal("record signing job", err)
 	}
 	return job, nil
 }
@@ -822,7 +885,7 @@ func invalidSource(err error) error {
 
 // unsealKey opens a profile version's private key.
 func (s *Service) unsealKey(versionARN string, ver *profileVersion) (*ecdsa.PrivateKey, error) {
-	der, err := lambdahost.Unseal(s.MasterKey, ver.SealedKey, []byte(versionARN))
+	der, err := lambdahost.Unseal(s.masterKey, ver.SealedKey, []byte(versionARN))
 	if err != nil {
 		return nil, fmt.Errorf("unseal key of %s: %w", versionARN, err)
 	}
@@ -840,25 +903,25 @@ func (s *Service) unsealKey(versionARN string, ver *profileVersion) (*ecdsa.Priv
 // DescribeSigningJob returns the caller's job id.
 func (s *Service) DescribeSigningJob(ctx context.Context, id string) (*SigningJob, error) {
 	s.init()
-	c, err := caller(ctx)
+	c, err := lambdahost.AuthenticatedCaller(ctx)
 	if err != nil {
-		return nil, internal("describe signing job", err)
+		return nil, lambdahost.Internal("describe signing job", err)
 	}
 	var j *SigningJob
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
 		j, err = readJob(ctx, tx, c.Account, c.Region, id)
 		return err
 	})
-	return j, internal("describe signing job", err)
+	return j, lambdahost.Internal("describe signing job", err)
 }
 
 // ListSigningJobs lists the caller's jobs that match the filters, in job
 // ID order. NextToken is the last job ID answered.
 func (s *Service) ListSigningJobs(ctx context.Context, in ListSigningJobsInput) ([]*SigningJob, string, error) {
 	s.init()
-	c, err := caller(ctx)
+	c, err := lambdahost.AuthenticatedCaller(ctx)
 	if err != nil {
-		return nil, "", internal("list signing jobs", err)
+		return nil, "", lambdahost.Internal("list signing jobs", err)
 	}
 	limit, err := listLimit(in.MaxResults)
 	if err != nil {
@@ -886,11 +949,11 @@ func (s *Service) ListSigningJobs(ctx context.Context, in ListSigningJobsInput) 
 	var out []*SigningJob
 	var next string
 	err = s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
-		out, next, err = scanRecords(ctx, tx, kindSigningJob, prefix, in.NextToken, limit, keep, func(j *SigningJob) string { return j.ID })
+		out, next, err = lambdahost.ScanRecords(ctx, tx, kindSigningJob, prefix, in.NextToken, limit, keep, func(j *SigningJob) string { return j.ID })
 		return err
 	})
 	if err != nil {
-		return nil, "", internal("list signing jobs", err)
+		return nil, "", lambdahost.Internal("list signing jobs", err)
 	}
 	return out, next, nil
 }
@@ -899,9 +962,9 @@ func (s *Service) ListSigningJobs(ctx context.Context, in ListSigningJobsInput) 
 // Revoking it again changes nothing.
 func (s *Service) RevokeSignature(ctx context.Context, id, owner, reason string) error {
 	s.init()
-	c, err := caller(ctx)
+	c, err := lambdahost.AuthenticatedCaller(ctx)
 	if err != nil {
-		return internal("revoke signature", err)
+		return lambdahost.Internal("revoke signature", err)
 	}
 	var v lambdahost.Validation
 	validReason(&v, reason)
@@ -922,28 +985,14 @@ func (s *Service) RevokeSignature(ctx context.Context, id, owner, reason string)
 		j.Revocation = &JobRevocation{Reason: reason, RevokedAt: s.now(), RevokedBy: requester(c)}
 		return putJob(ctx, tx, j)
 	})
-	return internal("revoke signature", err)
+	return lambdahost.Internal("revoke signature", err)
 }
 
-// publisher is what the verifier needs of a signature's profile version.
-type publisher struct {
-	Key *ecdsa.PublicKey
-	// Status is the profile's: Active, Canceled or Revoked. A canceled
-	// profile's earlier signatures stay valid.
-	Status string
-	// RevokedFrom is zero unless the profile is revoked: signatures made
-	// at or after it are revoked.
-	RevokedFrom time.Time
-	// CanceledAt is zero unless the profile was canceled. Signing jobs
-	// stop then, but a key exported before can still sign offline: a
-	// verifier may distrust signatures dated at or after it.
-	CanceledAt time.Time
-}
-
-// signingPublisher returns the publisher of profileVersionARN, in any
-// account; an error wrapping lambdahost.ErrNotFound if there is none.
-func (s *Service) signingPublisher(ctx context.Context, tx lambdahost.Tx, profileVersionARN string) (*publisher, error) {
-	ver, err := getRecord[profileVersion](ctx, tx, kindSigningProfileVersion, profileVersionARN)
+// Publisher implements lambdahost.Publishers: the publisher of
+// profileVersionARN, in any account; an error wrapping
+// lambdahost.ErrNotFound if there is none.
+func (s *Service) Publisher(ctx context.Context, tx lambdahost.Tx, profileVersionARN string) (*lambdahost.Publisher, error) {
+	ver, err := lambdahost.GetRecord[profileVersion](ctx, tx, kindSigningProfileVersion, profileVersionARN)
 	if err != nil {
 		return nil, fmt.Errorf("profile version %s: %w", profileVersionARN, err)
 	}
@@ -955,26 +1004,26 @@ func (s *Service) signingPublisher(ctx context.Context, tx lambdahost.Tx, profil
 	if !ok {
 		return nil, fmt.Errorf("public key of %s is %T, not ECDSA", profileVersionARN, pk)
 	}
-	p, err := getRecord[SigningProfile](ctx, tx, kindSigningProfile, profileKey(ver.Account, ver.Region, ver.Name))
+	p, err := lambdahost.GetRecord[SigningProfile](ctx, tx, kindSigningProfile, profileKey(ver.Account, ver.Region, ver.Name))
 	if err != nil {
 		return nil, fmt.Errorf("profile of %s: %w", profileVersionARN, err)
 	}
-	pub := &publisher{Key: key, Status: p.Status, CanceledAt: p.CanceledAt}
+	pub := &lambdahost.Publisher{Key: key, Status: p.Status, CanceledAt: p.CanceledAt}
 	if p.Status == ProfileRevoked && p.Revocation != nil && p.Version == ver.Version {
 		pub.RevokedFrom = p.Revocation.EffectiveFrom
 	}
 	return pub, nil
 }
 
-// signatureRevoked reports whether RevokeSignature revoked the job
-// jobARN names; false for a job lambdahost does not know, such as one
-// made offline by lambdahost sign.
-func (s *Service) signatureRevoked(ctx context.Context, tx lambdahost.Tx, jobARN string) (bool, error) {
+// SignatureRevoked implements lambdahost.Publishers: whether
+// RevokeSignature revoked the job jobARN names; false for a job lambdahost
+// does not know, such as one made offline by lambdahost sign.
+func (s *Service) SignatureRevoked(ctx context.Context, tx lambdahost.Tx, jobARN string) (bool, error) {
 	region, account, id, ok := parseJobARN(jobARN)
 	if !ok {
 		return false, nil
 	}
-	j, err := getRecord[SigningJob](ctx, tx, kindSigningJob, jobKey(account, region, id))
+	j, err := lambdahost.GetRecord[SigningJob](ctx, tx, kindSigningJob, jobKey(account, region, id))
 	if errors.Is(err, lambdahost.ErrNotFound) {
 		return false, nil
 	}
@@ -1018,10 +1067,10 @@ func (s *Service) ExportProfileKey(ctx context.Context, profileVersionARN string
 		p   *SigningProfile
 	)
 	err := s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
-		if ver, err = getRecord[profileVersion](ctx, tx, kindSigningProfileVersion, profileVersionARN); err != nil {
+		if ver, err = lambdahost.GetRecord[profileVersion](ctx, tx, kindSigningProfileVersion, profileVersionARN); err != nil {
 			return err
 		}
-		p, err = getRecord[SigningProfile](ctx, tx, kindSigningProfile, profileKey(ver.Account, ver.Region, ver.Name))
+		p, err = lambdahost.GetRecord[SigningProfile](ctx, tx, kindSigningProfile, profileKey(ver.Account, ver.Region, ver.Name))
 		return err
 	})
 	if err != nil {
@@ -1043,7 +1092,7 @@ func (s *Service) ExportSigningKey(ctx context.Context, profileVersionARN string
 	s.init()
 	var ver *profileVersion
 	err := s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
-		ver, err = getRecord[profileVersion](ctx, tx, kindSigningProfileVersion, profileVersionARN)
+		ver, err = lambdahost.GetRecord[profileVersion](ctx, tx, kindSigningProfileVersion, profileVersionARN)
 		return err
 	})
 	if err != nil {
