@@ -44,6 +44,8 @@ type env struct {
 	api     *fnhttp.Server
 	svc     *control.Service
 	keys    *kms.Service
+	store   lambdahost.Store
+	blobs   lambdahost.BlobStore
 	blocked *blockingPreparer
 	creds   aws.Credentials
 	region  string
@@ -99,7 +101,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	svc.NewCodeSigningConfigID = apitest.Counter("csc-0000000000000%04d")
 	svc.NewRevisionID = apitest.Counter("00000000-0000-4000-8000-%012d")
 	svc.SettleSync = true
-	e := &env{t: t, svc: svc, keys: keys, creds: apitest.Test, region: apitest.Region, dbPath: filepath.Join(dir, "db")}
+	e := &env{t: t, svc: svc, keys: keys, store: store, blobs: blobs, creds: apitest.Test, region: apitest.Region, dbPath: filepath.Join(dir, "db")}
 	for _, o := range opts {
 		o(e)
 	}
