@@ -11,6 +11,7 @@ import (
 	"github.com/lambdahost/lambdahost"
 	fnhttp "github.com/lambdahost/lambdahost/http"
 	"github.com/lambdahost/lambdahost/internal/apitest"
+	"github.com/lambdahost/lambdahost/internal/awsapi"
 	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/signer"
 )
@@ -26,14 +27,7 @@ func (f *fakeService) Serves(r *http.Request) bool                      { return
 func (f *fakeService) ServeHTTP(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(f.name)) }
 
 func target(prefix string) func(r *http.Request) bool {
-	return func(r *http.Request) bool {
-		return r.Method == "POST" && r.URL.Path == "/" && strings.HasPrefix(r.Header.Get("X-Amz-Target"), prefix)
-	}
-}
-
-func query(r *http.Request) bool {
-	return r.Method == "POST" && r.URL.Path == "/" && r.Header.Get("X-Amz-Target") == "" &&
-		r.Header.Get("Content-Type") == "application/x-www-form-urlencoded"
+	return func(r *http.Request) bool { return awsapi.IsJSONTarget(r, prefix) }
 }
 
 // TestRouter: a request goes to the service its scope names if that
@@ -44,8 +38,8 @@ func TestRouter(t *testing.T) {
 	rt.Register(&fakeService{"signer", func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/signing-") }})
 	rt.Register(&fakeService{"kms", target("TrentService.")})
 	rt.Register(&fakeService{"logs", target("Logs_20140328.")})
-	rt.Register(&fakeService{"sts", query})
-	rt.Register(&fakeService{"sqs", query})
+	rt.Register(&fakeService{"sts", awsapi.IsQuery})
+	rt.Register(&fakeService{"sqs", awsapi.IsQuery})
 	tests := []struct {
 		name, method, path, scope, target, contentType, query string
 		want                                                  string

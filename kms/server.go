@@ -49,7 +49,7 @@ func (s *Server) SigningName() string { return "kms" }
 // Serves reports whether r is a KMS operation: POST / with a
 // TrentService X-Amz-Target.
 func (s *Server) Serves(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.URL.Path == "/" && strings.HasPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	return awsapi.IsJSONTarget(r, targetPrefix)
 }
 
 // ServeHTTP authenticates r, then dispatches it on its X-Amz-Target.
