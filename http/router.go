@@ -8,8 +8,15 @@ import (
 
 // Service is one AWS service on lambdahost's listener: Lambda (Server),
 // and the packages of the other services (kms.Server, signer.Server).
-// A service authenticates its own requests and answers their errors in
-// its own protocol.
+// A service authenticates its own requests (internal/awsapi.Auth) and
+// answers their errors in its own protocol (awsapi.RESTJSON, JSON11 or
+// Query). Its package implements Service without importing this one:
+//
+//	func (s *Server) SigningName() string         { return "logs" }
+//	func (s *Server) Serves(r *http.Request) bool { return awsapi.IsJSONTarget(r, "Logs_20140328.") }
+//
+// and a query protocol service (STS) serves awsapi.IsQuery; a REST one
+// (Signer) its path prefixes.
 type Service interface {
 	http.Handler
 	// SigningName is the service that the SigV4 credential scopes of its
