@@ -117,7 +117,7 @@ type Tx interface {
 	// starts at the beginning.
 	ListEvents(ctx context.Context, after string, limit int) ([]*AsyncEvent, error)
 
-	// Records are small documents that control keeps by kind and key
+	// Records are small documents that the services keep by kind and key
 	// (code signing configs, signing profiles and jobs, local KMS keys).
 	// Values are opaque to the store.
 	//

@@ -24,9 +24,11 @@ import (
 	fnhttp "github.com/lambdahost/lambdahost/http"
 	"github.com/lambdahost/lambdahost/invoke"
 	"github.com/lambdahost/lambdahost/invoke/bootstrap"
+	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/oci"
 	fns3 "github.com/lambdahost/lambdahost/s3"
 	"github.com/lambdahost/lambdahost/sandbox"
+	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sigv4"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
@@ -199,13 +201,23 @@ func (m *Main) Run(ctx context.Context) error {
 	images.Insecure = m.InsecureRegistry
 	images.Logger = logger
 
+	// The services besides Lambda's control plane, which depends on them
+	// through root interfaces: KMS keys seal code, Signer's profiles sign it.
+	keys := kms.New(store, masterKey)
+	signing := signer.New(store, blobs, masterKey)
+	signing.S3, signing.Objects = s3src, s3src
+	signing.Logger = logger
+	if err := signing.Start(ctx); err != nil {
+		return err
+	}
+
 	svc := control.New(store, blobs)
+	svc.Keys = keys
+	svc.Publishers = signing
 	svc.CodeStorageLimit = m.CodeStorageLimit
 	svc.Logger = logger
 	svc.S3 = s3src
-	svc.Objects = s3src
 	svc.Images = images
-	svc.MasterKey = masterKey
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
@@ -233,13 +245,22 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := svc.ReplayEvents(ctx, api.InvokeEvent); err != nil {
 		return err
 	}
+	// Every AWS service on the listener, picked by the service each
+	// request is signed for (see fnhttp.Router).
+	signerAPI := signer.NewServer(signing, verifier)
+	signerAPI.Logger = logger.With(lambdahost.LogKeyComponent, "signer")
+	kmsAPI := kms.NewServer(keys, verifier)
+	kmsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "kms")
+	router := fnhttp.NewRouter(api)
+	router.Register(signerAPI)
+	router.Register(kmsAPI)
 
 	ln, err := net.Listen("tcp", m.Listen)
 	if err != nil {
 		return err
 	}
 	addr := ln.Addr().String()
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
+	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
