@@ -52,3 +52,20 @@ type KeyError struct {
 func (e *KeyError) Error() string { return "kms key " + e.ARN + ": " + e.Err.Error() }
 
 func (e *KeyError) Unwrap() error { return e.Err }
+
+// KeyAuditor is a KeyService that an integrity check (lambdahost check)
+// can ask about keys whatever their state. Package kms implements it.
+type KeyAuditor interface {
+	// AuditKeys calls problem for every key whose material does not open
+	// with the master key, reading the keys in tx.
+	AuditKeys(ctx context.Context, tx Tx, problem func(keyARN, message string)) error
+	// AuditKey returns the key keyARN names, enabled or not, read in tx,
+	// to open code sealed under it. A key that does not exist is a
+	// *KeyError wrapping ErrKeyNotFound; a key whose material does not
+	// open with the master key is an error wrapping ErrKeyUnopenable.
+	AuditKey(ctx context.Context, tx Tx, keyARN string) (CodeKey, error)
+}
+
+// ErrKeyUnopenable means a key's material does not open with the master
+// key: the data was sealed under another master key, or is damaged.
+var ErrKeyUnopenable = errors.New("kms key material does not open with the master key")

@@ -134,7 +134,7 @@ type checker struct {
 // checkedKey is a KMS key that seals code: key is nil if it cannot open
 // code, for the reason problem says ("" when there is no master key).
 type checkedKey struct {
-	key     *codeKey
+	key     lambdahost.CodeKey
 	problem string
 }
 
@@ -219,29 +219,11 @@ func (c *checker) relations(ctx context.Context) error {
 
 // kmsKeys checks that the master key opens every KMS key's material.
 func (c *checker) kmsKeys(ctx context.Context) error {
-	mk := c.s.MasterKey
-	if len(mk) != lambdahost.MasterKeySize {
+	a, ok := c.s.Keys.(lambdahost.KeyAuditor)
+	if !ok {
 		return nil
 	}
-	for after := ""; ; {
-		recs, err := c.tx.ListRecords(ctx, recordKMSKey, "", after, 100)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			rec, err := getRecord[kmsKeyRecord](ctx, c.tx, recordKMSKey, r.Key)
-			if err != nil {
-				return err
-			}
-			if _, err := lambdahost.Unseal(mk, rec.Material, materialAAD(rec.ARN)); err != nil {
-				c.problem(rec.ARN, "its key material does not open with this master key: is it the master key this data was sealed with?")
-			}
-		}
-		if len(recs) < 100 {
-			return nil
-		}
-		after = recs[len(recs)-1].Key
-	}
+	return a.AuditKeys(ctx, c.tx, func(arn, msg string) { c.problem(arn, "%s", msg) })
 }
 
 // sealingKey returns KMS key arn, which seals code, enabled or not.
@@ -251,29 +233,22 @@ func (c *checker) sealingKey(ctx context.Context, arn string) (*checkedKey, erro
 	}
 	k := &checkedKey{}
 	c.keys[arn] = k
-	m := reKeyARN.FindStringSubmatch(arn)
-	if m == nil {
-		k.problem = fmt.Sprintf("sealed under %q, which is not a KMS key ARN", arn)
-		return k, nil
-	}
-	rec, err := readKey(ctx, c.tx, kmsRecordKey(m[2], m[1], m[3]))
-	if errors.Is(err, lambdahost.ErrNotFound) {
-		k.problem = fmt.Sprintf("sealed under KMS key %s, which does not exist", arn)
-		return k, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	mk := c.s.MasterKey
-	if len(mk) != lambdahost.MasterKeySize {
+	a, ok := c.s.Keys.(lambdahost.KeyAuditor)
+	if !ok {
 		return k, nil // no master key: the code cannot be opened
 	}
-	material, err := lambdahost.Unseal(mk, rec.Material, materialAAD(rec.ARN))
-	if err != nil {
+	key, err := a.AuditKey(ctx, c.tx, arn)
+	var ke *lambdahost.KeyError
+	switch {
+	case errors.As(err, &ke):
+		k.problem = fmt.Sprintf("sealed under KMS key %s, which does not exist", arn)
+	case errors.Is(err, lambdahost.ErrKeyUnopenable):
 		k.problem = fmt.Sprintf("sealed under KMS key %s, whose material does not open with this master key", arn)
-		return k, nil
+	case err != nil:
+		return nil, err
+	default:
+		k.key = key
 	}
-	k.key = &codeKey{arn: rec.ARN, material: material}
 	return k, nil
 }
 

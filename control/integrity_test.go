@@ -12,6 +12,7 @@ import (
 
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/kms"
 )
 
 // checkFixture holds functions whose code is stored every way: "big" in
@@ -197,7 +198,7 @@ func TestCheckFindsDamage(t *testing.T) {
 			var svc *control.Service
 			if tt.other {
 				svc = control.New(c.store, c.blobs)
-				svc.MasterKey = bytes.Repeat([]byte{2}, lambdahost.MasterKeySize)
+				svc.Keys = kms.New(c.store, bytes.Repeat([]byte{2}, lambdahost.MasterKeySize))
 			}
 			rep := c.check(t, svc)
 			if rep.Intact() {

@@ -15,6 +15,7 @@ import (
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
+	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/oci"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
@@ -112,7 +113,11 @@ func (c *checkCmd) run(ctx context.Context) error {
 		return err
 	}
 	svc := control.New(store, blobs)
-	svc.MasterKey = masterKey
+	if masterKey != nil {
+		// The key service opens the keys that seal code; without the
+		// master key, sealed code is checked for its layout only.
+		svc.Keys = kms.New(store, masterKey)
+	}
 	// Unpacked images are derived from code: garbage collection, and so
 	// repair, removes those nothing references.
 	images := oci.NewSource(filepath.Join(c.DataDir, "images"))

@@ -20,6 +20,7 @@ import (
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
+	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
 
@@ -52,7 +53,7 @@ func openDataDir(t testing.TB, dir string) *opened {
 		t.Fatal(err)
 	}
 	svc := control.New(store, blobs)
-	svc.MasterKey = key
+	svc.Keys = kms.New(store, key)
 	svc.SettleSync = true
 	svc.Logger = slog.New(slog.DiscardHandler)
 	if err := svc.Start(t.Context()); err != nil {
@@ -553,7 +554,7 @@ func openCodes(t *testing.T, dir, keyFile string) map[string]string {
 		t.Fatal(err)
 	}
 	svc := control.New(store, blobs)
-	svc.MasterKey = key
+	svc.Keys = kms.New(store, key)
 	o := &opened{dir: dir, svc: svc, store: store, blobs: blobs}
 	codes := o.codes(t)
 	err = store.View(t.Context(), func(tx lambdahost.Tx) error {

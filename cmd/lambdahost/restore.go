@@ -19,6 +19,7 @@ import (
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
+	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
 
@@ -117,7 +118,11 @@ func (c *restoreCmd) restore(ctx context.Context, m *manifest, masterKey []byte)
 	}
 	defer store.Close()
 	svc := control.New(store, blobs)
-	svc.MasterKey = masterKey
+	if masterKey != nil {
+		// The key service opens the keys that seal code; without the
+		// master key, sealed code is checked for its layout only.
+		svc.Keys = kms.New(store, masterKey)
+	}
 	rep, err := svc.Check(ctx, control.CheckOptions{Progress: newProgress(c.Stderr, "verify", 0, 0).check})
 	if err != nil {
 		return err
