@@ -83,6 +83,9 @@ type Tx interface {
 	// Code returns inline code; an error wrapping ErrBlobNotFound if d is not
 	// stored inline.
 	Code(ctx context.Context, d Digest) ([]byte, error)
+	// ListCode returns the address and size of every package stored
+	// inline (PutCode), ordered by address bytewise.
+	ListCode(ctx context.Context) ([]StoredCode, error)
 	// DeleteUnreferencedCode deletes inline code whose key is not in
 	// referenced (the digests and sealed code addresses that versions
 	// reference, see CodeRefs) and returns how many entries it deleted.
@@ -126,9 +129,11 @@ type Tx interface {
 	// rather than waited for, so that concurrent claimers share the work.
 	ClaimEvents(ctx context.Context, node, after string, limit int) ([]*AsyncEvent, error)
 
-	// Claim makes node the holder of the work named (kind, key) unless
-	// another live node holds it, and reports whether node holds it now
-	// (also when it did already). Work is claimed in the transaction that
+	// Claim makes node the holder of the work named (kind, key) if no live
+	// node holds it (none does, or its holder left or expired), and
+	// reports whether it did. It reports false for work node holds
+	// already: a node sweeping for work left by others passes over its
+	// own. Work is claimed in the transaction that
 	// creates it, so that it is never without a holder, and released with
 	// Unclaim in the one that finishes it; a node that dies leaves its
 	// claims to be taken over.
@@ -137,7 +142,7 @@ type Tx interface {
 	// nothing.
 	Unclaim(ctx context.Context, kind, key, node string) error
 
-	// Records are small documents that control keeps by kind and key
+	// Records are small documents that the services keep by kind and key
 	// (code signing configs, signing profiles and jobs, local KMS keys).
 	// Values are opaque to the store.
 	//
@@ -159,6 +164,13 @@ type Tx interface {
 type Record struct {
 	Key   string
 	Value []byte
+}
+
+// StoredCode is a package stored inline: its address (see CodeRef) and
+// its size in bytes.
+type StoredCode struct {
+	Address Digest
+	Size    int64
 }
 
 // CodeRef is code that a version references: its plaintext digest and the

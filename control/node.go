@@ -2,8 +2,6 @@ package control
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -37,8 +35,7 @@ func (s *Service) heartbeat(ctx context.Context) {
 
 // Sweep takes over the work that must happen once and that no live node
 // holds (see lambdahost.Coordinator): it settles the versions left Pending
-// or InProgress, and fails the signing jobs left InProgress, by a node
-// that stopped or died. Start runs it; serving nodes run it regularly, so
+// or InProgress by a node that stopped or died. Start runs it; serving nodes run it regularly, so
 // that the work of a node that dies is taken over within its TTL and that
 // interval.
 func (s *Service) Sweep(ctx context.Context) error {
@@ -63,53 +60,6 @@ func (s *Service) Sweep(ctx context.Context) error {
 		}
 		s.Logger.InfoContext(ctx, "settling version left unsettled", lambdahost.LogKeyFunction, v.ARN())
 		s.settle(ctx, v.Function, v.Name, v.RevisionID)
-	}
-	return s.failInterruptedSigningJobs(ctx)
-}
-
-// Master key check: the store keeps a value derived from the master key
-// that sealed its secrets, and a node whose key does not derive it
-// refuses to serve, rather than sealing new secrets under another key or
-// failing to open the old ones.
-const (
-	kindMeta       = "lambdahost"
-	keyMasterCheck = "master-key-check"
-)
-
-// errMasterKey is Start's answer for a master key other than the store's.
-var errMasterKey = errors.New("the master key does not match the one that sealed this store's secrets: every node sharing a store must be given the same --master-key-file")
-
-// masterKeyCheck derives the check value of key.
-func masterKeyCheck(key []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("lambdahost master key check v1"))
-	return m.Sum(nil)
-}
-
-// CheckMasterKey stores the check value of MasterKey if the store has
-// none, and fails if it has another: the store's secrets were sealed with
-// another key. Start calls it.
-func (s *Service) CheckMasterKey(ctx context.Context) error {
-	s.init()
-	if s.MasterKey == nil {
-		return nil
-	}
-	want := masterKeyCheck(s.MasterKey)
-	var got []byte
-	err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
-		b, err := tx.Record(ctx, kindMeta, keyMasterCheck)
-		if errors.Is(err, lambdahost.ErrNotFound) {
-			got = want
-			return tx.CreateRecord(ctx, kindMeta, keyMasterCheck, want)
-		}
-		got = b
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("check master key: %w", err)
-	}
-	if !hmac.Equal(got, want) {
-		return errMasterKey
 	}
 	return nil
 }

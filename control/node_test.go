@@ -1,13 +1,10 @@
 package control_test
 
 import (
-	"bytes"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
-	"github.com/lambdahost/lambdahost/control"
 )
 
 // TestSweep checks that Sweep settles the versions left InProgress by a
@@ -56,23 +53,4 @@ func TestSweep(t *testing.T) {
 	if v, _ := f.svc.GetFunctionConfiguration(f.ctx, "busy", ""); v.Status.LastUpdateStatus != lambdahost.UpdateSuccessful {
 		t.Errorf("busy: LastUpdateStatus %s after its node left, want Successful", v.Status.LastUpdateStatus)
 	}
-}
-
-// TestMasterKeyMismatch checks that a service given another master key
-// than the one that sealed the store's secrets refuses to start.
-func TestMasterKeyMismatch(t *testing.T) {
-	f := newFixture(t, nil)
-	other := control.New(f.store, f.blobs)
-	other.MasterKey = bytes.Repeat([]byte{2}, lambdahost.MasterKeySize)
-	err := other.Start(f.ctx)
-	if err == nil || !strings.Contains(err.Error(), "master key does not match") {
-		other.Close()
-		t.Fatalf("Start with another master key: %v, want a refusal", err)
-	}
-	same := control.New(f.store, f.blobs)
-	same.MasterKey = bytes.Repeat([]byte{1}, lambdahost.MasterKeySize)
-	if err := same.Start(f.ctx); err != nil {
-		t.Fatalf("Start with the same master key: %v", err)
-	}
-	same.Close()
 }

@@ -55,7 +55,9 @@
 //	    signed deploys; tampered, unsigned, revoked TestCodeSigningFlow            cli
 //	    the nine code signing config operations     TestCodeSigningConfigs         cli boto3 sdk
 //	27  SourceKMSKeyArn, no plaintext, disabled key TestSourceKMSKeyArn            cli (kms) sdk
-//	28  several nodes on PostgreSQL and S3 (StartCluster):
+//	28  one serve per data dir, kill -9 frees it    TestDataDirLock                bin
+//	29  backup during updates, restore, serve, check TestBackupDuringUpdates       sdk boto3 bin
+//	30  several nodes on PostgreSQL and S3 (StartCluster):
 //	    update on A, wait on B, invoke on C         TestClusterOneTruth            cli boto3 sdk
 //	    same RevisionId from every node at once     TestClusterConcurrentUpdates   cli boto3 sdk
 //	    SIGKILL of the node holding an Event        TestClusterAsyncEventTakenOver boto3 sdk cli

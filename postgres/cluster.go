@@ -164,8 +164,7 @@ func (t *tx) Claim(ctx context.Context, kind, key, node string) (bool, error) {
 	err := t.queryRow(ctx, `
 		INSERT INTO claims (kind, key, node) VALUES ($1, $2, $3)
 		ON CONFLICT (kind, key) DO UPDATE SET node = excluded.node
-			WHERE claims.node = excluded.node
-			OR NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = claims.node AND n.expires > now())
+			WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = claims.node AND n.expires > now())
 		RETURNING node`, []any{kind, key, node}, &holder)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil

@@ -54,3 +54,26 @@ func (t *tx) DeleteUnreferencedCode(ctx context.Context, referenced map[lambdaho
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// ListCode implements lambdahost.Tx.
+func (t *tx) ListCode(ctx context.Context) ([]lambdahost.StoredCode, error) {
+	rows, err := t.query(ctx, `SELECT digest, length(data) FROM code ORDER BY digest`)
+	if err != nil {
+		return nil, fmt.Errorf("list code: %w", err)
+	}
+	out, err := collect(t, rows, func(r pgx.CollectableRow) (lambdahost.StoredCode, error) {
+		var (
+			b    []byte
+			size int64
+		)
+		if err := r.Scan(&b, &size); err != nil {
+			return lambdahost.StoredCode{}, err
+		}
+		d, err := toDigest(b)
+		return lambdahost.StoredCode{Address: d, Size: size}, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list code: %w", err)
+	}
+	return out, nil
+}

@@ -201,7 +201,7 @@ func (t *tx) Claim(ctx context.Context, kind, key, node string) (bool, error) {
 	rows, err := t.query(ctx, `
 		INSERT INTO claims (kind, key, node) VALUES (?, ?, ?)
 		ON CONFLICT (kind, key) DO UPDATE SET node = excluded.node
-			WHERE claims.node = excluded.node OR claims.node NOT IN (`+liveNodesSQL+`)
+			WHERE claims.node NOT IN (`+liveNodesSQL+`)
 		RETURNING node`, kind, key, node, time.Now().UnixNano())
 	if err != nil {
 		return false, fmt.Errorf("claim %s %s: %w", kind, key, err)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +19,7 @@ import (
 	"github.com/lambdahost/lambdahost/invoke"
 	"github.com/lambdahost/lambdahost/postgres"
 	fns3 "github.com/lambdahost/lambdahost/s3"
+	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
 
@@ -201,7 +204,7 @@ func watchChanges(ctx context.Context, store lambdahost.Store, svc *control.Serv
 // sweep takes over the work of nodes that are gone, every interval, until
 // ctx is done: unsettled versions, interrupted signing jobs, and the
 // asynchronous events they did not finish, which replay hands to run.
-func sweep(ctx context.Context, interval time.Duration, svc *control.Service, replay func(inv *control.Invocation, ev *lambdahost.AsyncEvent), logger *slog.Logger) {
+func sweep(ctx context.Context, interval time.Duration, svc *control.Service, signing *signer.Service, replay func(inv *control.Invocation, ev *lambdahost.AsyncEvent), logger *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -213,8 +216,48 @@ func sweep(ctx context.Context, interval time.Duration, svc *control.Service, re
 		if err := svc.Sweep(ctx); err != nil && ctx.Err() == nil {
 			logger.Warn("take over work of nodes that are gone", lambdahost.LogKeyError, err)
 		}
+		if err := signing.Sweep(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("fail signing jobs of nodes that are gone", lambdahost.LogKeyError, err)
+		}
 		if err := svc.ReplayEvents(ctx, replay); err != nil && ctx.Err() == nil {
 			logger.Warn("take over asynchronous events of nodes that are gone", lambdahost.LogKeyError, err)
 		}
 	}
+}
+
+// The store keeps a value derived from the master key that sealed its
+// secrets, and a node or tool whose key does not derive it refuses to
+// work, rather than sealing new secrets under another key or failing to
+// open the old ones.
+const (
+	kindMeta       = "lambdahost"
+	keyMasterCheck = "master-key-check"
+)
+
+// errMasterKey is the answer for a master key other than the store's.
+var errMasterKey = errors.New("the master key does not match the one that sealed this store's secrets: every node sharing a store must be given the same --master-key-file")
+
+// checkMasterKey stores the check value of key if store has none, and
+// fails with errMasterKey if it has another.
+func checkMasterKey(ctx context.Context, store lambdahost.Store, key []byte) error {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("lambdahost master key check v1"))
+	want := m.Sum(nil)
+	var got []byte
+	err := store.Update(ctx, func(tx lambdahost.Tx) error {
+		b, err := tx.Record(ctx, kindMeta, keyMasterCheck)
+		if errors.Is(err, lambdahost.ErrNotFound) {
+			got = want
+			return tx.CreateRecord(ctx, kindMeta, keyMasterCheck, want)
+		}
+		got = b
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("check master key: %w", err)
+	}
+	if !hmac.Equal(got, want) {
+		return errMasterKey
+	}
+	return nil
 }

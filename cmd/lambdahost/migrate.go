@@ -15,6 +15,7 @@ import (
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
+	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
 
@@ -65,14 +66,6 @@ func (c *migrateCmd) parseFlags(args []string) error {
 	return nil
 }
 
-// lockForMigrate takes the data dir's lock, as serve does, so that migrate
-// refuses to run beside a server and no server starts on it meanwhile.
-//
-// TODO(scale): serve's data-dir lock arrives with the single-node
-// operations work (issue 20); once it has landed, this becomes
-// lockDataDir(dir, "migrate").
-var lockForMigrate = func(dir string) (release func(), err error) { return func() {}, nil }
-
 // migrateStats counts what migrate moved.
 type migrateStats struct {
 	functions, versions, aliases, events, records int
@@ -86,11 +79,13 @@ func (c *migrateCmd) run(ctx context.Context) error {
 	if _, err := os.Stat(db); err != nil {
 		return fmt.Errorf("no lambdahost store in %s: %w", c.From, err)
 	}
-	release, err := lockForMigrate(c.From)
+	// serve's data-dir lock: migrate refuses to run beside a server, and
+	// no server starts on the data dir meanwhile.
+	lock, err := lockDataDir(c.From, "migrate")
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer lock.Close()
 	masterKey, err := loadMasterKey(c.MasterKeyFile)
 	if err != nil {
 		return err
@@ -107,9 +102,7 @@ func (c *migrateCmd) run(ctx context.Context) error {
 		return err
 	}
 	// The key must be the one that sealed the source's secrets.
-	srcSvc := control.New(src, srcBlobs)
-	srcSvc.MasterKey, srcSvc.Logger = masterKey, logger
-	if err := srcSvc.CheckMasterKey(ctx); err != nil {
+	if err := checkMasterKey(ctx, src, masterKey); err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
 	dst, err := openStore(ctx, c.To.Database, "", logger)
@@ -122,11 +115,12 @@ func (c *migrateCmd) run(ctx context.Context) error {
 		return err
 	}
 	// The destination must not hold secrets sealed with another key.
-	dstSvc := control.New(dst, dstBlobs)
-	dstSvc.MasterKey, dstSvc.Logger = masterKey, logger
-	if err := dstSvc.CheckMasterKey(ctx); err != nil {
+	if err := checkMasterKey(ctx, dst, masterKey); err != nil {
 		return fmt.Errorf("destination: %w", err)
 	}
+	// What verify opens the code with, as the nodes will.
+	dstSvc := control.New(dst, dstBlobs)
+	dstSvc.Keys, dstSvc.Logger = kms.New(dst, masterKey), logger
 
 	var st migrateStats
 	if err := copyRecords(ctx, src, dst, &st); err != nil {
@@ -245,7 +239,7 @@ func copyFunction(ctx context.Context, src lambdahost.Store, srcBlobs lambdahost
 		return fmt.Errorf("read: %w", err)
 	}
 	for _, addr := range blobs {
-		n, err := copyBlob(ctx, srcBlobs, dstBlobs, addr)
+		n, err := moveBlob(ctx, srcBlobs, dstBlobs, addr)
 		if err != nil {
 			return err
 		}
@@ -300,10 +294,10 @@ func containsDigest(ds []lambdahost.Digest, d lambdahost.Digest) bool {
 	return false
 }
 
-// copyBlob streams blob addr from src to dst, at the same address, and
+// moveBlob streams blob addr from src to dst, at the same address, and
 // returns its size. The bytes are copied as stored (sealed code stays
 // sealed); verify then opens them.
-func copyBlob(ctx context.Context, src, dst lambdahost.BlobStore, addr lambdahost.Digest) (int64, error) {
+func moveBlob(ctx context.Context, src, dst lambdahost.BlobStore, addr lambdahost.Digest) (int64, error) {
 	b, err := src.Open(ctx, addr)
 	if err != nil {
 		return 0, fmt.Errorf("copy code %s: %w", addr, err)

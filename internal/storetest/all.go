@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"testing"
@@ -114,4 +115,53 @@ func testAllFunctionsPagination(t *testing.T, s lambdahost.Store) {
 			}
 		})
 	}
+}
+
+func testListCode(t *testing.T, s lambdahost.Store) {
+	mustView(t, s, func(tx lambdahost.Tx) error {
+		got, err := tx.ListCode(t.Context())
+		if err != nil {
+			return err
+		}
+		if len(got) != 0 {
+			t.Errorf("ListCode of an empty store = %v", got)
+		}
+		return nil
+	})
+	var want []lambdahost.StoredCode
+	mustUpdate(t, s, func(tx lambdahost.Tx) error {
+		for _, c := range []string{"b", "", "a longer package", "c"} {
+			d := digest(c)
+			if err := tx.PutCode(t.Context(), d, []byte(c)); err != nil {
+				return err
+			}
+			want = append(want, lambdahost.StoredCode{Address: d, Size: int64(len(c))})
+		}
+		return nil
+	})
+	slices.SortFunc(want, func(a, b lambdahost.StoredCode) int { return bytes.Compare(a.Address[:], b.Address[:]) })
+	mustView(t, s, func(tx lambdahost.Tx) error {
+		got, err := tx.ListCode(t.Context())
+		if err != nil {
+			return err
+		}
+		if d := diff(want, got); d != "" {
+			t.Errorf("ListCode (-want +got):\n%s", d)
+		}
+		return nil
+	})
+	mustUpdate(t, s, func(tx lambdahost.Tx) error {
+		_, err := tx.DeleteUnreferencedCode(t.Context(), map[lambdahost.Digest]bool{want[1].Address: true})
+		return err
+	})
+	mustView(t, s, func(tx lambdahost.Tx) error {
+		got, err := tx.ListCode(t.Context())
+		if err != nil {
+			return err
+		}
+		if d := diff(want[1:2], got); d != "" {
+			t.Errorf("ListCode after deleting the rest (-want +got):\n%s", d)
+		}
+		return nil
+	})
 }

@@ -105,7 +105,7 @@ func testClaim(t *testing.T, ss []lambdahost.Store) {
 	}{
 		{name: "a-claims-free-work", do: func() bool { return claim(t, ss, "settle", "k1", "a") }, want: true},
 		{name: "b-cannot-take-it", do: func() bool { return claim(t, ss, "settle", "k1", "b") }, want: false},
-		{name: "a-claims-it-again", do: func() bool { return claim(t, ss, "settle", "k1", "a") }, want: true},
+		{name: "a-passes-over-its-own", do: func() bool { return claim(t, ss, "settle", "k1", "a") }, want: false},
 		{name: "same-key-other-kind-is-other-work", do: func() bool { return claim(t, ss, "job", "k1", "b") }, want: true},
 		{name: "b-unclaiming-a-work-does-nothing", do: func() bool {
 			mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.Unclaim(t.Context(), "settle", "k1", "b") })

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.Store) {
 		{"list-limit-zero-lists-all", testListLimitZero},
 		{"all-functions", testAllFunctions},
 		{"all-functions-pagination", testAllFunctionsPagination},
+		{"list-code", testListCode},
 		{"usage", testUsage},
 		{"digests", testDigests}, {"code-refs", testCodeRefs},
 		{"unsettled", testUnsettled},
