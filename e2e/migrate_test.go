@@ -57,11 +57,19 @@ func TestMigrate(t *testing.T) {
 	}
 	requestID, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
 	ran := "RAN:" + strings.ToUpper(token) + ":" + requestID
+	c := NewBackends(t)
+	// Not while the server runs: migrate takes serve's data-dir lock.
+	busy := exec.CommandContext(ctx, binary, "migrate", "--from", srv.DataDir,
+		"--to-database", c.DSN, "--to-blob-store", "s3://code/lambdahost",
+		"--to-blob-s3-endpoint", c.S3.Endpoint, "--to-blob-s3-path-style", "--to-blob-s3-region", "us-east-1")
+	busy.Env = append(envWithout(os.Environ(), "LAMBDAHOST_"), c.S3Env()...)
+	if out, err := busy.CombinedOutput(); err == nil {
+		t.Errorf("migrate beside a running server succeeded: %s", out)
+	}
 	if code, err := srv.Stop(); err != nil || code != 0 {
 		t.Fatalf("stop: status %d, %v", code, err)
 	}
 
-	c := NewBackends(t)
 	migrate := func() string {
 		t.Helper()
 		cmd := exec.CommandContext(ctx, binary, "migrate", "--from", srv.DataDir,
