@@ -37,6 +37,15 @@ const (
 	InvalidRuntimeException            ErrorType = "InvalidRuntimeException"
 	InvalidZipFileException            ErrorType = "InvalidZipFileException"
 	ResourceNotReadyException          ErrorType = "ResourceNotReadyException"
+	// ProvisionedConcurrencyConfigNotFoundException is GetProvisionedConcurrencyConfig's
+	// answer for a version or alias without a config (404, "message").
+	ProvisionedConcurrencyConfigNotFoundException ErrorType = "ProvisionedConcurrencyConfigNotFoundException"
+	// ResourceInUseException refuses a change to an event source mapping
+	// that is being created, updated or deleted (400, "Message").
+	ResourceInUseException ErrorType = "ResourceInUseException"
+	// RecursiveInvocationException stops an invocation that is part of a
+	// recursive loop (400, "Message").
+	RecursiveInvocationException ErrorType = "RecursiveInvocationException"
 	// CodeArtifactUserPendingException is what Invoke answers for an
 	// Inactive function while Lambda readies it again (409 in the model
 	// aws-sdk-go-v2 ships; its member is "message").
@@ -63,44 +72,47 @@ const (
 // statusByType is the one table of HTTP statuses, as the Lambda API
 // reference lists them for each error.
 var statusByType = map[ErrorType]int{
-	ResourceNotFoundException:          http.StatusNotFound,
-	ResourceConflictException:          http.StatusConflict,
-	InvalidParameterValueException:     http.StatusBadRequest,
-	InvalidRequestContentException:     http.StatusBadRequest,
-	ValidationException:                http.StatusBadRequest,
-	PreconditionFailedException:        http.StatusPreconditionFailed,
-	RequestEntityTooLargeException:     http.StatusRequestEntityTooLarge,
-	UnsupportedMediaTypeException:      http.StatusUnsupportedMediaType,
-	TooManyRequestsException:           http.StatusTooManyRequests,
-	CodeStorageExceededException:       http.StatusBadRequest,
-	CodeVerificationFailedException:    http.StatusBadRequest,
-	InvalidCodeSignatureException:      http.StatusBadRequest,
-	CodeSigningConfigNotFoundException: http.StatusNotFound,
-	InvalidSignatureException:          http.StatusForbidden,
-	UnrecognizedClientException:        http.StatusForbidden,
-	MissingAuthenticationToken:         http.StatusForbidden,
-	IncompleteSignatureException:       http.StatusForbidden,
-	AccessDeniedException:              http.StatusForbidden,
-	UnknownOperationException:          http.StatusNotFound,
-	ServiceException:                   http.StatusInternalServerError,
-	RequestTooLargeException:           http.StatusRequestEntityTooLarge,
-	InvalidRuntimeException:            http.StatusBadGateway,
-	InvalidZipFileException:            http.StatusBadGateway,
-	ResourceNotReadyException:          http.StatusBadGateway,
-	CodeArtifactUserPendingException:   http.StatusConflict,
-	KMSDisabledException:               http.StatusBadGateway,
-	KMSNotFoundException:               http.StatusBadGateway,
-	KMSAccessDeniedException:           http.StatusBadGateway,
-	KMSInvalidStateException:           http.StatusBadGateway,
-	NotFoundException:                  http.StatusBadRequest,
-	DisabledException:                  http.StatusBadRequest,
-	InvalidArnException:                http.StatusBadRequest,
-	InvalidMarkerException:             http.StatusBadRequest,
-	KMSInternalException:               http.StatusInternalServerError,
-	SerializationException:             http.StatusBadRequest,
-	UnsupportedOperationException:      http.StatusBadRequest,
-	ConflictException:                  http.StatusConflict,
-	InternalServiceErrorException:      http.StatusInternalServerError,
+	ResourceNotFoundException:                     http.StatusNotFound,
+	ResourceConflictException:                     http.StatusConflict,
+	InvalidParameterValueException:                http.StatusBadRequest,
+	InvalidRequestContentException:                http.StatusBadRequest,
+	ValidationException:                           http.StatusBadRequest,
+	PreconditionFailedException:                   http.StatusPreconditionFailed,
+	RequestEntityTooLargeException:                http.StatusRequestEntityTooLarge,
+	UnsupportedMediaTypeException:                 http.StatusUnsupportedMediaType,
+	TooManyRequestsException:                      http.StatusTooManyRequests,
+	CodeStorageExceededException:                  http.StatusBadRequest,
+	CodeVerificationFailedException:               http.StatusBadRequest,
+	InvalidCodeSignatureException:                 http.StatusBadRequest,
+	CodeSigningConfigNotFoundException:            http.StatusNotFound,
+	InvalidSignatureException:                     http.StatusForbidden,
+	UnrecognizedClientException:                   http.StatusForbidden,
+	MissingAuthenticationToken:                    http.StatusForbidden,
+	IncompleteSignatureException:                  http.StatusForbidden,
+	AccessDeniedException:                         http.StatusForbidden,
+	UnknownOperationException:                     http.StatusNotFound,
+	ServiceException:                              http.StatusInternalServerError,
+	RequestTooLargeException:                      http.StatusRequestEntityTooLarge,
+	InvalidRuntimeException:                       http.StatusBadGateway,
+	InvalidZipFileException:                       http.StatusBadGateway,
+	ResourceNotReadyException:                     http.StatusBadGateway,
+	ProvisionedConcurrencyConfigNotFoundException: http.StatusNotFound,
+	ResourceInUseException:                        http.StatusBadRequest,
+	RecursiveInvocationException:                  http.StatusBadRequest,
+	CodeArtifactUserPendingException:              http.StatusConflict,
+	KMSDisabledException:                          http.StatusBadGateway,
+	KMSNotFoundException:                          http.StatusBadGateway,
+	KMSAccessDeniedException:                      http.StatusBadGateway,
+	KMSInvalidStateException:                      http.StatusBadGateway,
+	NotFoundException:                             http.StatusBadRequest,
+	DisabledException:                             http.StatusBadRequest,
+	InvalidArnException:                           http.StatusBadRequest,
+	InvalidMarkerException:                        http.StatusBadRequest,
+	KMSInternalException:                          http.StatusInternalServerError,
+	SerializationException:                        http.StatusBadRequest,
+	UnsupportedOperationException:                 http.StatusBadRequest,
+	ConflictException:                             http.StatusConflict,
+	InternalServiceErrorException:                 http.StatusInternalServerError,
 }
 
 // Status returns the HTTP status AWS sends with errors of type t,
@@ -122,7 +134,10 @@ type Error struct {
 	Reason string
 	// RetryAfter, in seconds, is sent in the Retry-After header if not zero.
 	RetryAfter int
-	Err        error
+	// NoType leaves out Lambda's "Type" member, as AWS does for a few
+	// errors (the concurrency limits' InvalidParameterValueExceptions).
+	NoType bool
+	Err    error
 }
 
 func (e *Error) Error() string {

@@ -235,6 +235,8 @@ func (s *Service) UpdateAlias(ctx context.Context, in *AliasInput) (*lambdahost.
 	if err != nil {
 		return nil, internal("update alias", err)
 	}
+	// An alias with provisioned concurrency moves its environments.
+	s.provisionChanged()
 	return a, nil
 }
 
@@ -249,11 +251,15 @@ func (s *Service) DeleteAlias(ctx context.Context, functionName, name string) er
 		return err
 	}
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
-		return tx.DeleteAlias(ctx, t.id, name)
+		if err := tx.DeleteAlias(ctx, t.id, name); err != nil {
+			return err
+		}
+		return deleteQualifierRecords(ctx, tx, t.id, name)
 	})
 	if err != nil && !errors.Is(err, lambdahost.ErrNotFound) {
 		return internal("delete alias", err)
 	}
+	s.provisionChanged()
 	return nil
 }
 

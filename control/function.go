@@ -345,6 +345,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 			if err := unbindCSC(ctx, tx, t.id); err != nil {
 				return err
 			}
+			if err := deleteFunctionRecords(ctx, tx, t.id); err != nil {
+				return err
+			}
 			return tx.DeleteFunction(ctx, t.id)
 		})
 	case q == lambdahost.VersionLatest:
@@ -380,6 +383,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 				return lambdahost.Errorf(lambdahost.ResourceConflictException,
 					"Unable to delete version because the following aliases reference it: %v", refs)
 			}
+			if err := deleteQualifierRecords(ctx, tx, t.id, q); err != nil {
+				return err
+			}
 			return tx.DeleteVersion(ctx, t.id, q)
 		})
 	}
@@ -389,6 +395,7 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 	if s.Deleted != nil {
 		s.Deleted(t.id)
 	}
+	s.provisionChanged()
 	return nil
 }
 

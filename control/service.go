@@ -83,6 +83,9 @@ type Service struct {
 	// If zero, DefaultNodeTTL.
 	NodeTTL time.Duration
 
+	// provisionWake wakes the provisioner (see provisionChanged).
+	provisionWake chan struct{}
+
 	bg sync.WaitGroup
 	// beat renews the node's registration until Close.
 	beat     sync.WaitGroup
@@ -126,6 +129,7 @@ func (s *Service) init() {
 		if s.NodeTTL == 0 {
 			s.NodeTTL = DefaultNodeTTL
 		}
+		s.provisionWake = make(chan struct{}, 1)
 	})
 }
 

@@ -367,3 +367,38 @@ func (es *eventStream) event(typ, contentType string, payload []byte) error {
 	h.Set(":message-type", eventstream.StringValue("event"))
 	return es.enc.Encode(es.w, eventstream.Message{Headers: h, Payload: payload})
 }
+
+// handleInvokeAsync answers the deprecated InvokeAsync: an Event
+// invocation of InvokeArgs, stored before it answers 202 with
+// {"Status":202}, as Invoke with InvocationType Event is.
+// (https://docs.aws.amazon.com/lambda/latest/api/API_InvokeAsync.html)
+func (s *Server) handleInvokeAsync(w http.ResponseWriter, r *http.Request) {
+	payload := bodyBytes(r)
+	if len(payload) > maxAsyncPayload {
+		s.writeError(w, r, tooLarge(r, maxAsyncPayload))
+		return
+	}
+	if err := checkPayload(payload); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := s.service.ResolveInvoke(r.Context(), r.PathValue("FunctionName"), "")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.Invoker == nil {
+		s.writeError(w, r, errNoInvoker())
+		return
+	}
+	req := s.request(r, &invocation{kind: "Event", target: t}, payload)
+	ev, err := s.service.EnqueueEvent(r.Context(), t, req.Payload, req.RequestID, req.TraceID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.InvokeEvent(t, ev)
+	writeJSON(w, http.StatusAccepted, struct {
+		Status int `json:"Status"`
+	}{http.StatusAccepted})
+}
