@@ -70,6 +70,20 @@ type Service struct {
 	// no publisher is known: a package signed by a profile a config allows
 	// cannot be verified.
 	Publishers lambdahost.Publishers
+	// Messengers send the messages of destinations and dead-letter
+	// queues, by the service their ARN names: "sqs", "sns", "events" and
+	// "s3". A message for a service without one is retried until it is
+	// MaxDeliveryAge old, and the log says why.
+	Messengers map[string]lambdahost.Messenger
+	// MaxDeliveryAge is how long a message that cannot be sent is retried
+	// before it is given up. If zero, DefaultMaxDeliveryAge.
+	MaxDeliveryAge time.Duration
+	// DeliveryBackoff is the wait after a failed send, doubled at each
+	// further failure up to five minutes. If zero, DefaultDeliveryBackoff.
+	DeliveryBackoff time.Duration
+	// Metrics counts what the asynchronous machinery does.
+	Metrics Metrics
+
 	// SettleSync makes settling happen before an operation returns instead
 	// of just after. Tests use it for deterministic golden files.
 	SettleSync bool
@@ -85,6 +99,11 @@ type Service struct {
 
 	// provisionWake wakes the provisioner (see provisionChanged).
 	provisionWake chan struct{}
+	// deliveries are the messages this node sends (see delivery.go).
+	deliveries deliveryQueue
+	// loops are the background loops Start starts and Close stops.
+	loops     sync.WaitGroup
+	stopLoops context.CancelFunc
 
 	bg sync.WaitGroup
 	// beat renews the node's registration until Close.
@@ -130,6 +149,13 @@ func (s *Service) init() {
 			s.NodeTTL = DefaultNodeTTL
 		}
 		s.provisionWake = make(chan struct{}, 1)
+		if s.MaxDeliveryAge == 0 {
+			s.MaxDeliveryAge = DefaultMaxDeliveryAge
+		}
+		if s.DeliveryBackoff == 0 {
+			s.DeliveryBackoff = DefaultDeliveryBackoff
+		}
+		s.deliveries = deliveryQueue{queued: map[string]bool{}, wake: make(chan struct{}, 1)}
 	})
 }
 
@@ -145,6 +171,11 @@ func (s *Service) Start(ctx context.Context) error {
 	bctx, stop := context.WithCancel(s.ctx)
 	s.stopBeat, s.started = stop, true
 	s.beat.Go(func() { s.heartbeat(bctx) })
+	lctx, stopLoops := context.WithCancel(s.ctx)
+	s.stopLoops = stopLoops
+	for range deliveryWorkers {
+		s.loops.Go(func() { s.deliveryLoop(lctx) })
+	}
 	return s.Sweep(ctx)
 }
 
@@ -153,6 +184,10 @@ func (s *Service) Start(ctx context.Context) error {
 // asynchronous events it did not finish) at once.
 func (s *Service) Close() error {
 	s.init()
+	if s.stopLoops != nil {
+		s.stopLoops()
+		s.loops.Wait()
+	}
 	s.bg.Wait()
 	var err error
 	if s.started {

@@ -109,6 +109,25 @@ var sdkOps = map[string]sdkOp{
 	"GetFunctionCodeSigningConfig":     op((*lambda.Client).GetFunctionCodeSigningConfig),
 	"DeleteFunctionCodeSigningConfig":  op((*lambda.Client).DeleteFunctionCodeSigningConfig),
 	"ListFunctionsByCodeSigningConfig": op((*lambda.Client).ListFunctionsByCodeSigningConfig),
+
+	"PutFunctionEventInvokeConfig":       op((*lambda.Client).PutFunctionEventInvokeConfig),
+	"UpdateFunctionEventInvokeConfig":    op((*lambda.Client).UpdateFunctionEventInvokeConfig),
+	"GetFunctionEventInvokeConfig":       op((*lambda.Client).GetFunctionEventInvokeConfig),
+	"DeleteFunctionEventInvokeConfig":    op((*lambda.Client).DeleteFunctionEventInvokeConfig),
+	"ListFunctionEventInvokeConfigs":     op((*lambda.Client).ListFunctionEventInvokeConfigs),
+	"CreateEventSourceMapping":           op((*lambda.Client).CreateEventSourceMapping),
+	"GetEventSourceMapping":              op((*lambda.Client).GetEventSourceMapping),
+	"UpdateEventSourceMapping":           op((*lambda.Client).UpdateEventSourceMapping),
+	"DeleteEventSourceMapping":           op((*lambda.Client).DeleteEventSourceMapping),
+	"ListEventSourceMappings":            op((*lambda.Client).ListEventSourceMappings),
+	"PutProvisionedConcurrencyConfig":    op((*lambda.Client).PutProvisionedConcurrencyConfig),
+	"GetProvisionedConcurrencyConfig":    op((*lambda.Client).GetProvisionedConcurrencyConfig),
+	"DeleteProvisionedConcurrencyConfig": op((*lambda.Client).DeleteProvisionedConcurrencyConfig),
+	"ListProvisionedConcurrencyConfigs":  op((*lambda.Client).ListProvisionedConcurrencyConfigs),
+	"GetFunctionRecursionConfig":         op((*lambda.Client).GetFunctionRecursionConfig),
+	"PutFunctionRecursionConfig":         op((*lambda.Client).PutFunctionRecursionConfig),
+	"GetRuntimeManagementConfig":         op((*lambda.Client).GetRuntimeManagementConfig),
+	"PutRuntimeManagementConfig":         op((*lambda.Client).PutRuntimeManagementConfig),
 }
 
 // invokeWithResponseStream reads the whole event stream and answers what

@@ -112,9 +112,11 @@ type Executor struct {
 	// invocation; its length is the number of retries. If nil,
 	// DefaultRetryDelays.
 	RetryDelays []time.Duration
-	// MaxEventAge bounds how long an asynchronous event is retried when it
-	// is throttled. If zero, DefaultMaxEventAge.
+	// MaxEventAge bounds how long an asynchronous event is retried, unless
+	// its Request says otherwise. If zero, DefaultMaxEventAge.
 	MaxEventAge time.Duration
+	// Now is the clock that ages asynchronous events. If nil, time.Now.
+	Now func() time.Time
 	// Arch is the host's Lambda architecture ("x86_64" or "arm64"); Foreign
 	// lists architectures the host can also run (qemu-user binfmt). If Arch
 	// is empty, it is the architecture of this program.

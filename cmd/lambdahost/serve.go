@@ -22,6 +22,7 @@ import (
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
+	"github.com/lambdahost/lambdahost/eventbridge"
 	fnhttp "github.com/lambdahost/lambdahost/http"
 	"github.com/lambdahost/lambdahost/invoke"
 	"github.com/lambdahost/lambdahost/invoke/bootstrap"
@@ -31,6 +32,8 @@ import (
 	"github.com/lambdahost/lambdahost/sandbox"
 	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sigv4"
+	fnsns "github.com/lambdahost/lambdahost/sns"
+	fnsqs "github.com/lambdahost/lambdahost/sqs"
 )
 
 var errHelp = errors.New("help requested")
@@ -52,11 +55,16 @@ type Main struct {
 	S3PathStyle      bool
 	S3Region         string
 	InsecureRegistry []string
-	Sandbox          string
-	IdleTimeout      time.Duration
-	MemoryBudgetMB   int
-	AsyncRetryDelays []time.Duration
-	MasterKeyFile    string
+	// Endpoints of the services destinations and event sources live in.
+	SQSEndpoint         string
+	SNSEndpoint         string
+	EventBridgeEndpoint string
+	KinesisEndpoint     string
+	Sandbox             string
+	IdleTimeout         time.Duration
+	MemoryBudgetMB      int
+	AsyncRetryDelays    []time.Duration
+	MasterKeyFile       string
 	// Backends: where metadata and code live (several nodes share them).
 	backendFlags
 	NodeTTL       time.Duration
@@ -83,6 +91,10 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.S3Endpoint, "s3-endpoint", env("s3-endpoint", ""), "S3 endpoint for S3Bucket/S3Key code (LAMBDAHOST_S3_ENDPOINT); default: the AWS SDK configuration (AWS_ENDPOINT_URL_S3...)")
 	pathStyle := fs.String("s3-path-style", env("s3-path-style", "false"), "address S3 buckets in the path, for S3-compatible servers (LAMBDAHOST_S3_PATH_STYLE)")
 	fs.StringVar(&m.S3Region, "s3-region", env("s3-region", ""), "region for S3 requests (LAMBDAHOST_S3_REGION); default: the AWS SDK configuration")
+	fs.StringVar(&m.SQSEndpoint, "sqs-endpoint", env("sqs-endpoint", ""), "SQS endpoint of destinations, dead-letter queues and event source mappings (LAMBDAHOST_SQS_ENDPOINT); default: the AWS SDK configuration (AWS_ENDPOINT_URL_SQS...)")
+	fs.StringVar(&m.SNSEndpoint, "sns-endpoint", env("sns-endpoint", ""), "SNS endpoint of destinations and dead-letter topics (LAMBDAHOST_SNS_ENDPOINT); default: the AWS SDK configuration (AWS_ENDPOINT_URL_SNS...)")
+	fs.StringVar(&m.EventBridgeEndpoint, "eventbridge-endpoint", env("eventbridge-endpoint", ""), "EventBridge endpoint of destinations on event buses (LAMBDAHOST_EVENTBRIDGE_ENDPOINT); default: the AWS SDK configuration (AWS_ENDPOINT_URL_EVENTBRIDGE...)")
+	fs.StringVar(&m.KinesisEndpoint, "kinesis-endpoint", env("kinesis-endpoint", ""), "Kinesis endpoint of event source mappings (LAMBDAHOST_KINESIS_ENDPOINT); default: the AWS SDK configuration (AWS_ENDPOINT_URL_KINESIS...)")
 	insecure := fs.String("insecure-registry", env("insecure-registry", ""), "comma-separated registries (host[:port]) that may be reached over plain HTTP besides loopback ones (LAMBDAHOST_INSECURE_REGISTRY)")
 	fs.StringVar(&m.Sandbox, "sandbox", env("sandbox", "auto"), "how functions are isolated: namespaces (user, pid, mount, network... namespaces and cgroups), process (plain processes: no isolation), or auto: namespaces where the kernel allows them (LAMBDAHOST_SANDBOX)")
 	fs.DurationVar(&m.IdleTimeout, "idle-timeout", invoke.DefaultIdleTimeout, "how long an idle execution environment is kept warm")
@@ -245,7 +257,15 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
+	// Destinations and event sources, reached through the AWS SDK at the
+	// endpoints the operator configured.
+	messengers, err := m.messengers(ctx, s3src, logger)
+	if err != nil {
+		return err
+	}
+
 	svc := control.New(store, blobs)
+	svc.Messengers = messengers
 	svc.Keys = keys
 	svc.Publishers = signing
 	svc.CodeStorageLimit = m.CodeStorageLimit
@@ -348,6 +368,26 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("drain requests: %w", err)
 	}
 	return nil
+}
+
+// messengers reaches the services of destinations: SQS, SNS, EventBridge
+// and, for failure records, S3 through the S3 code source's credentials.
+func (m *Main) messengers(ctx context.Context, s3src *fns3.CodeSource, logger *slog.Logger) (map[string]lambdahost.Messenger, error) {
+	queues, err := fnsqs.New(ctx, fnsqs.Options{Endpoint: m.SQSEndpoint, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("sqs: %w", err)
+	}
+	topics, err := fnsns.New(ctx, fnsns.Options{Endpoint: m.SNSEndpoint, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("sns: %w", err)
+	}
+	buses, err := eventbridge.New(ctx, eventbridge.Options{Endpoint: m.EventBridgeEndpoint, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("eventbridge: %w", err)
+	}
+	return map[string]lambdahost.Messenger{
+		"sqs": queues, "sns": topics, "events": buses, "s3": control.ObjectMessenger{Objects: s3src},
+	}, nil
 }
 
 // executor wires the executor: the sandbox, the host's runtimes and the

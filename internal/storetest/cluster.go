@@ -39,6 +39,8 @@ func RunShared(t *testing.T, open func(t *testing.T) []lambdahost.Store) {
 		{"claim-left-by-dead-node", testClaimDeadNode},
 		{"claim-events", testClaimEvents},
 		{"claim-events-concurrently", testClaimEventsConcurrently},
+		{"claim-deliveries", testClaimDeliveries},
+		{"claim-deliveries-concurrently", testClaimDeliveriesConcurrently},
 		{"concurrency-counts", testConcurrency},
 		{"code-lock", testCodeLock},
 		{"watch", testWatch},
