@@ -195,6 +195,8 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrConflict means a compare-and-swap lost: the record changed since it was read.
 	ErrConflict = errors.New("revision conflict")
+	// ErrExpired means a stream's shard iterator expired: get another.
+	ErrExpired = errors.New("expired")
 	// ErrBlobNotFound means the code store has no blob with that digest.
 	ErrBlobNotFound = errors.New("blob not found")
 )

@@ -48,6 +48,9 @@ type Service struct {
 	// NewCodeSigningConfigID returns the ID of a new code signing config
 	// ("csc-" and 17 lowercase letters or digits). If nil, a random one.
 	NewCodeSigningConfigID func() string
+	// NewMappingID returns the UUID of a new event source mapping. If nil,
+	// a random UUID.
+	NewMappingID func() string
 	// Rand returns a number in [0, 1) for an alias's weighted routing. It
 	// must be safe for concurrent use. If nil, math/rand/v2's Float64 is
 	// used.
@@ -83,6 +86,17 @@ type Service struct {
 	DeliveryBackoff time.Duration
 	// Metrics counts what the asynchronous machinery does.
 	Metrics Metrics
+	// Queues and Streams are the SQS and Kinesis services event source
+	// mappings poll. A mapping of a source without its service is kept,
+	// and not polled. StartMappings sets the Runner that invokes their
+	// functions.
+	Queues  lambdahost.Queues
+	Streams lambdahost.Streams
+	Runner  Runner
+	// ESMInterval is how often the node looks at every event source
+	// mapping: disabling one stops its polling within about that. If
+	// zero, DefaultESMInterval.
+	ESMInterval time.Duration
 
 	// SettleSync makes settling happen before an operation returns instead
 	// of just after. Tests use it for deterministic golden files.
@@ -101,9 +115,15 @@ type Service struct {
 	provisionWake chan struct{}
 	// deliveries are the messages this node sends (see delivery.go).
 	deliveries deliveryQueue
+	// esm runs the event source mappings this node holds (esmrun.go).
+	esm runner
 	// loops are the background loops Start starts and Close stops.
 	loops     sync.WaitGroup
 	stopLoops context.CancelFunc
+	loopCtx   context.Context
+	// mappings is the event source mapping runner (StartMappings).
+	mappings     sync.WaitGroup
+	stopMappings context.CancelFunc
 
 	bg sync.WaitGroup
 	// beat renews the node's registration until Close.
@@ -136,6 +156,9 @@ func (s *Service) init() {
 		if s.NewRevisionID == nil {
 			s.NewRevisionID = lambdahost.NewID
 		}
+		if s.NewMappingID == nil {
+			s.NewMappingID = lambdahost.NewID
+		}
 		if s.Rand == nil {
 			s.Rand = rand.Float64
 		}
@@ -156,6 +179,10 @@ func (s *Service) init() {
 			s.DeliveryBackoff = DefaultDeliveryBackoff
 		}
 		s.deliveries = deliveryQueue{queued: map[string]bool{}, wake: make(chan struct{}, 1)}
+		if s.ESMInterval == 0 {
+			s.ESMInterval = DefaultESMInterval
+		}
+		s.esm = runner{pollers: map[string]*poller{}, wake: make(chan struct{}, 1)}
 	})
 }
 
@@ -176,7 +203,29 @@ func (s *Service) Start(ctx context.Context) error {
 	for range deliveryWorkers {
 		s.loops.Go(func() { s.deliveryLoop(lctx) })
 	}
+	s.loopCtx = lctx
 	return s.Sweep(ctx)
+}
+
+// StartMappings starts running the event source mappings, invoking their
+// functions through r, until Close. Call it after Start.
+func (s *Service) StartMappings(r Runner) {
+	s.init()
+	s.Runner = r
+	ctx, cancel := context.WithCancel(s.loopCtx)
+	s.stopMappings = cancel
+	s.mappings.Go(func() { s.esmLoop(ctx) })
+}
+
+// StopMappings stops polling event sources and waits until the batches in
+// flight are settled. Close does too; a server calls it before it stops
+// the executor that runs the batches.
+func (s *Service) StopMappings() {
+	s.init()
+	if s.stopMappings != nil {
+		s.stopMappings()
+	}
+	s.mappings.Wait()
 }
 
 // Close waits for background settling to finish, then ends the node's
@@ -184,6 +233,7 @@ func (s *Service) Start(ctx context.Context) error {
 // asynchronous events it did not finish) at once.
 func (s *Service) Close() error {
 	s.init()
+	s.StopMappings()
 	if s.stopLoops != nil {
 		s.stopLoops()
 		s.loops.Wait()

@@ -52,7 +52,7 @@ func (s *Server) routes() {
 	s.handle("GET /2019-09-25/functions/{FunctionName}/event-invoke-config", "GetFunctionEventInvokeConfig", s.authed(s.handleGetFunctionEventInvokeConfig))
 	s.handle("DELETE /2019-09-25/functions/{FunctionName}/event-invoke-config", "DeleteFunctionEventInvokeConfig", s.authed(s.handleDeleteFunctionEventInvokeConfig))
 	s.handle("GET /2019-09-25/functions/{FunctionName}/event-invoke-config/list", "ListFunctionEventInvokeConfigs", s.authed(s.handleListFunctionEventInvokeConfigs))
-	s.handle("POST /2014-11-13/functions/{FunctionName}/invoke-async/", "InvokeAsync", s.authed(s.handleInvokeAsync))
+	s.handle("POST /2014-11-13/functions/{FunctionName}/invoke-async/{$}", "InvokeAsync", s.authed(s.handleInvokeAsync))
 	s.handle("POST /2014-11-13/functions/{FunctionName}/invoke-async", "InvokeAsync", s.authed(s.handleInvokeAsync))
 	s.handle("GET /2024-08-31/functions/{FunctionName}/recursion-config", "GetFunctionRecursionConfig", s.authed(s.handleGetFunctionRecursionConfig))
 	s.handle("PUT /2024-08-31/functions/{FunctionName}/recursion-config", "PutFunctionRecursionConfig", s.authed(s.handlePutFunctionRecursionConfig))
@@ -62,6 +62,13 @@ func (s *Server) routes() {
 	// ListProvisionedConcurrencyConfigs is GET on the same path with List=ALL.
 	s.handle("GET /2019-09-30/functions/{FunctionName}/provisioned-concurrency", "GetProvisionedConcurrencyConfig", s.authed(s.handleGetProvisionedConcurrencyConfig))
 	s.handle("DELETE /2019-09-30/functions/{FunctionName}/provisioned-concurrency", "DeleteProvisionedConcurrencyConfig", s.authed(s.handleDeleteProvisionedConcurrencyConfig))
+	s.handle("POST /2015-03-31/event-source-mappings", "CreateEventSourceMapping", s.authed(s.handleCreateEventSourceMapping))
+	s.handle("POST /2015-03-31/event-source-mappings/{$}", "CreateEventSourceMapping", s.authed(s.handleCreateEventSourceMapping))
+	s.handle("GET /2015-03-31/event-source-mappings", "ListEventSourceMappings", s.authed(s.handleListEventSourceMappings))
+	s.handle("GET /2015-03-31/event-source-mappings/{$}", "ListEventSourceMappings", s.authed(s.handleListEventSourceMappings))
+	s.handle("GET /2015-03-31/event-source-mappings/{UUID}", "GetEventSourceMapping", s.authed(s.handleGetEventSourceMapping))
+	s.handle("PUT /2015-03-31/event-source-mappings/{UUID}", "UpdateEventSourceMapping", s.authed(s.handleUpdateEventSourceMapping))
+	s.handle("DELETE /2015-03-31/event-source-mappings/{UUID}", "DeleteEventSourceMapping", s.authed(s.handleDeleteEventSourceMapping))
 	// Code download URLs answered by GetFunction: authorized by their own signature.
 	s.handle("GET "+codePath+"{Digest}", "GetCode", s.handleGetCode)
 	s.handle(catchAll, "", s.handleUnknown)

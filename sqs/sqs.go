@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -131,4 +133,101 @@ func (c *Client) forget(err error, arn string) {
 	if errors.As(err, &none) {
 		c.urls.Delete(arn)
 	}
+}
+
+var _ lambdahost.Queues = (*Client)(nil)
+
+// Queue implements lambdahost.Queues: GetQueueAttributes of FifoQueue and
+// VisibilityTimeout; an error wrapping lambdahost.ErrNotFound if the
+// queue does not exist.
+func (c *Client) Queue(ctx context.Context, arn string) (lambdahost.QueueInfo, error) {
+	q, err := c.queue(ctx, arn)
+	if errors.Is(err, ErrNoQueue) {
+		return lambdahost.QueueInfo{}, fmt.Errorf("%w: %w", lambdahost.ErrNotFound, err)
+	}
+	if err != nil {
+		return lambdahost.QueueInfo{}, err
+	}
+	out, err := c.api.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: aws.String(q.url),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameFifoQueue, types.QueueAttributeNameVisibilityTimeout}}, q.opts())
+	var none *types.QueueDoesNotExist
+	if errors.As(err, &none) {
+		c.urls.Delete(arn)
+		return lambdahost.QueueInfo{}, fmt.Errorf("queue %s: %w", arn, lambdahost.ErrNotFound)
+	}
+	if err != nil {
+		return lambdahost.QueueInfo{}, fmt.Errorf("get attributes of queue %s: %w", arn, err)
+	}
+	info := lambdahost.QueueInfo{FIFO: out.Attributes[string(types.QueueAttributeNameFifoQueue)] == "true" || strings.HasSuffix(arn, ".fifo")}
+	if v, err := strconv.Atoi(out.Attributes[string(types.QueueAttributeNameVisibilityTimeout)]); err == nil {
+		info.VisibilityTimeout = time.Duration(v) * time.Second
+	}
+	return info, nil
+}
+
+// Receive implements lambdahost.Queues: ReceiveMessage with every
+// attribute, waiting up to wait (whole seconds, at most 20).
+func (c *Client) Receive(ctx context.Context, arn string, limit int, wait time.Duration) ([]*lambdahost.QueueMessage, error) {
+	q, err := c.queue(ctx, arn)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.api.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
+		QueueUrl: aws.String(q.url), MaxNumberOfMessages: int32(min(max(limit, 1), 10)),
+		WaitTimeSeconds:             int32(min(wait/time.Second, 20)),
+		MessageAttributeNames:       []string{"All"},
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+	}, q.opts(), func(o *awssqs.Options) {
+		// The long poll is the request's wait, not a stall.
+		o.RetryMaxAttempts = 1
+	})
+	if err != nil {
+		c.forget(err, arn)
+		return nil, fmt.Errorf("receive from %s: %w", arn, err)
+	}
+	msgs := make([]*lambdahost.QueueMessage, 0, len(out.Messages))
+	for _, m := range out.Messages {
+		qm := &lambdahost.QueueMessage{
+			MessageID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
+			MD5OfBody: aws.ToString(m.MD5OfBody), MD5OfMessageAttributes: aws.ToString(m.MD5OfMessageAttributes),
+			Attributes: m.Attributes,
+		}
+		if len(m.MessageAttributes) > 0 {
+			qm.MessageAttributes = map[string]lambdahost.QueueMessageAttribute{}
+			for k, a := range m.MessageAttributes {
+				qm.MessageAttributes[k] = lambdahost.QueueMessageAttribute{DataType: aws.ToString(a.DataType), StringValue: a.StringValue,
+					BinaryValue: a.BinaryValue, StringListValues: a.StringListValues, BinaryListValues: a.BinaryListValues}
+			}
+		}
+		msgs = append(msgs, qm)
+	}
+	return msgs, nil
+}
+
+// Delete implements lambdahost.Queues with DeleteMessageBatch, ten at a
+// time. It answers an error naming the messages SQS did not delete.
+func (c *Client) Delete(ctx context.Context, arn string, handles []string) error {
+	q, err := c.queue(ctx, arn)
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for start := 0; start < len(handles); start += 10 {
+		chunk := handles[start:min(start+10, len(handles))]
+		entries := make([]types.DeleteMessageBatchRequestEntry, len(chunk))
+		for i, h := range chunk {
+			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h)}
+		}
+		out, err := c.api.DeleteMessageBatch(ctx, &awssqs.DeleteMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries}, q.opts())
+		if err != nil {
+			return fmt.Errorf("delete messages from %s: %w", arn, err)
+		}
+		for _, f := range out.Failed {
+			failed = append(failed, aws.ToString(f.Code)+": "+aws.ToString(f.Message))
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("delete messages from %s: %d not deleted: %s", arn, len(failed), strings.Join(failed, "; "))
+	}
+	return nil
 }

@@ -259,13 +259,18 @@ func (m *Main) Run(ctx context.Context) error {
 
 	// Destinations and event sources, reached through the AWS SDK at the
 	// endpoints the operator configured.
-	messengers, err := m.messengers(ctx, s3src, logger)
+	queues, err := fnsqs.New(ctx, fnsqs.Options{Endpoint: m.SQSEndpoint, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("sqs: %w", err)
+	}
+	messengers, err := m.messengers(ctx, queues, s3src, logger)
 	if err != nil {
 		return err
 	}
 
 	svc := control.New(store, blobs)
 	svc.Messengers = messengers
+	svc.Queues = queues
 	svc.Keys = keys
 	svc.Publishers = signing
 	svc.CodeStorageLimit = m.CodeStorageLimit
@@ -312,6 +317,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := svc.ReplayEvents(ctx, api.InvokeEvent); err != nil {
 		return err
 	}
+	// The event source mappings, whose batches the API's executor runs.
+	svc.StartMappings(api)
+	defer svc.StopMappings() // before the executor closes: batches in flight settle
 	// And those of other nodes that die while this one serves.
 	loops.Go(func() { sweep(watchCtx, m.SweepInterval, svc, signing, api.InvokeEvent, logger) })
 	// Every AWS service on the listener, picked by the service each
@@ -372,11 +380,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 // messengers reaches the services of destinations: SQS, SNS, EventBridge
 // and, for failure records, S3 through the S3 code source's credentials.
-func (m *Main) messengers(ctx context.Context, s3src *fns3.CodeSource, logger *slog.Logger) (map[string]lambdahost.Messenger, error) {
-	queues, err := fnsqs.New(ctx, fnsqs.Options{Endpoint: m.SQSEndpoint, Logger: logger})
-	if err != nil {
-		return nil, fmt.Errorf("sqs: %w", err)
-	}
+func (m *Main) messengers(ctx context.Context, queues *fnsqs.Client, s3src *fns3.CodeSource, logger *slog.Logger) (map[string]lambdahost.Messenger, error) {
 	topics, err := fnsns.New(ctx, fnsns.Options{Endpoint: m.SNSEndpoint, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("sns: %w", err)
