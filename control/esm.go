@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/lambdahost/lambdahost"
-	"github.com/lambdahost/lambdahost/eventfilter"
 )
 
 // Event source mappings make Lambda read an SQS queue or a Kinesis stream
@@ -187,7 +186,7 @@ func (in *ESMInput) validate(create bool) error {
 	}
 	checkIntRange(&v, "scalingConfig.maximumConcurrency", in.MaximumConcurrency, 2, 1000)
 	for _, p := range in.Filters {
-		if len(p) > eventfilter.MaxPatternLength {
+		if len(p) > lambdahost.MaxFilterPatternLength {
 			v.Add("filterCriteria.filters.member.pattern", lambdahost.Quote(p), "Member must have length less than or equal to 4096")
 		}
 	}
@@ -377,7 +376,7 @@ func applyESM(m *EventSourceMapping, in *ESMInput) {
 
 // checkFilters parses the patterns of in.
 func checkFilters(in *ESMInput) error {
-	if _, err := eventfilter.ParseAll(in.Filters); err != nil {
+	if _, err := lambdahost.ParseFilterPatterns(in.Filters); err != nil {
 		return invalidf("Invalid filter pattern definition.")
 	}
 	return nil

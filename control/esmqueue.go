@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/lambdahost/lambdahost"
-	"github.com/lambdahost/lambdahost/eventfilter"
 )
 
 // An SQS mapping's pollers long-poll the queue, gather batches, leave out
@@ -30,16 +29,16 @@ const queueLongPoll = 5 * time.Second
 
 // sqsRecord is one record of the SQS event, with AWS's keys in AWS's order.
 type sqsRecord struct {
-	MessageID              string                 `json:"messageId"`
-	ReceiptHandle          string                 `json:"receiptHandle"`
-	Body                   string                 `json:"body"`
-	Attributes             orderedAttributes      `json:"attributes"`
+	MessageID              string                  `json:"messageId"`
+	ReceiptHandle          string                  `json:"receiptHandle"`
+	Body                   string                  `json:"body"`
+	Attributes             orderedAttributes       `json:"attributes"`
 	MessageAttributes      map[string]sqsAttribute `json:"messageAttributes"`
-	MD5OfMessageAttributes *string                `json:"md5OfMessageAttributes"`
-	MD5OfBody              string                 `json:"md5OfBody"`
-	EventSource            string                 `json:"eventSource"`
-	EventSourceARN         string                 `json:"eventSourceARN"`
-	AWSRegion              string                 `json:"awsRegion"`
+	MD5OfMessageAttributes *string                 `json:"md5OfMessageAttributes"`
+	MD5OfBody              string                  `json:"md5OfBody"`
+	EventSource            string                  `json:"eventSource"`
+	EventSourceARN         string                  `json:"eventSourceARN"`
+	AWSRegion              string                  `json:"awsRegion"`
 }
 
 type sqsAttribute struct {
@@ -123,12 +122,12 @@ func filterData(rec any, bodyKey string, body []byte) any {
 	if err != nil {
 		return nil
 	}
-	d, err := eventfilter.Decode(b)
+	d, err := lambdahost.DecodeFilterData(b)
 	if err != nil {
 		return nil
 	}
 	if obj, ok := d.(map[string]any); ok && body != nil {
-		if v, err := eventfilter.Decode(body); err == nil {
+		if v, err := lambdahost.DecodeFilterData(body); err == nil {
 			obj[bodyKey] = v
 		}
 	}
@@ -137,7 +136,7 @@ func filterData(rec any, bodyKey string, body []byte) any {
 
 // pollQueue polls mapping m's queue until ctx is done.
 func (s *Service) pollQueue(ctx context.Context, m *EventSourceMapping) {
-	filters, _ := eventfilter.ParseAll(m.Filters) // checked when stored
+	filters, _ := lambdahost.ParseFilterPatterns(m.Filters) // checked when stored
 	var info lambdahost.QueueInfo
 	for backoff := time.Second; ; backoff = min(2*backoff, time.Minute) {
 		var err error
@@ -176,7 +175,7 @@ func (s *Service) pollQueue(ctx context.Context, m *EventSourceMapping) {
 }
 
 // queueWorker receives and hands on batches until ctx is done.
-func (s *Service) queueWorker(ctx context.Context, m *EventSourceMapping, info lambdahost.QueueInfo, filters eventfilter.Filters) {
+func (s *Service) queueWorker(ctx context.Context, m *EventSourceMapping, info lambdahost.QueueInfo, filters lambdahost.FilterPatterns) {
 	warned := false
 	backoff := time.Second
 	for ctx.Err() == nil {
@@ -278,7 +277,7 @@ func reportedFailures(payload []byte, ids []string) (failed map[int]bool, whole 
 // handBatch hands batch to the function and deletes what it took. It
 // answers how long the worker waits before its next batch (after
 // throttling).
-func (s *Service) handBatch(ctx context.Context, m *EventSourceMapping, info lambdahost.QueueInfo, filters eventfilter.Filters, inv *Invocation, batch []*lambdahost.QueueMessage) time.Duration {
+func (s *Service) handBatch(ctx context.Context, m *EventSourceMapping, info lambdahost.QueueInfo, filters lambdahost.FilterPatterns, inv *Invocation, batch []*lambdahost.QueueMessage) time.Duration {
 	log := s.Logger.With("mapping", m.UUID, lambdahost.LogKeyFunction, inv.InvokedARN)
 	var (
 		records []*sqsRecord

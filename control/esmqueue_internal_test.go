@@ -72,7 +72,7 @@ func TestSQSRecordShape(t *testing.T) {
 	v := "John Grisham"
 	m := &EventSourceMapping{EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:q", Region: "us-east-1"}
 	msg := &lambdahost.QueueMessage{MessageID: "id", ReceiptHandle: "rh", Body: `{"a": 1}`, MD5OfBody: "md5", MD5OfMessageAttributes: "md5a",
-		Attributes: map[string]string{"SenderId": "s", "ApproximateReceiveCount": "1", "SentTimestamp": "2", "ApproximateFirstReceiveTimestamp": "3", "MessageGroupId": "g"},
+		Attributes:        map[string]string{"SenderId": "s", "ApproximateReceiveCount": "1", "SentTimestamp": "2", "ApproximateFirstReceiveTimestamp": "3", "MessageGroupId": "g"},
 		MessageAttributes: map[string]lambdahost.QueueMessageAttribute{"Author": {DataType: "String", StringValue: &v}}}
 	b, err := json.Marshal(newSQSRecord(m, msg))
 	if err != nil {

@@ -15,16 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
-// reportingHandler is a Python function that says it ran in its log: a
-// line with its event's token, upper-cased so that only the function
-// writes it, and its request ID. lambdahost serve --log-level debug logs
-// every line functions log: that is the trace its runs leave, in any
-// sandbox mode.
-const reportingHandler = `def handler(event, context):
-    print("RAN:" + event["token"].upper() + ":" + context.aws_request_id)
-    return "reported"
-`
-
 // logTap is a testing.TB whose Log also keeps what is logged: Start, given
 // one, copies the server's log into it line by line.
 type logTap struct {
@@ -75,7 +65,10 @@ func (l *logTap) waitCount(t *testing.T, s string, n int, timeout time.Duration,
 	}
 }
 
-// heldHandler is reportingHandler that fails while its environment says
+// heldHandler is a Python function that says it ran in its log (a line
+// with its event's token, upper-cased so that only the function writes it,
+// and its request ID: lambdahost serve --log-level debug logs every line
+// functions log), and fails while its environment says
 // HOLD=1: with --async-retry-delays 1h an Event invocation of it fails once
 // and then waits, stored and unfinished, for a retry an hour away. Taking
 // HOLD away lets the event succeed when it runs again. (Reserved

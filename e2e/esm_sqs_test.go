@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/lambdahost/lambdahost/internal/testserver"
 )
@@ -185,9 +184,9 @@ func TestSQSMapping(t *testing.T) {
 		wantStr(t, r, "EventSourceMappingArn", "arn:aws:lambda:us-east-1:000000000000:event-source-mapping:"+uuid)
 		waitState(t, sdk, uuid, "Enabled", esmBound)
 		q.send(t, src, "one", "two", "fail-once-three")
-		got := tap.waitBodies(t, name, []string{"one", "two", "fail-once-three"}, esmBound)
+		tap.waitBodies(t, name, []string{"one", "two", "fail-once-three"}, esmBound)
 		q.waitEmpty(t, src, esmBound)
-		got = tap.bodies(t, name)
+		got := tap.bodies(t, name)
 		// The failed message came back once, alone; the others never did.
 		count := map[string]int{}
 		for _, b := range got {
@@ -203,9 +202,9 @@ func TestSQSMapping(t *testing.T) {
 		}
 		var sr struct {
 			EventSource, EventSourceARN, AwsRegion, MessageID, Md5OfBody string
-			MD5OfMessageAttributes                                     *string `json:"md5OfMessageAttributes"`
-			Attributes                                                 map[string]string
-			MessageAttributes                                          map[string]any
+			MD5OfMessageAttributes                                       *string `json:"md5OfMessageAttributes"`
+			Attributes                                                   map[string]string
+			MessageAttributes                                            map[string]any
 		}
 		json.Unmarshal(rec, &sr)
 		if sr.EventSource != "aws:sqs" || sr.EventSourceARN != src.ARN || sr.AwsRegion != "us-east-1" || sr.MessageID == "" || sr.Md5OfBody == "" ||
@@ -316,5 +315,3 @@ func TestSQSMapping(t *testing.T) {
 		}
 	})
 }
-
-var _ = sqstypes.QueueAttributeNameAll

@@ -80,7 +80,7 @@ func esmGoldenCases() []goldenCase {
 		{op: "CreateEventSourceMapping", name: "missing-queue", setup: withFunction("f"), req: req("POST", esmPath,
 			`{"FunctionName":"f","EventSourceArn":"arn:aws:sqs:us-east-1:000000000000:missing"}`)},
 		{op: "CreateEventSourceMapping", name: "duplicate-sqs", setup: withMapping(sqsBody), req: req("POST", esmPath, sqsBody)},
-		{op: "CreateEventSourceMapping", name: "duplicate-kinesis", setup: withMapping(`{"FunctionName":"f","EventSourceArn":"`+streamARN+`","StartingPosition":"LATEST"}`),
+		{op: "CreateEventSourceMapping", name: "duplicate-kinesis", setup: withMapping(`{"FunctionName":"f","EventSourceArn":"` + streamARN + `","StartingPosition":"LATEST"}`),
 			req: req("POST", esmPath, `{"FunctionName":"f","EventSourceArn":"`+streamARN+`","StartingPosition":"LATEST"}`)},
 		{op: "CreateEventSourceMapping", name: "stream-without-starting-position", setup: withFunction("f"), req: req("POST", esmPath,
 			`{"FunctionName":"f","EventSourceArn":"`+streamARN+`"}`)},
@@ -97,7 +97,7 @@ func esmGoldenCases() []goldenCase {
 		{op: "GetEventSourceMapping", name: "sqs", setup: withMapping(sqsBody), req: req("GET", esmPath+"/"+firstESM, "")},
 		{op: "GetEventSourceMapping", name: "unknown", req: req("GET", esmPath+"/a1b2c3d4-0000-4000-8000-999999999999", "")},
 		{op: "UpdateEventSourceMapping", name: "disable", setup: withMapping(sqsBody), req: req("PUT", esmPath+"/"+firstESM, `{"Enabled":false,"BatchSize":5}`)},
-		{op: "UpdateEventSourceMapping", name: "enable", setup: withMapping(`{"FunctionName":"f","EventSourceArn":"`+queueARN+`","Enabled":false}`),
+		{op: "UpdateEventSourceMapping", name: "enable", setup: withMapping(`{"FunctionName":"f","EventSourceArn":"` + queueARN + `","Enabled":false}`),
 			req: req("PUT", esmPath+"/"+firstESM, `{"Enabled":true}`)},
 		{op: "UpdateEventSourceMapping", name: "function", setup: func(e *env) {
 			withMapping(sqsBody)(e)

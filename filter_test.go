@@ -1,11 +1,11 @@
-package eventfilter
+package lambdahost
 
 import (
 	"errors"
 	"testing"
 )
 
-func TestParseInvalid(t *testing.T) {
+func TestParseFilterInvalid(t *testing.T) {
 	for _, p := range []string{
 		`"simple string"`, `null`, `[]`, `{"eventSource": "aws:sqs"}`, `{"eventSource": []}`, `{`, `{}`,
 		`{"a": [{"prefix": 1}]}`, `{"a": [{"numeric": [">", "x"]}]}`, `{"a": [{"numeric": ["<", 1, ">", 2]}]}`,
@@ -14,16 +14,16 @@ func TestParseInvalid(t *testing.T) {
 		`{"a": [{"anything-but": [{"prefix": "x"}]}]}`, `{"$or": [{"a": [1]}]}`, `{"$or": {"a": [1]}}`,
 		`{"a": [1]} {"b": [2]}`, `{"a": [[1]]}`, `{"a": 1}`,
 	} {
-		if _, err := Parse(p); !errors.Is(err, ErrInvalid) {
+		if _, err := ParseFilterPattern(p); !errors.Is(err, ErrInvalidFilter) {
 			t.Errorf("Parse(%s) = %v, want ErrInvalid", p, err)
 		}
 	}
 }
 
-func TestMatch(t *testing.T) {
+func TestFilterMatch(t *testing.T) {
 	record := `{"body": {"testItem": "test24", "n": 5, "neg": -1.5, "name": "Alice", "tags": ["a", "b"], "nested": {"x": true}, "none": null, "empty": ""},
 		"attributes": {"ApproximateReceiveCount": "1"}, "eventSource": "aws:sqs"}`
-	data, err := Decode([]byte(record))
+	data, err := DecodeFilterData([]byte(record))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Parse(tt.pattern)
+			p, err := ParseFilterPattern(tt.pattern)
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
@@ -87,8 +87,8 @@ func TestMatch(t *testing.T) {
 	}
 }
 
-func TestFiltersOr(t *testing.T) {
-	fs, err := ParseAll([]string{`{"a": ["x"]}`, `{"b": ["y"]}`})
+func TestFilterPatternsOr(t *testing.T) {
+	fs, err := ParseFilterPatterns([]string{`{"a": ["x"]}`, `{"b": ["y"]}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,20 +96,20 @@ func TestFiltersOr(t *testing.T) {
 		doc  string
 		want bool
 	}{{`{"a": "x"}`, true}, {`{"b": "y"}`, true}, {`{"a": "y", "b": "x"}`, false}} {
-		d, _ := Decode([]byte(tt.doc))
+		d, _ := DecodeFilterData([]byte(tt.doc))
 		if got := fs.Match(d); got != tt.want {
 			t.Errorf("Filters.Match(%s) = %v, want %v", tt.doc, got, tt.want)
 		}
 	}
-	if !Filters(nil).Match(map[string]any{}) {
+	if !FilterPatterns(nil).Match(map[string]any{}) {
 		t.Error("no filters must let everything through")
 	}
 }
 
-// FuzzParse: any pattern either parses or is refused with ErrInvalid, and
+// FuzzFilterPattern: any pattern either parses or is refused with ErrInvalid, and
 // a parsed one matches any record without panicking; a pattern matching
 // nothing but its own exact values matches the record it was built from.
-func FuzzParse(f *testing.F) {
+func FuzzFilterPattern(f *testing.F) {
 	for _, s := range []string{
 		`{"body": {"testItem": ["test24"]}}`, `{"a": [{"numeric": [">", 0, "<=", 5]}]}`,
 		`{"a": [{"anything-but": {"prefix": "x"}}], "$or": [{"b": [null]}, {"c": [{"exists": false}]}]}`,
@@ -118,23 +118,23 @@ func FuzzParse(f *testing.F) {
 		f.Add(s, `{"a": 1, "body": {"testItem": "test24"}, "b": [null, "x"]}`)
 	}
 	f.Fuzz(func(t *testing.T, pattern, record string) {
-		p, err := Parse(pattern)
+		p, err := ParseFilterPattern(pattern)
 		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
+			if !errors.Is(err, ErrInvalidFilter) {
 				t.Fatalf("Parse(%q) = %v, not ErrInvalid", pattern, err)
 			}
 			return
 		}
-		if d, err := Decode([]byte(record)); err == nil {
+		if d, err := DecodeFilterData([]byte(record)); err == nil {
 			p.Match(d)
 		}
 		// The pattern's own literals: {"k": ["v"]} matches {"k": "v"}.
-		if d, err := Decode([]byte(record)); err == nil {
+		if d, err := DecodeFilterData([]byte(record)); err == nil {
 			if obj, ok := d.(map[string]any); ok {
 				for k, v := range obj {
 					switch v.(type) {
 					case string, bool, nil:
-						q := &Pattern{fields: map[string]*field{k: {matchers: []matcher{equal{v}}}}}
+						q := &FilterPattern{fields: map[string]*filterField{k: {matchers: []filterMatcher{filterEqual{v}}}}}
 						if !q.Match(d) {
 							t.Fatalf("{%q: [%v]} does not match %s", k, v, record)
 						}

@@ -1,7 +1,8 @@
-// Package eventfilter implements the filter patterns of event source
-// mappings (FilterCriteria), the pattern language Lambda shares with
-// EventBridge: a record passes a mapping's filters when it matches any of
-// its patterns.
+package lambdahost
+
+// The filter patterns of event source mappings (FilterCriteria), the pattern language Lambda shares with
+// EventBridge: a record passes a mapping's filters (FilterPatterns) when it matches
+// any of its patterns.
 //
 // A pattern is a JSON object. Each key names a field of the record: its
 // value is an object, a pattern of the nested object, or a non-empty array
@@ -21,7 +22,6 @@
 //	{"exists": true}            the field is present (false: absent)
 //
 // (https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html)
-package eventfilter
 
 import (
 	"bytes"
@@ -31,74 +31,74 @@ import (
 	"strings"
 )
 
-// ErrInvalid is what Parse answers for a pattern the language does not
+// ErrInvalidFilter is what ParseFilterPattern answers for a pattern the language does not
 // allow; Lambda answers "Invalid filter pattern definition." for all of them.
-var ErrInvalid = errors.New("invalid filter pattern definition")
+var ErrInvalidFilter = errors.New("invalid filter pattern definition")
 
-// MaxPatternLength is the longest pattern the model accepts.
-const MaxPatternLength = 4096
+// MaxFilterPatternLength is the longest pattern the model accepts.
+const MaxFilterPatternLength = 4096
 
-// Pattern is a parsed filter pattern.
-type Pattern struct {
-	fields map[string]*field
-	ors    [][]*Pattern
+// FilterPattern is a parsed filter pattern.
+type FilterPattern struct {
+	fields map[string]*filterField
+	ors    [][]*FilterPattern
 }
 
-// field is what a pattern says of one key: a nested pattern, or matchers.
-type field struct {
-	nested   *Pattern
-	matchers []matcher
+// filterField is what a pattern says of one key: a nested pattern, or matchers.
+type filterField struct {
+	nested   *FilterPattern
+	matchers []filterMatcher
 }
 
-// matcher is one element of a field's array.
-type matcher interface {
+// filterMatcher is one element of a field's array.
+type filterMatcher interface {
 	// match reports whether value (present or not) matches.
 	match(value any, present bool) bool
 }
 
-// Parse parses a pattern. It answers an error wrapping ErrInvalid for
+// ParseFilterPattern parses a pattern. It answers an error wrapping ErrInvalidFilter for
 // anything that is not a valid pattern.
-func Parse(s string) (*Pattern, error) {
-	if len(s) > MaxPatternLength {
-		return nil, ErrInvalid
+func ParseFilterPattern(s string) (*FilterPattern, error) {
+	if len(s) > MaxFilterPatternLength {
+		return nil, ErrInvalidFilter
 	}
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, ErrInvalid
+		return nil, ErrInvalidFilter
 	}
 	if dec.More() {
-		return nil, ErrInvalid
+		return nil, ErrInvalidFilter
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return nil, ErrInvalid
+		return nil, ErrInvalidFilter
 	}
-	return parseObject(obj, 0)
+	return parseFilterObject(obj, 0)
 }
 
-// maxDepth bounds the nesting of patterns.
-const maxDepth = 32
+// maxFilterDepth bounds the nesting of patterns.
+const maxFilterDepth = 32
 
-func parseObject(obj map[string]any, depth int) (*Pattern, error) {
-	if depth > maxDepth || len(obj) == 0 {
-		return nil, ErrInvalid
+func parseFilterObject(obj map[string]any, depth int) (*FilterPattern, error) {
+	if depth > maxFilterDepth || len(obj) == 0 {
+		return nil, ErrInvalidFilter
 	}
-	p := &Pattern{fields: map[string]*field{}}
+	p := &FilterPattern{fields: map[string]*filterField{}}
 	for k, v := range obj {
 		if k == "$or" {
 			alts, ok := v.([]any)
 			if !ok || len(alts) < 2 {
-				return nil, ErrInvalid
+				return nil, ErrInvalidFilter
 			}
-			var group []*Pattern
+			var group []*FilterPattern
 			for _, a := range alts {
 				o, ok := a.(map[string]any)
 				if !ok {
-					return nil, ErrInvalid
+					return nil, ErrInvalidFilter
 				}
-				sub, err := parseObject(o, depth+1)
+				sub, err := parseFilterObject(o, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -109,18 +109,18 @@ func parseObject(obj map[string]any, depth int) (*Pattern, error) {
 		}
 		switch v := v.(type) {
 		case map[string]any:
-			sub, err := parseObject(v, depth+1)
+			sub, err := parseFilterObject(v, depth+1)
 			if err != nil {
 				return nil, err
 			}
-			p.fields[k] = &field{nested: sub}
+			p.fields[k] = &filterField{nested: sub}
 		case []any:
 			if len(v) == 0 {
-				return nil, ErrInvalid
+				return nil, ErrInvalidFilter
 			}
-			f := &field{}
+			f := &filterField{}
 			for _, m := range v {
-				mm, err := parseMatcher(m)
+				mm, err := parseFilterMatcher(m)
 				if err != nil {
 					return nil, err
 				}
@@ -128,70 +128,70 @@ func parseObject(obj map[string]any, depth int) (*Pattern, error) {
 			}
 			p.fields[k] = f
 		default:
-			return nil, ErrInvalid
+			return nil, ErrInvalidFilter
 		}
 	}
 	return p, nil
 }
 
-func parseMatcher(v any) (matcher, error) {
+func parseFilterMatcher(v any) (filterMatcher, error) {
 	switch v := v.(type) {
 	case nil, string, bool:
-		return equal{v}, nil
+		return filterEqual{v}, nil
 	case json.Number:
-		f, err := number(v)
+		f, err := filterNumber(v)
 		if err != nil {
 			return nil, err
 		}
-		return equal{f}, nil
+		return filterEqual{f}, nil
 	case map[string]any:
 		if len(v) != 1 {
-			return nil, ErrInvalid
+			return nil, ErrInvalidFilter
 		}
 		for op, arg := range v {
-			return parseOperator(op, arg)
+			return parseFilterOperator(op, arg)
 		}
 	}
-	return nil, ErrInvalid
+	return nil, ErrInvalidFilter
 }
 
-func parseOperator(op string, arg any) (matcher, error) {
+func parseFilterOperator(op string, arg any) (filterMatcher, error) {
 	switch op {
 	case "prefix", "suffix":
-		s, fold, err := stringOrFold(arg)
+		s, fold, err := filterStringOrFold(arg)
 		if err != nil {
 			return nil, err
 		}
-		return affix{suffix: op == "suffix", s: s, fold: fold}, nil
+		return filterAffix{suffix: op == "suffix", s: s, fold: fold}, nil
 	case "equals-ignore-case":
 		s, ok := arg.(string)
 		if !ok {
-			return nil, ErrInvalid
+			return nil, ErrInvalidFilter
 		}
-		return affix{s: s, fold: true, whole: true}, nil
+		return filterAffix{s: s, fold: true, whole: true}, nil
 	case "wildcard":
 		s, ok := arg.(string)
 		if !ok {
-			return nil, ErrInvalid
+			return nil, ErrInvalidFilter
 		}
-		return wildcard(s), nil
+		return filterWildcard(s), nil
 	case "exists":
 		b, ok := arg.(bool)
 		if !ok {
-			return nil, ErrInvalid
+			return nil, ErrInvalidFilter
 		}
-		return exists(b), nil
+		return filterExists(b), nil
 	case "numeric":
-		return parseNumeric(arg)
+		return parseFilterNumeric(arg)
 	case "anything-but":
-		return parseAnythingBut(arg)
+		return parseFilterAnythingBut(arg)
 	}
-	return nil, ErrInvalid
+	return nil, ErrInvalidFilter
 }
 
-// stringOrFold reads the argument of prefix and suffix: a string, or
+// filterStringOrFold reads the argument of prefix and suffix: a string, or
 // {"equals-ignore-case": string}.
-func stringOrFold(arg any) (string, bool, error) {
+func filterStringOrFold(arg any) (string, bool, error) {
 	switch a := arg.(type) {
 	case string:
 		return a, false, nil
@@ -200,97 +200,97 @@ func stringOrFold(arg any) (string, bool, error) {
 			return s, true, nil
 		}
 	}
-	return "", false, ErrInvalid
+	return "", false, ErrInvalidFilter
 }
 
-func number(n json.Number) (float64, error) {
+func filterNumber(n json.Number) (float64, error) {
 	f, err := n.Float64()
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, ErrInvalid
+		return 0, ErrInvalidFilter
 	}
 	return f, nil
 }
 
-func parseNumeric(arg any) (matcher, error) {
+func parseFilterNumeric(arg any) (filterMatcher, error) {
 	list, ok := arg.([]any)
 	if !ok || (len(list) != 2 && len(list) != 4) {
-		return nil, ErrInvalid
+		return nil, ErrInvalidFilter
 	}
-	var r numeric
+	var r filterNumeric
 	for i := 0; i < len(list); i += 2 {
 		op, ok := list[i].(string)
 		n, isNum := list[i+1].(json.Number)
 		if !ok || !isNum {
-			return nil, ErrInvalid
+			return nil, ErrInvalidFilter
 		}
-		f, err := number(n)
+		f, err := filterNumber(n)
 		if err != nil {
 			return nil, err
 		}
 		switch op {
 		case "=":
 			if len(list) != 2 {
-				return nil, ErrInvalid
+				return nil, ErrInvalidFilter
 			}
 			r.lo, r.hi, r.hasLo, r.hasHi = f, f, true, true
 		case ">", ">=":
 			if r.hasLo {
-				return nil, ErrInvalid
+				return nil, ErrInvalidFilter
 			}
 			r.lo, r.hasLo, r.loOpen = f, true, op == ">"
 		case "<", "<=":
 			if r.hasHi {
-				return nil, ErrInvalid
+				return nil, ErrInvalidFilter
 			}
 			r.hi, r.hasHi, r.hiOpen = f, true, op == "<"
 		default:
-			return nil, ErrInvalid
+			return nil, ErrInvalidFilter
 		}
 	}
 	if len(list) == 4 && (!r.hasLo || !r.hasHi || r.lo > r.hi) {
-		return nil, ErrInvalid
+		return nil, ErrInvalidFilter
 	}
 	return r, nil
 }
 
-func parseAnythingBut(arg any) (matcher, error) {
+func parseFilterAnythingBut(arg any) (filterMatcher, error) {
 	switch a := arg.(type) {
 	case string, json.Number:
-		v, err := literal(a)
+		v, err := filterLiteral(a)
 		if err != nil {
 			return nil, err
 		}
-		return anythingBut{values: []any{v}}, nil
+		return filterAnythingBut{values: []any{v}}, nil
 	case []any:
 		if len(a) == 0 {
-			return nil, ErrInvalid
+			return nil, ErrInvalidFilter
 		}
 		var vs []any
 		for _, x := range a {
 			switch x.(type) {
 			case string, json.Number:
 			default:
-				return nil, ErrInvalid
+				return nil, ErrInvalidFilter
 			}
-			v, err := literal(x)
+			v, err := filterLiteral(x)
 			if err != nil {
 				return nil, err
 			}
 			vs = append(vs, v)
 		}
-		return anythingBut{values: vs}, nil
+		return filterAnythingBut{values: vs}, nil
 	case map[string]any:
 		if len(a) != 1 {
-			return nil, ErrInvalid
+			return nil, ErrInvalidFilter
 		}
 		for op, x := range a {
 			switch op {
 			case "prefix", "suffix":
-				s, fold, err := stringOrFold(x)
+				s, fold, err := filterStringOrFold(x)
 				if err != nil {
 					return nil, err
 				}
-				return anythingBut{not: affix{suffix: op == "suffix", s: s, fold: fold}}, nil
+				return filterAnythingBut{not: filterAffix{suffix: op == "suffix", s: s, fold: fold}}, nil
 			case "equals-ignore-case":
 				var ss []string
 				switch x := x.(type) {
@@ -300,42 +300,42 @@ func parseAnythingBut(arg any) (matcher, error) {
 					for _, e := range x {
 						s, ok := e.(string)
 						if !ok {
-							return nil, ErrInvalid
+							return nil, ErrInvalidFilter
 						}
 						ss = append(ss, s)
 					}
 				}
 				if len(ss) == 0 {
-					return nil, ErrInvalid
+					return nil, ErrInvalidFilter
 				}
-				var of anyOf
+				var of filterAnyOf
 				for _, s := range ss {
-					of = append(of, affix{s: s, fold: true, whole: true})
+					of = append(of, filterAffix{s: s, fold: true, whole: true})
 				}
-				return anythingBut{not: of}, nil
+				return filterAnythingBut{not: of}, nil
 			case "wildcard":
 				s, ok := x.(string)
 				if !ok {
-					return nil, ErrInvalid
+					return nil, ErrInvalidFilter
 				}
-				return anythingBut{not: wildcard(s)}, nil
+				return filterAnythingBut{not: filterWildcard(s)}, nil
 			}
 		}
 	}
-	return nil, ErrInvalid
+	return nil, ErrInvalidFilter
 }
 
-// literal turns a JSON string or number into the value equal compares.
-func literal(v any) (any, error) {
+// filterLiteral turns a JSON string or number into the value equal compares.
+func filterLiteral(v any) (any, error) {
 	if n, ok := v.(json.Number); ok {
-		return number(n)
+		return filterNumber(n)
 	}
 	return v, nil
 }
 
 // Match reports whether the record data (decoded JSON: maps, slices,
 // strings, float64 or json.Number, bools and nil) matches p.
-func (p *Pattern) Match(data any) bool {
+func (p *FilterPattern) Match(data any) bool {
 	obj, _ := data.(map[string]any)
 	for k, f := range p.fields {
 		v, present := obj[k]
@@ -358,7 +358,7 @@ func (p *Pattern) Match(data any) bool {
 	return true
 }
 
-func (f *field) match(v any, present bool) bool {
+func (f *filterField) match(v any, present bool) bool {
 	if f.nested != nil {
 		if !present {
 			return false
@@ -384,9 +384,9 @@ func (f *field) match(v any, present bool) bool {
 	return false
 }
 
-// each calls ok on each leaf value v stands for: its elements if it is an
+// filterEach calls ok on each leaf value v stands for: its elements if it is an
 // array, else itself; it reports whether ok held for one.
-func each(v any, ok func(any) bool) bool {
+func filterEach(v any, ok func(any) bool) bool {
 	if list, isList := v.([]any); isList {
 		for _, e := range list {
 			if ok(e) {
@@ -398,8 +398,8 @@ func each(v any, ok func(any) bool) bool {
 	return ok(v)
 }
 
-// norm gives a record's number as float64.
-func norm(v any) any {
+// filterNorm gives a record's number as float64.
+func filterNorm(v any) any {
 	switch n := v.(type) {
 	case json.Number:
 		f, err := n.Float64()
@@ -415,20 +415,20 @@ func norm(v any) any {
 	return v
 }
 
-type equal struct{ v any }
+type filterEqual struct{ v any }
 
-func (e equal) match(v any, present bool) bool {
-	return present && each(v, func(x any) bool { return norm(x) == e.v })
+func (e filterEqual) match(v any, present bool) bool {
+	return present && filterEach(v, func(x any) bool { return filterNorm(x) == e.v })
 }
 
-type affix struct {
+type filterAffix struct {
 	s            string
 	suffix, fold bool
 	// whole compares the whole string (equals-ignore-case).
 	whole bool
 }
 
-func (a affix) test(x any) bool {
+func (a filterAffix) test(x any) bool {
 	s, ok := x.(string)
 	if !ok {
 		return false
@@ -446,11 +446,11 @@ func (a affix) test(x any) bool {
 	return strings.HasPrefix(s, want)
 }
 
-func (a affix) match(v any, present bool) bool { return present && each(v, a.test) }
+func (a filterAffix) match(v any, present bool) bool { return present && filterEach(v, a.test) }
 
-type anyOf []affix
+type filterAnyOf []filterAffix
 
-func (o anyOf) test(x any) bool {
+func (o filterAnyOf) test(x any) bool {
 	for _, a := range o {
 		if a.test(x) {
 			return true
@@ -459,18 +459,18 @@ func (o anyOf) test(x any) bool {
 	return false
 }
 
-type wildcard string
+type filterWildcard string
 
-func (w wildcard) test(x any) bool {
+func (w filterWildcard) test(x any) bool {
 	s, ok := x.(string)
-	return ok && globMatch(string(w), s)
+	return ok && filterGlob(string(w), s)
 }
 
-func (w wildcard) match(v any, present bool) bool { return present && each(v, w.test) }
+func (w filterWildcard) match(v any, present bool) bool { return present && filterEach(v, w.test) }
 
-// globMatch matches s against pattern, where * matches any run of
+// filterGlob matches s against pattern, where * matches any run of
 // characters and \* a star.
-func globMatch(pattern, s string) bool {
+func filterGlob(pattern, s string) bool {
 	var parts []string
 	var cur bytes.Buffer
 	for i := 0; i < len(pattern); i++ {
@@ -504,9 +504,9 @@ func globMatch(pattern, s string) bool {
 	return strings.HasSuffix(s, last)
 }
 
-type exists bool
+type filterExists bool
 
-func (e exists) match(v any, present bool) bool {
+func (e filterExists) match(v any, present bool) bool {
 	if !bool(e) {
 		return !present
 	}
@@ -518,14 +518,14 @@ func (e exists) match(v any, present bool) bool {
 	return !isObj
 }
 
-type numeric struct {
+type filterNumeric struct {
 	lo, hi         float64
 	hasLo, hasHi   bool
 	loOpen, hiOpen bool
 }
 
-func (r numeric) test(x any) bool {
-	f, ok := norm(x).(float64)
+func (r filterNumeric) test(x any) bool {
+	f, ok := filterNorm(x).(float64)
 	if !ok {
 		return false
 	}
@@ -538,16 +538,16 @@ func (r numeric) test(x any) bool {
 	return true
 }
 
-func (r numeric) match(v any, present bool) bool { return present && each(v, r.test) }
+func (r filterNumeric) match(v any, present bool) bool { return present && filterEach(v, r.test) }
 
-type tester interface{ test(any) bool }
+type filterTester interface{ test(any) bool }
 
-type anythingBut struct {
+type filterAnythingBut struct {
 	values []any
-	not    tester
+	not    filterTester
 }
 
-func (a anythingBut) test(x any) bool {
+func (a filterAnythingBut) test(x any) bool {
 	if a.not != nil {
 		if _, isStr := x.(string); !isStr {
 			return false
@@ -558,7 +558,7 @@ func (a anythingBut) test(x any) bool {
 	case map[string]any, nil:
 		return false
 	}
-	n := norm(x)
+	n := filterNorm(x)
 	for _, v := range a.values {
 		if n == v {
 			return false
@@ -567,16 +567,16 @@ func (a anythingBut) test(x any) bool {
 	return true
 }
 
-func (a anythingBut) match(v any, present bool) bool { return present && each(v, a.test) }
+func (a filterAnythingBut) match(v any, present bool) bool { return present && filterEach(v, a.test) }
 
-// Filters are a mapping's patterns: a record passes if it matches any.
-type Filters []*Pattern
+// FilterPatterns are a mapping's patterns: a record passes if it matches any.
+type FilterPatterns []*FilterPattern
 
-// ParseAll parses patterns.
-func ParseAll(patterns []string) (Filters, error) {
-	var fs Filters
+// ParseFilterPatterns parses patterns.
+func ParseFilterPatterns(patterns []string) (FilterPatterns, error) {
+	var fs FilterPatterns
 	for _, s := range patterns {
-		p, err := Parse(s)
+		p, err := ParseFilterPattern(s)
 		if err != nil {
 			return nil, err
 		}
@@ -587,7 +587,7 @@ func ParseAll(patterns []string) (Filters, error) {
 
 // Match reports whether data matches one of fs; with no patterns,
 // everything does.
-func (fs Filters) Match(data any) bool {
+func (fs FilterPatterns) Match(data any) bool {
 	if len(fs) == 0 {
 		return true
 	}
@@ -599,8 +599,8 @@ func (fs Filters) Match(data any) bool {
 	return false
 }
 
-// Decode decodes JSON for Match, keeping numbers exact.
-func Decode(b []byte) (any, error) {
+// DecodeFilterData decodes JSON for Match, keeping numbers exact.
+func DecodeFilterData(b []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
