@@ -99,8 +99,12 @@ func (s *Server) requestID() string {
 	return lambdahost.NewID()
 }
 
-// ServeHTTP gives every request an ID, then routes it.
+// ServeHTTP gives every request an ID, then routes it. Requests addressed
+// to a function URL (urlserve.go) are that URL's traffic, not API calls.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveFunctionURL(w, r) {
+		return
+	}
 	id := s.requestID()
 	w.Header().Set("X-Amzn-Requestid", id)
 	r = r.WithContext(lambdahost.WithRequestID(r.Context(), id))
