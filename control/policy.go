@@ -592,15 +592,21 @@ func (s *Service) resolveGranted(ctx context.Context, name string, kind lambdaho
 		return t, err
 	}
 	c, _ := caller(ctx)
+	// The policy consulted is that of the qualifier named: with a
+	// contradicting Qualifier parameter, the name's.
+	q := t.qualifier
+	if t.mismatch != nil {
+		q = t.named
+	}
 	var allowed bool
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
-		p, err := readPolicy(ctx, tx, t.id, t.qualifier)
+		p, err := readPolicy(ctx, tx, t.id, q)
 		if err != nil || p == nil {
 			return err
 		}
 		allowed = allows(p.Statements, access{
 			action:    action,
-			resource:  policyResource(t.id, t.qualifier),
+			resource:  policyResource(t.id, q),
 			principal: callerPrincipal(c),
 			keys:      map[string]string{"lambda:invokedviafunctionurl": "false"},
 		})

@@ -160,7 +160,6 @@ func checkList(v *lambdahost.Validation, member string, l []string, maxItems, mi
 }
 
 func validateURLInput(v *lambdahost.Validation, in *FunctionURLInput, create bool) {
-	checkURLQualifier(v, in.Qualifier)
 	switch {
 	case in.AuthType == nil && create:
 		v.Add("authType", "null", "Member must not be null")
