@@ -347,4 +347,3 @@ func TestPolicySizeLimit(t *testing.T) {
 		t.Errorf("policy of %d bytes with %d statements after %d were added", len(p.Document), strings.Count(p.Document, `"Sid"`), added)
 	}
 }
-

@@ -217,7 +217,10 @@ func TestFunctionURLConfigErrors(t *testing.T) {
 		op  string
 		run func(name, qualifier string) error
 	}{
-		{"create", func(n, q string) error { _, err := f.svc.CreateFunctionUrlConfig(f.ctx, urlInput(n, q, "NONE")); return err }},
+		{"create", func(n, q string) error {
+			_, err := f.svc.CreateFunctionUrlConfig(f.ctx, urlInput(n, q, "NONE"))
+			return err
+		}},
 		{"get", func(n, q string) error { _, err := f.svc.GetFunctionUrlConfig(f.ctx, n, q); return err }},
 		{"delete", func(n, q string) error { return f.svc.DeleteFunctionUrlConfig(f.ctx, n, q) }},
 		{"update", func(n, q string) error {
