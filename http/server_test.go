@@ -116,6 +116,13 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		revs++
 		return fmt.Sprintf("00000000-0000-4000-8000-%012d", revs)
 	}
+	urls := 0
+	svc.NewURLID = func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		urls++
+		return fmt.Sprintf("url%029d", urls)
+	}
 	svc.SettleSync = true
 	e := &env{t: t, svc: svc, creds: aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, region: "us-east-1", dbPath: filepath.Join(dir, "db")}
 	for _, o := range opts {
