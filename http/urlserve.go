@@ -457,15 +457,15 @@ func (u *urlTraffic) stream(w http.ResponseWriter, r *http.Request, req *invoke.
 		panic(http.ErrAbortHandler)
 	case res.FunctionError != "" || us.failed:
 		u.functionFailed(w)
-	case !res.Streamed:
-		// The function answered at once (it does not stream): its
-		// response maps as a buffered one.
-		out, err := mapURLResponse(res.Payload)
-		if err != nil {
+	case !res.Streamed && !us.started:
+		// The function answered at once (it does not stream). Through a
+		// RESPONSE_STREAM URL its answer is streamed as it is, as on
+		// AWS: only an integration prelude sets the status and headers.
+		us.setContentType(res.ContentType)
+		if _, err := us.write(res.Payload); err != nil || us.failed || us.integration && !us.started {
 			u.functionFailed(w)
 			return
 		}
-		writeURLResponse(w, r, out, cors, true)
 	case !us.started && us.integration && us.prelude != nil:
 		// The stream ended inside its prelude.
 		u.functionFailed(w)
@@ -498,6 +498,10 @@ type urlStream struct {
 func (us *urlStream) StreamContentType(ct string) {
 	us.mu.Lock()
 	defer us.mu.Unlock()
+	us.setContentType(ct)
+}
+
+func (us *urlStream) setContentType(ct string) {
 	us.ctype = ct
 	us.integration = strings.EqualFold(strings.TrimSpace(ct), integrationType)
 }
@@ -517,11 +521,20 @@ func (us *urlStream) begin(out *urlResponse) {
 
 var preludeEnd = make([]byte, 8)
 
+// Write implements invoke.StreamWriter.
 func (us *urlStream) Write(p []byte) (int, error) {
 	us.mu.Lock()
 	defer us.mu.Unlock()
-	if us.closed || us.failed {
+	if us.closed {
 		return 0, errors.New("function URL response closed")
+	}
+	return us.write(p)
+}
+
+// write passes p on; us.mu is held.
+func (us *urlStream) write(p []byte) (int, error) {
+	if us.failed {
+		return 0, errors.New("function URL response failed")
 	}
 	if !us.started {
 		if !us.integration {

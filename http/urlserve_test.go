@@ -393,11 +393,21 @@ func TestURLStream(t *testing.T) {
 	if body := readAll(t, resp); resp.StatusCode != 200 || body != "hello, world" || resp.Header.Get("Content-Type") != "text/plain" {
 		t.Errorf("raw stream: %d %q %q", resp.StatusCode, body, resp.Header.Get("Content-Type"))
 	}
-	// A function that does not stream is answered as a buffered one.
-	inv.respond = answer(`{"statusCode":202,"body":"buffered"}`)
+	// What a function that does not stream answers is the stream, as it
+	// is; with a prelude, the prelude sets the status.
+	inv.respond = func(*invoke.Request) (*invoke.Result, error) {
+		return &invoke.Result{Payload: []byte(`{"statusCode":202,"body":"buffered"}`), ContentType: "application/json"}, nil
+	}
 	resp = e.urlRequest("GET", firstHost, "/", "", nil, aws.Credentials{})
-	if body := readAll(t, resp); resp.StatusCode != 202 || body != "buffered" {
-		t.Errorf("buffered answer: %d %q", resp.StatusCode, body)
+	if body := readAll(t, resp); resp.StatusCode != 200 || body != `{"statusCode":202,"body":"buffered"}` || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("buffered answer: %d %q %q", resp.StatusCode, body, resp.Header.Get("Content-Type"))
+	}
+	inv.respond = func(*invoke.Request) (*invoke.Result, error) {
+		return &invoke.Result{Payload: []byte(prelude + "body"), ContentType: "application/vnd.awslambda.http-integration-response"}, nil
+	}
+	resp = e.urlRequest("GET", firstHost, "/", "", nil, aws.Credentials{})
+	if body := readAll(t, resp); resp.StatusCode != 201 || body != "body" {
+		t.Errorf("buffered answer with a prelude: %d %q", resp.StatusCode, body)
 	}
 	// A failure before the first byte is a 502; after it, the response is
 	// cut short.
