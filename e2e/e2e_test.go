@@ -55,6 +55,12 @@
 //	    signed deploys; tampered, unsigned, revoked TestCodeSigningFlow            cli
 //	    the nine code signing config operations     TestCodeSigningConfigs         cli boto3 sdk
 //	27  SourceKMSKeyArn, no plaintext, disabled key TestSourceKMSKeyArn            cli (kms) sdk
+//	28  AddPermission, GetPolicy, RemovePermission  TestPermissions                cli boto3 sdk
+//	    B invokes A's function only while granted   TestCrossAccountPermissions    cli boto3 sdk
+//	29  function URL configs, paging, errors        TestFunctionURLConfigs         cli boto3 sdk
+//	    URL traffic: queries, cookies, bodies, auth TestFunctionURLTraffic         sdk curl net/http
+//	    RESPONSE_STREAM URLs stream as written      TestFunctionURLStreaming       sdk curl net/http
+//	    URLs in Chromium: CORS, cookies, streaming  TestFunctionURLBrowser         sdk chromium
 package e2e
 
 import (
