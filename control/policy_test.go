@@ -70,6 +70,9 @@ func TestPermissionLifecycle(t *testing.T) {
 		t.Errorf("statement\n got %s\nwant %s", stmt, want)
 	}
 	doc, rev := f.policyDoc(t, "f", "")
+	if doc["Version"] != "2012-10-17" || doc["Id"] != "default" || sids(doc)[0] != "s3" {
+		t.Errorf("policy %v", doc)
+	}
 	if rev != f.get(t, "f").RevisionID {
 		t.Errorf("policy RevisionId %s, function's %s: AddPermission gives both the same", rev, f.get(t, "f").RevisionID)
 	}
