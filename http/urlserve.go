@@ -34,9 +34,9 @@ import (
 // with the statuses and bodies AWS's URLs answer, and never reaches the
 // API's routes.
 
-// URLPathPrefix is the path under which every function URL is also served:
-// URLPathPrefix + "<url-id>/<path>".
-const URLPathPrefix = "/lambda-url/"
+// urlPathPrefix is the path under which every function URL is also served:
+// urlPathPrefix + "<url-id>/<path>".
+const urlPathPrefix = "/lambda-url/"
 
 // Limits of a function URL request.
 const (
@@ -73,10 +73,10 @@ func urlAddress(r *http.Request) (id, region, rawPath string, ok bool) {
 		return labels[0], labels[2], r.URL.EscapedPath(), true
 	}
 	path := r.URL.EscapedPath()
-	if !strings.HasPrefix(path, URLPathPrefix) {
+	if !strings.HasPrefix(path, urlPathPrefix) {
 		return "", "", "", false
 	}
-	rest := path[len(URLPathPrefix):]
+	rest := path[len(urlPathPrefix):]
 	id, rest, _ = strings.Cut(rest, "/")
 	return strings.ToLower(id), "", "/" + rest, true
 }
