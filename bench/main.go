@@ -85,6 +85,12 @@ type config struct {
 	urlOnly    bool // run only the function URL test
 	urlN       int  // timed URL/Invoke pairs
 	urlClients int  // clients of the URL throughput test
+
+	clusterOnly    bool          // run only the cluster test
+	clusterNodes   []int         // cluster sizes
+	clusterClients int           // clients of the throughput tests
+	clusterDur     time.Duration // length of each throughput run
+	clusterVisN    int           // changes whose visibility is timed
 }
 
 func main() {
@@ -123,6 +129,11 @@ func main() {
 	flag.BoolVar(&cfg.urlOnly, "url-only", false, "measure only function URLs")
 	flag.IntVar(&cfg.urlN, "url-n", 1000, "timed pairs of a function URL call and an Invoke")
 	flag.IntVar(&cfg.urlClients, "url-clients", 8, "clients of the function URL throughput test")
+	flag.BoolVar(&cfg.clusterOnly, "cluster-only", false, "measure only several nodes on PostgreSQL and versitygw: UpdateFunctionCode and Invoke throughput, visibility of changes, recovery after SIGKILL")
+	clusterNodes := flag.String("cluster-nodes", "1,2,3", "comma-separated node counts of the cluster test")
+	flag.IntVar(&cfg.clusterClients, "cluster-clients", 8, "clients of the cluster throughput tests, spread over the nodes")
+	flag.DurationVar(&cfg.clusterDur, "cluster-duration", 10*time.Second, "length of each cluster throughput run")
+	flag.IntVar(&cfg.clusterVisN, "cluster-changes", 30, "changes whose visibility on every node is timed, per cluster size")
 	wrap := flag.String("wrap", "", "command prefix to run lambdahost under, such as 'strace -f -T -o trace.txt' or 'perf record -g -o perf.data --' (RSS is then the wrapper's); with -deploy-only or -invoke-only it wraps that test's server, otherwise only the first server")
 	flag.Parse()
 	cfg.wrap = strings.Fields(*wrap)
@@ -137,6 +148,13 @@ func main() {
 	}
 	if cfg.rie != "auto" && cfg.rie != "off" {
 		fatalf("-rie: want auto or off, got %q", cfg.rie)
+	}
+	for _, s := range strings.Split(*clusterNodes, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || c < 1 {
+			fatalf("-cluster-nodes: want positive node counts, got %q", s)
+		}
+		cfg.clusterNodes = append(cfg.clusterNodes, c)
 	}
 	for _, s := range strings.Split(*conc, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(s))
@@ -238,6 +256,22 @@ func run(cfg *config) error {
 		os.Exit(130)
 	}()
 
+	if cfg.clusterOnly {
+		bin, err := buildLambdahost(moduleDir, tmp)
+		if err != nil {
+			return err
+		}
+		rs, err := clusterTest(tmp, moduleDir, bin, cfg)
+		writeClusterTable(os.Stdout, rs)
+		if cfg.out != "" {
+			f, ferr := os.Create(cfg.out)
+			if ferr == nil {
+				writeClusterTable(f, rs)
+				f.Close()
+			}
+		}
+		return err
+	}
 	if cfg.deployOnly || cfg.invokeOnly || cfg.urlOnly {
 		bin, err := buildLambdahost(moduleDir, tmp)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/internal/awsapi"
 	"github.com/lambdahost/lambdahost/invoke"
 	"github.com/lambdahost/lambdahost/sigv4"
 )
@@ -79,6 +80,12 @@ func urlAddress(r *http.Request) (id, region, rawPath string, ok bool) {
 	rest := path[len(urlPathPrefix):]
 	id, rest, _ = strings.Cut(rest, "/")
 	return strings.ToLower(id), "", "/" + rest, true
+}
+
+// isFunctionURL reports whether r is addressed to a function URL.
+func isFunctionURL(r *http.Request) bool {
+	_, _, _, ok := urlAddress(r)
+	return ok
 }
 
 // serveFunctionURL serves r if it is addressed to a function URL and
@@ -151,10 +158,9 @@ func (u *urlTraffic) functionFailed(w http.ResponseWriter) {
 
 func (u *urlTraffic) serve(w http.ResponseWriter, r *http.Request, id, hostRegion, rawPath string) {
 	s := u.s
-	reqID := s.requestID()
-	w.Header().Set("X-Amzn-Requestid", reqID)
-	r = r.WithContext(lambdahost.WithRequestID(r.Context(), reqID))
+	r = awsapi.StartRequest(w, r, s.NewRequestID)
 	ctx := r.Context()
+	reqID := lambdahost.RequestIDFrom(ctx)
 	if !control.ValidURLID(id) {
 		u.reject(w, http.StatusForbidden, string(lambdahost.AccessDeniedException), urlUnknown)
 		return
@@ -275,7 +281,7 @@ func (u *urlTraffic) tooLarge(w http.ResponseWriter) {
 // verify checks the SigV4 signature of an AWS_IAM URL's request: service
 // lambda, the URL's region.
 func (u *urlTraffic) verify(r *http.Request, body []byte, region string) (lambdahost.Caller, error) {
-	p, err := u.s.verifier.Start(r)
+	p, err := u.s.auth.Verifier.Start(r)
 	if err != nil {
 		return lambdahost.Caller{}, err
 	}
