@@ -329,3 +329,73 @@ func TestAuthorizeURL(t *testing.T) {
 		t.Errorf("the URL of a deleted function: %v", err)
 	}
 }
+
+// TestCheckAccessRecords: Check finds policies and URLs whose function,
+// version or alias is gone, and URLs and URL IDs that do not name each
+// other.
+func TestCheckAccessRecords(t *testing.T) {
+	f := newFixture(t, nil)
+	f.create(t, "f", "v1")
+	if _, err := f.svc.CreateAlias(f.ctx, &control.AliasInput{FunctionName: "f", Name: "live", FunctionVersion: ptr("$LATEST")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"", "live"} {
+		in := permission("s", "lambda:InvokeFunction", "*")
+		in.Qualifier = q
+		if _, err := f.svc.AddPermission(f.ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.CreateFunctionUrlConfig(f.ctx, urlInput("f", q, "NONE")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func() []string {
+		t.Helper()
+		rep, err := f.svc.Check(f.ctx, control.CheckOptions{Grace: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range rep.Problems {
+			out = append(out, p.String())
+		}
+		return out
+	}
+	if got := check(); len(got) != 0 {
+		t.Fatalf("an intact store: %q", got)
+	}
+	latest, err := f.svc.GetFunctionUrlConfig(f.ctx, "f", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Damage the store behind the service's back: an alias deleted
+	// without its policy and URL, an index entry lost, one left over.
+	id := lambdahost.FunctionID{Account: "000000000000", Region: "us-east-1", Name: "f"}
+	if err := f.store.Update(f.ctx, func(tx lambdahost.Tx) error {
+		if err := tx.DeleteAlias(f.ctx, id, "live"); err != nil {
+			return err
+		}
+		if err := tx.DeleteRecord(f.ctx, "function-url-id", latest.URLID); err != nil {
+			return err
+		}
+		return tx.PutRecord(f.ctx, "function-url-id", "stray00000000000000000000000000x", []byte("000000000000/us-east-1/gone/$LATEST"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		arnF + ":live: has a policy record but no such version or alias",
+		arnF + ":live: has a function URL record but no such version or alias",
+		arnF + ": has function URL " + latest.URLID + ", which its ID does not find",
+		"function URL ID stray00000000000000000000000000x names 000000000000/us-east-1/gone/$LATEST, which has no URL",
+	}
+	got := check()
+	for _, w := range want {
+		found := false
+		for _, g := range got {
+			found = found || g == w
+		}
+		if !found {
+			t.Errorf("Check did not report %q; it reported %q", w, got)
+		}
+	}
+}
