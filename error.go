@@ -46,6 +46,9 @@ const (
 	// RecursiveInvocationException stops an invocation that is part of a
 	// recursive loop (400, "Message").
 	RecursiveInvocationException ErrorType = "RecursiveInvocationException"
+	// PolicyLengthExceededException refuses an AddPermission that would
+	// make a resource-based policy larger than AWS's 20480 bytes.
+	PolicyLengthExceededException ErrorType = "PolicyLengthExceededException"
 	// CodeArtifactUserPendingException is what Invoke answers for an
 	// Inactive function while Lambda readies it again (409 in the model
 	// aws-sdk-go-v2 ships; its member is "message").
@@ -113,6 +116,7 @@ var statusByType = map[ErrorType]int{
 	UnsupportedOperationException:                 http.StatusBadRequest,
 	ConflictException:                             http.StatusConflict,
 	InternalServiceErrorException:                 http.StatusInternalServerError,
+	PolicyLengthExceededException:                 http.StatusBadRequest,
 }
 
 // Status returns the HTTP status AWS sends with errors of type t,

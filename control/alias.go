@@ -251,6 +251,9 @@ func (s *Service) DeleteAlias(ctx context.Context, functionName, name string) er
 		return err
 	}
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		if err := forgetAccess(ctx, tx, t.id, name); err != nil {
+			return err
+		}
 		if err := tx.DeleteAlias(ctx, t.id, name); err != nil {
 			return err
 		}

@@ -350,7 +350,7 @@ func goldenCases() []goldenCase {
 }
 
 func TestGolden(t *testing.T) {
-	for _, tc := range slices.Concat(goldenCases(), invokeGoldenCases(), asyncGoldenCases(), esmGoldenCases()) {
+	for _, tc := range slices.Concat(goldenCases(), invokeGoldenCases(), policyGoldenCases(), asyncGoldenCases(), esmGoldenCases()) {
 		t.Run(tc.op+"/"+tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.opts...)

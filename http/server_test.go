@@ -102,6 +102,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	svc.NewRevisionID = apitest.Counter("00000000-0000-4000-8000-%012d")
 	svc.NewMappingID = apitest.Counter("a1b2c3d4-0000-4000-8000-%012d")
 	svc.Queues, svc.Streams = fakeSources{}, fakeSources{}
+	svc.NewURLID = apitest.Counter("url%029d")
 	svc.SettleSync = true
 	// No renewal during a test: storedEvents ends the node's registration
 	// to play a restart.
