@@ -39,6 +39,9 @@ type Metrics struct {
 	// criteria left out.
 	EventSourceRecords         atomic.Int64
 	EventSourceRecordsFiltered atomic.Int64
+	// EventSourceRecordsDropped counts the stream records given up
+	// (sent to the OnFailure destination, or dropped without one).
+	EventSourceRecordsDropped atomic.Int64
 	// EventSourcePollErrors counts the failed calls to event sources.
 	EventSourcePollErrors atomic.Int64
 }
@@ -57,6 +60,7 @@ func (m *Metrics) Snapshot() map[string]int64 {
 		"EventSourceBatchFailures":     m.EventSourceBatchFailures.Load(),
 		"EventSourceRecords":           m.EventSourceRecords.Load(),
 		"EventSourceRecordsFiltered":   m.EventSourceRecordsFiltered.Load(),
+		"EventSourceRecordsDropped":    m.EventSourceRecordsDropped.Load(),
 		"EventSourcePollErrors":        m.EventSourcePollErrors.Load(),
 	}
 }

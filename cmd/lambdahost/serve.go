@@ -26,6 +26,7 @@ import (
 	fnhttp "github.com/lambdahost/lambdahost/http"
 	"github.com/lambdahost/lambdahost/invoke"
 	"github.com/lambdahost/lambdahost/invoke/bootstrap"
+	"github.com/lambdahost/lambdahost/kinesis"
 	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/oci"
 	fns3 "github.com/lambdahost/lambdahost/s3"
@@ -271,6 +272,11 @@ func (m *Main) Run(ctx context.Context) error {
 	svc := control.New(store, blobs)
 	svc.Messengers = messengers
 	svc.Queues = queues
+	streams, err := kinesis.New(ctx, kinesis.Options{Endpoint: m.KinesisEndpoint, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("kinesis: %w", err)
+	}
+	svc.Streams = streams
 	svc.Keys = keys
 	svc.Publishers = signing
 	svc.CodeStorageLimit = m.CodeStorageLimit
