@@ -96,6 +96,11 @@ type Service struct {
 	Queues  lambdahost.Queues
 	Streams lambdahost.Streams
 	Runner  Runner
+	// Provisioner keeps the environments of provisioned concurrency
+	// (StartProvisioning sets it); ProvisionInterval is how often the node
+	// looks at the configs. If zero, DefaultProvisionInterval.
+	Provisioner       Provisioner
+	ProvisionInterval time.Duration
 	// ESMInterval is how often the node looks at every event source
 	// mapping: disabling one stops its polling within about that. If
 	// zero, DefaultESMInterval.
@@ -120,6 +125,8 @@ type Service struct {
 	deliveries deliveryQueue
 	// esm runs the event source mappings this node holds (esmrun.go).
 	esm runner
+	// prov keeps the provisioned environments this node holds.
+	prov provisioner
 	// loops are the background loops Start starts and Close stops.
 	loops     sync.WaitGroup
 	stopLoops context.CancelFunc
@@ -186,6 +193,10 @@ func (s *Service) init() {
 			s.ESMInterval = DefaultESMInterval
 		}
 		s.esm = runner{pollers: map[string]*poller{}, wake: make(chan struct{}, 1)}
+		if s.ProvisionInterval == 0 {
+			s.ProvisionInterval = DefaultProvisionInterval
+		}
+		s.prov = provisioner{held: map[string]string{}}
 	})
 }
 

@@ -260,3 +260,34 @@ func (s *Server) newRequestID() string {
 	}
 	return lambdahost.NewID()
 }
+
+// provisioner is what the executor offers provisioned concurrency.
+type provisioner interface {
+	Provision(key string, t invoke.Target, n int) invoke.ProvisionStatus
+	ProvisionedKeys() []string
+}
+
+// Provision implements control.Provisioner over the Invoker, which must
+// provision (the executor does).
+func (s *Server) Provision(key string, inv *control.Invocation, n int) control.ProvisionState {
+	p, ok := s.Invoker.(provisioner)
+	if !ok {
+		return control.ProvisionState{}
+	}
+	var t invoke.Target
+	if inv != nil {
+		t = targetOf(inv)
+	}
+	st := p.Provision(key, t, n)
+	return control.ProvisionState{Ready: st.Ready, Failed: st.Err != nil}
+}
+
+// ProvisionedKeys implements control.Provisioner.
+func (s *Server) ProvisionedKeys() []string {
+	if p, ok := s.Invoker.(provisioner); ok {
+		return p.ProvisionedKeys()
+	}
+	return nil
+}
+
+var _ control.Provisioner = (*Server)(nil)

@@ -54,6 +54,9 @@ type Target struct {
 	ExecutedVersion string
 	// ReservedConcurrency is the function's reserved concurrency, if set.
 	ReservedConcurrency *int
+	// InitType is AWS_LAMBDA_INITIALIZATION_TYPE of the environments
+	// started for it: "" for on-demand.
+	InitType string
 }
 
 // Runtime says how to run a runtime in an environment.
@@ -149,6 +152,8 @@ type Executor struct {
 	closed   bool
 	// live holds every started environment until it is dropped.
 	live map[*env]struct{}
+	// provs are the provisioned environments, by key (see Provision).
+	provs map[string]*provSet
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -177,6 +182,9 @@ type pool struct {
 	live       int
 	draining   bool
 	memoryMB   int
+	// provisioned marks the pool of provisioned environments (see
+	// Provision): not in the slots, never reaped.
+	provisioned bool
 }
 
 func (x *Executor) init() {
@@ -213,6 +221,7 @@ func (x *Executor) init() {
 		x.slots = map[string]*pool{}
 		x.inflight = map[string]int{}
 		x.live = map[*env]struct{}{}
+		x.provs = map[string]*provSet{}
 		x.freed = make(chan struct{})
 		x.ctx, x.cancel = context.WithCancel(context.Background())
 	})
@@ -247,6 +256,10 @@ func (x *Executor) Close() error {
 	for slot, p := range x.slots {
 		all = append(all, x.drainLocked(p)...)
 		delete(x.slots, slot)
+	}
+	for key, ps := range x.provs {
+		all = append(all, x.drainLocked(ps.pool)...)
+		delete(x.provs, key)
 	}
 	x.mu.Unlock()
 	x.cancel()

@@ -127,6 +127,10 @@ func (x *Executor) acquire(ctx context.Context, t Target) (*env, error) {
 			x.mu.Unlock()
 			return nil, errShuttingDown()
 		}
+		if e := x.takeProvisionedLocked(t); e != nil {
+			x.mu.Unlock()
+			return e, nil
+		}
 		p, doomed := x.poolForLocked(t)
 		if n := len(p.idle); n > 0 {
 			e := p.idle[n-1]
@@ -256,6 +260,13 @@ func (x *Executor) Retire(fn lambdahost.FunctionID) {
 	for slot, p := range x.slots {
 		if strings.HasPrefix(slot, prefix) {
 			doomed = append(doomed, x.drainLocked(p)...)
+		}
+	}
+	// The control plane provisions again what still has a config.
+	for key, ps := range x.provs {
+		if strings.HasPrefix(ps.pool.slot, prefix) {
+			doomed = append(doomed, x.drainLocked(ps.pool)...)
+			delete(x.provs, key)
 		}
 	}
 	x.mu.Unlock()
@@ -429,13 +440,21 @@ func (x *Executor) lambdaEnv(t Target) []string {
 		fmt.Sprintf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", memoryOf(v)),
 		"AWS_LAMBDA_LOG_GROUP_NAME=" + group,
 		"AWS_LAMBDA_LOG_STREAM_NAME=" + stream,
-		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+		"AWS_LAMBDA_INITIALIZATION_TYPE=" + initType(t),
 		"AWS_REGION=" + t.Function.Region,
 		"AWS_DEFAULT_REGION=" + t.Function.Region,
 		"LAMBDA_TASK_ROOT=/var/task",
 		"LAMBDA_RUNTIME_DIR=/var/runtime",
 		"TZ=:UTC",
 	}
+}
+
+// initType is the AWS_LAMBDA_INITIALIZATION_TYPE of t's environments.
+func initType(t Target) string {
+	if t.InitType != "" {
+		return t.InitType
+	}
+	return "on-demand"
 }
 
 // mergeEnv layers the runtime's defaults, the function's own variables

@@ -324,6 +324,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	// The event source mappings, whose batches the API's executor runs.
+	svc.StartProvisioning(api)
 	svc.StartMappings(api)
 	defer svc.StopMappings() // before the executor closes: batches in flight settle
 	// And those of other nodes that die while this one serves.
