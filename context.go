@@ -49,3 +49,33 @@ func AuthenticatedCaller(ctx context.Context) (Caller, error) {
 	}
 	return c, nil
 }
+
+// Client is where a request came from, as the server saw it: for the
+// records that say who changed what (a function's deployment history).
+type Client struct {
+	// SourceIP is the address of the peer, without its port.
+	SourceIP string
+	// UserAgent is the request's User-Agent header.
+	UserAgent string
+}
+
+type clientKey struct{}
+
+// WithClient returns ctx carrying c.
+func WithClient(ctx context.Context, c Client) context.Context {
+	return context.WithValue(ctx, clientKey{}, c)
+}
+
+// ClientFrom returns the Client stored in ctx by WithClient, or the zero
+// Client.
+func ClientFrom(ctx context.Context) Client {
+	c, _ := ctx.Value(clientKey{}).(Client)
+	return c
+}
+
+// PrincipalARN returns the identity lambdahost gives the caller's access
+// key, as its error messages and policies name it:
+// arn:aws:iam::ACCOUNT:user/ACCESS_KEY_ID.
+func (c Caller) PrincipalARN() string {
+	return "arn:aws:iam::" + c.Account + ":user/" + c.AccessKey
+}

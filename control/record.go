@@ -2,6 +2,8 @@ package control
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/lambdahost/lambdahost"
 )
@@ -30,4 +32,13 @@ func createRecord(ctx context.Context, tx lambdahost.Tx, kind, key string, v any
 // scanRecords is lambdahost.ScanRecords.
 func scanRecords[T any](ctx context.Context, tx lambdahost.Tx, kind, prefix, token string, limit int, keep func(*T) bool, tokenOf func(*T) string) ([]*T, string, error) {
 	return lambdahost.ScanRecords(ctx, tx, kind, prefix, token, limit, keep, tokenOf)
+}
+
+// decodeRecord decodes the value of r as a T.
+func decodeRecord[T any](r lambdahost.Record) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(r.Value, v); err != nil {
+		return nil, fmt.Errorf("decode record %s: %w", r.Key, err)
+	}
+	return v, nil
 }
