@@ -501,15 +501,15 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 // deployInput is a deployment of staged code to $LATEST: an
 // UpdateFunctionCode, or a rollback to a version's code.
 type deployInput struct {
-	op                 string
-	id                 lambdahost.FunctionID
-	began              time.Time
-	st                 *staged
-	cur                *lambdahost.Version
-	publish, dryRun    bool
-	publishTo          *string
-	revisionID         *string
-	architectures      []string
+	op              string
+	id              lambdahost.FunctionID
+	began           time.Time
+	st              *staged
+	cur             *lambdahost.Version
+	publish, dryRun bool
+	publishTo       *string
+	revisionID      *string
+	architectures   []string
 	// cscARN is the code signing config the function used when the code
 	// was staged; the transaction checks the one it commits with.
 	cscARN string
