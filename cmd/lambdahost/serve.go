@@ -61,6 +61,8 @@ type Main struct {
 	backendFlags
 	NodeTTL       time.Duration
 	SweepInterval time.Duration
+	// The operator's view: metrics and the console (operator.go).
+	operatorFlags
 }
 
 // ParseFlags reads flags, with LAMBDAHOST_* environment variables as defaults.
@@ -96,6 +98,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.BlobS3Region, "blob-s3-region", env("blob-s3-region", ""), "region of --blob-store (LAMBDAHOST_BLOB_S3_REGION); default: the AWS SDK configuration")
 	nodeTTL := fs.String("node-ttl", env("node-ttl", control.DefaultNodeTTL.String()), "how long this node's registration lasts unrenewed: other nodes take over its work after that once it dies (LAMBDAHOST_NODE_TTL)")
 	sweepInterval := fs.String("sweep-interval", env("sweep-interval", defaultSweepInterval.String()), "how often this node looks for work of nodes that are gone (LAMBDAHOST_SWEEP_INTERVAL)")
+	m.operatorFlags.register(fs, env)
 	fs.DurationVar(&m.GCInterval, "gc-interval", 10*time.Minute, "how often unreferenced code is deleted")
 	fs.DurationVar(&m.GCGrace, "gc-grace", time.Hour, "how old unreferenced code must be to be deleted")
 	if err := parseFlags(fs, args); err != nil {
@@ -129,6 +132,9 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("--blob-s3-path-style: want true or false, got %q", *blobPathStyle)
 	}
 	if err := m.backendFlags.check(""); err != nil {
+		return err
+	}
+	if err := m.operatorFlags.check(); err != nil {
 		return err
 	}
 	for _, d := range []struct {
@@ -267,6 +273,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	meter := m.newMetrics(store, blobs, executor)
+	if meter != nil {
+		svc.Meter, executor.Meter = meter, meter
+	}
 	executor.Concurrency = nodeLimiter{store: store, node: node}
 	executor.Start()
 	defer executor.Close()
@@ -303,6 +313,12 @@ func (m *Main) Run(ctx context.Context) error {
 	router := fnhttp.NewRouter(api)
 	router.Register(signerAPI)
 	router.Register(kmsAPI)
+	// lambdahost's own pages beside the services: the console, /metrics.
+	operator, err := m.mountOperator(router, meter, svc, api, creds, urlKey, store, logger)
+	if err != nil {
+		return err
+	}
+	defer operator.shutdown()
 
 	ln, err := net.Listen("tcp", m.Listen)
 	if err != nil {
@@ -311,6 +327,7 @@ func (m *Main) Run(ctx context.Context) error {
 	addr := ln.Addr().String()
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	srv.RegisterOnShutdown(operator.shutdown)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("listening", "address", addr, "data_dir", m.DataDir, "node", node, "version", version)
@@ -319,7 +336,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	if m.ReadyFile != "" {
-		if err := writeReadyFile(m.ReadyFile, addr); err != nil {
+		if err := writeReadyFile(m.ReadyFile, addr, m.metricsAddr); err != nil {
 			_ = srv.Close()
 			return err
 		}
@@ -521,8 +538,12 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	return key, nil
 }
 
-func writeReadyFile(path, addr string) error {
-	b, _ := json.Marshal(map[string]string{"address": addr, "endpoint": "http://" + addr})
+func writeReadyFile(path, addr, metricsAddr string) error {
+	ready := map[string]string{"address": addr, "endpoint": "http://" + addr}
+	if metricsAddr != "" {
+		ready["metrics_endpoint"] = "http://" + metricsAddr
+	}
+	b, _ := json.Marshal(ready)
 	return writeFileAtomic(path, append(b, '\n'), 0o644)
 }
 
