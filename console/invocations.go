@@ -35,8 +35,8 @@ type Invocation struct {
 	RequestID string
 	Version   string
 	// Start is the time of its START record.
-	Start                    time.Time
-	Duration, BilledDuration time.Duration
+	Start                     time.Time
+	Duration, BilledDuration  time.Duration
 	MemorySizeMB, MaxMemoryMB int
 	// InitDuration is the cold start's, zero for a warm invocation.
 	InitDuration time.Duration
