@@ -24,7 +24,6 @@
   function statusText(st) {
     var s = st.state || "";
     if (st.lastUpdateStatus) { s += ", last update " + st.lastUpdateStatus; }
-    if (st.reason) { s += " (" + st.reason + ")"; }
     return s;
   }
 
@@ -34,7 +33,7 @@
     var now = statusText(st);
     if (before === now && !why) { return; }
     shown[st.function] = now;
-    note(st.function + ": " + (why ? why + ": " : "") + now);
+    note(st.function + ": " + (why ? why + ": " : "") + now + (st.reason ? " (" + st.reason + ")" : ""));
   }
 
   function fragment(html) {
@@ -65,6 +64,11 @@
         el.replaceChildren(fragment(html));
         delete el.dataset.stale;
         enhanceForms(el);
+        // The state as the page now shows it: after an action, it may
+        // have settled before the action's answer came.
+        el.querySelectorAll("[data-function][data-state]").forEach(function (s) {
+          remember({ function: s.dataset.function, state: s.dataset.state, lastUpdateStatus: s.dataset.update });
+        });
       }).catch(function () {});
     });
   }
@@ -199,6 +203,7 @@
       remember({ function: d.function, state: d.state, lastUpdateStatus: d.lastUpdateStatus }, "rollback to version " + d.version);
       var upd = document.getElementById("summary-update");
       if (upd) { show(upd, [elem("span", d.lastUpdateStatus, "badge busy")]); }
+      refreshLive();
     },
     "alias-rollback": function (form, res) {
       if (!res.ok) { failed(res.doc); return; }
