@@ -72,6 +72,12 @@
 //	    URL traffic: queries, cookies, bodies, auth TestFunctionURLTraffic         sdk curl net/http
 //	    RESPONSE_STREAM URLs stream as written      TestFunctionURLStreaming       sdk curl net/http
 //	    URLs in Chromium: CORS, cookies, streaming  TestFunctionURLBrowser         sdk chromium
+//	33  console: sign in, live list, invoke, roll   TestConsoleBrowser             sdk chromium
+//	    back InProgress → Successful, history, a11y
+//	34  /metrics counters move with real calls      TestMetrics                    sdk net/http
+//	    --metrics-listen with a bearer token        TestMetricsListen              net/http
+//	35  deploy: reproducible zip, publish, alias    TestDeploy                     bin sdk
+//	    deploy --watch: edit → runs, failure, goes on TestDeployWatch              bin sdk
 package e2e
 
 import (
