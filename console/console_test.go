@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -575,4 +576,42 @@ func FuzzSessionCookie(f *testing.F) {
 			t.Errorf("cookie %q: answered %d, want a redirect to sign in", value, w.Code)
 		}
 	})
+}
+
+// TestFunctionsPaging: the list shows 100 functions a page, and a search
+// keeps those whose names contain it.
+func TestFunctionsPaging(t *testing.T) {
+	e := newEnv(t)
+	for i := range 120 {
+		e.create(fmt.Sprintf("fn-%03d", i))
+	}
+	c := e.client()
+	e.signIn(c, "AKIDA", "secret-a")
+	rows := regexp.MustCompile(`<tr id="fn-([^"]+)"`)
+	for _, tt := range []struct {
+		query       string
+		first, last string
+		n           int
+		next        bool
+	}{
+		{"functions", "fn-000", "fn-099", 100, true},
+		{"functions?page=2", "fn-100", "fn-119", 20, false},
+		{"functions?page=9", "fn-100", "fn-119", 20, false},
+		{"functions?q=FN-11", "fn-110", "fn-119", 10, false},
+		{"functions?q=nothing", "", "", 0, false},
+	} {
+		t.Run(tt.query, func(t *testing.T) {
+			_, page := get(t, c, e.url(tt.query))
+			m := rows.FindAllStringSubmatch(page, -1)
+			if len(m) != tt.n {
+				t.Fatalf("%d rows, want %d", len(m), tt.n)
+			}
+			if tt.n > 0 && (m[0][1] != tt.first || m[len(m)-1][1] != tt.last) {
+				t.Errorf("rows %s to %s, want %s to %s", m[0][1], m[len(m)-1][1], tt.first, tt.last)
+			}
+			if got := strings.Contains(page, `rel="next"`); got != tt.next {
+				t.Errorf("next page link: %v, want %v", got, tt.next)
+			}
+		})
+	}
 }

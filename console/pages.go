@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,9 +69,34 @@ func (s *Server) allFunctions(ctx context.Context) ([]control.FunctionConfig, er
 	})
 }
 
-// functionsPage is the functions page's data.
+// functionsPage is the functions page's data: one page of the
+// functions whose names contain Query.
 type functionsPage struct {
 	Functions []functionRow
+	Query     string
+	// Page is the page shown, from 1, of Pages; From and To number its
+	// first and last function among Total.
+	Page, Pages, From, To, Total int
+	// Last says no function sorts after this page's.
+	Last bool
+}
+
+// pageSize is how many functions a page of the functions list shows.
+const pageSize = 100
+
+// pageURL is the functions list's page n for query q.
+func (p functionsPage) PageURL(n int) string {
+	v := url.Values{}
+	if p.Query != "" {
+		v.Set("q", p.Query)
+	}
+	if n > 1 {
+		v.Set("page", strconv.Itoa(n))
+	}
+	if len(v) == 0 {
+		return Prefix + "functions"
+	}
+	return Prefix + "functions?" + v.Encode()
 }
 
 // handleFunctions lists the functions. ?fragment=rows answers the
@@ -93,9 +120,21 @@ func (s *Server) handleFunctions(w http.ResponseWriter, r *http.Request, ss *ses
 		s.apiError(w, r, ss, err)
 		return
 	}
-	page := functionsPage{Functions: make([]functionRow, len(fns))}
-	for i := range fns {
-		page.Functions[i] = rowOf(&fns[i])
+	page := functionsPage{Query: strings.TrimSpace(r.URL.Query().Get("q"))}
+	if page.Query != "" {
+		q := strings.ToLower(page.Query)
+		fns = slices.DeleteFunc(fns, func(f control.FunctionConfig) bool { return !strings.Contains(strings.ToLower(f.Function.Name), q) })
+	}
+	page.Total = len(fns)
+	page.Pages = max((len(fns)+pageSize-1)/pageSize, 1)
+	page.Page, _ = strconv.Atoi(r.URL.Query().Get("page"))
+	page.Page = min(max(page.Page, 1), page.Pages)
+	first := (page.Page - 1) * pageSize
+	last := min(first+pageSize, len(fns))
+	page.From, page.To, page.Last = first+1, last, page.Page == page.Pages
+	page.Functions = make([]functionRow, 0, last-first)
+	for i := first; i < last; i++ {
+		page.Functions = append(page.Functions, rowOf(&fns[i]))
 	}
 	v.Data = page
 	s.render(w, r, http.StatusOK, "functions", v)

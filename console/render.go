@@ -58,6 +58,7 @@ var funcs = template.FuncMap{
 	"join":     strings.Join,
 	"weight":   func(w float64) string { return fmt.Sprintf("%.0f%%", w*100) },
 	"inc":      func(i int) int { return i + 1 },
+	"dec":      func(i int) int { return i - 1 },
 	"lower":    strings.ToLower,
 	"deploys": func(caption string, d []*control.Deployment) map[string]any {
 		return map[string]any{"Caption": caption, "Deployments": d}

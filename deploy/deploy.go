@@ -32,6 +32,8 @@ type Deployer struct {
 type Result struct {
 	Size       int
 	CodeSHA256 string
+	// Zip is how long zipping took.
+	Zip time.Duration
 	// Upload is UpdateFunctionCode's round trip; Wait the wait after it
 	// until $LATEST's LastUpdateStatus was Successful.
 	Upload, Wait time.Duration
@@ -63,7 +65,7 @@ func (e *UpdateError) Error() string { return e.Code + ": " + e.Reason }
 // with the SDK's FunctionUpdatedV2 waiter until the update is Successful,
 // and, with Alias, points the alias at the version published.
 func (d *Deployer) Deploy(ctx context.Context, pkg *Package) (*Result, error) {
-	res := &Result{Size: len(pkg.Zip), CodeSHA256: pkg.SHA256()}
+	res := &Result{Size: len(pkg.Zip), CodeSHA256: pkg.SHA256(), Zip: pkg.Took}
 	began := time.Now()
 	out, err := d.Client.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{
 		FunctionName: &d.Function, ZipFile: pkg.Zip, Publish: d.Publish,
@@ -161,7 +163,7 @@ func ParseServerTiming(h string) []Phase {
 // each part's time.
 func (r *Result) Line(function string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "deployed %s: %s, CodeSha256 %s; upload %s", function, size(r.Size), r.CodeSHA256, ms(r.Upload))
+	fmt.Fprintf(&b, "deployed %s: %s, CodeSha256 %s; zip %s, upload %s", function, size(r.Size), r.CodeSHA256, ms(r.Zip), ms(r.Upload))
 	if len(r.ServerTiming) > 0 {
 		b.WriteString(" (server:")
 		for _, p := range r.ServerTiming {

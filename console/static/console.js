@@ -95,10 +95,17 @@
       if (cur) {
         cur.replaceWith(row);
       } else {
+        // A new function shows on this page if it sorts within it (or
+        // after it, on the last page) and matches the search.
+        var q = (tbody.dataset.query || "").toLowerCase();
+        if (q && name.toLowerCase().indexOf(q) < 0) { return; }
+        var rows = tbody.querySelectorAll("tr[data-function]");
         var next = null;
-        tbody.querySelectorAll("tr[data-function]").forEach(function (tr) {
+        rows.forEach(function (tr) {
           if (next === null && tr.dataset.function > name) { next = tr; }
         });
+        if (next === null && tbody.dataset.lastPage !== "true") { return; }
+        if (next === rows[0] && rows.length > 0 && document.querySelector('a[rel="prev"]')) { return; }
         tbody.insertBefore(row, next);
         var empty = document.getElementById("no-functions");
         if (empty) { empty.remove(); }
@@ -110,7 +117,9 @@
   function resync() {
     var tbody = document.getElementById("functions-body");
     if (tbody) {
-      getHTML(prefix + "functions?fragment=rows").then(function (html) {
+      var u = new URL(location.href);
+      u.searchParams.set("fragment", "rows");
+      getHTML(u.pathname + u.search).then(function (html) {
         if (html !== null) { tbody.replaceChildren(fragment(html)); applyFilter(); }
       }).catch(function () {});
     }
