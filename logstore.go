@@ -61,7 +61,7 @@ type LogEvent struct {
 	Stream string
 	// Time is the event's timestamp and Ingested when it was added (Unix ms).
 	Time, Ingested int64
-	Message string
+	Message        string
 }
 
 // LogEventOverhead is what CloudWatch Logs adds to a message's UTF-8 size
