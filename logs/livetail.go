@@ -197,6 +197,12 @@ func (s *Server) handleStartLiveTail(w http.ResponseWriter, r *http.Request, bod
 		return
 	}
 	ctx := r.Context()
+	select {
+	case <-s.closed:
+		s.writeError(w, r, lambdahost.Errorf(lambdahost.ServiceUnavailableException, "The server is shutting down."))
+		return
+	default:
+	}
 	tail, err := s.service.StartTail(ctx, req.LogGroupIdentifiers, req.LogStreamNames, req.LogStreamNamePrefixes, deref(req.LogEventFilterPattern))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -245,6 +251,9 @@ func (s *Server) handleStartLiveTail(w http.ResponseWriter, r *http.Request, bod
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-s.closed:
+			send("exception", "SessionStreamingException", map[string]string{"message": "The server is shutting down."})
 			return
 		case <-deadline.C:
 			send("exception", "SessionTimeoutException", map[string]string{"message": "Session timed out after 3 hours."})

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
@@ -33,11 +34,21 @@ type Server struct {
 	// TailMaxDuration ends a session (CloudWatch Logs: three hours). If
 	// 0, those defaults.
 	TailPoll, TailUpdate, TailMaxDuration time.Duration
+
+	// closed is closed by CloseTails: live tails end.
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+// CloseTails ends the live tails in progress and refuses new ones, so that
+// a server shutting down need not wait for sessions that last hours.
+func (s *Server) CloseTails() {
+	s.closeOnce.Do(func() { close(s.closed) })
 }
 
 // NewServer returns a Server for service, authenticating with verifier.
 func NewServer(service *Service, verifier *sigv4.Verifier) *Server {
-	s := &Server{service: service}
+	s := &Server{service: service, closed: make(chan struct{})}
 	// PutLogEvents takes up to 1 MB of messages, escaped in JSON.
 	auth := &awsapi.Auth{Verifier: verifier, Service: "logs", WriteError: s.writeError, MaxBody: 8 << 20}
 	s.authed = auth.Buffered(s.dispatch)

@@ -29,16 +29,26 @@ type env struct {
 	now   time.Time
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvAt(t, apitest.Clock) }
+
+// newEnvAt returns an env whose clock is at now, or is the real clock if
+// now is zero.
+func newEnvAt(t testing.TB, now time.Time) *env {
 	t.Helper()
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: store, now: apitest.Clock}
+	e := &env{t: t, store: store, now: now}
 	e.svc = logs.New(store)
-	e.svc.Now = func() time.Time { return e.now }
-	e.api = logs.NewServer(e.svc, apitest.Verifier("logs"))
+	verifier := apitest.Verifier("logs")
+	if now.IsZero() {
+		e.now = time.Now()
+		verifier.Now = nil
+	} else {
+		e.svc.Now = func() time.Time { return e.now }
+	}
+	e.api = logs.NewServer(e.svc, verifier)
 	e.api.NewRequestID = apitest.Counter("req-%04d")
 	e.srv = httptest.NewServer(e.api)
 	t.Cleanup(func() {
