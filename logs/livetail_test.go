@@ -117,4 +117,3 @@ func TestStartLiveTailErrors(t *testing.T) {
 		}
 	}
 }
-
