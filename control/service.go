@@ -74,19 +74,23 @@ type Service struct {
 	// of just after. Tests use it for deterministic golden files.
 	SettleSync bool
 
-	// codeMu orders code commits against garbage collection: operations
-	// hold it shared from committing a blob until the metadata that
-	// references it has committed; CollectGarbage holds it exclusively while
-	// it decides and deletes. Otherwise GC could delete a blob that an
-	// update has just re-committed (deduplicated) and is about to reference.
-	// It covers one process; several processes sharing a store need a lock
-	// in the store (a later PostgreSQL issue).
-	codeMu sync.RWMutex
+	// Node identifies this process among those serving the store: the
+	// work it claims is its own while it renews its registration every
+	// NodeTTL/3 (see lambdahost.Coordinator). If empty, a new ID.
+	Node string
+	// NodeTTL is how long the node's registration lasts without renewal:
+	// work of a node that dies is taken over by another after about that.
+	// If zero, DefaultNodeTTL.
+	NodeTTL time.Duration
 
-	bg     sync.WaitGroup
-	ctx    context.Context
-	cancel context.CancelFunc
-	once   sync.Once
+	bg sync.WaitGroup
+	// beat renews the node's registration until Close.
+	beat     sync.WaitGroup
+	stopBeat context.CancelFunc
+	started  bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+	once     sync.Once
 }
 
 // New returns a Service over store and blobs. Call Start before use.
@@ -116,34 +120,46 @@ func (s *Service) init() {
 		if s.CodeStorageLimit == 0 {
 			s.CodeStorageLimit = DefaultCodeStorageLimit
 		}
+		if s.Node == "" {
+			s.Node = lambdahost.NewNodeID()
+		}
+		if s.NodeTTL == 0 {
+			s.NodeTTL = DefaultNodeTTL
+		}
 	})
 }
 
-// Start settles every version left Pending or InProgress by a previous
-// process (a crash between an update's two commits).
+// Start registers the node and takes over the work no live node holds
+// (see Sweep): versions left Pending or InProgress by a process that
+// stopped between an update's two commits. Then it renews the node's
+// registration in the background until Close.
 func (s *Service) Start(ctx context.Context) error {
 	s.init()
-	var unsettled []*lambdahost.Version
-	if err := s.store.View(ctx, func(tx lambdahost.Tx) error {
-		var err error
-		unsettled, err = tx.Unsettled(ctx)
-		return err
-	}); err != nil {
-		return fmt.Errorf("find unsettled versions: %w", err)
+	if err := s.store.Heartbeat(ctx, s.Node, s.NodeTTL); err != nil {
+		return fmt.Errorf("register node: %w", err)
 	}
-	for _, v := range unsettled {
-		s.Logger.InfoContext(ctx, "settling version left unsettled", lambdahost.LogKeyFunction, v.ARN())
-		s.settle(ctx, v.Function, v.Name, v.RevisionID)
-	}
-	return nil
+	bctx, stop := context.WithCancel(s.ctx)
+	s.stopBeat, s.started = stop, true
+	s.beat.Go(func() { s.heartbeat(bctx) })
+	return s.Sweep(ctx)
 }
 
-// Close waits for background settling to finish.
+// Close waits for background settling to finish, then ends the node's
+// registration, so that other nodes take over its unfinished work (the
+// asynchronous events it did not finish) at once.
 func (s *Service) Close() error {
 	s.init()
 	s.bg.Wait()
+	var err error
+	if s.started {
+		s.stopBeat()
+		s.beat.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = s.store.Leave(ctx, s.Node)
+		cancel()
+	}
 	s.cancel()
-	return nil
+	return err
 }
 
 // caller returns the authenticated caller of ctx.
