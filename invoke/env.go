@@ -118,6 +118,13 @@ func (e *env) readOutput() {
 	}
 }
 
+// settles reports whether output must be settled before c finishes: when
+// its log is returned (Tail), or stored, where lines must come before the
+// END line.
+func (e *env) settles(c *call) bool {
+	return c.req.Tail || e.log != nil && e.log.x.Logs != nil
+}
+
 // settleOutput waits, briefly, until output the runtime wrote before it
 // answered has been read, so that it lands in the right invocation's log.
 // The runtime wrote it before its HTTP request, so it is in the pipe now.
