@@ -108,7 +108,7 @@ func (t term) String() string {
 	if t.re != nil {
 		b.WriteString("%" + t.re.String() + "%")
 	} else {
-		b.WriteString(strconv.Quote(t.text))
+		b.WriteString(quote(t.text))
 	}
 	return b.String()
 }
@@ -224,6 +224,12 @@ func parseTextPattern(s string) (pattern, error) {
 	return p, nil
 }
 
+// quote writes s as a quoted string of the pattern language: only a quote
+// and a backslash are escaped.
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
 // quoted reads the double-quoted string starting at s[i] (backslash
 // escapes a quote or a backslash) and returns it and the index after it.
 func quoted(s string, i int) (string, int, error) {
@@ -262,7 +268,7 @@ func (v value) String() string {
 		return strconv.FormatFloat(v.num, 'g', -1, 64)
 	}
 	if v.quoted || v.str == "" {
-		return strconv.Quote(v.str)
+		return quote(v.str)
 	}
 	return v.str
 }
@@ -338,12 +344,49 @@ type jsonExpr interface {
 	String() string
 }
 
-type jsonPattern struct{ expr jsonExpr }
+type jsonPattern struct {
+	expr jsonExpr
+	// needs are strings every matching message contains as they are:
+	// plain string values that an event must equal. Checking them first
+	// spares decoding most events that cannot match.
+	needs []string
+}
+
+func newJSONPattern(e jsonExpr) jsonPattern { return jsonPattern{expr: e, needs: needs(e)} }
+
+// needs returns the plain string values e requires equal: a message
+// without one of them cannot match. A value of letters, digits and a few
+// punctuation marks is written as is in any JSON encoding of it.
+func needs(e jsonExpr) []string {
+	switch e := e.(type) {
+	case jsonAnd:
+		return append(needs(e.l), needs(e.r)...)
+	case jsonCompare:
+		if e.op == "=" && e.val.quoted && e.val.pattern == nil && e.val.str != "" && plain(e.val.str) {
+			return []string{`"` + e.val.str + `"`}
+		}
+	}
+	return nil
+}
+
+func plain(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(" _-.:@", r)) {
+			return false
+		}
+	}
+	return true
+}
 
 func (p jsonPattern) match(msg string) bool {
 	msg = strings.TrimSpace(msg)
 	if !strings.HasPrefix(msg, "{") {
 		return false
+	}
+	for _, n := range p.needs {
+		if !strings.Contains(msg, n) {
+			return false
+		}
 	}
 	dec := json.NewDecoder(strings.NewReader(msg))
 	dec.UseNumber()
@@ -502,7 +545,7 @@ func parseJSONPattern(s string) (pattern, error) {
 	if p.pos != len(p.s) {
 		return nil, invalidPattern("unexpected %q", p.rest())
 	}
-	return jsonPattern{e}, nil
+	return newJSONPattern(e), nil
 }
 
 // maxDepth bounds nested parentheses.

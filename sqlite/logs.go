@@ -364,13 +364,15 @@ func (t *tx) LogEvents(ctx context.Context, q lambdahost.LogEventQuery) ([]lambd
 		where = append(where, "e.time < ?")
 		args = append(args, q.End)
 	}
+	// Row values, so that the time index (which ends with the rowid)
+	// seeks to the position instead of scanning up to it.
 	if q.After != (lambdahost.LogPosition{}) {
-		where = append(where, "(e.time > ? OR (e.time = ? AND e.id > ?))")
-		args = append(args, q.After.Time, q.After.Time, q.After.Seq)
+		where = append(where, "(e.time, e.id) > (?, ?)")
+		args = append(args, q.After.Time, q.After.Seq)
 	}
 	if q.Before != (lambdahost.LogPosition{}) {
-		where = append(where, "(e.time < ? OR (e.time = ? AND e.id < ?))")
-		args = append(args, q.Before.Time, q.Before.Time, q.Before.Seq)
+		where = append(where, "(e.time, e.id) < (?, ?)")
+		args = append(args, q.Before.Time, q.Before.Seq)
 	}
 	order := "e.time, e.id"
 	if q.Descending {
