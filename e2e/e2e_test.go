@@ -66,6 +66,12 @@
 //	    reserved concurrency across nodes           TestClusterReservedConcurrency boto3 sdk
 //	    another master key refuses to serve         TestClusterWrongMasterKey      bin sdk
 //	    migrate a populated SQLite data dir         TestMigrate                    bin cli boto3 sdk
+//	31  AddPermission, GetPolicy, RemovePermission  TestPermissions                cli boto3 sdk
+//	    B invokes A's function only while granted   TestCrossAccountPermissions    cli boto3 sdk
+//	32  function URL configs, paging, errors        TestFunctionURLConfigs         cli boto3 sdk
+//	    URL traffic: queries, cookies, bodies, auth TestFunctionURLTraffic         sdk curl net/http
+//	    RESPONSE_STREAM URLs stream as written      TestFunctionURLStreaming       sdk curl net/http
+//	    URLs in Chromium: CORS, cookies, streaming  TestFunctionURLBrowser         sdk chromium
 package e2e
 
 import (

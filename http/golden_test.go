@@ -363,7 +363,7 @@ func goldenCases() []goldenCase {
 }
 
 func TestGolden(t *testing.T) {
-	for _, tc := range append(goldenCases(), invokeGoldenCases()...) {
+	for _, tc := range append(append(goldenCases(), invokeGoldenCases()...), policyGoldenCases()...) {
 		t.Run(tc.op+"/"+tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.opts...)
