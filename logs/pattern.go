@@ -170,7 +170,7 @@ func parseTextPattern(s string) (pattern, error) {
 			if i >= len(s) {
 				return nil, invalidPattern("'%c' must be followed by a term", r)
 			}
-			r, n = utf8.DecodeRuneInString(s[i:])
+			r, _ = utf8.DecodeRuneInString(s[i:])
 		}
 		switch {
 		case r == '"':
