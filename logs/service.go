@@ -55,8 +55,8 @@ type Service struct {
 	Now func() time.Time
 	// AccountLimit bounds the bytes an account's events take (see
 	// lambdahost.LogEventSize), every region together. Past it, the
-	// account's oldest events are deleted first, down to nine tenths of
-	// it. If 0, DefaultAccountLimit.
+	// account's oldest events are deleted first, towards nine tenths of
+	// it, at most 16 MB per write. If 0, DefaultAccountLimit.
 	AccountLimit int64
 	// Logger receives the service's own logs. If nil, slog.Default is used.
 	Logger *slog.Logger
@@ -699,14 +699,19 @@ func (s *Service) PutLogEvents(ctx context.Context, group GroupRef, stream strin
 
 var errGroupMissing = errors.New("log group missing")
 
-// bound trims account's events down to nine tenths of AccountLimit if it
-// is over it.
+// maxTrim bounds the bytes one transaction trims, so that a large account
+// reaching its bound does not hold the store's write lock for long: the
+// next writes trim the rest.
+const maxTrim = 16 << 20
+
+// bound trims account's oldest events, towards nine tenths of
+// AccountLimit, if it is over it.
 func (s *Service) bound(ctx context.Context, tx lambdahost.LogTx, account string) error {
 	usage, err := tx.LogUsage(ctx, account)
 	if err != nil || usage <= s.accountLimit() {
 		return err
 	}
-	n, err := tx.TrimLogs(ctx, account, s.accountLimit()/10*9)
+	n, err := tx.TrimLogs(ctx, account, max(s.accountLimit()/10*9, usage-maxTrim))
 	if err != nil {
 		return err
 	}
