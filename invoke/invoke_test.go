@@ -69,7 +69,7 @@ type fixture struct {
 	codeErr error
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	f := &fixture{launcher: &plainLauncher{}, code: map[lambdahost.Digest][]byte{}}
 	for _, z := range zips(t) {
 		f.code[sha256.Sum256(z)] = z
@@ -100,7 +100,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func target(t *testing.T, tag string, mut ...func(*lambdahost.Version)) invoke.Target {
+func target(t testing.TB, tag string, mut ...func(*lambdahost.Version)) invoke.Target {
 	v := &lambdahost.Version{
 		Function: lambdahost.FunctionID{Account: "000000000000", Region: "us-east-1", Name: "fn"},
 		Name:     lambdahost.VersionLatest,

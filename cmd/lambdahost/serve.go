@@ -26,6 +26,7 @@ import (
 	"github.com/lambdahost/lambdahost/invoke"
 	"github.com/lambdahost/lambdahost/invoke/bootstrap"
 	"github.com/lambdahost/lambdahost/kms"
+	"github.com/lambdahost/lambdahost/logs"
 	"github.com/lambdahost/lambdahost/oci"
 	fns3 "github.com/lambdahost/lambdahost/s3"
 	"github.com/lambdahost/lambdahost/sandbox"
@@ -57,6 +58,8 @@ type Main struct {
 	MemoryBudgetMB   int
 	AsyncRetryDelays []time.Duration
 	MasterKeyFile    string
+	LogStorageLimit  int64
+	LogSweepInterval time.Duration
 	// Backends: where metadata and code live (several nodes share them).
 	backendFlags
 	NodeTTL       time.Duration
@@ -91,6 +94,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&m.MemoryBudgetMB, "memory-budget", 0, "memory for all execution environments together, in MB (default: three quarters of the host's memory)")
 	retries := fs.String("async-retry-delays", env("async-retry-delays", "1m,2m"), "waits before each retry of a failed asynchronous invocation, comma-separated; their number is the number of retries (LAMBDAHOST_ASYNC_RETRY_DELAYS)")
 	fs.StringVar(&m.MasterKeyFile, "master-key-file", env("master-key-file", ""), "file of the 32-byte key that seals the secrets kept in the metadata (LAMBDAHOST_MASTER_KEY_FILE); created if missing; default: master.key in the data dir")
+	logLimit := fs.String("log-storage-limit", env("log-storage-limit", strconv.FormatInt(logs.DefaultAccountLimit, 10)), "bytes of CloudWatch Logs events kept per account; past it the oldest are deleted first (LAMBDAHOST_LOG_STORAGE_LIMIT)")
+	fs.DurationVar(&m.LogSweepInterval, "log-sweep-interval", 10*time.Minute, "how often log events past their group's retention are deleted")
 	fs.StringVar(&m.Database, "database", env("database", ""), "postgres://… URL of a PostgreSQL database that several nodes share (LAMBDAHOST_DATABASE); default: SQLite in the data dir")
 	fs.StringVar(&m.BlobStore, "blob-store", env("blob-store", ""), "s3://BUCKET/PREFIX where code blobs are kept, shared by several nodes (LAMBDAHOST_BLOB_STORE); default: the data dir")
 	fs.StringVar(&m.BlobS3Endpoint, "blob-s3-endpoint", env("blob-s3-endpoint", ""), "S3 endpoint of --blob-store (LAMBDAHOST_BLOB_S3_ENDPOINT); default: the AWS SDK configuration")
@@ -158,6 +163,14 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("--code-storage-limit: want a positive number of bytes, got %q", *limit)
 	}
 	m.CodeStorageLimit = n
+	ln, err := strconv.ParseInt(*logLimit, 10, 64)
+	if err != nil || ln <= 0 {
+		return fmt.Errorf("--log-storage-limit: want a positive number of bytes, got %q", *logLimit)
+	}
+	m.LogStorageLimit = ln
+	if m.LogSweepInterval <= 0 {
+		return fmt.Errorf("--log-sweep-interval: want a positive duration, got %v", m.LogSweepInterval)
+	}
 	if m.DataDir == "" {
 		return errors.New("--data-dir: no default data directory (set HOME or XDG_DATA_HOME)")
 	}
@@ -251,6 +264,24 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
+	// CloudWatch Logs: functions' output is written by the Ingester, off
+	// the invoke path. It is closed after the executor (defers run last
+	// first), so that the lines of the last invocations are written.
+	logStore, ok := store.(lambdahost.LogStore)
+	if !ok {
+		return fmt.Errorf("the %T store does not keep CloudWatch Logs", store)
+	}
+	logService := logs.New(logStore)
+	logService.AccountLimit = m.LogStorageLimit
+	logService.Logger = logger.With(lambdahost.LogKeyComponent, "logs")
+	ingester := logs.NewIngester(logService)
+	ingester.Start()
+	defer func() {
+		if err := ingester.Close(); err != nil {
+			logger.Error("store the last function logs", lambdahost.LogKeyError, err)
+		}
+	}()
+
 	svc := control.New(store, blobs)
 	svc.Keys = keys
 	svc.Publishers = signing
@@ -273,6 +304,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	executor.Logs = ingester
 	meter := m.newMetrics(store, blobs, executor)
 	if meter != nil {
 		svc.Meter, executor.Meter = meter, meter
@@ -313,6 +345,9 @@ func (m *Main) Run(ctx context.Context) error {
 	router := fnhttp.NewRouter(api)
 	router.Register(signerAPI)
 	router.Register(kmsAPI)
+	logsAPI := logs.NewServer(logService, verifier)
+	logsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "logs")
+	router.Register(logsAPI)
 	// lambdahost's own pages beside the services: the console, /metrics.
 	operator, err := m.mountOperator(router, meter, svc, api, creds, urlKey, store, logger)
 	if err != nil {
@@ -327,6 +362,9 @@ func (m *Main) Run(ctx context.Context) error {
 	addr := ln.Addr().String()
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// Live tails last up to three hours, console event streams as long
+	// as a page is open: a shutdown ends them.
+	srv.RegisterOnShutdown(logsAPI.CloseTails)
 	srv.RegisterOnShutdown(operator.shutdown)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -348,17 +386,26 @@ func (m *Main) Run(ctx context.Context) error {
 		defer close(gcDone)
 		m.collectGarbage(gcCtx, svc, gcLock, logger)
 	}()
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		sw := logs.NewSweeper(logService)
+		sw.Interval = m.LogSweepInterval
+		sw.Run(gcCtx)
+	}()
 
 	select {
 	case err := <-served:
 		stopGC()
 		<-gcDone
+		<-sweepDone
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: draining in-flight requests")
 	stopGC()
 	<-gcDone
+	<-sweepDone
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

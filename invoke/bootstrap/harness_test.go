@@ -33,6 +33,7 @@ type fakeAPI struct {
 	nextStatus int           // if set, answer /next with this error status
 	postStatus int           // if set, answer the first post with this status
 	idle       time.Duration // the server's IdleTimeout
+	env        []string      // more variables for the runtime ("K=V")
 
 	srv       *httptest.Server
 	rejected  atomic.Bool
@@ -311,7 +312,7 @@ func start(t testing.TB, rt *bootstrap.Runtime, taskRoot, handler string, opts .
 	argv := hostArgv(t, rt)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = taskRoot
-	cmd.Env = append(append([]string{}, rt.Env...), lambdaEnv(api, taskRoot, handler)...)
+	cmd.Env = append(append(append([]string{}, rt.Env...), lambdaEnv(api, taskRoot, handler)...), api.env...)
 	return startCmd(t, api, cmd)
 }
 
@@ -495,6 +496,8 @@ var (
 	withIdleTimeout     = func(d time.Duration) apiOption { return func(a *fakeAPI) { a.idle = d } }
 	withNextStatus      = func(code int) apiOption { return func(a *fakeAPI) { a.nextStatus = code } }
 	withPostStatus      = func(code int) apiOption { return func(a *fakeAPI) { a.postStatus = code } }
+	// withEnv gives the runtime more environment variables.
+	withEnv = func(kv ...string) apiOption { return func(a *fakeAPI) { a.env = append(a.env, kv...) } }
 )
 
 // testConnection checks how a runtime client copes with the Runtime API's
