@@ -3,11 +3,15 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lambdahost/lambdahost"
 )
 
 // A function's recent invocations are read from its log group, as the
@@ -181,3 +185,42 @@ func classify(msg string) (string, *platformRecord) {
 }
 
 func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
+
+// maxLogEvents bounds the events of a log group that RecentInvocations
+// reads: the newest, enough for the invocations the page shows and
+// their lines.
+const maxLogEvents = 5000
+
+// LogStoreInvocations reads recent invocations from the log groups of a
+// lambdahost.LogStore, where the executor stores functions' logs.
+type LogStoreInvocations struct {
+	Store lambdahost.LogStore
+}
+
+// RecentInvocations implements InvocationReader.
+func (l LogStoreInvocations) RecentInvocations(ctx context.Context, account, region, logGroup string, limit int) ([]Invocation, error) {
+	var events []lambdahost.LogEvent
+	err := l.Store.ViewLogs(ctx, func(tx lambdahost.LogTx) error {
+		var err error
+		events, err = tx.LogEvents(ctx, lambdahost.LogEventQuery{
+			Group:      lambdahost.LogGroupID{Account: account, Region: region, Name: logGroup},
+			Descending: true, Limit: maxLogEvents,
+		})
+		return err
+	})
+	if errors.Is(err, lambdahost.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read log group %s: %w", logGroup, err)
+	}
+	lines := make([]LogLine, len(events))
+	for i, e := range events {
+		lines[len(events)-1-i] = LogLine{Stream: e.Stream, Time: time.UnixMilli(e.Time).UTC(), Message: e.Message}
+	}
+	out := ParseInvocations(lines)
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}

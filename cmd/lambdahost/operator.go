@@ -96,10 +96,10 @@ func (o *operatorFlags) newMetrics(store lambdahost.Store, blobs lambdahost.Blob
 // mountOperator puts the console and /metrics beside the services on
 // router, or /metrics on a listener of its own (--metrics-listen), whose
 // server it returns.
-func (o *operatorFlags) mountOperator(router *fnhttp.Router, reg *metrics.Registry, svc *control.Service, api *fnhttp.Server, creds map[string]sigv4.Credential, urlKey []byte, store lambdahost.Store, logger *slog.Logger) (*operatorView, error) {
+func (o *operatorFlags) mountOperator(router *fnhttp.Router, reg *metrics.Registry, svc *control.Service, api *fnhttp.Server, creds map[string]sigv4.Credential, urlKey []byte, store lambdahost.Store, logs lambdahost.LogStore, logger *slog.Logger) (*operatorView, error) {
 	view := &operatorView{}
 	var err error
-	if view.console, err = o.mountConsole(router, svc, api, creds, urlKey, store.Watch, logger); err != nil {
+	if view.console, err = o.mountConsole(router, svc, api, creds, urlKey, store.Watch, logs, logger); err != nil {
 		return nil, err
 	}
 	if reg == nil {
@@ -164,7 +164,7 @@ func exactPath(path string, h http.Handler) http.Handler {
 // mountConsole mounts the web console (unless --console=false), signed in
 // with creds, its sessions signed with a key derived from urlKey (which
 // the nodes of a cluster share).
-func (o *operatorFlags) mountConsole(router *fnhttp.Router, svc *control.Service, api *fnhttp.Server, creds map[string]sigv4.Credential, urlKey []byte, watch func(context.Context, func(lambdahost.FunctionID)) error, logger *slog.Logger) (*console.Server, error) {
+func (o *operatorFlags) mountConsole(router *fnhttp.Router, svc *control.Service, api *fnhttp.Server, creds map[string]sigv4.Credential, urlKey []byte, watch func(context.Context, func(lambdahost.FunctionID)) error, logs lambdahost.LogStore, logger *slog.Logger) (*console.Server, error) {
 	if !o.Console {
 		return nil, nil
 	}
@@ -178,6 +178,7 @@ func (o *operatorFlags) mountConsole(router *fnhttp.Router, svc *control.Service
 	}
 	c.Invoker = consoleInvoker{api}
 	c.Watch = watch
+	c.Invocations = console.LogStoreInvocations{Store: logs}
 	c.SessionTTL = o.ConsoleSessionTTL
 	c.Logger = logger.With(lambdahost.LogKeyComponent, "console")
 	c.Version = version

@@ -349,7 +349,7 @@ func (m *Main) Run(ctx context.Context) error {
 	logsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "logs")
 	router.Register(logsAPI)
 	// lambdahost's own pages beside the services: the console, /metrics.
-	operator, err := m.mountOperator(router, meter, svc, api, creds, urlKey, store, logger)
+	operator, err := m.mountOperator(router, meter, svc, api, creds, urlKey, store, logStore, logger)
 	if err != nil {
 		return err
 	}
