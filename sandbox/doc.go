@@ -19,9 +19,10 @@
 //     as /bin -> usr/bin are recreated as links), or the top level of
 //     LaunchSpec.RootFS bound read-only instead; /etc/passwd and /etc/group
 //     gain the function user sbx_user1051 (993:990);
-//   - adds the LaunchSpec's mounts (read-only unless Writable), a /tmp
-//     tmpfs of TmpMB, a /proc of the new pid namespace and a minimal /dev
-//     (null, zero, full, random, urandom, tty, fd and std* links);
+//   - adds the environment's /tmp (see below), a /proc of the new pid
+//     namespace, a minimal /dev (null, zero, full, random, urandom, tty, fd
+//     and std* links) and the LaunchSpec's mounts (read-only unless
+//     Writable);
 //   - pivots into the new root and detaches the host's;
 //   - brings up lo, listens on lambdahost.RuntimeAPIAddress and passes the
 //     listener to the launcher (SCM_RIGHTS), which serves the Runtime API on
@@ -54,13 +55,52 @@
 // LaunchSpec.Mounts are rewritten to their host sources in the command, its
 // directory and the values of its environment (a value such as
 // PATH=/var/lang/bin:/usr/bin is rewritten element by element). /tmp is a
-// fresh directory under StateDir, without a size limit, given as TMPDIR and
+// fresh directory under ScratchDir, without a size limit, given as TMPDIR and
 // rewritten like the mounts. The Runtime API listens on 127.0.0.1 on a
 // random port, given in AWS_LAMBDA_RUNTIME_API. RootFS is not supported.
 // When the first process exits, the rest of its process group is killed, as
 // the end of a pid namespace would; processes that leave the group (setsid)
 // escape, and Done waits at most two seconds for them to let go of the
 // output.
+//
+// # /tmp
+//
+// An environment's /tmp is on disk, in Options.ScratchDir, as on Lambda,
+// where it is storage apart from memory: a function of 256 MB may fill a
+// /tmp of 512 MB. In ModeNamespaces each /tmp is an ext4 file system of its
+// own, of exactly LaunchSpec.TmpMB for the function user (a write past it
+// fails with ENOSPC), on a loop device whose file is sparse and unnamed
+// (O_TMPFILE). The launcher mounts it with fsmount(2), attached nowhere, and
+// passes the mount to the init with the Spec, which attaches it at /tmp
+// inside the new mount namespace; the host never sees it. It lives as long
+// as the environment: when the environment ends, the launcher shuts the file
+// system down (its page cache is dropped, not written) and lets go of it,
+// the kernel unmounts it, the loop device detaches itself (autoclear) and
+// the file, which has no name, is freed. A launcher killed with SIGKILL
+// leaves nothing behind either, as its environments die with it
+// (PR_SET_PDEATHSIG) and its descriptors are closed.
+//
+// Formatting takes 15 to 50 ms (mke2fs, from e2fsprogs, is run), too long
+// for a cold start, so the launcher keeps Options.TmpSpares file systems of
+// each size in use formatted ahead, replaced in the background. The first
+// one of a size measures how large the file system must be, and how many
+// blocks to reserve for root, for exactly the size to be available. The
+// loop device does direct I/O on its file, so the file's pages are not
+// cached twice, ignores flushes (nothing in /tmp needs to survive a crash,
+// and fsync(2) in /tmp is as cheap as on tmpfs), and the file system
+// discards what is deleted, which punches holes in the file, so the disk
+// holds what /tmp holds.
+//
+// Where a file system cannot be made (no loop devices, no mke2fs, no
+// fsmount), and in ModeProcess, /tmp is a directory in ScratchDir whose size
+// is not enforced; New logs why, and Launcher.TmpEnforced reports it. New
+// removes the directories a launcher that died left there.
+//
+// What a function writes to /tmp passes through the page cache, which the
+// kernel charges to the environment's memory cgroup. It is reclaimed (or
+// written back first) when the cgroup reaches its limit, so it never makes
+// the function run out of memory, but it does count in the cgroup's usage
+// and peak; see Limits for how MaxMemory leaves it out.
 //
 // # Start-up
 //
@@ -98,9 +138,12 @@
 // (memory.max, memory.swap.max 0, memory.oom.group, pids.max; the init is
 // cloned into the cgroup), cgroup v1 otherwise (memory.limit_in_bytes and
 // memory.memsw.limit_in_bytes, pids.max; the init waits on its socket until
-// the launcher has moved it into the cgroups). Process.MaxMemory reads
-// memory.peak or memory.max_usage_in_bytes, and ProcessExit.OutOfMemory
-// reports that the cgroup's oom_kill counter moved. When no memory cgroup
+// the launcher has moved it into the cgroups). Process.MaxMemory reports
+// the high-water mark of the cgroup's usage less the page cache no process
+// maps (files written to /tmp, mostly), sampled every 10 ms against the
+// kernel's peak (memory.peak or memory.max_usage_in_bytes) so that short
+// peaks are not missed, and ProcessExit.OutOfMemory reports that the
+// cgroup's oom_kill counter moved. When no memory cgroup
 // is usable, RLIMIT_DATA is set to the memory size instead: it bounds the
 // heap of each process, not the environment, and an exceeded limit shows as
 // an allocation failure in the runtime (MemoryError, a Go or Node fatal

@@ -33,9 +33,19 @@ var devNull = sync.OnceValues(func() (*os.File, error) {
 // launch builds the environment described by is with an init, started now
 // or taken from the spares, in namespaces unless listener is set (the
 // host-side listener of ModeProcess), and waits until the init has executed
-// the command or failed. memoryMB sets the cgroup or rlimit; tmpDir, if
-// set, is removed when the environment ends.
-func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memoryMB int, output io.Writer, listener net.Listener, tmpDir string) (_ *Process, err error) {
+// the command or failed. memoryMB sets the cgroup or rlimit. The mount of
+// tmp.img, if set, is sent to the init for the Mount whose Attach is 1; the
+// image is released, and tmp.dir removed, when the environment ends.
+func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memoryMB int, output io.Writer, listener net.Listener, tmp tmpStore) (_ *Process, err error) {
+	var mount *os.File
+	if tmp.img != nil {
+		// The init has its own copy once the Spec is sent: the file
+		// system lives as long as the environment's mount namespace,
+		// and the root the Process keeps.
+		mount = tmp.img.mount
+		defer mount.Close()
+		tmp.img = &image{root: tmp.img.root}
+	}
 	namespaces := listener == nil
 	is.Namespaces = namespaces
 	is.Root = l.rootDir
@@ -55,7 +65,8 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		id:       id,
 		group:    !namespaces,
 		listener: listener,
-		tmpDir:   tmpDir,
+		tmpDir:   tmp.dir,
+		tmpImg:   tmp.img,
 		log:      l.log,
 		outDone:  make(chan struct{}),
 		done:     make(chan struct{}),
@@ -84,6 +95,8 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		if p.cg, err = l.cgroups.create(cgroupName(id), memoryMB, l.maxProcs); err != nil {
 			return nil, err
 		}
+		p.watch = &l.mem
+		p.watch.add(p.cg)
 	}
 	if p.cg == nil && memoryMB > 0 {
 		limit := uint64(memoryMB) << 20
@@ -136,7 +149,7 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 			return nil, err
 		}
 	}
-	err = sendSpec(ip.conn, data, out)
+	err = sendSpec(ip.conn, data, out, mount)
 	if outW != nil {
 		outW.Close()
 		outW = nil
@@ -169,11 +182,16 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 	return p, nil
 }
 
-// sendSpec sends the Spec, with out as SCM_RIGHTS, and ends the stream.
-func sendSpec(conn *net.UnixConn, data []byte, out *os.File) error {
+// sendSpec sends the Spec, with out and then mount, if not nil, as
+// SCM_RIGHTS, and ends the stream.
+func sendSpec(conn *net.UnixConn, data []byte, out, mount *os.File) error {
 	// Fd puts out in blocking mode, as the environment's processes expect
 	// of their standard output.
-	n, _, err := conn.WriteMsgUnix(data, unix.UnixRights(int(out.Fd())), nil)
+	fds := []int{int(out.Fd())}
+	if mount != nil {
+		fds = append(fds, int(mount.Fd()))
+	}
+	n, _, err := conn.WriteMsgUnix(data, unix.UnixRights(fds...), nil)
 	if err != nil {
 		return err
 	}
@@ -403,7 +421,9 @@ type Process struct {
 	group    bool // ModeProcess: stop the whole process group
 	listener net.Listener
 	cg       *cgroup
+	watch    *memWatch // samples cg
 	tmpDir   string
+	tmpImg   *image
 	log      *slog.Logger
 	outR     *os.File
 	outDone  chan struct{}
@@ -437,8 +457,10 @@ func (p *Process) Exit() lambdahost.ProcessExit {
 	return p.exit
 }
 
-// MaxMemory returns the peak memory use of the environment's cgroup in
-// bytes, or 0 without a cgroup.
+// MaxMemory returns the peak memory use of the environment's processes in
+// bytes, or 0 without a cgroup: the high-water mark of its cgroup's usage
+// less the page cache that no process maps, such as files written to /tmp
+// (see memUse).
 func (p *Process) MaxMemory() int64 {
 	p.mu.Lock()
 	ended, m := p.ended, p.maxMem
@@ -446,12 +468,7 @@ func (p *Process) MaxMemory() int64 {
 	if ended || p.cg == nil {
 		return m
 	}
-	if m := p.cg.peak(); m > 0 {
-		return m
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.maxMem
+	return p.cg.sample()
 }
 
 // Kill stops every process of the environment, waits until Done is closed
@@ -515,7 +532,7 @@ func (p *Process) wait() {
 	var peak int64
 	if p.cg != nil {
 		exit.OutOfMemory = p.cg.oomKilled()
-		peak = p.cg.peak()
+		peak = p.cg.sample()
 	}
 
 	select {
@@ -539,6 +556,9 @@ func (p *Process) waitExit() lambdahost.ProcessExit {
 
 // release frees the environment's resources.
 func (p *Process) release() {
+	if p.watch != nil {
+		p.watch.remove(p.cg)
+	}
 	if p.cg != nil {
 		if err := p.cg.remove(); err != nil {
 			p.log.Warn("remove cgroup", "sandbox", p.id, lambdahost.LogKeyError, err)
@@ -549,6 +569,9 @@ func (p *Process) release() {
 	p.mu.Unlock()
 	if l != nil {
 		l.Close()
+	}
+	if p.tmpImg != nil {
+		p.tmpImg.close(true)
 	}
 	if p.tmpDir != "" {
 		if err := os.RemoveAll(p.tmpDir); err != nil {

@@ -1,0 +1,596 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lambdahost/lambdahost"
+)
+
+// scratchPrefix starts the name of every directory and image file a
+// launcher keeps in its scratch directory; the launcher's pid follows, so
+// that New can remove what a launcher that died left behind.
+const scratchPrefix = "lambdahost-tmp-"
+
+// blockSize is the block size of /tmp images and of their loop devices.
+const blockSize = 4096
+
+// sizeIdle is how long spare images of a size no launch has asked for are
+// kept; spares of the default size are always kept.
+const sizeIdle = 10 * time.Minute
+
+// DefaultTmpSpares is how many formatted /tmp images of each size in use a
+// launcher keeps ready unless Options say otherwise.
+const DefaultTmpSpares = 2
+
+// tmpStore is the host side of an environment's /tmp: a file system for
+// the init to attach, or a directory to bind, removed when the environment
+// ends.
+type tmpStore struct {
+	img *image
+	dir string
+}
+
+// image is a /tmp file system, mounted but attached nowhere.
+type image struct {
+	// mount is the detached mount, which the init attaches.
+	mount *os.File
+	// root is its root directory, kept open by the launcher until the
+	// environment ends, to shut the file system down then.
+	root *os.File
+}
+
+// fsIOCShutdown is FS_IOC_SHUTDOWN (EXT4_IOC_SHUTDOWN), and
+// fsGoingNoLogFlush its argument to stop all I/O at once.
+const (
+	fsIOCShutdown     = 0x8004587d
+	fsGoingNoLogFlush = 2
+)
+
+// close releases the image. Once the environment that used it has ended,
+// the file system is shut down first: its unmount would otherwise write
+// back what the function left in the page cache, to a file about to be
+// freed.
+func (im *image) close(shutdown bool) {
+	if im.mount != nil {
+		im.mount.Close()
+	}
+	if shutdown {
+		unix.IoctlSetPointerInt(int(im.root.Fd()), fsIOCShutdown, fsGoingNoLogFlush)
+	}
+	im.root.Close()
+}
+
+// scratch provides environments' /tmp on disk, in a directory of the host:
+// ext4 file systems of their own on loop devices, a few per size in use
+// formatted ahead by a background goroutine, or directories whose size is
+// not enforced (see /tmp in the package documentation).
+type scratch struct {
+	dir  string
+	log  *slog.Logger
+	mkfs string // mke2fs; empty when /tmp is a directory
+	// spares is how many images of each size are kept ready.
+	spares int
+
+	seq atomic.Uint64
+
+	mu      sync.Mutex
+	sizes   map[int]*tmpSize
+	layouts map[int]imageLayout
+	closed  bool
+	// keeping is true while the keeper goroutine runs.
+	keeping bool
+	wake    chan struct{}
+	closing chan struct{}
+	done    chan struct{}
+}
+
+// tmpSize is the pool of one size.
+type tmpSize struct {
+	spares []*image  // formatted and empty
+	used   time.Time // the last launch that asked for the size
+	failed time.Time // the last failure to format one
+}
+
+// imageLayout is how an image of one size is made: its size in blocks and
+// how many are reserved for root, so that exactly the size in MiB is
+// available to the function user.
+type imageLayout struct {
+	blocks, reserved int64
+}
+
+// newScratch prepares dir and removes what launchers that no longer run
+// left there. It uses images if images is set and mke2fs is found.
+func newScratch(dir string, log *slog.Logger, images bool, spares int) (*scratch, error) {
+	// Traversable by HostUID, whose /tmp directories live here in
+	// ModeProcess.
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return nil, fmt.Errorf("scratch directory: %w", err)
+	}
+	s := &scratch{
+		dir:     dir,
+		log:     log,
+		spares:  spares,
+		sizes:   make(map[int]*tmpSize),
+		layouts: make(map[int]imageLayout),
+		wake:    make(chan struct{}, 1),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	s.removeStale()
+	if images {
+		s.mkfs = findMkfs()
+	}
+	return s, nil
+}
+
+// useImages checks that an image can be made, keeps it as the first spare
+// of the default size and starts keeping spares. Without success, /tmp
+// stays a directory and the reason is returned.
+func (s *scratch) useImages() (*image, error) {
+	if s.mkfs == "" {
+		return nil, errors.New("mke2fs not found (install e2fsprogs)")
+	}
+	img, err := s.format(defaultTmpMB)
+	if err != nil {
+		s.mkfs = ""
+		return nil, err
+	}
+	return img, nil
+}
+
+// start begins keeping spare images, after the first one is known to work.
+func (s *scratch) start() {
+	if s.mkfs == "" || s.spares <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.keeping {
+		return
+	}
+	s.sizes[defaultTmpMB] = &tmpSize{used: time.Now()}
+	s.keeping = true
+	go s.keep()
+}
+
+// images reports whether /tmp is an image rather than a directory.
+func (s *scratch) images() bool { return s.mkfs != "" }
+
+// close stops keeping spares and releases them. Later launches format
+// their image themselves.
+func (s *scratch) close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	keeping := s.keeping
+	close(s.closing)
+	var spares []*image
+	for _, z := range s.sizes {
+		spares = append(spares, z.spares...)
+		z.spares = nil
+	}
+	s.mu.Unlock()
+	if keeping {
+		<-s.done
+	}
+	for _, im := range spares {
+		im.close(false)
+	}
+}
+
+// get returns the /tmp of a new environment in ModeNamespaces: a spare
+// image of sizeMB if there is one, a new image otherwise, or a directory
+// when images are not used.
+func (s *scratch) get(sizeMB int) (tmpStore, error) {
+	if !s.images() {
+		// Root inside is root outside: the directory is the
+		// environment's own, sticky and writable by all.
+		dir, err := s.newDir(0, 0, 0o777|os.ModeSticky)
+		return tmpStore{dir: dir}, err
+	}
+	s.mu.Lock()
+	z := s.sizes[sizeMB]
+	if z == nil && !s.closed {
+		z = &tmpSize{}
+		s.sizes[sizeMB] = z
+	}
+	var img *image
+	if z != nil {
+		z.used = time.Now()
+		if n := len(z.spares); n > 0 {
+			img = z.spares[n-1]
+			z.spares = z.spares[:n-1]
+		}
+	}
+	s.mu.Unlock()
+	s.poke()
+	if img != nil {
+		return tmpStore{img: img}, nil
+	}
+	img, err := s.format(sizeMB)
+	if err != nil {
+		return tmpStore{}, fmt.Errorf("/tmp of %d MB: %w", sizeMB, err)
+	}
+	return tmpStore{img: img}, nil
+}
+
+// poke wakes the keeper.
+func (s *scratch) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// keep formats spare images until close: for each size in use, up to
+// s.spares of them.
+func (s *scratch) keep() {
+	defer close(s.done)
+	for {
+		size, wait := s.next()
+		if size == 0 {
+			timer := time.NewTimer(wait)
+			select {
+			case <-s.wake:
+			case <-timer.C:
+			case <-s.closing:
+				timer.Stop()
+				return
+			}
+			timer.Stop()
+			// A launch that just took a spare is probably starting
+			// its environment now: formatting at once would compete
+			// with that cold start for the CPU.
+			select {
+			case <-time.After(spareDelay):
+			case <-s.closing:
+				return
+			}
+			continue
+		}
+		img, err := s.format(size)
+		s.mu.Lock()
+		z := s.sizes[size]
+		switch {
+		case err != nil:
+			if z != nil {
+				z.failed = time.Now()
+			}
+		case s.closed || z == nil:
+			img.close(false)
+		default:
+			z.spares = append(z.spares, img)
+		}
+		s.mu.Unlock()
+		if err != nil {
+			s.log.Warn("format a spare /tmp image", "size_mb", size, lambdahost.LogKeyError, err)
+		}
+	}
+}
+
+// next picks a size that lacks spares, or returns 0 and how long to wait
+// before looking again. It drops the spares of sizes unused for sizeIdle.
+func (s *scratch) next() (size int, wait time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, sizeIdle
+	}
+	now := time.Now()
+	wait = sizeIdle
+	var drop []*image
+	for n, z := range s.sizes {
+		if n != defaultTmpMB && now.Sub(z.used) > sizeIdle {
+			drop = append(drop, z.spares...)
+			delete(s.sizes, n)
+			continue
+		}
+		if n != defaultTmpMB {
+			wait = min(wait, z.used.Add(sizeIdle).Sub(now)+time.Second)
+		}
+		if len(z.spares) >= s.spares {
+			continue
+		}
+		if since := now.Sub(z.failed); since < time.Second {
+			wait = min(wait, time.Second-since)
+			continue
+		}
+		if size == 0 || n == defaultTmpMB {
+			size = n
+		}
+	}
+	for _, im := range drop {
+		im.close(false)
+	}
+	return size, wait
+}
+
+// format makes an empty image of exactly sizeMB MiB available to the
+// function user and returns its detached mount. The first image of a size
+// measures the layout the later ones use.
+func (s *scratch) format(sizeMB int) (*image, error) {
+	want := int64(sizeMB) << 20 / blockSize
+	s.mu.Lock()
+	lay, ok := s.layouts[sizeMB]
+	s.mu.Unlock()
+	if !ok {
+		lay = guessLayout(want)
+	}
+	for attempt := 0; ; attempt++ {
+		img, avail, err := s.makeImage(lay)
+		if err != nil {
+			return nil, err
+		}
+		if avail == want {
+			s.mu.Lock()
+			s.layouts[sizeMB] = lay
+			s.mu.Unlock()
+			return img, nil
+		}
+		img.close(false)
+		if attempt == 3 {
+			return nil, fmt.Errorf("an image of %d blocks, %d reserved, leaves %d available, want %d", lay.blocks, lay.reserved, avail, want)
+		}
+		if avail > want {
+			lay.reserved += avail - want
+		} else {
+			// More blocks add metadata and the kernel's reserve
+			// (2%) too.
+			lay.blocks += (want-avail)*11/10 + 256
+			lay.reserved = 0
+		}
+	}
+}
+
+// guessLayout estimates the blocks of an image that leaves want blocks
+// available: inode tables (one 256-byte inode per 8 KiB), the clusters
+// ext4 keeps in reserve (2%, at most 4096), bitmaps and descriptors.
+func guessLayout(want int64) imageLayout {
+	resv := min(want/49+1, 4096)
+	return imageLayout{blocks: want + want/32 + resv + want/1024 + 256}
+}
+
+// makeImage formats a new image with layout lay and mounts it, detached.
+// It returns the image and the blocks available to the function user.
+func (s *scratch) makeImage(lay imageLayout) (_ *image, avail int64, err error) {
+	file, name, err := s.backingFile(lay.blocks * blockSize)
+	if err != nil {
+		return nil, 0, err
+	}
+	dev, devName, err := attachLoop(file)
+	// The loop device holds the file from now on: it has no name left,
+	// and the last close of the device detaches it and frees the file.
+	file.Close()
+	if name != "" {
+		os.Remove(name)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	// Closed once the file system holds the device, so that it detaches
+	// when the file system is unmounted.
+	defer dev.Close()
+
+	args := []string{"-q", "-F", "-t", "ext4", "-b", strconv.Itoa(blockSize), "-i", "8192", "-I", "256",
+		"-O", "^has_journal,^resize_inode", "-E", "lazy_itable_init=1,nodiscard,root_owner=0:0"}
+	if lay.reserved > 0 {
+		// mke2fs reserves the given percentage of the blocks, rounded
+		// down: half a block more makes it exact.
+		pct := (float64(lay.reserved) + 0.5) * 100 / float64(lay.blocks)
+		args = append(args, "-m", strconv.FormatFloat(pct, 'f', -1, 64))
+	} else {
+		args = append(args, "-m", "0")
+	}
+	cmd := exec.Command(s.mkfs, append(args, devName)...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, 0, fmt.Errorf("mke2fs: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	mnt, err := mountImage(devName)
+	if err != nil {
+		return nil, 0, err
+	}
+	fd, err := unix.Openat(int(mnt.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		mnt.Close()
+		return nil, 0, fmt.Errorf("open image: %w", err)
+	}
+	img := &image{mount: mnt, root: os.NewFile(uintptr(fd), devName)}
+	defer func() {
+		if err != nil {
+			img.close(false)
+		}
+	}()
+	root := int(img.root.Fd())
+	// /tmp is sticky and writable by all, and empty, as a tmpfs would be.
+	if err := unix.Fchmod(root, 0o1777); err != nil {
+		return nil, 0, fmt.Errorf("chmod image: %w", err)
+	}
+	if err := unix.Unlinkat(root, "lost+found", unix.AT_REMOVEDIR); err != nil && err != unix.ENOENT {
+		return nil, 0, fmt.Errorf("remove lost+found: %w", err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(root, &st); err != nil {
+		return nil, 0, fmt.Errorf("statfs image: %w", err)
+	}
+	return img, int64(st.Bavail) * int64(st.Bsize) / blockSize, nil
+}
+
+// backingFile creates the sparse file of an image: unnamed (O_TMPFILE) if
+// the file system allows it, otherwise named, in which case the caller
+// removes name once the loop device holds the file.
+func (s *scratch) backingFile(size int64) (f *os.File, name string, err error) {
+	fd, err := unix.Open(s.dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err == nil {
+		f = os.NewFile(uintptr(fd), filepath.Join(s.dir, "(image)"))
+	} else {
+		name = filepath.Join(s.dir, s.newName()+".img")
+		if f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
+			return nil, "", fmt.Errorf("create image: %w", err)
+		}
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		if name != "" {
+			os.Remove(name)
+		}
+		return nil, "", fmt.Errorf("create image: %w", err)
+	}
+	return f, name, nil
+}
+
+// attachLoop attaches file to a free loop device, which detaches itself
+// on its last close, and returns the open device and its path.
+func attachLoop(file *os.File) (*os.File, string, error) {
+	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
+	if err != nil {
+		return nil, "", fmt.Errorf("loop device: %w", err)
+	}
+	defer ctl.Close()
+	flags := uint32(unix.LO_FLAGS_AUTOCLEAR | unix.LO_FLAGS_DIRECT_IO)
+	for attempt := 0; ; attempt++ {
+		n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
+		if err != nil {
+			return nil, "", fmt.Errorf("find a free loop device: %w", err)
+		}
+		name := "/dev/loop" + strconv.Itoa(n)
+		dev, err := os.OpenFile(name, os.O_RDWR, 0)
+		if err != nil {
+			return nil, "", fmt.Errorf("loop device: %w", err)
+		}
+		cfg := unix.LoopConfig{Fd: uint32(file.Fd()), Size: blockSize}
+		cfg.Info.Flags = flags
+		copy(cfg.Info.File_name[:], "lambdahost-tmp")
+		err = unix.IoctlLoopConfigure(int(dev.Fd()), &cfg)
+		if err == nil {
+			// Nothing on the device needs to survive a crash, so it
+			// need not flush: a flush of a loop device fsyncs its
+			// file, a commit of the host's journal that can take
+			// seconds on a busy disk. The kernel then drops the
+			// flushes of mke2fs, of ext4 and of fsync(2) inside the
+			// environment, as tmpfs ignores fsync(2).
+			// Without sysfs, it only costs time.
+			os.WriteFile(fmt.Sprintf("/sys/block/loop%d/queue/write_cache", n), []byte("write through"), 0)
+			return dev, name, nil
+		}
+		dev.Close()
+		switch {
+		case err == unix.EBUSY && attempt < 100:
+			// Another process took the device between the two
+			// calls.
+			continue
+		case err == unix.EINVAL && flags&unix.LO_FLAGS_DIRECT_IO != 0:
+			// The backing file system may not do direct I/O.
+			flags &^= unix.LO_FLAGS_DIRECT_IO
+			continue
+		}
+		return nil, "", fmt.Errorf("configure %s: %w", name, err)
+	}
+}
+
+// mountImage mounts the ext4 file system on dev as a detached mount, which
+// no mount namespace shows until an init attaches it.
+func mountImage(dev string) (*os.File, error) {
+	fs, err := unix.Fsopen("ext4", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("fsopen ext4: %w", err)
+	}
+	defer unix.Close(fs)
+	if err := unix.FsconfigSetString(fs, "source", dev); err != nil {
+		return nil, fmt.Errorf("mount %s: %w", dev, err)
+	}
+	// The inode tables were not zeroed (lazy_itable_init), and need not
+	// be: nothing on this file system outlives it.
+	for _, flag := range []string{"noinit_itable", "discard"} {
+		if err := unix.FsconfigSetFlag(fs, flag); err != nil {
+			return nil, fmt.Errorf("mount %s: %s: %w", dev, flag, err)
+		}
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return nil, fmt.Errorf("mount %s: %w", dev, err)
+	}
+	mfd, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+	if err != nil {
+		return nil, fmt.Errorf("mount %s: %w", dev, err)
+	}
+	return os.NewFile(uintptr(mfd), dev), nil
+}
+
+// findMkfs looks for mke2fs where Debian and others install it; sbin is
+// often missing from a service's PATH.
+func findMkfs() string {
+	if p, err := exec.LookPath("mke2fs"); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
+		p := filepath.Join(dir, "mke2fs")
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}
+
+// newName returns a new name for a directory or file in the scratch
+// directory.
+func (s *scratch) newName() string {
+	return scratchPrefix + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(s.seq.Add(1), 10)
+}
+
+// newDir creates a /tmp directory with mode, owned by uid and gid unless
+// uid is negative.
+func (s *scratch) newDir(uid, gid int, mode os.FileMode) (string, error) {
+	dir := filepath.Join(s.dir, s.newName())
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create /tmp: %w", err)
+	}
+	var err error
+	if uid >= 0 {
+		err = os.Chown(dir, uid, gid)
+	}
+	if err == nil {
+		// Chmod, unlike Mkdir, is not subject to the umask and sets the
+		// sticky bit.
+		err = os.Chmod(dir, mode)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("create /tmp: %w", err)
+	}
+	return dir, nil
+}
+
+// removeStale removes the directories and image files of launchers whose
+// process no longer runs.
+func (s *scratch) removeStale() {
+	entries, _ := os.ReadDir(s.dir)
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), scratchPrefix)
+		if !ok {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid == os.Getpid() || unix.Kill(pid, 0) != unix.ESRCH {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(s.dir, e.Name())); err != nil {
+			s.log.Warn("remove a stale /tmp", lambdahost.LogKeyError, err)
+		}
+	}
+}
