@@ -51,6 +51,7 @@ type Main struct {
 	S3Region         string
 	InsecureRegistry []string
 	Sandbox          string
+	ScratchDir       string
 	IdleTimeout      time.Duration
 	MemoryBudgetMB   int
 	AsyncRetryDelays []time.Duration
@@ -79,6 +80,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.S3Region, "s3-region", env("s3-region", ""), "region for S3 requests (LAMBDAHOST_S3_REGION); default: the AWS SDK configuration")
 	insecure := fs.String("insecure-registry", env("insecure-registry", ""), "comma-separated registries (host[:port]) that may be reached over plain HTTP besides loopback ones (LAMBDAHOST_INSECURE_REGISTRY)")
 	fs.StringVar(&m.Sandbox, "sandbox", env("sandbox", "auto"), "how functions are isolated: namespaces (user, pid, mount, network... namespaces and cgroups), process (plain processes: no isolation), or auto: namespaces where the kernel allows them (LAMBDAHOST_SANDBOX)")
+	fs.StringVar(&m.ScratchDir, "scratch-dir", env("scratch-dir", ""), "directory on disk for the /tmp of execution environments, each a file system of EphemeralStorage MB in a sparse file (LAMBDAHOST_SCRATCH_DIR); default: scratch in the data dir")
 	fs.DurationVar(&m.IdleTimeout, "idle-timeout", invoke.DefaultIdleTimeout, "how long an idle execution environment is kept warm")
 	fs.IntVar(&m.MemoryBudgetMB, "memory-budget", 0, "memory for all execution environments together, in MB (default: three quarters of the host's memory)")
 	retries := fs.String("async-retry-delays", env("async-retry-delays", "1m,2m"), "waits before each retry of a failed asynchronous invocation, comma-separated; their number is the number of retries (LAMBDAHOST_ASYNC_RETRY_DELAYS)")
@@ -266,7 +268,10 @@ func (m *Main) Run(ctx context.Context) error {
 // executor wires the executor: the sandbox, the host's runtimes and the
 // code the control plane stores.
 func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.Source, logger *slog.Logger) (*invoke.Executor, error) {
-	opts := sandbox.Options{StateDir: filepath.Join(m.DataDir, "sandbox"), Logger: logger}
+	opts := sandbox.Options{StateDir: filepath.Join(m.DataDir, "sandbox"), ScratchDir: m.ScratchDir, Logger: logger}
+	if opts.ScratchDir == "" {
+		opts.ScratchDir = filepath.Join(m.DataDir, "scratch")
+	}
 	switch m.Sandbox {
 	case "namespaces":
 		opts.Mode = sandbox.ModeNamespaces
@@ -284,7 +289,11 @@ func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.S
 		}
 		logger.Warn("precompile runtime clients", lambdahost.LogKeyError, err)
 	}
-	logger.Info("executor", "sandbox", launcher.Mode(), "memory_limit", launcher.MemoryLimit(), "runtimes", strings.Join(host.Runtimes(), ","))
+	tmp := "file system"
+	if !launcher.TmpEnforced() {
+		tmp = "directory (size not enforced)"
+	}
+	logger.Info("executor", "sandbox", launcher.Mode(), "memory_limit", launcher.MemoryLimit(), "tmp", tmp, "scratch_dir", opts.ScratchDir, "runtimes", strings.Join(host.Runtimes(), ","))
 	x := &invoke.Executor{
 		Launcher: launcher,
 		Runtime: func(id string) (*invoke.Runtime, error) {
