@@ -55,6 +55,8 @@
 //	    signed deploys; tampered, unsigned, revoked TestCodeSigningFlow            cli
 //	    the nine code signing config operations     TestCodeSigningConfigs         cli boto3 sdk
 //	27  SourceKMSKeyArn, no plaintext, disabled key TestSourceKMSKeyArn            cli (kms) sdk
+//	28  /tmp: disk apart from memory, ENOSPC, warm  TestEphemeralStorage           boto3 sdk
+//	    /tmp: 10 GB, private, resized, released     TestEphemeralStorage           sdk
 package e2e
 
 import (
