@@ -22,13 +22,14 @@ const memTick = 10 * time.Millisecond
 // mark of the usage without the page cache that no process maps (what the
 // kernel can drop or write back to make room) instead. The kernel keeps no
 // peak of that, so it is sampled, every memTick and whenever MaxMemory is
-// asked: the kernel's peak since the previous sample (the counter is reset
-// after each sample, where the kernel allows it) less the page cache at the
-// time of that peak. When the usage is still at the peak, that is the page
-// cache now, which is exact; when the usage has come down since, the peak
-// was in between, and the smaller of the page cache at the two samples is
-// counted, which is off by at most how much the page cache grew in between.
-// A peak of anonymous memory, however short, is always seen.
+// asked: the usage less the page cache at that moment and, if the usage rose
+// above its previous sample in between (the kernel's peak since then says
+// so: it is reset after each sample, where the kernel allows it), that peak
+// less the page cache at the time of the peak, taken as the page cache now
+// if the usage is still at the peak, as the larger of the page cache at the
+// two samples otherwise. A peak of anonymous memory, however short, is
+// seen; the estimate is off at most by how much the page cache changed
+// within one sampling period.
 type memUse struct {
 	mu sync.Mutex
 	// usage, peak and stat are the cgroup's files, opened by the first
@@ -68,37 +69,52 @@ func (g *cgroup) sample() int64 {
 	if p == m.lastPeak && u == m.lastUsage {
 		return m.hwm
 	}
-	window := p
-	if !m.reset && p <= m.lastPeak {
-		// The lifetime peak did not move, so whatever happened since
-		// the previous sample stayed below a peak already counted.
-		window = u
+	// Did the usage rise above what the previous sample saw? p is the
+	// peak since then where it is reset, the peak of all time otherwise.
+	rose := p > m.lastPeak
+	if m.reset {
+		rose = p > m.lastUsage+peakSlack(p)
+		m.resetPeak()
+	} else {
+		m.lastPeak = p
 	}
-	m.lastUsage, m.lastPeak = u, p
-	if window <= m.hwm {
-		m.lastCache = -1
+	prevCache := m.lastCache
+	m.lastUsage, m.lastCache = u, -1
+	if u <= m.hwm && (!rose || p <= m.hwm) {
+		// Nothing here can raise the mark: the usage bounds what is
+		// used without the page cache.
 		return m.hwm
 	}
 	c, ok := m.cache(g.v2)
 	if !ok {
 		// Without memory.stat, the kernel's peak is the best there is.
-		m.hwm = max(m.hwm, window)
+		m.hwm = max(m.hwm, p)
 		return m.hwm
 	}
-	atPeak := c
-	if u < window-peakSlack(window) && m.lastCache >= 0 {
-		atPeak = min(c, m.lastCache)
-	}
-	m.hwm = max(m.hwm, window-atPeak, u-c)
 	m.lastCache = c
-	if m.reset {
-		if _, err := m.peak.WriteAt([]byte("0"), 0); err != nil {
-			m.reset = false
-		} else if p, ok := m.readInt(m.peak); ok {
-			m.lastPeak = p
+	m.hwm = max(m.hwm, u-c)
+	if rose {
+		atPeak := c
+		if u < p-peakSlack(p) && prevCache >= 0 {
+			// The usage came down since its peak, which was in
+			// between: most often a file was written, then removed.
+			atPeak = max(c, prevCache)
 		}
+		m.hwm = max(m.hwm, p-atPeak)
 	}
 	return m.hwm
+}
+
+// resetPeak resets the kernel's peak to the current usage and reads it
+// back.
+func (m *memUse) resetPeak() {
+	if _, err := m.peak.WriteAt([]byte("0"), 0); err != nil {
+		m.reset = false
+		return
+	}
+	if p, ok := m.readInt(m.peak); ok {
+		m.lastPeak = p
+	}
 }
 
 // peakSlack is how far below its peak the usage may be and still count as

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,7 +68,6 @@ func TestNamespaces_Tmp(t *testing.T) {
 			}
 			// Asked while the runtime waits, as the REPORT line is.
 			peak := p.MaxMemory()
-			t.Logf("MaxMemory=%.1f MiB", float64(peak)/(1<<20))
 			if got := out.String(); got != tt.want {
 				t.Errorf("output=%q, want %q", got, tt.want)
 			}
@@ -79,6 +79,51 @@ func TestNamespaces_Tmp(t *testing.T) {
 				t.Errorf("Exit=%+v, want no out-of-memory kill", exit)
 			}
 		})
+	}
+}
+
+// TestNamespaces_TmpRemoved writes a file to /tmp that fills the page cache
+// up to the memory limit, then removes it: the page cache it held, at the
+// peak, is not counted in MaxMemory.
+func TestNamespaces_TmpRemoved(t *testing.T) {
+	mustPython(t)
+	l := mustImages(t, sandbox.Options{})
+	var out buffer
+	p := mustLaunch(t, l, &lambdahost.LaunchSpec{
+		Argv: []string{python, "-u", "-c", `import os, signal, time
+removed = False
+def remove(*_):
+    global removed
+    os.remove("/tmp/big")
+    removed = True
+signal.signal(signal.SIGUSR1, remove)
+with open("/tmp/big", "wb") as f:
+    for _ in range(400):
+        f.write(b"x" * (1 << 20))
+print("written")
+while not removed:
+    time.sleep(0.01)
+print("removed")
+time.sleep(600)
+`},
+		MemoryMB: 256,
+		TmpMB:    512,
+		Output:   &out,
+	})
+	if !waitOutputOrEnd(t, p, &out, "written\n") {
+		t.Fatalf("environment ended (%+v); output:\n%s", p.Exit(), out.String())
+	}
+	before := p.MaxMemory()
+	if err := syscall.Kill(p.(*sandbox.Process).Pid(), syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	if !waitOutputOrEnd(t, p, &out, "removed\n") {
+		t.Fatalf("environment ended (%+v); output:\n%s", p.Exit(), out.String())
+	}
+	after := p.MaxMemory()
+	// The runtime itself may have grown a little meanwhile.
+	if before > 100<<20 || after > before+8<<20 {
+		t.Errorf("MaxMemory=%d MiB with the file, %d MiB after its removal; want under 100 MiB, and about the same", before>>20, after>>20)
 	}
 }
 
