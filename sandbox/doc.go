@@ -80,16 +80,25 @@
 // leaves nothing behind either, as its environments die with it
 // (PR_SET_PDEATHSIG) and its descriptors are closed.
 //
-// Formatting takes 15 to 50 ms (mke2fs, from e2fsprogs, is run), too long
-// for a cold start, so the launcher keeps Options.TmpSpares file systems of
-// each size in use formatted ahead, replaced in the background. The first
-// one of a size measures how large the file system must be, and how many
-// blocks to reserve for root, for exactly the size to be available. The
-// loop device does direct I/O on its file, so the file's pages are not
-// cached twice, ignores flushes (nothing in /tmp needs to survive a crash,
-// and fsync(2) in /tmp is as cheap as on tmpfs), and the file system
-// discards what is deleted, which punches holes in the file, so the disk
-// holds what /tmp holds.
+// Formatting a file system takes 15 to 50 ms (mke2fs, from e2fsprogs, is
+// run), so each size is formatted once, as a template: the first one of a
+// size measures how large the file system must be, and how many blocks to
+// reserve for root, for exactly the size to be available, and its root is
+// made sticky and writable by all. Each /tmp is a copy of the template's
+// file (its metadata: a few hundred KB for 512 MB, 4 MB for 10 GB),
+// attached and mounted, and the launcher keeps Options.TmpSpares of them for
+// each size in use ready. They are replaced in the background at a low CPU
+// and I/O priority, at which the file systems of ended environments are also
+// let go of (their unmount is kernel work in the thread that closes them).
+// The loop device does direct I/O on its file, so the file's pages are not
+// cached twice, and the file system never asks it to flush: nothing in /tmp
+// needs to survive a crash, a flush of a loop device fsyncs its file (a
+// commit of the host's journal, which can take seconds on a busy disk), and
+// fsync(2) in /tmp is then as cheap as on tmpfs. The file keeps the blocks
+// /tmp has used, up to its size, until the environment ends: a file deleted
+// in /tmp frees its blocks for /tmp, not on the host (online discard is
+// synchronous without a journal, and would make unlink(2) wait for the
+// host's disk).
 //
 // Where a file system cannot be made (no loop devices, no mke2fs, no
 // fsmount), and in ModeProcess, /tmp is a directory in ScratchDir whose size
@@ -97,10 +106,10 @@
 // removes the directories a launcher that died left there.
 //
 // What a function writes to /tmp passes through the page cache, which the
-// kernel charges to the environment's memory cgroup. It is reclaimed (or
-// written back first) when the cgroup reaches its limit, so it never makes
-// the function run out of memory, but it does count in the cgroup's usage
-// and peak; see Limits for how MaxMemory leaves it out.
+// kernel charges to the environment's memory cgroup. It is reclaimed (and
+// written back first, if need be) when the cgroup reaches its limit, so it
+// does not make the function run out of memory, but it does count in the
+// cgroup's usage and peak; see Limits for how MaxMemory leaves it out.
 //
 // # Start-up
 //

@@ -67,6 +67,7 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		listener: listener,
 		tmpDir:   tmp.dir,
 		tmpImg:   tmp.img,
+		scratch:  l.scratch,
 		log:      l.log,
 		outDone:  make(chan struct{}),
 		done:     make(chan struct{}),
@@ -424,6 +425,7 @@ type Process struct {
 	watch    *memWatch // samples cg
 	tmpDir   string
 	tmpImg   *image
+	scratch  *scratch // releases tmpImg
 	log      *slog.Logger
 	outR     *os.File
 	outDone  chan struct{}
@@ -472,7 +474,7 @@ func (p *Process) MaxMemory() int64 {
 }
 
 // Kill stops every process of the environment, waits until Done is closed
-// and its resources (cgroup, listener, /tmp directory) are released. It is
+// and its resources (cgroup, listener, /tmp) are released. It is
 // safe to call more than once and after the environment ended.
 func (p *Process) Kill() error {
 	p.mu.Lock()
@@ -571,7 +573,7 @@ func (p *Process) release() {
 		l.Close()
 	}
 	if p.tmpImg != nil {
-		p.tmpImg.close(true)
+		p.scratch.release(p.tmpImg)
 	}
 	if p.tmpDir != "" {
 		if err := os.RemoveAll(p.tmpDir); err != nil {

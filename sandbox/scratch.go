@@ -3,10 +3,12 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,8 +32,8 @@ const blockSize = 4096
 // kept; spares of the default size are always kept.
 const sizeIdle = 10 * time.Minute
 
-// DefaultTmpSpares is how many formatted /tmp images of each size in use a
-// launcher keeps ready unless Options say otherwise.
+// DefaultTmpSpares is how many /tmp images of each size in use a launcher
+// keeps ready unless Options say otherwise.
 const DefaultTmpSpares = 2
 
 // tmpStore is the host side of an environment's /tmp: a file system for
@@ -59,23 +61,29 @@ const (
 )
 
 // close releases the image. Once the environment that used it has ended,
-// the file system is shut down first: its unmount would otherwise write
-// back what the function left in the page cache, to a file about to be
-// freed.
+// the file system is shut down first (see scratch.release).
 func (im *image) close(shutdown bool) {
 	if im.mount != nil {
 		im.mount.Close()
 	}
 	if shutdown {
-		unix.IoctlSetPointerInt(int(im.root.Fd()), fsIOCShutdown, fsGoingNoLogFlush)
+		im.shutdown()
 	}
 	im.root.Close()
 }
 
+// shutdown stops all I/O to the file system at once: its unmount would
+// otherwise write back what the function left in the page cache, to a file
+// about to be freed. Later writes fail with EIO.
+func (im *image) shutdown() {
+	unix.IoctlSetPointerInt(int(im.root.Fd()), fsIOCShutdown, fsGoingNoLogFlush)
+}
+
 // scratch provides environments' /tmp on disk, in a directory of the host:
-// ext4 file systems of their own on loop devices, a few per size in use
-// formatted ahead by a background goroutine, or directories whose size is
-// not enforced (see /tmp in the package documentation).
+// ext4 file systems of their own on loop devices, copies of a template per
+// size, a few per size in use made ahead by a background goroutine, or
+// directories whose size is not enforced (see /tmp in the package
+// documentation).
 type scratch struct {
 	dir  string
 	log  *slog.Logger
@@ -85,9 +93,15 @@ type scratch struct {
 
 	seq atomic.Uint64
 
-	mu      sync.Mutex
-	sizes   map[int]*tmpSize
-	layouts map[int]imageLayout
+	// tplMu is held to read templates, and to close them.
+	tplMu     sync.RWMutex
+	templates map[int]*template // by size, under mu
+
+	mu    sync.Mutex
+	sizes map[int]*tmpSize
+	// retired are images of ended environments, shut down, for the keeper
+	// to close.
+	retired []*image
 	closed  bool
 	// keeping is true while the keeper goroutine runs.
 	keeping bool
@@ -98,7 +112,7 @@ type scratch struct {
 
 // tmpSize is the pool of one size.
 type tmpSize struct {
-	spares []*image  // formatted and empty
+	spares []*image  // ready and empty
 	used   time.Time // the last launch that asked for the size
 	failed time.Time // the last failure to format one
 }
@@ -119,14 +133,14 @@ func newScratch(dir string, log *slog.Logger, images bool, spares int) (*scratch
 		return nil, fmt.Errorf("scratch directory: %w", err)
 	}
 	s := &scratch{
-		dir:     dir,
-		log:     log,
-		spares:  spares,
-		sizes:   make(map[int]*tmpSize),
-		layouts: make(map[int]imageLayout),
-		wake:    make(chan struct{}, 1),
-		closing: make(chan struct{}),
-		done:    make(chan struct{}),
+		dir:       dir,
+		log:       log,
+		spares:    spares,
+		sizes:     make(map[int]*tmpSize),
+		templates: make(map[int]*template),
+		wake:      make(chan struct{}, 1),
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	s.removeStale()
 	if images {
@@ -135,9 +149,9 @@ func newScratch(dir string, log *slog.Logger, images bool, spares int) (*scratch
 	return s, nil
 }
 
-// useImages checks that an image can be made, keeps it as the first spare
-// of the default size and starts keeping spares. Without success, /tmp
-// stays a directory and the reason is returned.
+// useImages checks that an image can be made, making the template of the
+// default size, and returns one, for the probe. Without success, /tmp stays
+// a directory and the reason is returned.
 func (s *scratch) useImages() (*image, error) {
 	if s.mkfs == "" {
 		return nil, errors.New("mke2fs not found (install e2fsprogs)")
@@ -168,8 +182,9 @@ func (s *scratch) start() {
 // images reports whether /tmp is an image rather than a directory.
 func (s *scratch) images() bool { return s.mkfs != "" }
 
-// close stops keeping spares and releases them. Later launches format
-// their image themselves.
+// close stops keeping spares and releases them and the templates. Later
+// launches copy their image themselves, from templates made again; those
+// last as long as the process.
 func (s *scratch) close() {
 	s.mu.Lock()
 	if s.closed {
@@ -179,7 +194,8 @@ func (s *scratch) close() {
 	s.closed = true
 	keeping := s.keeping
 	close(s.closing)
-	var spares []*image
+	spares := s.retired
+	s.retired = nil
 	for _, z := range s.sizes {
 		spares = append(spares, z.spares...)
 		z.spares = nil
@@ -191,6 +207,14 @@ func (s *scratch) close() {
 	for _, im := range spares {
 		im.close(false)
 	}
+	s.tplMu.Lock()
+	for _, t := range s.templates {
+		if t.file != nil {
+			t.file.Close()
+		}
+	}
+	s.templates = make(map[int]*template)
+	s.tplMu.Unlock()
 }
 
 // get returns the /tmp of a new environment in ModeNamespaces: a spare
@@ -229,6 +253,26 @@ func (s *scratch) get(sizeMB int) (tmpStore, error) {
 	return tmpStore{img: img}, nil
 }
 
+// release releases the image of an environment that has ended. It is shut
+// down at once; the rest (the unmount, the loop device's detaching, the
+// freeing of its file) is left to the keeper, at its low priority, when it
+// runs: it is work a cold start should not wait for, and the kernel does
+// some of it in the thread that closes the last descriptor.
+func (s *scratch) release(img *image) {
+	img.shutdown()
+	s.mu.Lock()
+	keeper := s.keeping && !s.closed
+	if keeper {
+		s.retired = append(s.retired, img)
+	}
+	s.mu.Unlock()
+	if !keeper {
+		img.close(false)
+		return
+	}
+	s.poke()
+}
+
 // poke wakes the keeper.
 func (s *scratch) poke() {
 	select {
@@ -237,11 +281,22 @@ func (s *scratch) poke() {
 	}
 }
 
-// keep formats spare images until close: for each size in use, up to
-// s.spares of them.
+// keep makes spare images until close: for each size in use, up to
+// s.spares of them. It also closes the images of environments that ended.
+//
+// It runs on a thread of its own at a low CPU priority (nice 10) and the
+// lowest best-effort I/O priority, which mke2fs inherits, so that the
+// kernel's work of making and unmounting file systems, done in the calling
+// thread, does not slow down the cold starts it is for; the thread ends
+// with the goroutine.
 func (s *scratch) keep() {
 	defer close(s.done)
+	runtime.LockOSThread()
+	// The calling thread only, on Linux.
+	unix.Setpriority(unix.PRIO_PROCESS, 0, 10)
+	unix.Syscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, 0, ioprioBestEffortLowest)
 	for {
+		s.closeRetired()
 		size, wait := s.next()
 		if size == 0 {
 			timer := time.NewTimer(wait)
@@ -278,8 +333,26 @@ func (s *scratch) keep() {
 		}
 		s.mu.Unlock()
 		if err != nil {
-			s.log.Warn("format a spare /tmp image", "size_mb", size, lambdahost.LogKeyError, err)
+			s.log.Warn("make a spare /tmp file system", "size_mb", size, lambdahost.LogKeyError, err)
 		}
+	}
+}
+
+// ioprio_set(2) arguments: the calling thread, and the lowest priority of
+// the best-effort class (IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 7)).
+const (
+	ioprioWhoProcess       = 1
+	ioprioBestEffortLowest = 2<<13 | 7
+)
+
+// closeRetired closes the images of environments that ended.
+func (s *scratch) closeRetired() {
+	s.mu.Lock()
+	retired := s.retired
+	s.retired = nil
+	s.mu.Unlock()
+	for _, im := range retired {
+		im.close(false)
 	}
 }
 
@@ -321,30 +394,58 @@ func (s *scratch) next() (size int, wait time.Duration) {
 }
 
 // format makes an empty image of exactly sizeMB MiB available to the
-// function user and returns its detached mount. The first image of a size
-// measures the layout the later ones use.
+// function user and returns it mounted: a copy of the size's template,
+// made by the first call for the size.
 func (s *scratch) format(sizeMB int) (*image, error) {
-	want := int64(sizeMB) << 20 / blockSize
+	s.tplMu.RLock()
+	defer s.tplMu.RUnlock()
 	s.mu.Lock()
-	lay, ok := s.layouts[sizeMB]
-	s.mu.Unlock()
-	if !ok {
-		lay = guessLayout(want)
+	t := s.templates[sizeMB]
+	if t == nil {
+		t = &template{}
+		s.templates[sizeMB] = t
 	}
+	s.mu.Unlock()
+	t.once.Do(func() { t.file, t.blocks, t.err = s.makeTemplate(sizeMB) })
+	if t.err != nil {
+		s.mu.Lock()
+		if s.templates[sizeMB] == t {
+			delete(s.templates, sizeMB) // to try again next time
+		}
+		s.mu.Unlock()
+		return nil, t.err
+	}
+	return s.copyImage(t)
+}
+
+// template is the file system of a size, formatted by mke2fs and prepared
+// once: the images of the size are copies of its file, which take a
+// millisecond where mke2fs takes 15 to 50, and no fsync.
+type template struct {
+	once   sync.Once
+	file   *os.File
+	blocks int64
+	err    error
+}
+
+// makeTemplate formats the template of sizeMB, in a file with no name:
+// root sticky and writable by all, no lost+found, and exactly sizeMB MiB
+// available to the function user. The first layout is a guess, measured
+// once mounted and corrected if need be.
+func (s *scratch) makeTemplate(sizeMB int) (*os.File, int64, error) {
+	want := int64(sizeMB) << 20 / blockSize
+	lay := guessLayout(want)
 	for attempt := 0; ; attempt++ {
-		img, avail, err := s.makeImage(lay)
+		file, avail, err := s.formatTemplate(lay)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if avail == want {
-			s.mu.Lock()
-			s.layouts[sizeMB] = lay
-			s.mu.Unlock()
-			return img, nil
+			return file, lay.blocks, nil
 		}
-		img.close(false)
+		file.Close()
 		if attempt == 3 {
-			return nil, fmt.Errorf("an image of %d blocks, %d reserved, leaves %d available, want %d", lay.blocks, lay.reserved, avail, want)
+			return nil, 0, fmt.Errorf("a file system of %d blocks, %d reserved, leaves %d available, want %d", lay.blocks, lay.reserved, avail, want)
 		}
 		if avail > want {
 			lay.reserved += avail - want
@@ -365,27 +466,18 @@ func guessLayout(want int64) imageLayout {
 	return imageLayout{blocks: want + want/32 + resv + want/1024 + 256}
 }
 
-// makeImage formats a new image with layout lay and mounts it, detached.
-// It returns the image and the blocks available to the function user.
-func (s *scratch) makeImage(lay imageLayout) (_ *image, avail int64, err error) {
-	file, name, err := s.backingFile(lay.blocks * blockSize)
+// formatTemplate formats a new file with layout lay, prepares its root and
+// returns it with the blocks it leaves available to the function user.
+func (s *scratch) formatTemplate(lay imageLayout) (_ *os.File, avail int64, err error) {
+	file, err := s.backingFile(lay.blocks * blockSize)
 	if err != nil {
 		return nil, 0, err
 	}
-	dev, devName, err := attachLoop(file)
-	// The loop device holds the file from now on: it has no name left,
-	// and the last close of the device detaches it and frees the file.
-	file.Close()
-	if name != "" {
-		os.Remove(name)
-	}
-	if err != nil {
-		return nil, 0, err
-	}
-	// Closed once the file system holds the device, so that it detaches
-	// when the file system is unmounted.
-	defer dev.Close()
-
+	defer func() {
+		if err != nil {
+			file.Close()
+		}
+	}()
 	args := []string{"-q", "-F", "-t", "ext4", "-b", strconv.Itoa(blockSize), "-i", "8192", "-I", "256",
 		"-O", "^has_journal,^resize_inode", "-E", "lazy_itable_init=1,nodiscard,root_owner=0:0"}
 	if lay.reserved > 0 {
@@ -396,62 +488,134 @@ func (s *scratch) makeImage(lay imageLayout) (_ *image, avail int64, err error) 
 	} else {
 		args = append(args, "-m", "0")
 	}
-	cmd := exec.Command(s.mkfs, append(args, devName)...)
+	// The file has no name: mke2fs gets it as its descriptor 3.
+	cmd := exec.Command(s.mkfs, append(args, "/proc/self/fd/3")...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.ExtraFiles = []*os.File{file}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, 0, fmt.Errorf("mke2fs: %w: %s", err, strings.TrimSpace(string(out)))
 	}
-	mnt, err := mountImage(devName)
+	img, err := s.mountFile(file)
 	if err != nil {
 		return nil, 0, err
 	}
-	fd, err := unix.Openat(int(mnt.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		mnt.Close()
-		return nil, 0, fmt.Errorf("open image: %w", err)
-	}
-	img := &image{mount: mnt, root: os.NewFile(uintptr(fd), devName)}
-	defer func() {
-		if err != nil {
-			img.close(false)
-		}
-	}()
+	// Closing the mount unmounts the file system, which writes it back,
+	// before Close returns.
+	defer img.close(false)
 	root := int(img.root.Fd())
-	// /tmp is sticky and writable by all, and empty, as a tmpfs would be.
 	if err := unix.Fchmod(root, 0o1777); err != nil {
-		return nil, 0, fmt.Errorf("chmod image: %w", err)
+		return nil, 0, fmt.Errorf("chmod /tmp: %w", err)
 	}
 	if err := unix.Unlinkat(root, "lost+found", unix.AT_REMOVEDIR); err != nil && err != unix.ENOENT {
 		return nil, 0, fmt.Errorf("remove lost+found: %w", err)
 	}
 	var st unix.Statfs_t
 	if err := unix.Fstatfs(root, &st); err != nil {
-		return nil, 0, fmt.Errorf("statfs image: %w", err)
+		return nil, 0, fmt.Errorf("statfs: %w", err)
 	}
-	return img, int64(st.Bavail) * int64(st.Bsize) / blockSize, nil
+	return file, int64(st.Bavail) * int64(st.Bsize) / blockSize, nil
 }
 
-// backingFile creates the sparse file of an image: unnamed (O_TMPFILE) if
-// the file system allows it, otherwise named, in which case the caller
-// removes name once the loop device holds the file.
-func (s *scratch) backingFile(size int64) (f *os.File, name string, err error) {
+// copyImage copies the template t into a new file and mounts it.
+func (s *scratch) copyImage(t *template) (*image, error) {
+	file, err := s.backingFile(t.blocks * blockSize)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	if err := copyData(file, t.file); err != nil {
+		return nil, fmt.Errorf("copy /tmp template: %w", err)
+	}
+	return s.mountFile(file)
+}
+
+// copyData copies what src holds into dst, at the same offsets, skipping
+// its holes: a new file system is mostly holes.
+func copyData(dst, src *os.File) error {
+	sfd, dfd := int(src.Fd()), int(dst.Fd())
+	var buf []byte
+	for off := int64(0); ; {
+		// Offsets are explicit: copies from one template may run at
+		// once, and the file offset that lseek sets is not used.
+		data, err := unix.Seek(sfd, off, unix.SEEK_DATA)
+		if err == unix.ENXIO {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		hole, err := unix.Seek(sfd, data, unix.SEEK_HOLE)
+		if err != nil {
+			return err
+		}
+		for in, out := data, data; in < hole; {
+			n, err := unix.CopyFileRange(sfd, &in, dfd, &out, int(hole-in), 0)
+			if err == unix.EXDEV || err == unix.ENOSYS || err == unix.EOPNOTSUPP || err == unix.EINVAL {
+				if buf == nil {
+					buf = make([]byte, 1<<20)
+				}
+				n, err = unix.Pread(sfd, buf[:min(int64(len(buf)), hole-in)], in)
+				if err == nil && n > 0 {
+					n, err = unix.Pwrite(dfd, buf[:n], out)
+				}
+				in += int64(n)
+				out += int64(n)
+			}
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return io.ErrUnexpectedEOF
+			}
+		}
+		off = hole
+	}
+}
+
+// mountFile attaches file, a formatted image, to a loop device and mounts
+// it, detached. The loop device holds the file and detaches itself once
+// the file system is unmounted, which frees the file if it was the last
+// holder.
+func (s *scratch) mountFile(file *os.File) (*image, error) {
+	dev, devName, err := attachLoop(file)
+	if err != nil {
+		return nil, err
+	}
+	// Once the file system holds the device, its last close is the
+	// unmount's.
+	defer dev.Close()
+	mnt, err := mountImage(devName)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Openat(int(mnt.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		mnt.Close()
+		return nil, fmt.Errorf("open /tmp: %w", err)
+	}
+	return &image{mount: mnt, root: os.NewFile(uintptr(fd), devName)}, nil
+}
+
+// backingFile creates the sparse file of an image, with no name: with
+// O_TMPFILE if the file system allows it, otherwise removed as soon as it
+// is created.
+func (s *scratch) backingFile(size int64) (*os.File, error) {
+	var f *os.File
 	fd, err := unix.Open(s.dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
 	if err == nil {
 		f = os.NewFile(uintptr(fd), filepath.Join(s.dir, "(image)"))
 	} else {
-		name = filepath.Join(s.dir, s.newName()+".img")
+		name := filepath.Join(s.dir, s.newName()+".img")
 		if f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
-			return nil, "", fmt.Errorf("create image: %w", err)
+			return nil, fmt.Errorf("create image: %w", err)
 		}
+		os.Remove(name)
 	}
 	if err := f.Truncate(size); err != nil {
 		f.Close()
-		if name != "" {
-			os.Remove(name)
-		}
-		return nil, "", fmt.Errorf("create image: %w", err)
+		return nil, fmt.Errorf("create image: %w", err)
 	}
-	return f, name, nil
+	return f, nil
 }
 
 // attachLoop attaches file to a free loop device, which detaches itself
@@ -478,14 +642,6 @@ func attachLoop(file *os.File) (*os.File, string, error) {
 		copy(cfg.Info.File_name[:], "lambdahost-tmp")
 		err = unix.IoctlLoopConfigure(int(dev.Fd()), &cfg)
 		if err == nil {
-			// Nothing on the device needs to survive a crash, so it
-			// need not flush: a flush of a loop device fsyncs its
-			// file, a commit of the host's journal that can take
-			// seconds on a busy disk. The kernel then drops the
-			// flushes of mke2fs, of ext4 and of fsync(2) inside the
-			// environment, as tmpfs ignores fsync(2).
-			// Without sysfs, it only costs time.
-			os.WriteFile(fmt.Sprintf("/sys/block/loop%d/queue/write_cache", n), []byte("write through"), 0)
 			return dev, name, nil
 		}
 		dev.Close()
@@ -515,8 +671,12 @@ func mountImage(dev string) (*os.File, error) {
 		return nil, fmt.Errorf("mount %s: %w", dev, err)
 	}
 	// The inode tables were not zeroed (lazy_itable_init), and need not
-	// be: nothing on this file system outlives it.
-	for _, flag := range []string{"noinit_itable", "discard"} {
+	// be: nothing on this file system outlives it, which is also why it
+	// never asks the device to flush (nobarrier): a flush of a loop
+	// device fsyncs its file, a commit of the host's journal that can
+	// take seconds on a busy disk, and fsync(2) in /tmp is then as cheap
+	// as on tmpfs.
+	for _, flag := range []string{"noinit_itable", "nobarrier"} {
 		if err := unix.FsconfigSetFlag(fs, flag); err != nil {
 			return nil, fmt.Errorf("mount %s: %s: %w", dev, flag, err)
 		}

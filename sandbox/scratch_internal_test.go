@@ -115,7 +115,7 @@ func TestFormat(t *testing.T) {
 	s := mustScratchImages(t)
 	for _, sizeMB := range []int{512, 513, 1000, 2048, 10240} {
 		t.Run(fmt.Sprint(sizeMB), func(t *testing.T) {
-			for i := range 2 { // measured, then from the measure
+			for i := range 2 { // the template, then a copy of it
 				img, err := s.format(sizeMB)
 				if err != nil {
 					t.Fatal(err)
