@@ -87,7 +87,8 @@
 // made sticky and writable by all. Each /tmp is a copy of the template's
 // file (its metadata: a few hundred KB for 512 MB, 4 MB for 10 GB),
 // attached and mounted, and the launcher keeps Options.TmpSpares of them for
-// each size in use ready. They are replaced in the background at a low CPU
+// each size in use ready (only the first environment of a size waits for
+// its template). They are replaced in the background at a low CPU
 // and I/O priority, at which the file systems of ended environments are also
 // let go of (their unmount is kernel work in the thread that closes them).
 // The loop device does direct I/O on its file, so the file's pages are not
