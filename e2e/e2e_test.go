@@ -56,7 +56,7 @@
 //	    the nine code signing config operations     TestCodeSigningConfigs         cli boto3 sdk
 //	27  SourceKMSKeyArn, no plaintext, disabled key TestSourceKMSKeyArn            cli (kms) sdk
 //	28  /tmp: disk apart from memory, ENOSPC, warm  TestEphemeralStorage           boto3 sdk
-//	    /tmp: 10 GB, private, resized, released     TestEphemeralStorage           sdk
+//	    /tmp: 10 GB, private, resized, emptied      TestEphemeralStorage           sdk
 package e2e
 
 import (

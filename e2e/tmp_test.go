@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -111,18 +112,29 @@ func TestEphemeralStorage(t *testing.T) {
 		return
 	}
 
-	t.Run("released-when-environments-end", func(t *testing.T) {
-		// Each function wrote hundreds of MB to its /tmp: its file
-		// system is told apart from the spare ones kept formatted by
-		// what was written to it since it was mounted.
-		const written = 64 << 20
-		if len(loopDevicesIn(t, scratch, written)) == 0 {
-			t.Fatalf("no loop device over a file of %s has had %d bytes written while the /tmp written to are in use", scratch, written)
+	t.Run("emptied-when-environments-end", func(t *testing.T) {
+		// Each function wrote hundreds of MB to its /tmp, which the
+		// file under it holds on the host; empty file systems hold a
+		// few hundred KB. lambdahost keeps those files open, unnamed.
+		const held = 64 << 20
+		pid := srv.proc.cmd.Process.Pid
+		if len(filesHolding(t, pid, scratch, held)) == 0 {
+			t.Fatalf("no file of %s holds %d bytes while the /tmp written to are in use", scratch, held)
 		}
 		for _, name := range []string{"tmp-" + SDKDriver, "tmp-" + Boto3Driver} {
 			d.Call(t, "DeleteFunction", Params{"FunctionName": name}).OK(t)
 		}
-		waitLoopDevices(t, scratch, written)
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			files := filesHolding(t, pid, scratch, held)
+			if len(files) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("files of %s still hold %v bytes 2 minutes after their environments ended", scratch, files)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	})
 
 	t.Run("nothing-left-after-sigkill", func(t *testing.T) {
@@ -134,7 +146,7 @@ func TestEphemeralStorage(t *testing.T) {
 		srv.Kill()
 		// The environments die with lambdahost; the kernel then frees
 		// their file systems, the spare ones and the files under them.
-		waitLoopDevices(t, scratch, -1)
+		waitLoopDevices(t, scratch)
 		if left := leftIn(t, scratch); len(left) != 0 {
 			t.Errorf("%s holds %q after SIGKILL, want nothing", scratch, left)
 		}
@@ -182,46 +194,57 @@ func maxMemoryUsed(t testing.TB, log string) int {
 	return n
 }
 
-// loopDevicesIn returns the loop devices over a file of dir whose ext4
-// file system has had more than written bytes written to it since it was
-// mounted; all of them if written is negative.
-func loopDevicesIn(t testing.TB, dir string, written int64) []string {
+// filesHolding returns the files of dir that process pid has open, with
+// no name left, and that hold more than held bytes on the host, with what
+// they hold.
+func filesHolding(t testing.TB, pid int, dir string, held int64) map[string]int64 {
 	t.Helper()
-	names, err := filepath.Glob("/sys/block/loop*")
+	fds, err := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := make(map[string]int64)
+	for _, fd := range fds {
+		target, err := os.Readlink(fd)
+		if err != nil || !strings.HasPrefix(target, dir+"/") {
+			continue
+		}
+		var st syscall.Stat_t
+		if err := syscall.Stat(fd, &st); err != nil {
+			continue // closed meanwhile
+		}
+		if st.Blocks*512 > held {
+			files[target] = st.Blocks * 512
+		}
+	}
+	return files
+}
+
+// loopDevicesIn returns the loop devices over a file of dir.
+func loopDevicesIn(t testing.TB, dir string) []string {
+	t.Helper()
+	names, err := filepath.Glob("/sys/block/loop*/loop/backing_file")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var devs []string
 	for _, n := range names {
-		b, err := os.ReadFile(filepath.Join(n, "loop", "backing_file"))
-		if err != nil || !strings.HasPrefix(string(b), dir+"/") {
-			continue // not attached, detached meanwhile, or not ours
-		}
-		if written < 0 {
-			devs = append(devs, filepath.Base(n))
-			continue
-		}
-		// The device's own counters add up every file it was attached
-		// to; ext4 counts from its mount.
-		kb, err := os.ReadFile(filepath.Join("/sys/fs/ext4", filepath.Base(n), "session_write_kbytes"))
-		if err != nil {
-			continue // not mounted (yet, or any more)
-		}
-		if k, _ := strconv.ParseInt(strings.TrimSpace(string(kb)), 10, 64); k<<10 > written {
-			devs = append(devs, filepath.Base(n))
+		b, err := os.ReadFile(n)
+		if err == nil && strings.HasPrefix(string(b), dir+"/") {
+			devs = append(devs, strings.Split(n, "/")[3])
 		}
 	}
 	return devs
 }
 
-// waitLoopDevices waits until no loop device over a file of dir has had
-// more than written bytes written: the kernel detaches them once their file
-// system is unmounted, asynchronously.
-func waitLoopDevices(t testing.TB, dir string, written int64) {
+// waitLoopDevices waits until no loop device is over a file of dir: the
+// kernel detaches them once their file system is unmounted,
+// asynchronously.
+func waitLoopDevices(t testing.TB, dir string) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		devs := loopDevicesIn(t, dir, written)
+		devs := loopDevicesIn(t, dir)
 		if len(devs) == 0 {
 			return
 		}

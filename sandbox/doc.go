@@ -72,34 +72,38 @@
 // fails with ENOSPC), on a loop device whose file is sparse and unnamed
 // (O_TMPFILE). The launcher mounts it with fsmount(2), attached nowhere, and
 // passes the mount to the init with the Spec, which attaches it at /tmp
-// inside the new mount namespace; the host never sees it. It lives as long
-// as the environment: when the environment ends, the launcher shuts the file
-// system down (its page cache is dropped, not written) and lets go of it,
-// the kernel unmounts it, the loop device detaches itself (autoclear) and
-// the file, which has no name, is freed. A launcher killed with SIGKILL
-// leaves nothing behind either, as its environments die with it
-// (PR_SET_PDEATHSIG) and its descriptors are closed.
+// inside the new mount namespace; the host never sees it. Nothing of it
+// outlives its environment: when the environment has ended, everything in
+// it is removed (through its root, so that no link left in it leads
+// elsewhere) and, if it then has exactly its size free again, it is kept for
+// another environment of the same size (up to twice Options.TmpSpares per
+// size); otherwise, or past that, it is shut down (its page cache is
+// dropped, not written) and let go of, the kernel unmounts it, the loop
+// device detaches itself (autoclear) and the file, which has no name, is
+// freed. A launcher killed with SIGKILL leaves nothing behind either: its
+// environments die with it (PR_SET_PDEATHSIG), and its descriptors, the
+// last holders of the file systems, are closed.
 //
 // Formatting a file system takes 15 to 50 ms (mke2fs, from e2fsprogs, is
 // run), so each size is formatted once, as a template: the first one of a
 // size measures how large the file system must be, and how many blocks to
 // reserve for root, for exactly the size to be available, and its root is
-// made sticky and writable by all. Each /tmp is a copy of the template's
+// made sticky and writable by all. A new /tmp is a copy of the template's
 // file (its metadata: a few hundred KB for 512 MB, 4 MB for 10 GB),
 // attached and mounted, and the launcher keeps Options.TmpSpares of them for
-// each size in use ready (only the first environment of a size waits for
-// its template). They are replaced in the background at a low CPU
-// and I/O priority, at which the file systems of ended environments are also
-// let go of (their unmount is kernel work in the thread that closes them).
-// The loop device does direct I/O on its file, so the file's pages are not
+// each size in use ready, new or emptied (only the first environment of a
+// size waits for its template). They are made, and the file systems of
+// ended environments emptied or let go of, in the background at a low CPU
+// and I/O priority: that kernel work is done in the calling thread. The
+// loop device does direct I/O on its file, so the file's pages are not
 // cached twice, and the file system never asks it to flush: nothing in /tmp
 // needs to survive a crash, a flush of a loop device fsyncs its file (a
 // commit of the host's journal, which can take seconds on a busy disk), and
 // fsync(2) in /tmp is then as cheap as on tmpfs. The file keeps the blocks
-// /tmp has used, up to its size, until the environment ends: a file deleted
-// in /tmp frees its blocks for /tmp, not on the host (online discard is
+// /tmp has used (up to its size) until it is emptied: a file deleted in
+// /tmp frees its blocks for /tmp, not on the host (online discard is
 // synchronous without a journal, and would make unlink(2) wait for the
-// host's disk).
+// host's disk); emptying gives them back (FITRIM punches holes in the file).
 //
 // Where a file system cannot be made (no loop devices, no mke2fs, no
 // fsmount), and in ModeProcess, /tmp is a directory in ScratchDir whose size

@@ -174,9 +174,13 @@ func (m *memUse) cache(v2 bool) (int64, bool) {
 	if n == 0 && err != nil {
 		return 0, false
 	}
-	inactive, active, mapped := "total_inactive_file", "total_active_file", "total_mapped_file"
+	// The page cache as the memory cgroup counts it, less shared memory
+	// (tmpfs, memfd: memory the function holds) and the pages processes
+	// map. The file LRU lists would leave out the pages reclaim or a
+	// truncation has taken off them for a moment, and count them as used.
+	file, shmem, mapped := "total_cache", "total_shmem", "total_mapped_file"
 	if v2 {
-		inactive, active, mapped = "inactive_file", "active_file", "file_mapped"
+		file, shmem, mapped = "file", "shmem", "file_mapped"
 	}
 	var v [3]int64
 	found := 0
@@ -185,7 +189,7 @@ func (m *memUse) cache(v2 bool) (int64, bool) {
 		if !ok {
 			continue
 		}
-		for i, key := range [3]string{inactive, active, mapped} {
+		for i, key := range [3]string{file, shmem, mapped} {
 			if string(k) == key {
 				if v[i], err = strconv.ParseInt(string(val), 10, 64); err != nil {
 					return 0, false
@@ -197,7 +201,7 @@ func (m *memUse) cache(v2 bool) (int64, bool) {
 	if found != 3 {
 		return 0, false
 	}
-	return max(v[0]+v[1]-v[2], 0), true
+	return max(v[0]-v[1]-v[2], 0), true
 }
 
 // memWatch samples the memory of running environments every memTick, so

@@ -39,12 +39,11 @@ var devNull = sync.OnceValues(func() (*os.File, error) {
 func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memoryMB int, output io.Writer, listener net.Listener, tmp tmpStore) (_ *Process, err error) {
 	var mount *os.File
 	if tmp.img != nil {
-		// The init has its own copy once the Spec is sent: the file
-		// system lives as long as the environment's mount namespace,
-		// and the root the Process keeps.
-		mount = tmp.img.mount
+		// The init has its own copy once the Spec is sent; the image
+		// keeps the file system through its root. Taken out before the
+		// reaper may release the image.
+		mount, tmp.img.mount = tmp.img.mount, nil
 		defer mount.Close()
-		tmp.img = &image{root: tmp.img.root}
 	}
 	namespaces := listener == nil
 	is.Namespaces = namespaces

@@ -9,11 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -49,8 +51,22 @@ type image struct {
 	// mount is the detached mount, which the init attaches.
 	mount *os.File
 	// root is its root directory, kept open by the launcher until the
-	// environment ends, to shut the file system down then.
+	// environment ends, to empty the file system or shut it down then.
 	root *os.File
+	// file is the file under the loop device dev.
+	file *os.File
+	dev  string
+	// empty is what the file system has free when it is empty.
+	empty emptyFS
+	// sizeMB is the size of /tmp it serves.
+	sizeMB int
+}
+
+// emptyFS is what an empty image has free, and what its file holds.
+type emptyFS struct {
+	blocks int64  // available to the function user, in blocks
+	inodes uint64 // free inodes
+	file   int64  // bytes its file holds on the host
 }
 
 // fsIOCShutdown is FS_IOC_SHUTDOWN (EXT4_IOC_SHUTDOWN), and
@@ -60,8 +76,9 @@ const (
 	fsGoingNoLogFlush = 2
 )
 
-// close releases the image. Once the environment that used it has ended,
-// the file system is shut down first (see scratch.release).
+// close releases the image: the kernel then unmounts the file system (when
+// no environment holds it either), detaches the loop device and frees the
+// file. With shutdown, the file system stops all I/O first (see shutdown).
 func (im *image) close(shutdown bool) {
 	if im.mount != nil {
 		im.mount.Close()
@@ -70,6 +87,9 @@ func (im *image) close(shutdown bool) {
 		im.shutdown()
 	}
 	im.root.Close()
+	if im.file != nil {
+		im.file.Close()
+	}
 }
 
 // shutdown stops all I/O to the file system at once: its unmount would
@@ -194,15 +214,21 @@ func (s *scratch) close() {
 	s.closed = true
 	keeping := s.keeping
 	close(s.closing)
-	spares := s.retired
+	s.mu.Unlock()
+	if keeping {
+		<-s.done
+	}
+	s.mu.Lock()
+	retired := s.retired
 	s.retired = nil
+	var spares []*image
 	for _, z := range s.sizes {
 		spares = append(spares, z.spares...)
 		z.spares = nil
 	}
 	s.mu.Unlock()
-	if keeping {
-		<-s.done
+	for _, im := range retired {
+		im.close(true)
 	}
 	for _, im := range spares {
 		im.close(false)
@@ -253,13 +279,10 @@ func (s *scratch) get(sizeMB int) (tmpStore, error) {
 	return tmpStore{img: img}, nil
 }
 
-// release releases the image of an environment that has ended. It is shut
-// down at once; the rest (the unmount, the loop device's detaching, the
-// freeing of its file) is left to the keeper, at its low priority, when it
-// runs: it is work a cold start should not wait for, and the kernel does
-// some of it in the thread that closes the last descriptor.
+// release takes back the image of an environment that has ended. The
+// keeper empties it and keeps it as a spare (see recycle), at its low
+// priority; without a keeper, it is shut down and closed at once.
 func (s *scratch) release(img *image) {
-	img.shutdown()
 	s.mu.Lock()
 	keeper := s.keeping && !s.closed
 	if keeper {
@@ -267,10 +290,18 @@ func (s *scratch) release(img *image) {
 	}
 	s.mu.Unlock()
 	if !keeper {
-		img.close(false)
+		img.close(true)
 		return
 	}
 	s.poke()
+}
+
+// spare reports whether img is among the spares, for tests.
+func (s *scratch) spare(img *image) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	z := s.sizes[img.sizeMB]
+	return z != nil && slices.Contains(z.spares, img)
 }
 
 // poke wakes the keeper.
@@ -296,7 +327,7 @@ func (s *scratch) keep() {
 	unix.Setpriority(unix.PRIO_PROCESS, 0, 10)
 	unix.Syscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, 0, ioprioBestEffortLowest)
 	for {
-		s.closeRetired()
+		s.recycleRetired()
 		size, wait := s.next()
 		if size == 0 {
 			timer := time.NewTimer(wait)
@@ -345,15 +376,110 @@ const (
 	ioprioBestEffortLowest = 2<<13 | 7
 )
 
-// closeRetired closes the images of environments that ended.
-func (s *scratch) closeRetired() {
+// recycleRetired empties the images of environments that ended and keeps
+// them as spares of their size, up to twice s.spares: a launch and the end
+// of an environment, the usual pair (a function's new version replaces the
+// old one's environments), then cost no new image. It closes the others,
+// and those it cannot empty.
+func (s *scratch) recycleRetired() {
 	s.mu.Lock()
 	retired := s.retired
 	s.retired = nil
 	s.mu.Unlock()
 	for _, im := range retired {
-		im.close(false)
+		s.mu.Lock()
+		z := s.sizes[im.sizeMB]
+		wanted := !s.closed && z != nil && len(z.spares) < 2*s.spares
+		s.mu.Unlock()
+		if !wanted {
+			im.close(true)
+			continue
+		}
+		if err := s.recycle(im); err != nil {
+			s.log.Debug("a /tmp file system is not reused", lambdahost.LogKeyError, err)
+			im.close(true)
+			continue
+		}
+		s.mu.Lock()
+		if z := s.sizes[im.sizeMB]; !s.closed && z != nil {
+			z.spares = append(z.spares, im)
+			im = nil
+		}
+		s.mu.Unlock()
+		if im != nil {
+			im.close(false)
+		}
 	}
+}
+
+// fitrim is FITRIM, which discards the free blocks of a file system, and
+// fstrimRange its argument.
+const fitrim = 0xc0185879
+
+type fstrimRange struct {
+	start, len, minlen uint64
+}
+
+// trimAbove is how much more than an empty image's the file of a used one
+// may hold before recycle gives the rest back to the host.
+const trimAbove = 16 << 20
+
+// recycle makes the image of an ended environment ready for another:
+// everything in it is removed (through the root directory, so that no link
+// the function left can lead elsewhere), it must then have exactly what it
+// had free when new, or it is not reused, blocks the function used are
+// given back to the host (FITRIM, which punches holes in the file), and it
+// is mounted anew, detached, for the next init: the file system stays
+// mounted and the loop device attached, which saves a cold start the work
+// of making them. Every environment of a launcher runs as the same user,
+// with its files' contents unreadable once removed, as on a new file
+// system.
+func (s *scratch) recycle(im *image) error {
+	root, err := os.OpenRoot(fmt.Sprintf("/proc/self/fd/%d", im.root.Fd()))
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	dir, err := root.Open(".")
+	if err != nil {
+		return err
+	}
+	names, err := dir.Readdirnames(-1)
+	dir.Close()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := root.RemoveAll(name); err != nil {
+			return err
+		}
+	}
+	fd := int(im.root.Fd())
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		return err
+	}
+	var fi unix.Stat_t
+	if err := unix.Fstat(fd, &fi); err != nil {
+		return err
+	}
+	switch {
+	case int64(st.Bavail)*st.Bsize/blockSize != im.empty.blocks || st.Ffree != im.empty.inodes:
+		return fmt.Errorf("emptied, it has %d blocks and %d inodes free, want %d and %d", st.Bavail, st.Ffree, im.empty.blocks, im.empty.inodes)
+	case fi.Mode&0o7777 != 0o1777 || fi.Uid != 0 || fi.Gid != 0:
+		return fmt.Errorf("its root is %o %d:%d", fi.Mode&0o7777, fi.Uid, fi.Gid)
+	}
+	var file unix.Stat_t
+	if err := unix.Fstat(int(im.file.Fd()), &file); err == nil && file.Blocks*512 > im.empty.file+trimAbove {
+		r := fstrimRange{len: ^uint64(0)}
+		unix.Syscall(unix.SYS_IOCTL, uintptr(fd), fitrim, uintptr(unsafe.Pointer(&r)))
+	}
+	mnt, err := mountImage(im.dev)
+	if err != nil {
+		return err
+	}
+	im.mount = mnt
+	return nil
 }
 
 // next picks a size that lacks spares, or returns 0 and how long to wait
@@ -406,7 +532,7 @@ func (s *scratch) format(sizeMB int) (*image, error) {
 		s.templates[sizeMB] = t
 	}
 	s.mu.Unlock()
-	t.once.Do(func() { t.file, t.blocks, t.err = s.makeTemplate(sizeMB) })
+	t.once.Do(func() { t.file, t.blocks, t.empty, t.err = s.makeTemplate(sizeMB) })
 	if t.err != nil {
 		s.mu.Lock()
 		if s.templates[sizeMB] == t {
@@ -415,7 +541,12 @@ func (s *scratch) format(sizeMB int) (*image, error) {
 		s.mu.Unlock()
 		return nil, t.err
 	}
-	return s.copyImage(t)
+	img, err := s.copyImage(t)
+	if err != nil {
+		return nil, err
+	}
+	img.sizeMB = sizeMB
+	return img, nil
 }
 
 // template is the file system of a size, formatted by mke2fs and prepared
@@ -424,7 +555,8 @@ func (s *scratch) format(sizeMB int) (*image, error) {
 type template struct {
 	once   sync.Once
 	file   *os.File
-	blocks int64
+	blocks int64 // its size, in blocks
+	empty  emptyFS
 	err    error
 }
 
@@ -432,21 +564,22 @@ type template struct {
 // root sticky and writable by all, no lost+found, and exactly sizeMB MiB
 // available to the function user. The first layout is a guess, measured
 // once mounted and corrected if need be.
-func (s *scratch) makeTemplate(sizeMB int) (*os.File, int64, error) {
+func (s *scratch) makeTemplate(sizeMB int) (*os.File, int64, emptyFS, error) {
 	want := int64(sizeMB) << 20 / blockSize
 	lay := guessLayout(want)
 	for attempt := 0; ; attempt++ {
-		file, avail, err := s.formatTemplate(lay)
+		file, empty, err := s.formatTemplate(lay)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, emptyFS{}, err
 		}
-		if avail == want {
-			return file, lay.blocks, nil
+		if empty.blocks == want {
+			return file, lay.blocks, empty, nil
 		}
 		file.Close()
 		if attempt == 3 {
-			return nil, 0, fmt.Errorf("a file system of %d blocks, %d reserved, leaves %d available, want %d", lay.blocks, lay.reserved, avail, want)
+			return nil, 0, emptyFS{}, fmt.Errorf("a file system of %d blocks, %d reserved, leaves %d available, want %d", lay.blocks, lay.reserved, empty.blocks, want)
 		}
+		avail := empty.blocks
 		if avail > want {
 			lay.reserved += avail - want
 		} else {
@@ -467,11 +600,11 @@ func guessLayout(want int64) imageLayout {
 }
 
 // formatTemplate formats a new file with layout lay, prepares its root and
-// returns it with the blocks it leaves available to the function user.
-func (s *scratch) formatTemplate(lay imageLayout) (_ *os.File, avail int64, err error) {
+// returns it with what it has free.
+func (s *scratch) formatTemplate(lay imageLayout) (_ *os.File, empty emptyFS, err error) {
 	file, err := s.backingFile(lay.blocks * blockSize)
 	if err != nil {
-		return nil, 0, err
+		return nil, emptyFS{}, err
 	}
 	defer func() {
 		if err != nil {
@@ -493,27 +626,43 @@ func (s *scratch) formatTemplate(lay imageLayout) (_ *os.File, avail int64, err 
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	cmd.ExtraFiles = []*os.File{file}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, 0, fmt.Errorf("mke2fs: %w: %s", err, strings.TrimSpace(string(out)))
+		return nil, emptyFS{}, fmt.Errorf("mke2fs: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	img, err := s.mountFile(file)
 	if err != nil {
-		return nil, 0, err
+		return nil, emptyFS{}, err
 	}
-	// Closing the mount unmounts the file system, which writes it back,
-	// before Close returns.
-	defer img.close(false)
+	img.file = nil // the template's own
 	root := int(img.root.Fd())
 	if err := unix.Fchmod(root, 0o1777); err != nil {
-		return nil, 0, fmt.Errorf("chmod /tmp: %w", err)
+		img.close(false)
+		return nil, emptyFS{}, fmt.Errorf("chmod /tmp: %w", err)
 	}
 	if err := unix.Unlinkat(root, "lost+found", unix.AT_REMOVEDIR); err != nil && err != unix.ENOENT {
-		return nil, 0, fmt.Errorf("remove lost+found: %w", err)
+		img.close(false)
+		return nil, emptyFS{}, fmt.Errorf("remove lost+found: %w", err)
 	}
 	var st unix.Statfs_t
-	if err := unix.Fstatfs(root, &st); err != nil {
-		return nil, 0, fmt.Errorf("statfs: %w", err)
+	err = unix.Fstatfs(root, &st)
+	if err == nil {
+		err = unix.Syncfs(root)
 	}
-	return file, int64(st.Bavail) * int64(st.Bsize) / blockSize, nil
+	img.close(false)
+	if err != nil {
+		return nil, emptyFS{}, fmt.Errorf("statfs: %w", err)
+	}
+	// The copies must not start before the unmount has written the file
+	// system back, which a process forked meanwhile, holding our
+	// descriptors until it executes, can delay: the loop device detaches
+	// once it is done.
+	if err := waitDetached(img.dev, time.Minute); err != nil {
+		return nil, emptyFS{}, err
+	}
+	var fi unix.Stat_t
+	if err := unix.Fstat(int(file.Fd()), &fi); err != nil {
+		return nil, emptyFS{}, err
+	}
+	return file, emptyFS{blocks: int64(st.Bavail) * st.Bsize / blockSize, inodes: st.Ffree, file: fi.Blocks * 512}, nil
 }
 
 // copyImage copies the template t into a new file and mounts it.
@@ -522,11 +671,22 @@ func (s *scratch) copyImage(t *template) (*image, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer file.Close()
 	if err := copyData(file, t.file); err != nil {
+		file.Close()
 		return nil, fmt.Errorf("copy /tmp template: %w", err)
 	}
-	return s.mountFile(file)
+	img, err := s.mountFile(file)
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	img.empty = t.empty
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(img.root.Fd()), &st); err != nil || int64(st.Bavail)*st.Bsize/blockSize != t.empty.blocks {
+		img.close(false)
+		return nil, fmt.Errorf("a copy of the /tmp template has %d blocks available, want %d (%v)", st.Bavail, t.empty.blocks, err)
+	}
+	return img, nil
 }
 
 // copyData copies what src holds into dst, at the same offsets, skipping
@@ -573,9 +733,8 @@ func copyData(dst, src *os.File) error {
 }
 
 // mountFile attaches file, a formatted image, to a loop device and mounts
-// it, detached. The loop device holds the file and detaches itself once
-// the file system is unmounted, which frees the file if it was the last
-// holder.
+// it, detached. The loop device holds the file too, and detaches itself
+// once the file system is unmounted; the image owns file.
 func (s *scratch) mountFile(file *os.File) (*image, error) {
 	dev, devName, err := attachLoop(file)
 	if err != nil {
@@ -593,7 +752,22 @@ func (s *scratch) mountFile(file *os.File) (*image, error) {
 		mnt.Close()
 		return nil, fmt.Errorf("open /tmp: %w", err)
 	}
-	return &image{mount: mnt, root: os.NewFile(uintptr(fd), devName)}, nil
+	return &image{mount: mnt, root: os.NewFile(uintptr(fd), devName), file: file, dev: devName}, nil
+}
+
+// waitDetached waits until the loop device dev is detached.
+func waitDetached(dev string, timeout time.Duration) error {
+	name := "/sys/block/" + filepath.Base(dev) + "/loop/backing_file"
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, err := os.Stat(name); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s still attached after %v", dev, timeout)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // backingFile creates the sparse file of an image, with no name: with

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -190,5 +191,126 @@ func TestNamespaces_TmpDirectory(t *testing.T) {
 		if strings.HasPrefix(e.Name(), scratchPrefix) {
 			t.Errorf("%s left in the scratch directory", e.Name())
 		}
+	}
+}
+
+// TestRecycle empties an image as an environment could have left it: it is
+// then as new, and what the links in it pointed to is untouched.
+func TestRecycle(t *testing.T) {
+	s := mustScratchImages(t)
+	img, err := s.format(512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.close(false)
+	img.mount.Close() // as after an environment attached it
+	img.mount = nil
+	root := fmt.Sprintf("/proc/self/fd/%d", img.root.Fd())
+	big := make([]byte, 1<<20)
+	steps := []func() error{
+		func() error { return os.MkdirAll(root+"/d/e", 0o755) },
+		func() error { return os.WriteFile(root+"/d/e/f", big, 0o644) },
+		func() error { return os.WriteFile(root+"/big", bytes.Repeat(big, 64), 0o644) },
+		func() error { return os.Symlink("/etc/passwd", root+"/passwd") },
+		func() error { return os.Symlink("/", root+"/escape") },
+		func() error { return unix.Mkfifo(root+"/fifo", 0o644) },
+		func() error { return os.Link(root+"/d/e/f", root+"/hardlink") },
+		func() error { return os.Chmod(root+"/d", 0) },
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	if err := s.recycle(img); err != nil {
+		t.Fatalf("recycle: %v", err)
+	}
+	if img.mount == nil {
+		t.Error("no new mount after recycle")
+	}
+	if names, err := os.ReadDir(root); err != nil || len(names) != 0 {
+		t.Errorf("recycled image holds %v (%v), want nothing", names, err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(img.root.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	if got := int64(st.Bavail) * st.Bsize; got != 512<<20 {
+		t.Errorf("available=%d after recycle, want %d", got, 512<<20)
+	}
+	if _, err := os.Stat("/etc/passwd"); err != nil {
+		t.Errorf("/etc/passwd: %v after recycling an image linking to it", err)
+	}
+}
+
+// TestRecycle_Refused does not reuse an image whose root directory grew
+// with the many files it held: it would not have its size free any more.
+func TestRecycle_Refused(t *testing.T) {
+	s := mustScratchImages(t)
+	img, err := s.format(512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.close(false)
+	root := fmt.Sprintf("/proc/self/fd/%d", img.root.Fd())
+	for i := range 3000 {
+		if err := os.WriteFile(fmt.Sprintf("%s/file-with-a-long-name-%04d", root, i), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.recycle(img); err == nil {
+		t.Error("recycle succeeded, want a refusal")
+	}
+}
+
+// TestNamespaces_TmpRecycled runs an environment that fills its /tmp, then
+// another once the first one's file system is back among the spares: the
+// second gets it, empty.
+func TestNamespaces_TmpRecycled(t *testing.T) {
+	if os.Geteuid() != 0 {
+		skipOrFail(t, "namespaces mode needs root")
+	}
+	l, err := New(Options{Mode: ModeNamespaces, StateDir: t.TempDir(), TmpSpares: 1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		skipOrFail(t, fmt.Sprintf("namespaces unavailable: %v", err))
+	}
+	defer l.Close()
+	if !l.TmpEnforced() {
+		skipOrFail(t, "/tmp cannot be a file system of its own here")
+	}
+	run := func(sh string) (*Process, string) {
+		t.Helper()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := l.Launch(context.Background(), &lambdahost.LaunchSpec{ID: "recycled", Argv: []string{"/bin/sh", "-c", sh}, Output: w})
+		w.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(r)
+		select {
+		case <-p.(*Process).Done():
+		case <-time.After(time.Minute):
+			t.Fatal("environment did not end within a minute")
+		}
+		return p.(*Process), string(out)
+	}
+	first, _ := run("mkdir /tmp/d && head -c 100000000 /dev/zero > /tmp/d/f && ln -s / /tmp/root")
+	img := first.tmpImg
+	deadline := time.Now().Add(2 * time.Minute)
+	for !l.scratch.spare(img) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first environment's /tmp is not a spare after 2 minutes")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	second, out := run("ls -A /tmp; df -k /tmp | tail -1 | awk '{print $4}'")
+	if second.tmpImg != img {
+		t.Error("the second environment did not get the first one's /tmp")
+	}
+	if want := "524288\n"; out != want {
+		t.Errorf("second environment: output=%q, want an empty /tmp with %q KiB available", out, want)
 	}
 }
