@@ -34,7 +34,7 @@ func (s *Service) GetAccountSettings(ctx context.Context) (*AccountSettings, err
 		ConcurrentExecutions: accountConcurrency,
 	}
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
-		out.Usage, err = tx.Usage(ctx, c.Account, c.Region)
+		out.Usage, err = usage(ctx, tx, c.Account, c.Region)
 		return err
 	})
 	if err != nil {
@@ -50,8 +50,9 @@ type Collector interface {
 	Collect(ctx context.Context, referenced map[lambdahost.Digest]bool) (int, error)
 }
 
-// CollectGarbage deletes code blobs that no version references and that
-// were last committed more than grace ago. The grace period spares blobs
+// CollectGarbage deletes code blobs that neither a version (its own code
+// or its layers') nor a layer version references (referencedCode), and
+// that were last committed more than grace ago. The grace period spares blobs
 // committed by operations whose metadata has not committed yet.
 func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (deleted int, err error) {
 	s.init()
@@ -72,7 +73,7 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (dele
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		clear(referenced)
 		clear(stored)
-		refs, err := tx.CodeRefs(ctx)
+		refs, err := referencedCode(ctx, tx)
 		if err != nil {
 			return err
 		}

@@ -27,6 +27,15 @@ func getRecord[T any](ctx context.Context, tx lambdahost.Tx, kind, key string) (
 	return v, nil
 }
 
+// decodeRecord decodes a record that ListRecords answered as a T.
+func decodeRecord[T any](r lambdahost.Record) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(r.Value, v); err != nil {
+		return nil, fmt.Errorf("decode record %s: %w", r.Key, err)
+	}
+	return v, nil
+}
+
 // putRecord stores v as record (kind, key), replacing what is there.
 func putRecord(ctx context.Context, tx lambdahost.Tx, kind, key string, v any) error {
 	b, err := json.Marshal(v)

@@ -132,6 +132,8 @@ func checkQueryPlans(t *testing.T, s *Store) {
 				"SEARCH functions USING COVERING INDEX functions_reserved (account=? AND region=?"}},
 		{"digests", digestsSQL, nil,
 			[]string{"versions USING COVERING INDEX versions_digest"}},
+		{"layer-refs", layerRefsSQL, nil,
+			[]string{"SCAN versions USING INDEX versions_with_layers"}},
 		{"unsettled", unsettledSQL, nil,
 			[]string{"SCAN versions USING INDEX versions_unsettled"}},
 		{"list-events", listEventsSQL, []any{"", 100},

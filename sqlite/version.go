@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/lambdahost/lambdahost"
@@ -49,6 +51,14 @@ const (
 	// JSON record (codeRecord.SealedWith).
 	codeRefsSQL = `SELECT DISTINCT code_digest, json_extract(data, '$.code.sealedWith') FROM versions
 		WHERE code_digest IS NOT NULL`
+
+	// layerRefsSQL reads the code of the layers versions use from their
+	// JSON records (layerRecord), through the partial index
+	// versions_with_layers: only versions that have layers are read. Its
+	// condition is spelled as the index's, so that the planner uses it.
+	layerRefsSQL = `SELECT json_extract(l.value, '$.digest'), json_extract(l.value, '$.sealedWith')
+		FROM versions, json_each(versions.data, '$.config.layers') AS l
+		WHERE json_type(versions.data, '$.config.layers') = 'array'`
 
 	// unsettledSQL spells its condition as the partial index
 	// versions_unsettled does, so that the planner uses it. The values are
@@ -204,7 +214,54 @@ func (t *tx) Digests(ctx context.Context) ([]lambdahost.Digest, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list digests: %w", err)
 	}
+	layers, err := t.layerRefs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list digests: %w", err)
+	}
+	seen := map[lambdahost.Digest]bool{}
+	for _, d := range ds {
+		seen[d] = true
+	}
+	for _, r := range layers {
+		if !seen[r.Digest] {
+			seen[r.Digest] = true
+			ds = append(ds, r.Digest)
+		}
+	}
+	slices.SortFunc(ds, func(a, b lambdahost.Digest) int { return bytes.Compare(a[:], b[:]) })
 	return ds, nil
+}
+
+// layerRefs returns the code of every layer that a version uses, once per
+// (digest, key).
+func (t *tx) layerRefs(ctx context.Context) ([]lambdahost.CodeRef, error) {
+	rows, err := t.query(ctx, layerRefsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("list layer code: %w", err)
+	}
+	defer rows.Close()
+	seen := map[lambdahost.CodeRef]bool{}
+	var refs []lambdahost.CodeRef
+	for rows.Next() {
+		var hex string
+		var key sql.NullString
+		if err := rows.Scan(&hex, &key); err != nil {
+			return nil, fmt.Errorf("list layer code: %w", err)
+		}
+		d, err := lambdahost.ParseDigestHex(hex)
+		if err != nil {
+			return nil, fmt.Errorf("list layer code: %w", err)
+		}
+		r := lambdahost.CodeRef{Digest: d, SealedWith: key.String}
+		if !seen[r] {
+			seen[r] = true
+			refs = append(refs, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list layer code: %w", err)
+	}
+	return refs, nil
 }
 
 // CodeRefs implements lambdahost.Tx.
@@ -229,6 +286,21 @@ func (t *tx) CodeRefs(ctx context.Context) ([]lambdahost.CodeRef, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list code references: %w", err)
+	}
+	// A layer's code is referenced by the versions that use it; the same
+	// code may also be a version's own.
+	layers, err := t.layerRefs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list code references: %w", err)
+	}
+	have := make(map[lambdahost.CodeRef]bool, len(refs))
+	for _, r := range refs {
+		have[r] = true
+	}
+	for _, r := range layers {
+		if !have[r] {
+			refs = append(refs, r)
+		}
 	}
 	return refs, nil
 }
@@ -275,7 +347,9 @@ func scanVersions(rows *sql.Rows) ([]*lambdahost.Version, error) {
 		if err := json.Unmarshal(data, &r); err != nil {
 			return nil, fmt.Errorf("version %s: decode: %w", v.ARN(), err)
 		}
-		r.apply(&v)
+		if err := r.apply(&v); err != nil {
+			return nil, fmt.Errorf("version %s: decode: %w", v.ARN(), err)
+		}
 		vs = append(vs, &v)
 	}
 	if err := rows.Err(); err != nil {
@@ -315,13 +389,25 @@ type configRecord struct {
 	VpcConfig         *vpcConfigRecord         `json:"vpcConfig,omitzero"`
 	DeadLetterTarget  string                   `json:"deadLetterTarget,omitzero"`
 	TracingMode       string                   `json:"tracingMode,omitzero"`
-	Layers            []string                 `json:"layers,omitzero"`
+	Layers            []layerRecord            `json:"layers,omitzero"`
 	FileSystemConfigs []fileSystemConfigRecord `json:"fileSystemConfigs,omitzero"`
 	ImageConfig       *imageConfigRecord       `json:"imageConfig,omitzero"`
 	Architectures     []string                 `json:"architectures,omitzero"`
 	EphemeralStorage  int                      `json:"ephemeralStorage,omitzero"`
 	SnapStartApplyOn  string                   `json:"snapStartApplyOn,omitzero"`
 	Logging           loggingConfigRecord      `json:"logging,omitzero"`
+}
+
+// layerRecord is a lambdahost.Layer: its ARN and the code it stands for.
+// CodeRefs and Digests read digest and sealedWith from the JSON.
+type layerRecord struct {
+	ARN                      string `json:"arn"`
+	Digest                   string `json:"digest"` // lowercase hex
+	Size                     int64  `json:"size,omitzero"`
+	UnzippedSize             int64  `json:"unzippedSize,omitzero"`
+	SealedWith               string `json:"sealedWith,omitzero"`
+	SigningProfileVersionARN string `json:"signingProfileVersionArn,omitzero"`
+	SigningJobARN            string `json:"signingJobArn,omitzero"`
 }
 
 type vpcConfigRecord struct {
@@ -383,7 +469,6 @@ func newVersionRecord(v *lambdahost.Version) versionRecord {
 			KMSKeyARN:        c.KMSKeyARN,
 			DeadLetterTarget: c.DeadLetterTarget,
 			TracingMode:      c.TracingMode,
-			Layers:           c.Layers,
 			Architectures:    c.Architectures,
 			EphemeralStorage: c.EphemeralStorage,
 			SnapStartApplyOn: c.SnapStartApplyOn,
@@ -411,6 +496,16 @@ func newVersionRecord(v *lambdahost.Version) versionRecord {
 			LastUpdateStatusReasonCode: v.Status.LastUpdateStatusReasonCode,
 		},
 	}
+	if c.Layers != nil {
+		r.Config.Layers = make([]layerRecord, len(c.Layers))
+		for i, l := range c.Layers {
+			r.Config.Layers[i] = layerRecord{
+				ARN: l.ARN, Digest: l.Digest.Hex(), Size: l.Size, UnzippedSize: l.UnzippedSize,
+				SealedWith: l.SealedWith, SigningProfileVersionARN: l.SigningProfileVersionARN,
+				SigningJobARN: l.SigningJobARN,
+			}
+		}
+	}
 	if vc := c.VpcConfig; vc != nil {
 		r.Config.VpcConfig = &vpcConfigRecord{
 			SubnetIDs:               vc.SubnetIDs,
@@ -435,7 +530,7 @@ func newVersionRecord(v *lambdahost.Version) versionRecord {
 }
 
 // apply sets the fields of v that r holds.
-func (r *versionRecord) apply(v *lambdahost.Version) {
+func (r *versionRecord) apply(v *lambdahost.Version) error {
 	c := &r.Config
 	v.Config = lambdahost.Config{
 		Runtime:          c.Runtime,
@@ -448,7 +543,6 @@ func (r *versionRecord) apply(v *lambdahost.Version) {
 		KMSKeyARN:        c.KMSKeyARN,
 		DeadLetterTarget: c.DeadLetterTarget,
 		TracingMode:      c.TracingMode,
-		Layers:           c.Layers,
 		Architectures:    c.Architectures,
 		EphemeralStorage: c.EphemeralStorage,
 		SnapStartApplyOn: c.SnapStartApplyOn,
@@ -458,6 +552,19 @@ func (r *versionRecord) apply(v *lambdahost.Version) {
 			SystemLogLevel:      c.Logging.SystemLogLevel,
 			LogGroup:            c.Logging.LogGroup,
 		},
+	}
+	if c.Layers != nil {
+		v.Config.Layers = make([]lambdahost.Layer, len(c.Layers))
+		for i, l := range c.Layers {
+			d, err := lambdahost.ParseDigestHex(l.Digest)
+			if err != nil {
+				return fmt.Errorf("layer %s: %w", l.ARN, err)
+			}
+			v.Config.Layers[i] = lambdahost.Layer{
+				ARN: l.ARN, Digest: d, Size: l.Size, UnzippedSize: l.UnzippedSize, SealedWith: l.SealedWith,
+				SigningProfileVersionARN: l.SigningProfileVersionARN, SigningJobARN: l.SigningJobARN,
+			}
+		}
 	}
 	if vc := c.VpcConfig; vc != nil {
 		v.Config.VpcConfig = &lambdahost.VpcConfig{
@@ -491,4 +598,5 @@ func (r *versionRecord) apply(v *lambdahost.Version) {
 	v.Status.StateReasonCode = r.Status.StateReasonCode
 	v.Status.LastUpdateStatusReason = r.Status.LastUpdateStatusReason
 	v.Status.LastUpdateStatusReasonCode = r.Status.LastUpdateStatusReasonCode
+	return nil
 }
