@@ -563,7 +563,9 @@ func (s *Service) ListLayerVersions(ctx context.Context, layerName string, f Lay
 	var next string
 	err = s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
 		recs, next, err = scanRecords(ctx, tx, kindLayerVersion, layerKey(id)+"/", token, limit, f.match,
-			func(r *layerVersionRecord) string { return strings.TrimPrefix(layerVersionKey(id, r.Version), layerKey(id)+"/") })
+			func(r *layerVersionRecord) string {
+				return strings.TrimPrefix(layerVersionKey(id, r.Version), layerKey(id)+"/")
+			})
 		return err
 	})
 	if err != nil {

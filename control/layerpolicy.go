@@ -322,4 +322,3 @@ func (s *Service) RemoveLayerVersionPermission(ctx context.Context, layerName st
 	})
 	return internal("remove layer version permission", err)
 }
-
