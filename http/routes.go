@@ -64,6 +64,16 @@ func (s *Server) routes() {
 	s.handle("PUT /2020-06-30/functions/{FunctionName}/code-signing-config", "PutFunctionCodeSigningConfig", s.authed(s.handlePutFunctionCodeSigningConfig))
 	s.handle("GET /2020-06-30/functions/{FunctionName}/code-signing-config", "GetFunctionCodeSigningConfig", s.authed(s.handleGetFunctionCodeSigningConfig))
 	s.handle("DELETE /2020-06-30/functions/{FunctionName}/code-signing-config", "DeleteFunctionCodeSigningConfig", s.authed(s.handleDeleteFunctionCodeSigningConfig))
+	// Layers. GET /2018-10-31/layers is ListLayers, or GetLayerVersionByArn
+	// with ?find=LayerVersion: handleLayers tells them apart.
+	s.handle("POST /2018-10-31/layers/{LayerName}/versions", "PublishLayerVersion", s.streamed(s.handlePublishLayerVersion))
+	s.handle("GET /2018-10-31/layers/{LayerName}/versions", "ListLayerVersions", s.authed(s.handleListLayerVersions))
+	s.handle("GET /2018-10-31/layers/{LayerName}/versions/{VersionNumber}", "GetLayerVersion", s.authed(s.handleGetLayerVersion))
+	s.handle("DELETE /2018-10-31/layers/{LayerName}/versions/{VersionNumber}", "DeleteLayerVersion", s.authed(s.handleDeleteLayerVersion))
+	s.handle("GET /2018-10-31/layers", "ListLayers", s.authed(s.handleLayers))
+	s.handle("POST /2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy", "AddLayerVersionPermission", s.authed(s.handleAddLayerVersionPermission))
+	s.handle("GET /2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy", "GetLayerVersionPolicy", s.authed(s.handleGetLayerVersionPolicy))
+	s.handle("DELETE /2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}", "RemoveLayerVersionPermission", s.authed(s.handleRemoveLayerVersionPermission))
 	// Code download URLs answered by GetFunction: authorized by their own signature.
 	s.handle("GET "+codePath+"{Digest}", "GetCode", s.handleGetCode)
 	s.handle("/", "", s.handleUnknown)
@@ -71,8 +81,14 @@ func (s *Server) routes() {
 
 func (s *Server) handle(pattern, op string, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		h(w, r.WithContext(context.WithValue(r.Context(), operationKey{}, op)))
+		h(w, withOperation(r, op))
 	})
+}
+
+// withOperation returns r naming operation op, for a handler that serves
+// two operations on one route.
+func withOperation(r *http.Request, op string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), operationKey{}, op))
 }
 
 // handleUnknown answers a path or method that is no operation. The
