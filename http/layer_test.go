@@ -20,7 +20,9 @@ const (
 
 var otherCreds = aws.Credentials{AccessKeyID: "other", SecretAccessKey: "other"}
 
-func layerVersionsPath(name string) string { return layersPath + "/" + url.PathEscape(name) + "/versions" }
+func layerVersionsPath(name string) string {
+	return layersPath + "/" + url.PathEscape(name) + "/versions"
+}
 
 // layerBody is a PublishLayerVersion body with a zip holding content.
 func layerBody(t testing.TB, content, extra string) string {
