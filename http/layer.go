@@ -147,17 +147,6 @@ func (s *Server) handleGetLayerVersion(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.toLayerVersion(r, out))
 }
 
-// handleLayers serves GET /2018-10-31/layers: GetLayerVersionByArn when the
-// query has find=LayerVersion (the model's fixed query of its URI), else
-// ListLayers.
-func (s *Server) handleLayers(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Get("find") == "LayerVersion" {
-		s.handleGetLayerVersionByArn(w, withOperation(r, "GetLayerVersionByArn"))
-		return
-	}
-	s.handleListLayers(w, r)
-}
-
 func (s *Server) handleGetLayerVersionByArn(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if !q.Has("Arn") {
