@@ -55,6 +55,12 @@
 //	    signed deploys; tampered, unsigned, revoked TestCodeSigningFlow            cli
 //	    the nine code signing config operations     TestCodeSigningConfigs         cli boto3 sdk
 //	27  SourceKMSKeyArn, no plaintext, disabled key TestSourceKMSKeyArn            cli (kms) sdk
+//	28  layers: publish, attach, /opt, v2, delete   TestLayers                     cli boto3 sdk (restart: sdk)
+//	    /opt/bootstrap, later layers win            TestLayerBootstrap             sdk
+//	    another account refused, then allowed       TestLayerAcrossAccounts        cli boto3 sdk
+//	    unzipped size limits                        TestLayerLimits                boto3 sdk
+//	    signed layer from S3 under Enforce          TestSignedLayer                cli
+//	29  the reads of a deploy tool's refresh        TestRefreshReads               cli boto3 sdk
 package e2e
 
 import (

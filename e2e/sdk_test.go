@@ -109,6 +109,30 @@ var sdkOps = map[string]sdkOp{
 	"GetFunctionCodeSigningConfig":     op((*lambda.Client).GetFunctionCodeSigningConfig),
 	"DeleteFunctionCodeSigningConfig":  op((*lambda.Client).DeleteFunctionCodeSigningConfig),
 	"ListFunctionsByCodeSigningConfig": op((*lambda.Client).ListFunctionsByCodeSigningConfig),
+
+	"PublishLayerVersion":          op((*lambda.Client).PublishLayerVersion),
+	"GetLayerVersion":              op((*lambda.Client).GetLayerVersion),
+	"GetLayerVersionByArn":         op((*lambda.Client).GetLayerVersionByArn),
+	"ListLayers":                   op((*lambda.Client).ListLayers),
+	"ListLayerVersions":            op((*lambda.Client).ListLayerVersions),
+	"DeleteLayerVersion":           op((*lambda.Client).DeleteLayerVersion),
+	"AddLayerVersionPermission":    op((*lambda.Client).AddLayerVersionPermission),
+	"GetLayerVersionPolicy":        op((*lambda.Client).GetLayerVersionPolicy),
+	"RemoveLayerVersionPermission": op((*lambda.Client).RemoveLayerVersionPermission),
+
+	// What deploy tools read on refresh, answered for functions without
+	// those resources (pending.go).
+	"GetPolicy":                         op((*lambda.Client).GetPolicy),
+	"GetFunctionUrlConfig":              op((*lambda.Client).GetFunctionUrlConfig),
+	"ListFunctionUrlConfigs":            op((*lambda.Client).ListFunctionUrlConfigs),
+	"GetFunctionEventInvokeConfig":      op((*lambda.Client).GetFunctionEventInvokeConfig),
+	"ListFunctionEventInvokeConfigs":    op((*lambda.Client).ListFunctionEventInvokeConfigs),
+	"ListEventSourceMappings":           op((*lambda.Client).ListEventSourceMappings),
+	"GetProvisionedConcurrencyConfig":   op((*lambda.Client).GetProvisionedConcurrencyConfig),
+	"ListProvisionedConcurrencyConfigs": op((*lambda.Client).ListProvisionedConcurrencyConfigs),
+	"GetFunctionRecursionConfig":        op((*lambda.Client).GetFunctionRecursionConfig),
+	"GetRuntimeManagementConfig":        op((*lambda.Client).GetRuntimeManagementConfig),
+	"AddPermission":                     op((*lambda.Client).AddPermission),
 }
 
 // invokeWithResponseStream reads the whole event stream and answers what
