@@ -2,12 +2,13 @@
 // and time to LastUpdateStatus Successful at several code sizes, ListFunctions
 // over 1,000 functions, and memory, against an in-process floor and moto;
 // deploys from S3 (versitygw) and from container images (the distribution
-// registry); and Invoke (warm overhead, cold starts, throughput, memory per
-// environment) against the AWS Lambda Runtime Interface Emulator.
+// registry); Invoke (warm overhead, cold starts, throughput, memory per
+// environment) against the AWS Lambda Runtime Interface Emulator; and
+// layers (PublishLayerVersion latency, cold starts with 0 and 5 layers).
 //
 // Usage:
 //
-//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-rie auto|off] [-out FILE]
+//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-layers=true|false] [-layers-only] [-rie auto|off] [-out FILE]
 //
 // See bench/README.md for what is measured and how.
 package main
@@ -79,6 +80,11 @@ type config struct {
 	rie          string        // auto or off
 	rieBin       string        // an installed aws-lambda-rie, instead of go install
 	rieVersion   string        // the RIE module version to go install
+
+	layers        bool       // also run the layer test
+	layersOnly    bool       // run only the layer test
+	layerSizes    []sizeSpec // PublishLayerVersion zip sizes
+	layerPublishN int        // timed publishes per size up to 4 MiB; half above
 }
 
 func main() {
@@ -113,6 +119,10 @@ func main() {
 	flag.StringVar(&cfg.rie, "rie", "auto", "compare Invoke with the AWS Lambda Runtime Interface Emulator: auto (go install it into a temporary GOBIN) or off")
 	flag.StringVar(&cfg.rieBin, "rie-bin", "", "an aws-lambda-rie binary to use instead of installing one")
 	flag.StringVar(&cfg.rieVersion, "rie-version", "latest", "the version of "+rieModule+" to go install")
+	flag.BoolVar(&cfg.layers, "layers", true, "also measure layers (PublishLayerVersion latency, Python cold starts with 0 and 5 layers); -layers=false skips them")
+	flag.BoolVar(&cfg.layersOnly, "layers-only", false, "measure only layers")
+	layerSizes := flag.String("layer-sizes", "1MiB,10MiB", "comma-separated PublishLayerVersion zip sizes")
+	flag.IntVar(&cfg.layerPublishN, "layer-publish-n", 40, "timed PublishLayerVersion calls per size up to 4 MiB, half that above")
 	wrap := flag.String("wrap", "", "command prefix to run lambdahost under, such as 'strace -f -T -o trace.txt' or 'perf record -g -o perf.data --' (RSS is then the wrapper's); with -deploy-only or -invoke-only it wraps that test's server, otherwise only the first server")
 	flag.Parse()
 	cfg.wrap = strings.Fields(*wrap)
@@ -145,6 +155,17 @@ func main() {
 			fatalf("-sizes: %v", err)
 		}
 		cfg.sizes = append(cfg.sizes, sizeSpec{label: s, bytes: b, n: updatesFor(b, *n)})
+	}
+	for _, s := range strings.Split(*layerSizes, ",") {
+		s = strings.TrimSpace(s)
+		b, err := parseSize(s)
+		if err != nil {
+			fatalf("-layer-sizes: %v", err)
+		}
+		cfg.layerSizes = append(cfg.layerSizes, sizeSpec{label: s, bytes: b})
+	}
+	if cfg.layerPublishN < 1 {
+		fatalf("-layer-publish-n: want at least 1, got %d", cfg.layerPublishN)
 	}
 	cfg.memSize = 10 << 20
 	if err := run(&cfg); err != nil {
@@ -225,7 +246,7 @@ func run(cfg *config) error {
 		os.Exit(130)
 	}()
 
-	if cfg.deployOnly || cfg.invokeOnly {
+	if cfg.deployOnly || cfg.invokeOnly || cfg.layersOnly {
 		bin, err := buildLambdahost(moduleDir, tmp)
 		if err != nil {
 			return err
@@ -234,6 +255,7 @@ func run(cfg *config) error {
 			tables []tableSpec
 			dep    *deployResult
 			inv    *invokeResult
+			lay    *layerResult
 		)
 		if cfg.deployOnly {
 			if dep, err = deployTest(tmp, bin, cfg); err != nil {
@@ -247,6 +269,12 @@ func run(cfg *config) error {
 			}
 			tables = append(tables, tableSpec{invokeHeader, invokeRows(inv)})
 		}
+		if cfg.layersOnly {
+			if lay, err = layerTest(tmp, bin, cfg); err != nil {
+				return fmt.Errorf("layers: %w", err)
+			}
+			tables = append(tables, tableSpec{defaultHeader, layerRows(lay)})
+		}
 		return report(cfg, start, tables, func(w io.Writer) {
 			fmt.Fprintln(w, "Notes:")
 			if dep != nil {
@@ -254,6 +282,9 @@ func run(cfg *config) error {
 			}
 			if inv != nil {
 				invokeNotes(w, cfg, inv)
+			}
+			if lay != nil {
+				layerNotes(w, cfg, lay)
 			}
 		})
 	}
@@ -403,9 +434,19 @@ func run(cfg *config) error {
 		}
 	}
 
+	var lay *layerResult
+	if cfg.layers {
+		if lay, err = layerTest(tmp, bin, cfg); err != nil {
+			return fmt.Errorf("layers: %w", err)
+		}
+	}
+
 	rows := table(cfg, data, list, mem, moto)
 	if dep != nil {
 		rows = append(rows, deployRows(dep)...)
+	}
+	if lay != nil {
+		rows = append(rows, layerRows(lay)...)
 	}
 	tables := []tableSpec{{defaultHeader, rows}}
 	if inv != nil {
@@ -418,6 +459,9 @@ func run(cfg *config) error {
 		}
 		if inv != nil {
 			invokeNotes(w, cfg, inv)
+		}
+		if lay != nil {
+			layerNotes(w, cfg, lay)
 		}
 	})
 }
