@@ -315,7 +315,7 @@ func (s *Service) PublishLayerVersion(ctx context.Context, in *PublishLayerVersi
 		return nil, internal("commit layer", err)
 	}
 	rec := &layerVersionRecord{
-		Account: id.Account, Region: id.Region, Name: id.Name, Description: "",
+		Account: id.Account, Region: id.Region, Name: id.Name,
 		LicenseInfo: in.LicenseInfo, Created: s.now(),
 		CompatibleRuntimes: slices.Clone(in.CompatibleRuntimes), CompatibleArchitectures: slices.Clone(in.CompatibleArchitectures),
 		Digest: d.Hex(), Size: st.code.Size, UnzippedSize: st.code.UnzippedSize, SealedWith: st.code.SealedWith,
