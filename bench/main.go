@@ -4,11 +4,12 @@
 // deploys from S3 (versitygw) and from container images (the distribution
 // registry); Invoke (warm overhead, cold starts, throughput, memory per
 // environment) against the AWS Lambda Runtime Interface Emulator; and
-// layers (PublishLayerVersion latency, cold starts with 0 and 5 layers).
+// layers (PublishLayerVersion latency, cold starts with 0 and 5 layers);
+// and function URLs against direct Invoke.
 //
 // Usage:
 //
-//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-layers=true|false] [-layers-only] [-rie auto|off] [-out FILE]
+//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-layers=true|false] [-layers-only] [-rie auto|off] [-url=true|false] [-url-only] [-out FILE]
 //
 // See bench/README.md for what is measured and how.
 package main
@@ -85,6 +86,17 @@ type config struct {
 	layersOnly    bool       // run only the layer test
 	layerSizes    []sizeSpec // PublishLayerVersion zip sizes
 	layerPublishN int        // timed publishes per size up to 4 MiB; half above
+
+	url        bool // also run the function URL test
+	urlOnly    bool // run only the function URL test
+	urlN       int  // timed URL/Invoke pairs
+	urlClients int  // clients of the URL throughput test
+
+	clusterOnly    bool          // run only the cluster test
+	clusterNodes   []int         // cluster sizes
+	clusterClients int           // clients of the throughput tests
+	clusterDur     time.Duration // length of each throughput run
+	clusterVisN    int           // changes whose visibility is timed
 }
 
 func main() {
@@ -123,6 +135,15 @@ func main() {
 	flag.BoolVar(&cfg.layersOnly, "layers-only", false, "measure only layers")
 	layerSizes := flag.String("layer-sizes", "1MiB,10MiB", "comma-separated PublishLayerVersion zip sizes")
 	flag.IntVar(&cfg.layerPublishN, "layer-publish-n", 40, "timed PublishLayerVersion calls per size up to 4 MiB, half that above")
+	flag.BoolVar(&cfg.url, "url", true, "also measure function URLs against direct Invoke (round trip, throughput); -url=false skips it")
+	flag.BoolVar(&cfg.urlOnly, "url-only", false, "measure only function URLs")
+	flag.IntVar(&cfg.urlN, "url-n", 1000, "timed pairs of a function URL call and an Invoke")
+	flag.IntVar(&cfg.urlClients, "url-clients", 8, "clients of the function URL throughput test")
+	flag.BoolVar(&cfg.clusterOnly, "cluster-only", false, "measure only several nodes on PostgreSQL and versitygw: UpdateFunctionCode and Invoke throughput, visibility of changes, recovery after SIGKILL")
+	clusterNodes := flag.String("cluster-nodes", "1,2,3", "comma-separated node counts of the cluster test")
+	flag.IntVar(&cfg.clusterClients, "cluster-clients", 8, "clients of the cluster throughput tests, spread over the nodes")
+	flag.DurationVar(&cfg.clusterDur, "cluster-duration", 10*time.Second, "length of each cluster throughput run")
+	flag.IntVar(&cfg.clusterVisN, "cluster-changes", 30, "changes whose visibility on every node is timed, per cluster size")
 	wrap := flag.String("wrap", "", "command prefix to run lambdahost under, such as 'strace -f -T -o trace.txt' or 'perf record -g -o perf.data --' (RSS is then the wrapper's); with -deploy-only or -invoke-only it wraps that test's server, otherwise only the first server")
 	flag.Parse()
 	cfg.wrap = strings.Fields(*wrap)
@@ -138,12 +159,22 @@ func main() {
 	if cfg.rie != "auto" && cfg.rie != "off" {
 		fatalf("-rie: want auto or off, got %q", cfg.rie)
 	}
+	for _, s := range strings.Split(*clusterNodes, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || c < 1 {
+			fatalf("-cluster-nodes: want positive node counts, got %q", s)
+		}
+		cfg.clusterNodes = append(cfg.clusterNodes, c)
+	}
 	for _, s := range strings.Split(*conc, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || c < 1 {
 			fatalf("-invoke-concurrency: want positive client counts, got %q", s)
 		}
 		cfg.invokeConc = append(cfg.invokeConc, c)
+	}
+	if cfg.urlN < 1 || cfg.urlClients < 1 {
+		fatalf("-url-n and -url-clients must be positive")
 	}
 	if cfg.invokeN < 1 || cfg.invokeColdN < 1 || cfg.invokeMemK < 1 || cfg.invokeWarmup < 0 || cfg.invokeDur <= 0 {
 		fatalf("-invoke-n, -invoke-cold-n, -invoke-mem-envs and -invoke-duration must be positive, -invoke-warmup not negative")
@@ -246,7 +277,23 @@ func run(cfg *config) error {
 		os.Exit(130)
 	}()
 
-	if cfg.deployOnly || cfg.invokeOnly || cfg.layersOnly {
+	if cfg.clusterOnly {
+		bin, err := buildLambdahost(moduleDir, tmp)
+		if err != nil {
+			return err
+		}
+		rs, err := clusterTest(tmp, moduleDir, bin, cfg)
+		writeClusterTable(os.Stdout, rs)
+		if cfg.out != "" {
+			f, ferr := os.Create(cfg.out)
+			if ferr == nil {
+				writeClusterTable(f, rs)
+				f.Close()
+			}
+		}
+		return err
+	}
+	if cfg.deployOnly || cfg.invokeOnly || cfg.layersOnly || cfg.urlOnly {
 		bin, err := buildLambdahost(moduleDir, tmp)
 		if err != nil {
 			return err
@@ -256,6 +303,7 @@ func run(cfg *config) error {
 			dep    *deployResult
 			inv    *invokeResult
 			lay    *layerResult
+			urls   *urlResult
 		)
 		if cfg.deployOnly {
 			if dep, err = deployTest(tmp, bin, cfg); err != nil {
@@ -275,6 +323,12 @@ func run(cfg *config) error {
 			}
 			tables = append(tables, tableSpec{defaultHeader, layerRows(lay)})
 		}
+		if cfg.urlOnly {
+			if urls, err = urlTest(tmp, moduleDir, bin, cfg); err != nil {
+				return fmt.Errorf("url: %w", err)
+			}
+			tables = append(tables, tableSpec{urlHeader, urlRows(urls)})
+		}
 		return report(cfg, start, tables, func(w io.Writer) {
 			fmt.Fprintln(w, "Notes:")
 			if dep != nil {
@@ -285,6 +339,9 @@ func run(cfg *config) error {
 			}
 			if lay != nil {
 				layerNotes(w, cfg, lay)
+			}
+			if urls != nil {
+				urlNotes(w, cfg, urls)
 			}
 		})
 	}
@@ -434,6 +491,13 @@ func run(cfg *config) error {
 		}
 	}
 
+	var urls *urlResult
+	if cfg.url {
+		if urls, err = urlTest(tmp, moduleDir, bin, cfg); err != nil {
+			return fmt.Errorf("url: %w", err)
+		}
+	}
+
 	var lay *layerResult
 	if cfg.layers {
 		if lay, err = layerTest(tmp, bin, cfg); err != nil {
@@ -452,6 +516,9 @@ func run(cfg *config) error {
 	if inv != nil {
 		tables = append(tables, tableSpec{invokeHeader, invokeRows(inv)})
 	}
+	if urls != nil {
+		tables = append(tables, tableSpec{urlHeader, urlRows(urls)})
+	}
 	return report(cfg, start, tables, func(w io.Writer) {
 		notes(w, cfg, data, list, mem, moto, stopErr)
 		if dep != nil {
@@ -462,6 +529,9 @@ func run(cfg *config) error {
 		}
 		if lay != nil {
 			layerNotes(w, cfg, lay)
+		}
+		if urls != nil {
+			urlNotes(w, cfg, urls)
 		}
 	})
 }

@@ -222,8 +222,6 @@ var architectures = []string{"x86_64", "arm64"}
 
 const archConstraint = "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]"
 
-func listValue(items []string) string { return "'[" + strings.Join(items, ", ") + "]'" }
-
 // PublishLayerVersionInput is a PublishLayerVersion request.
 type PublishLayerVersionInput struct {
 	LayerName string
@@ -309,8 +307,11 @@ func (s *Service) PublishLayerVersion(ctx context.Context, in *PublishLayerVersi
 	d := st.code.Digest
 	// Hash a signed package for its signature before the write transaction.
 	sig := st.readSignature()
-	s.codeMu.RLock() // see CreateFunction
-	defer s.codeMu.RUnlock()
+	unlock, err := s.store.LockCode(ctx, false) // see CreateFunction
+	if err != nil {
+		return nil, internal("lock code", err)
+	}
+	defer unlock()
 	if err := st.commit(ctx); err != nil {
 		return nil, internal("commit layer", err)
 	}
@@ -373,7 +374,7 @@ func (s *Service) layerSignature(ctx context.Context, tx lambdahost.Tx, sc *sign
 	}
 	sig := sc.signed.Signature
 	out := &layerSignature{ProfileVersionARN: sig.ProfileVersionARN, JobARN: sig.JobARN, SignedAt: sig.SignedAt, ExpiresAt: sig.ExpiresAt}
-	pub, err := s.signingPublisher(ctx, tx, sig.ProfileVersionARN)
+	pub, err := s.publisher(ctx, tx, sig.ProfileVersionARN)
 	switch {
 	case errors.Is(err, lambdahost.ErrNotFound):
 		return out, nil
@@ -707,31 +708,4 @@ func layerUsageBytes(ctx context.Context, tx lambdahost.Tx, account, region stri
 		return 0, err
 	}
 	return u.Bytes, nil
-}
-
-// layerCodeRefs returns the code of every layer version of every account.
-func layerCodeRefs(ctx context.Context, tx lambdahost.Tx) ([]lambdahost.CodeRef, error) {
-	var refs []lambdahost.CodeRef
-	after := ""
-	for {
-		recs, err := tx.ListRecords(ctx, kindLayerVersion, "", after, 500)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range recs {
-			lv, err := decodeRecord[layerVersionRecord](r)
-			if err != nil {
-				return nil, err
-			}
-			d, err := lv.digest()
-			if err != nil {
-				return nil, fmt.Errorf("layer version %s: %w", lv.arn(), err)
-			}
-			refs = append(refs, lambdahost.CodeRef{Digest: d, SealedWith: lv.SealedWith})
-		}
-		if len(recs) < 500 {
-			return refs, nil
-		}
-		after = recs[len(recs)-1].Key
-	}
 }

@@ -142,7 +142,7 @@ func (s *Service) checkLayerSignature(ctx context.Context, tx lambdahost.Tx, rec
 		}
 		return "", invalidLayerSignature(lv.arn())
 	}
-	pub, err := s.signingPublisher(ctx, tx, sig.ProfileVersionARN)
+	pub, err := s.publisher(ctx, tx, sig.ProfileVersionARN)
 	if errors.Is(err, lambdahost.ErrNotFound) {
 		return checkMismatch, nil
 	}

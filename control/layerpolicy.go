@@ -125,8 +125,8 @@ const (
 	patternOrganizationID = `o-[a-z0-9]{10,32}`
 )
 
+// reStatementID (policy.go) is patternStatementID too.
 var (
-	reStatementID    = regexp.MustCompile(`^` + patternStatementID + `$`)
 	reLayerPrincipal = regexp.MustCompile(`^(?:` + patternLayerPrincipal + `)$`)
 	reOrganizationID = regexp.MustCompile(`^` + patternOrganizationID + `$`)
 	reRootPrincipal  = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::(\d{12}):root$`)

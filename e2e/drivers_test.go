@@ -285,12 +285,12 @@ var paginatedOps = map[string]string{
 
 	"ListCodeSigningConfigs":           "CodeSigningConfigs",
 	"ListFunctionsByCodeSigningConfig": "FunctionArns",
+	"ListFunctionUrlConfigs":           "FunctionUrlConfigs",
 
 	"ListLayers":        "Layers",
 	"ListLayerVersions": "LayerVersions",
 
 	"ListEventSourceMappings":           "EventSourceMappings",
-	"ListFunctionUrlConfigs":            "FunctionUrlConfigs",
 	"ListFunctionEventInvokeConfigs":    "FunctionEventInvokeConfigs",
 	"ListProvisionedConcurrencyConfigs": "ProvisionedConcurrencyConfigs",
 }

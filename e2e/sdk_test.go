@@ -110,6 +110,15 @@ var sdkOps = map[string]sdkOp{
 	"DeleteFunctionCodeSigningConfig":  op((*lambda.Client).DeleteFunctionCodeSigningConfig),
 	"ListFunctionsByCodeSigningConfig": op((*lambda.Client).ListFunctionsByCodeSigningConfig),
 
+	"AddPermission":           op((*lambda.Client).AddPermission),
+	"GetPolicy":               op((*lambda.Client).GetPolicy),
+	"RemovePermission":        op((*lambda.Client).RemovePermission),
+	"CreateFunctionUrlConfig": op((*lambda.Client).CreateFunctionUrlConfig),
+	"GetFunctionUrlConfig":    op((*lambda.Client).GetFunctionUrlConfig),
+	"UpdateFunctionUrlConfig": op((*lambda.Client).UpdateFunctionUrlConfig),
+	"DeleteFunctionUrlConfig": op((*lambda.Client).DeleteFunctionUrlConfig),
+	"ListFunctionUrlConfigs":  op((*lambda.Client).ListFunctionUrlConfigs),
+
 	"PublishLayerVersion":          op((*lambda.Client).PublishLayerVersion),
 	"GetLayerVersion":              op((*lambda.Client).GetLayerVersion),
 	"GetLayerVersionByArn":         op((*lambda.Client).GetLayerVersionByArn),
@@ -122,9 +131,6 @@ var sdkOps = map[string]sdkOp{
 
 	// What deploy tools read on refresh, answered for functions without
 	// those resources (pending.go).
-	"GetPolicy":                         op((*lambda.Client).GetPolicy),
-	"GetFunctionUrlConfig":              op((*lambda.Client).GetFunctionUrlConfig),
-	"ListFunctionUrlConfigs":            op((*lambda.Client).ListFunctionUrlConfigs),
 	"GetFunctionEventInvokeConfig":      op((*lambda.Client).GetFunctionEventInvokeConfig),
 	"ListFunctionEventInvokeConfigs":    op((*lambda.Client).ListFunctionEventInvokeConfigs),
 	"ListEventSourceMappings":           op((*lambda.Client).ListEventSourceMappings),
@@ -132,7 +138,6 @@ var sdkOps = map[string]sdkOp{
 	"ListProvisionedConcurrencyConfigs": op((*lambda.Client).ListProvisionedConcurrencyConfigs),
 	"GetFunctionRecursionConfig":        op((*lambda.Client).GetFunctionRecursionConfig),
 	"GetRuntimeManagementConfig":        op((*lambda.Client).GetRuntimeManagementConfig),
-	"AddPermission":                     op((*lambda.Client).AddPermission),
 }
 
 // invokeWithResponseStream reads the whole event stream and answers what
@@ -337,6 +342,14 @@ func (s *SDK) Paginate(t testing.TB, opName string, params Params, pageSize int)
 			t.Fatal(err)
 		}
 		p := lambda.NewListAliasesPaginator(s.Client, &in, func(o *lambda.ListAliasesPaginatorOptions) { o.Limit = limit })
+		for p.HasMorePages() && collect(p.NextPage(ctx)) {
+		}
+	case "ListFunctionUrlConfigs":
+		var in lambda.ListFunctionUrlConfigsInput
+		if err := decodeStrict(b, &in); err != nil {
+			t.Fatal(err)
+		}
+		p := lambda.NewListFunctionUrlConfigsPaginator(s.Client, &in, func(o *lambda.ListFunctionUrlConfigsPaginatorOptions) { o.Limit = limit })
 		for p.HasMorePages() && collect(p.NextPage(ctx)) {
 		}
 	default:

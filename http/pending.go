@@ -16,16 +16,6 @@ import (
 
 // pendingRoutes registers the operations of control/pending.go.
 func (s *Server) pendingRoutes() {
-	// Resource-based policies (issue 12).
-	s.handle("POST /2015-03-31/functions/{FunctionName}/policy", "AddPermission", s.authed(s.handleAddPermission))
-	s.handle("GET /2015-03-31/functions/{FunctionName}/policy", "GetPolicy", s.authed(s.handleGetPolicy))
-	s.handle("DELETE /2015-03-31/functions/{FunctionName}/policy/{StatementId}", "RemovePermission", s.authed(s.handleRemovePermission))
-	// Function URLs (issue 12).
-	s.handle("POST /2021-10-31/functions/{FunctionName}/url", "CreateFunctionUrlConfig", s.authed(s.handleCreateFunctionUrlConfig))
-	s.handle("GET /2021-10-31/functions/{FunctionName}/url", "GetFunctionUrlConfig", s.authed(s.handleGetFunctionUrlConfig))
-	s.handle("PUT /2021-10-31/functions/{FunctionName}/url", "UpdateFunctionUrlConfig", s.authed(s.handleUpdateFunctionUrlConfig))
-	s.handle("DELETE /2021-10-31/functions/{FunctionName}/url", "DeleteFunctionUrlConfig", s.authed(s.handleDeleteFunctionUrlConfig))
-	s.handle("GET /2021-10-31/functions/{FunctionName}/urls", "ListFunctionUrlConfigs", s.authed(s.handleListFunctionUrlConfigs))
 	// Event invoke configs.
 	s.handle("PUT /2019-09-25/functions/{FunctionName}/event-invoke-config", "PutFunctionEventInvokeConfig", s.authed(s.handlePutFunctionEventInvokeConfig))
 	s.handle("POST /2019-09-25/functions/{FunctionName}/event-invoke-config", "UpdateFunctionEventInvokeConfig", s.authed(s.handleUpdateFunctionEventInvokeConfig))
@@ -99,26 +89,6 @@ func errNoAnswer(op string) error {
 	return lambdahost.Errorf(lambdahost.ServiceException, "%s answered nothing.", op)
 }
 
-// ---- Resource-based policies ----
-
-type addPermissionRequest struct {
-	StatementId *string `json:"StatementId"`
-	Action      *string `json:"Action"`
-	Principal   *string `json:"Principal"`
-}
-
-func (s *Server) handleAddPermission(w http.ResponseWriter, r *http.Request) {
-	var req addPermissionRequest
-	if !s.decoded(w, r, &req) {
-		return
-	}
-	err := s.service.AddPermission(r.Context(), &control.AddPermissionInput{
-		FunctionName: r.PathValue("FunctionName"), Qualifier: qualifierOf(r),
-		StatementID: req.StatementId, Action: req.Action, Principal: req.Principal,
-	})
-	s.answer(w, r, orNoAnswer(err, "AddPermission"), 0, nil)
-}
-
 // orNoAnswer is err, or for a pending operation that unexpectedly
 // succeeded, a ServiceException: it has nothing to answer with.
 func orNoAnswer(err error, op string) error {
@@ -126,64 +96,6 @@ func orNoAnswer(err error, op string) error {
 		return errNoAnswer(op)
 	}
 	return err
-}
-
-func (s *Server) handleGetPolicy(w http.ResponseWriter, r *http.Request) {
-	err := s.service.GetPolicy(r.Context(), r.PathValue("FunctionName"), qualifierOf(r))
-	s.answer(w, r, orNoAnswer(err, "GetPolicy"), 0, nil)
-}
-
-func (s *Server) handleRemovePermission(w http.ResponseWriter, r *http.Request) {
-	err := s.service.RemovePermission(r.Context(), r.PathValue("FunctionName"), qualifierOf(r), r.PathValue("StatementId"))
-	s.answer(w, r, orNoAnswer(err, "RemovePermission"), 0, nil)
-}
-
-// ---- Function URLs ----
-
-type functionURLRequest struct {
-	AuthType   *string         `json:"AuthType"`
-	InvokeMode *string         `json:"InvokeMode"`
-	Cors       json.RawMessage `json:"Cors"`
-}
-
-func (s *Server) handleCreateFunctionUrlConfig(w http.ResponseWriter, r *http.Request) {
-	var req functionURLRequest
-	if !s.decoded(w, r, &req) {
-		return
-	}
-	err := s.service.CreateFunctionUrlConfig(r.Context(), r.PathValue("FunctionName"), qualifierOf(r), &control.FunctionURLInput{AuthType: req.AuthType, InvokeMode: req.InvokeMode})
-	s.answer(w, r, orNoAnswer(err, "CreateFunctionUrlConfig"), 0, nil)
-}
-
-func (s *Server) handleGetFunctionUrlConfig(w http.ResponseWriter, r *http.Request) {
-	err := s.service.GetFunctionUrlConfig(r.Context(), r.PathValue("FunctionName"), qualifierOf(r))
-	s.answer(w, r, orNoAnswer(err, "GetFunctionUrlConfig"), 0, nil)
-}
-
-func (s *Server) handleUpdateFunctionUrlConfig(w http.ResponseWriter, r *http.Request) {
-	var req functionURLRequest
-	if !s.decoded(w, r, &req) {
-		return
-	}
-	err := s.service.UpdateFunctionUrlConfig(r.Context(), r.PathValue("FunctionName"), qualifierOf(r), &control.FunctionURLInput{AuthType: req.AuthType, InvokeMode: req.InvokeMode})
-	s.answer(w, r, orNoAnswer(err, "UpdateFunctionUrlConfig"), 0, nil)
-}
-
-func (s *Server) handleDeleteFunctionUrlConfig(w http.ResponseWriter, r *http.Request) {
-	err := s.service.DeleteFunctionUrlConfig(r.Context(), r.PathValue("FunctionName"), qualifierOf(r))
-	s.answer(w, r, orNoAnswer(err, "DeleteFunctionUrlConfig"), 0, nil)
-}
-
-type listFunctionURLConfigsResponse struct {
-	FunctionUrlConfigs []struct{} `json:"FunctionUrlConfigs"`
-}
-
-func (s *Server) handleListFunctionUrlConfigs(w http.ResponseWriter, r *http.Request) {
-	li, err := listInput(r)
-	if err == nil {
-		err = s.service.ListFunctionUrlConfigs(r.Context(), r.PathValue("FunctionName"), li)
-	}
-	s.answer(w, r, err, http.StatusOK, &listFunctionURLConfigsResponse{FunctionUrlConfigs: []struct{}{}})
 }
 
 // ---- Event invoke configs ----

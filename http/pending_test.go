@@ -4,14 +4,14 @@ import "net/url"
 
 // pendingGoldenCases pin what the operations of pending.go answer: AWS's
 // answers for a function without the resource. An issue that implements
-// a resource replaces its cases here with its own.
+// a resource replaces its cases here with its own (policy_test.go has
+// those of resource-based policies and function URLs).
 func pendingGoldenCases() []goldenCase {
 	withVersion := steps(withFunction("f"), func(e *env) {
 		e.must("POST", fnPath+"f/versions", "{}")
 		e.must("POST", fnPath+"f/aliases", `{"Name":"live","FunctionVersion":"1"}`)
 	})
 	const (
-		urlPath = "/2021-10-31/functions/"
 		eicPath = "/2019-09-25/functions/"
 		esmPath = "/2015-03-31/event-source-mappings"
 		pcPath  = "/2019-09-30/functions/"
@@ -19,34 +19,6 @@ func pendingGoldenCases() []goldenCase {
 		rtPath  = "/2021-07-20/functions/"
 	)
 	return []goldenCase{
-		// Resource-based policies
-		{op: "GetPolicy", name: "no-policy", setup: withFunction("f"), req: req("GET", fnPath+"f/policy", "")},
-		{op: "GetPolicy", name: "unknown-function", req: req("GET", fnPath+"nope/policy", "")},
-		{op: "AddPermission", name: "not-supported", setup: withFunction("f"),
-			req: req("POST", fnPath+"f/policy", `{"StatementId":"s3","Action":"lambda:InvokeFunction","Principal":"s3.amazonaws.com"}`)},
-		{op: "AddPermission", name: "unknown-function",
-			req: req("POST", fnPath+"nope/policy", `{"StatementId":"s3","Action":"lambda:InvokeFunction","Principal":"s3.amazonaws.com"}`)},
-		{op: "AddPermission", name: "unknown-alias", setup: withFunction("f"),
-			req: req("POST", fnPath+"f/policy?Qualifier=alias-doesnotexist", `{"StatementId":"s3","Action":"lambda:InvokeFunction","Principal":"*"}`)},
-		{op: "AddPermission", name: "latest", setup: withFunction("f"),
-			req: req("POST", fnPath+url.PathEscape("f:$LATEST")+"/policy?Qualifier=%24LATEST", `{"StatementId":"s3","Action":"lambda:InvokeFunction","Principal":"*"}`)},
-		{op: "AddPermission", name: "bad-statement-id", setup: withFunction("f"),
-			req: req("POST", fnPath+"f/policy", `{"StatementId":"example.com","Action":"lambda:InvokeFunction","Principal":"*"}`)},
-		{op: "RemovePermission", name: "no-policy", setup: withFunction("f"), req: req("DELETE", fnPath+"f/policy/s1", "")},
-		{op: "RemovePermission", name: "unknown-function", req: req("DELETE", fnPath+"doesnotexist/policy/s1", "")},
-
-		// Function URLs
-		{op: "GetFunctionUrlConfig", name: "none", setup: withFunction("f"), req: req("GET", urlPath+"f/url", "")},
-		{op: "GetFunctionUrlConfig", name: "version-qualifier", setup: withFunction("f"), req: req("GET", urlPath+"f/url?Qualifier=1", "")},
-		{op: "GetFunctionUrlConfig", name: "latest-qualifier", setup: withFunction("f"), req: req("GET", urlPath+"f/url?Qualifier=%24LATEST", "")},
-		{op: "UpdateFunctionUrlConfig", name: "unknown-function", req: req("PUT", urlPath+"doesnotexist/url", `{"AuthType":"NONE"}`)},
-		{op: "UpdateFunctionUrlConfig", name: "none", setup: withFunction("f"), req: req("PUT", urlPath+"f/url", `{"AuthType":"AWS_IAM"}`)},
-		{op: "CreateFunctionUrlConfig", name: "not-supported", setup: withFunction("f"), req: req("POST", urlPath+"f/url", `{"AuthType":"NONE"}`)},
-		{op: "CreateFunctionUrlConfig", name: "bad-invoke-mode", setup: withFunction("f"), req: req("POST", urlPath+"f/url", `{"AuthType":"NONE","InvokeMode":"UNKNOWN"}`)},
-		{op: "DeleteFunctionUrlConfig", name: "none", setup: withFunction("f"), req: req("DELETE", urlPath+"f/url", "")},
-		{op: "ListFunctionUrlConfigs", name: "none", setup: withFunction("f"), req: req("GET", urlPath+"f/urls", "")},
-		{op: "ListFunctionUrlConfigs", name: "unknown-function", req: req("GET", urlPath+"nope/urls", "")},
-
 		// Event invoke configs
 		{op: "GetFunctionEventInvokeConfig", name: "none", setup: withFunction("f"), req: req("GET", eicPath+"f/event-invoke-config", "")},
 		{op: "GetFunctionEventInvokeConfig", name: "alias", setup: withVersion, req: req("GET", eicPath+"f/event-invoke-config?Qualifier=live", "")},
