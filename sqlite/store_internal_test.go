@@ -265,3 +265,75 @@ func TestMigrateReservedConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMigrateLayerIndex opens databases made by earlier programs: one that
+// had applied every migration up to 0010 (nodes) before layers came, and
+// one made while the layer index was migration 0006, which then gets 0010
+// as well. Both end with the index that Tx.CodeRefs reads layer code
+// through.
+func TestMigrateLayerIndex(t *testing.T) {
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		// applied says which embedded migrations the old program applied.
+		applied func(m migration) bool
+		// extra is SQL the old program ran besides.
+		extra string
+	}{
+		{"before-layers", func(m migration) bool { return m.version <= 10 && !strings.HasSuffix(m.name, "_layers.sql") }, ""},
+		{"layers-as-0006", func(m migration) bool { return m.version <= 5 },
+			`CREATE INDEX versions_with_layers ON versions (account) WHERE json_type(data, '$.config.layers') = 'array';
+			INSERT INTO schema_migrations (version, name, applied) VALUES (6, '0006_layers.sql', 0)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "lambdahost.db")
+			db, err := sql.Open(driverName, dsn(path, url.Values{"_pragma": {"journal_mode(WAL)", "foreign_keys(ON)"}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				if !tt.applied(m) {
+					continue
+				}
+				if err := applyMigration(ctx, db, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.extra != "" {
+				if _, err := db.ExecContext(ctx, tt.extra); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var n int
+			if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'versions_with_layers'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 1 {
+				t.Errorf("the database has %d indexes versions_with_layers after Open, want 1", n)
+			}
+			var nodes int
+			if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'nodes'`).Scan(&nodes); err != nil {
+				t.Fatal(err)
+			}
+			if nodes != 1 {
+				t.Errorf("the database has %d tables nodes after Open, want 1", nodes)
+			}
+		})
+	}
+}

@@ -6,5 +6,9 @@
 --
 -- Garbage collection lists the code of those layers (CodeRefs): this index
 -- holds only the versions that have layers, so it reads those alone.
-CREATE INDEX versions_with_layers ON versions (account)
+--
+-- Numbered after 0010: a store that has applied 0010 applies only later
+-- migrations. IF NOT EXISTS, because stores made while this was 0006
+-- already have the index.
+CREATE INDEX IF NOT EXISTS versions_with_layers ON versions (account)
 	WHERE json_type(data, '$.config.layers') = 'array';
