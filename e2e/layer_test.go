@@ -443,7 +443,8 @@ func TestSignedLayer(t *testing.T) {
 // signing, concurrency, recursion, runtime management, URL and event
 // invoke configs, event source mappings, policies and provisioned
 // concurrency): every one answers as AWS does for a function without
-// that resource, and writes refuse without changing anything.
+// that resource, and the writes of resources lambdahost does not keep yet
+// refuse without changing anything.
 func TestRefreshReads(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
@@ -474,11 +475,11 @@ func TestRefreshReads(t *testing.T) {
 			t.Errorf("%s: ProvisionedConcurrencyConfigs = %v", d.Name(), got)
 		}
 		before := d.Call(t, "GetFunction", Params{"FunctionName": fn}).OK(t).Str("Configuration.RevisionId")
-		d.Call(t, "AddPermission", Params{"FunctionName": fn, "StatementId": "s3", "Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com"}).
-			WantError(t, 400, "InvalidParameterValueException", "AddPermission is not supported by this Lambda endpoint yet.")
-		d.Call(t, "GetPolicy", Params{"FunctionName": fn}).WantError(t, 404, "ResourceNotFoundException", "")
+		d.Call(t, "PutFunctionEventInvokeConfig", Params{"FunctionName": fn, "MaximumRetryAttempts": 1}).
+			WantError(t, 400, "InvalidParameterValueException", "PutFunctionEventInvokeConfig is not supported by this Lambda endpoint yet.")
+		d.Call(t, "GetFunctionEventInvokeConfig", Params{"FunctionName": fn}).WantError(t, 404, "ResourceNotFoundException", "")
 		if after := d.Call(t, "GetFunction", Params{"FunctionName": fn}).OK(t).Str("Configuration.RevisionId"); after != before {
-			t.Errorf("%s: a refused AddPermission changed the RevisionId", d.Name())
+			t.Errorf("%s: a refused PutFunctionEventInvokeConfig changed the RevisionId", d.Name())
 		}
 	})
 }

@@ -132,6 +132,7 @@ var sdkOps = map[string]sdkOp{
 	// What deploy tools read on refresh, answered for functions without
 	// those resources (pending.go).
 	"GetFunctionEventInvokeConfig":      op((*lambda.Client).GetFunctionEventInvokeConfig),
+	"PutFunctionEventInvokeConfig":      op((*lambda.Client).PutFunctionEventInvokeConfig),
 	"ListFunctionEventInvokeConfigs":    op((*lambda.Client).ListFunctionEventInvokeConfigs),
 	"ListEventSourceMappings":           op((*lambda.Client).ListEventSourceMappings),
 	"GetProvisionedConcurrencyConfig":   op((*lambda.Client).GetProvisionedConcurrencyConfig),
