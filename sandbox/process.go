@@ -47,6 +47,9 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		is.UID, is.GID = int(l.uid), int(l.gid)
 	}
 	is.Rlimits = append(is.Rlimits, nsinit.Rlimit{Resource: unix.RLIMIT_NOFILE, Cur: 1024, Max: 1024})
+	if namespaces {
+		is.Rules = l.net.rules()
+	}
 
 	if output == nil {
 		output = io.Discard
@@ -96,10 +99,6 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 	if p.cg != nil {
 		is.Cgroups = p.cg.tasks()
 	}
-	data, err := json.Marshal(is)
-	if err != nil {
-		return nil, err
-	}
 
 	// A file is handed to the environment as it is, so its output lands
 	// there directly; any other writer is fed from a pipe.
@@ -128,6 +127,7 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 	}
 	defer ip.conn.Close()
 	p.proc = ip.proc
+	p.net = ip.net
 	reaping = true
 	go p.wait()
 
@@ -136,10 +136,22 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 			return nil, err
 		}
 	}
-	err = sendSpec(ip.conn, data, out)
+	fds := []*os.File{out}
+	if ip.net != nil {
+		fds = append(fds, ip.net.ready)
+		is.NetworkReady = true
+	}
+	data, err := json.Marshal(is)
+	if err == nil {
+		err = sendSpec(ip.conn, data, fds)
+	}
 	if outW != nil {
 		outW.Close()
 		outW = nil
+	}
+	if ip.net != nil {
+		// The init has its own copy, and only pasta may write to it.
+		ip.net.ready.Close()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("send spec: %w", err)
@@ -159,6 +171,8 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		}
 	}
 	switch {
+	case r.err != "" && p.net != nil && p.net.err() != nil:
+		return nil, fmt.Errorf("%s: %w", r.err, p.net.err())
 	case r.err != "":
 		return nil, errors.New(r.err)
 	case is.Probe && !r.probe:
@@ -169,11 +183,16 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 	return p, nil
 }
 
-// sendSpec sends the Spec, with out as SCM_RIGHTS, and ends the stream.
-func sendSpec(conn *net.UnixConn, data []byte, out *os.File) error {
-	// Fd puts out in blocking mode, as the environment's processes expect
-	// of their standard output.
-	n, _, err := conn.WriteMsgUnix(data, unix.UnixRights(int(out.Fd())), nil)
+// sendSpec sends the Spec, with files (the output, then the network's
+// readiness pipe, if any) as SCM_RIGHTS, and ends the stream.
+func sendSpec(conn *net.UnixConn, data []byte, files []*os.File) error {
+	// Fd puts the output in blocking mode, as the environment's processes
+	// expect of their standard output.
+	fds := make([]int, len(files))
+	for i, f := range files {
+		fds[i] = int(f.Fd())
+	}
+	n, _, err := conn.WriteMsgUnix(data, unix.UnixRights(fds...), nil)
 	if err != nil {
 		return err
 	}
@@ -187,6 +206,8 @@ func sendSpec(conn *net.UnixConn, data []byte, out *os.File) error {
 type initProc struct {
 	proc *os.Process
 	conn *net.UnixConn
+	// net is the init's pasta, started with it, or nil.
+	net *netHelper
 }
 
 // startInit starts an init, in new namespaces if namespaces is set, and in
@@ -232,21 +253,36 @@ func (l *Launcher) startInit(namespaces bool, cgroupFD int) (*initProc, error) {
 		conn.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
-	return &initProc{proc: proc, conn: conn}, nil
+	ip := &initProc{proc: proc, conn: conn}
+	if namespaces && l.net.mode != NetworkNone {
+		// pasta configures the namespace while the init waits for its
+		// Spec and builds the environment: the init waits for it only
+		// just before executing the command.
+		if ip.net, err = l.net.startNetwork(proc.Pid); err != nil {
+			ip.discard()
+			return nil, err
+		}
+	}
+	return ip, nil
 }
 
-// exited reports whether the init has ended, without reaping it.
+// exited reports whether the init, or its pasta, has ended, without
+// reaping the init.
 func (ip *initProc) exited() bool {
+	if ip.net != nil && ip.net.err() != nil {
+		return true
+	}
 	var info unix.Siginfo
 	err := unix.Waitid(unix.P_PID, ip.proc.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
 	return err != nil || info.Signo != 0
 }
 
-// discard kills and reaps an unused init.
+// discard kills and reaps an unused init and its pasta.
 func (ip *initProc) discard() {
 	ip.proc.Kill()
 	ip.proc.Wait()
 	ip.conn.Close()
+	ip.net.stop()
 }
 
 // keepSpares keeps inits started ahead of Launch until Close: each waits,
@@ -403,6 +439,7 @@ type Process struct {
 	group    bool // ModeProcess: stop the whole process group
 	listener net.Listener
 	cg       *cgroup
+	net      *netHelper
 	tmpDir   string
 	log      *slog.Logger
 	outR     *os.File
@@ -539,6 +576,7 @@ func (p *Process) waitExit() lambdahost.ProcessExit {
 
 // release frees the environment's resources.
 func (p *Process) release() {
+	p.net.stop()
 	if p.cg != nil {
 		if err := p.cg.remove(); err != nil {
 			p.log.Warn("remove cgroup", "sandbox", p.id, lambdahost.LogKeyError, err)
