@@ -8,6 +8,12 @@ type Caller struct {
 	Account   string
 	// Region is the region of the request's signature scope.
 	Region string
+	// ARN and UserID identify the caller as STS GetCallerIdentity answers:
+	// "arn:aws:iam::ACCOUNT:root" and the account for the operator's
+	// credentials, "arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION" and
+	// "ROLEID:SESSION" for an execution environment's.
+	ARN    string
+	UserID string
 }
 
 type callerKey struct{}

@@ -29,13 +29,16 @@ const (
 	UnrecognizedClientException        ErrorType = "UnrecognizedClientException"
 	MissingAuthenticationToken         ErrorType = "MissingAuthenticationTokenException"
 	IncompleteSignatureException       ErrorType = "IncompleteSignatureException"
-	AccessDeniedException              ErrorType = "AccessDeniedException"
-	UnknownOperationException          ErrorType = "UnknownOperationException"
-	ServiceException                   ErrorType = "ServiceException"
-	RequestTooLargeException           ErrorType = "RequestTooLargeException"
-	InvalidRuntimeException            ErrorType = "InvalidRuntimeException"
-	InvalidZipFileException            ErrorType = "InvalidZipFileException"
-	ResourceNotReadyException          ErrorType = "ResourceNotReadyException"
+	// ExpiredTokenException refuses temporary credentials past their
+	// expiry (403, as AWS's front door answers it).
+	ExpiredTokenException     ErrorType = "ExpiredTokenException"
+	AccessDeniedException     ErrorType = "AccessDeniedException"
+	UnknownOperationException ErrorType = "UnknownOperationException"
+	ServiceException          ErrorType = "ServiceException"
+	RequestTooLargeException  ErrorType = "RequestTooLargeException"
+	InvalidRuntimeException   ErrorType = "InvalidRuntimeException"
+	InvalidZipFileException   ErrorType = "InvalidZipFileException"
+	ResourceNotReadyException ErrorType = "ResourceNotReadyException"
 	// CodeArtifactUserPendingException is what Invoke answers for an
 	// Inactive function while Lambda readies it again (409 in the model
 	// aws-sdk-go-v2 ships; its member is "message").
@@ -79,6 +82,7 @@ var statusByType = map[ErrorType]int{
 	UnrecognizedClientException:        http.StatusForbidden,
 	MissingAuthenticationToken:         http.StatusForbidden,
 	IncompleteSignatureException:       http.StatusForbidden,
+	ExpiredTokenException:              http.StatusForbidden,
 	AccessDeniedException:              http.StatusForbidden,
 	UnknownOperationException:          http.StatusNotFound,
 	ServiceException:                   http.StatusInternalServerError,
