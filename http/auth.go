@@ -74,7 +74,8 @@ func (s *Server) authedAs(service string, h http.HandlerFunc) http.HandlerFunc {
 }
 
 func withResult(ctx context.Context, res sigv4.Result) context.Context {
-	return lambdahost.WithCaller(ctx, lambdahost.Caller{AccessKey: res.AccessKey, Account: res.Account, Region: res.Region})
+	return lambdahost.WithCaller(ctx, lambdahost.Caller{AccessKey: res.AccessKey, Account: res.Account, Region: res.Region,
+		ARN: res.Principal, UserID: res.UserID})
 }
 
 // streamAuth is the authentication state of a request whose body is

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/sts"
 )
 
 // capitalMessage lists the error types whose model shape spells the member
@@ -29,6 +30,7 @@ var authErrors = map[lambdahost.ErrorType]bool{
 	lambdahost.UnrecognizedClientException:  true,
 	lambdahost.MissingAuthenticationToken:   true,
 	lambdahost.IncompleteSignatureException: true,
+	lambdahost.ExpiredTokenException:        true,
 }
 
 // writeError is the one writer of error responses. An *lambdahost.Error is
@@ -68,6 +70,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		attrs = append(attrs, slog.String(lambdahost.LogKeyError, apiErr.Err.Error()))
 	}
 	s.logger().LogAttrs(ctx, level, "request failed: "+apiErr.Message, attrs...)
+
+	if operationOf(r) == "STS" {
+		// The query protocol answers in XML.
+		sts.WriteError(w, lambdahost.RequestIDFrom(ctx), apiErr)
+		return
+	}
 
 	body := map[string]string{}
 	if apiErr.Reason != "" {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/sigv4"
+	"github.com/lambdahost/lambdahost/sts"
 )
 
 type operationKey struct{}
@@ -52,9 +54,9 @@ func (s *Server) routes() {
 	s.handle("GET /signing-jobs", "ListSigningJobs", s.authedAs("signer", s.handleListSigningJobs))
 	s.handle("GET /signing-jobs/{jobId}", "DescribeSigningJob", s.authedAs("signer", s.handleDescribeSigningJob))
 	s.handle("PUT /signing-jobs/{jobId}/revoke", "RevokeSignature", s.authedAs("signer", s.handleRevokeSignature))
-	// The local key service: KMS's JSON 1.1 protocol, signed for "kms",
-	// dispatched on X-Amz-Target.
-	s.handle("POST /{$}", "KMS", s.authedAs("kms", s.handleKMS))
+	// POST /, where the local key service (KMS's JSON 1.1 protocol,
+	// dispatched on X-Amz-Target) and STS (the query protocol) meet.
+	s.mux.HandleFunc("/{$}", s.handleRoot)
 	s.handle("POST /2020-04-22/code-signing-configs", "CreateCodeSigningConfig", s.authed(s.handleCreateCodeSigningConfig))
 	s.handle("GET /2020-04-22/code-signing-configs", "ListCodeSigningConfigs", s.authed(s.handleListCodeSigningConfigs))
 	s.handle("GET /2020-04-22/code-signing-configs/{CodeSigningConfigArn}", "GetCodeSigningConfig", s.authed(s.handleGetCodeSigningConfig))
@@ -73,6 +75,29 @@ func (s *Server) handle(pattern, op string, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		h(w, r.WithContext(context.WithValue(r.Context(), operationKey{}, op)))
 	})
+}
+
+// handleRoot routes a request for / by the service its signature is scoped
+// to: "sts" to STS, any other POST to KMS.
+func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
+	service, _, _ := sigv4.Scope(r)
+	switch {
+	case service == "sts":
+		r = r.WithContext(context.WithValue(r.Context(), operationKey{}, "STS"))
+		s.authedAs("sts", s.handleSTS)(w, r)
+	case r.Method == http.MethodPost:
+		r = r.WithContext(context.WithValue(r.Context(), operationKey{}, "KMS"))
+		s.authedAs("kms", s.handleKMS)(w, r)
+	default:
+		s.handleUnknown(w, r)
+	}
+}
+
+// handleSTS serves an STS query request.
+func (s *Server) handleSTS(w http.ResponseWriter, r *http.Request) {
+	if err := sts.Handle(w, r, bodyBytes(r)); err != nil {
+		s.writeError(w, r, err)
+	}
 }
 
 // handleUnknown answers a path or method that is no operation. The

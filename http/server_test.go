@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"errors"
 	"archive/zip"
 	"bufio"
 	"bytes"
@@ -133,6 +134,18 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		}
 		return sigv4.Credential{}, false
 	}}
+	// One execution environment's temporary credentials, and an expired
+	// session of the same key.
+	verifier.LookupSession = func(k, token string) (sigv4.Credential, error) {
+		switch {
+		case k == sessionCreds.AccessKeyID && token == sessionCreds.SessionToken:
+			return sigv4.Credential{AccessKey: k, Secret: sessionCreds.SecretAccessKey, Account: "111111111111",
+				Principal: "arn:aws:sts::111111111111:assumed-role/lambda-role/f", UserID: "AROAEXAMPLEROLEID:f"}, nil
+		case k == sessionCreds.AccessKeyID && token == "expired-token":
+			return sigv4.Credential{}, sigv4.ErrTokenExpired
+		}
+		return sigv4.Credential{}, errors.New("no such session")
+	}
 	api := fnhttp.NewServer(svc, blobs, verifier)
 	api.URLKey = []byte("0123456789abcdef0123456789abcdef")
 	api.Now = func() time.Time { return clock }
