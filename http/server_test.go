@@ -1,7 +1,6 @@
 package http_test
 
 import (
-	"errors"
 	"archive/zip"
 	"bufio"
 	"bytes"
@@ -10,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
