@@ -69,7 +69,7 @@ type fixture struct {
 	codeErr error
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, configure ...func(*invoke.Executor)) *fixture {
 	f := &fixture{launcher: &plainLauncher{}, code: map[lambdahost.Digest][]byte{}}
 	for _, z := range zips(t) {
 		f.code[sha256.Sum256(z)] = z
@@ -94,6 +94,9 @@ func newFixture(t *testing.T) *fixture {
 			return blob{bytes.NewReader(z)}, nil
 		},
 		RetryDelays: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond},
+	}
+	for _, c := range configure {
+		c(f.x)
 	}
 	f.x.Start()
 	t.Cleanup(func() { f.x.Close() })
