@@ -50,6 +50,10 @@ func ParseNetwork(s string) (Network, error) {
 	return "", fmt.Errorf("unknown network mode %q: want host, internet or none", s)
 }
 
+// ErrNetwork is wrapped by New's error when namespaces work but the network
+// asked for does not (pasta is missing or fails).
+var ErrNetwork = errors.New("network unavailable")
+
 // HostName is the name at which a namespaced environment with a network
 // reaches the host's loopback (NetworkHost), or lambdahost's own API on it
 // (NetworkInternet). Environments resolve it through their /etc/hosts.

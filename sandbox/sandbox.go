@@ -219,7 +219,7 @@ func New(opts Options) (*Launcher, error) {
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("sandbox: network %s: %w", netMode, err)
+			return nil, fmt.Errorf("sandbox: %w: %s: %w", ErrNetwork, netMode, err)
 		}
 	}
 

@@ -2,6 +2,9 @@
 //
 //	lambdahost serve [--listen 127.0.0.1:9001] [--data-dir DIR] [--ready-file FILE]
 //	                 [--credentials FILE] [--code-storage-limit BYTES] [--log-level LEVEL]
+//	                 [--function-network host|internet|none] [--function-env NAME=VALUE]...
+//	                 [--interpreter RUNTIME=PATH]... [--runtimes-dir DIR]
+//	lambdahost runtimes [--install] [--interpreter RUNTIME=PATH]... [--runtimes-dir DIR]
 //	lambdahost signer export-key --profile-version-arn ARN --out key.pem [--data-dir DIR]
 //	lambdahost sign --key key.pem --in code.zip --out signed.zip
 //	lambdahost version
@@ -15,8 +18,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
+
+	"github.com/lambdahost/lambdahost/sandbox"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -31,13 +37,16 @@ func main() {
 // run runs the command line args and returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: lambdahost serve [flags] | lambdahost version")
+		fmt.Fprintln(stderr, "usage: lambdahost serve [flags] | lambdahost runtimes [--install] | lambdahost version")
 		return 2
 	}
 	switch args[0] {
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "lambdahost", version)
+		fmt.Fprintln(stdout, networkSummary(getenv))
 		return 0
+	case "runtimes":
+		return runRuntimes(ctx, args[1:], getenv, stdout, stderr)
 	case "serve":
 		m := &Main{Stdout: stdout, Stderr: stderr, Getenv: getenv}
 		if err := m.ParseFlags(args[1:]); err != nil {
@@ -57,7 +66,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "sign":
 		return runSign(args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "lambdahost: unknown command %q\nusage: lambdahost serve [flags] | lambdahost version\n", args[0])
+		fmt.Fprintf(stderr, "lambdahost: unknown command %q\nusage: lambdahost serve [flags] | lambdahost runtimes [--install] | lambdahost version\n", args[0])
 		return 2
 	}
+}
+
+// networkSummary says what functions of a serve started with this
+// environment would reach: the mode of LAMBDAHOST_FUNCTION_NETWORK, or the
+// default for LAMBDAHOST_LISTEN, and whether pasta is there to provide it.
+func networkSummary(getenv func(string) string) string {
+	env := envDefault(getenv)
+	listen := env("listen", "127.0.0.1:9001")
+	mode, explicit := networkFor(env("function-network", ""), listen)
+	why := "the default for --listen " + listen
+	if explicit {
+		why = "LAMBDAHOST_FUNCTION_NETWORK"
+	}
+	pasta := "pasta: not found, so functions get no network (apt-get install passt)"
+	if p, err := exec.LookPath("pasta"); err == nil {
+		pasta = "pasta: " + p
+	}
+	if mode == sandbox.NetworkNone {
+		pasta = "pasta: not needed"
+	}
+	return fmt.Sprintf("function network: %s (%s; --function-network host, internet or none); %s", mode, why, pasta)
 }
