@@ -3,6 +3,7 @@ package http
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,5 +105,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := s.requestID()
 	w.Header().Set("X-Amzn-Requestid", id)
 	r = r.WithContext(lambdahost.WithRequestID(r.Context(), id))
+	// Older SDKs' models (botocore before 1.31, as in Debian 12) give some
+	// operations a trailing slash ("GET /2015-03-31/functions/"), which
+	// Lambda accepts: route them without it. The signature still covers
+	// the path as sent.
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
+		r.URL.Path = strings.TrimSuffix(p, "/")
+		r.URL.RawPath = strings.TrimSuffix(r.URL.RawPath, "/")
+	}
 	s.mux.ServeHTTP(w, r)
 }

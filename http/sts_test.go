@@ -41,6 +41,10 @@ func stsGoldenCases() []goldenCase {
 		{op: "ListFunctions", name: "session-credentials", req: func(e *env) response {
 			return e.send("lambda", "GET", "/2015-03-31/functions", "", sessionCreds, e.region, nil, nil)
 		}},
+		// The path older SDKs send.
+		{op: "ListFunctions", name: "trailing-slash", req: func(e *env) response {
+			return e.send("lambda", "GET", "/2015-03-31/functions/", "", sessionCreds, e.region, nil, nil)
+		}},
 		{op: "ListFunctions", name: "expired-session", req: func(e *env) response {
 			return e.send("lambda", "GET", "/2015-03-31/functions", "", expired, e.region, nil, nil)
 		}},
