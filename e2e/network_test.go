@@ -46,16 +46,14 @@ func mustNetwork(t *testing.T) {
 	if _, err := exec.LookPath("pasta"); err != nil {
 		requireTool(t, "pasta is not installed (apt-get install passt)")
 	}
-	dir := os.Getenv("LAMBDAHOST_RUNTIMES_DIR")
-	if dir == "" {
-		data := os.Getenv("XDG_DATA_HOME")
-		if data == "" {
-			home, _ := os.UserHomeDir()
-			data = filepath.Join(home, ".local", "share")
-		}
-		dir = filepath.Join(data, "lambdahost", "runtimes")
+	// The servers run with the default --runtimes-dir (Start drops
+	// LAMBDAHOST_ variables).
+	data := os.Getenv("XDG_DATA_HOME")
+	if data == "" {
+		home, _ := os.UserHomeDir()
+		data = filepath.Join(home, ".local", "share")
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "sdk", "manifest.json"))
+	b, err := os.ReadFile(filepath.Join(data, "lambdahost", "runtimes", "sdk", "manifest.json"))
 	if err != nil || !strings.Contains(string(b), `"boto3"`) {
 		requireTool(t, "the AWS SDKs for functions are not installed: run `go run ./cmd/lambdahost runtimes --install`")
 	}
