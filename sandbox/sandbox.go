@@ -196,10 +196,25 @@ func New(opts Options) (*Launcher, error) {
 	if _, err := ParseNetwork(string(netMode)); err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	l.net = &netConfig{mode: NetworkNone}
+	none := &netConfig{mode: NetworkNone}
+	l.net = none
+	// The network is checked with the namespaces, by the same probe: one
+	// environment start in the usual case. Only if that probe fails is
+	// the network told apart from the namespaces, by a probe without it.
+	var netErr error
+	if netMode != NetworkNone && opts.Mode != ModeProcess {
+		if l.net, netErr = newNetConfig(netMode, opts.Pasta, opts.Endpoints); netErr != nil {
+			l.net = none
+		}
+	}
 	l.mode = ModeProcess
 	if opts.Mode != ModeProcess {
 		err := l.tryNamespaces()
+		if err != nil && l.net != none {
+			if l.net = none; l.tryNamespaces() == nil {
+				netErr, err = err, nil
+			}
+		}
 		switch {
 		case err == nil:
 			l.mode = ModeNamespaces
@@ -209,18 +224,8 @@ func New(opts Options) (*Launcher, error) {
 			l.log.Warn("namespaces unavailable: environments run as plain processes, without file system or network isolation", lambdahost.LogKeyError, err)
 		}
 	}
-	if l.mode == ModeNamespaces && netMode != NetworkNone {
-		// The namespaces work; now the network, checked the same way.
-		c, err := newNetConfig(netMode, opts.Pasta, opts.Endpoints)
-		if err == nil {
-			l.net = c
-			if err = l.tryNamespaces(); err != nil {
-				l.net = &netConfig{mode: NetworkNone}
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("sandbox: %w: %s: %w", ErrNetwork, netMode, err)
-		}
+	if l.mode == ModeNamespaces && netErr != nil {
+		return nil, fmt.Errorf("sandbox: %w: %s: %w", ErrNetwork, netMode, netErr)
 	}
 
 	prestart := opts.Prestart

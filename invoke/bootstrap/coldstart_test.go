@@ -16,7 +16,9 @@ func coldStartCases() []struct{ runtime, handler string } {
 	for _, r := range pythonRuntimes {
 		cases = append(cases, struct{ runtime, handler string }{r, "app.echo"})
 	}
-	return append(cases, struct{ runtime, handler string }{nodeRuntime, "index.handler"})
+	// An ES module handler: the runtime client registers its resolve hook
+	// (NODE_PATH for imports) before importing it.
+	return append(cases, struct{ runtime, handler string }{nodeRuntime, "index.handler"}, struct{ runtime, handler string }{nodeRuntime, "esm.handler"})
 }
 
 // coldStart starts rt and returns the time from the process start to its
@@ -49,7 +51,7 @@ func bareStart(t testing.TB, rt *bootstrap.Runtime) time.Duration {
 func TestColdStart(t *testing.T) {
 	const runs = 7
 	for _, c := range coldStartCases() {
-		t.Run(c.runtime, func(t *testing.T) {
+		t.Run(c.runtime+"/"+c.handler, func(t *testing.T) {
 			rt := resolve(t, c.runtime)
 			taskRoot := writeFiles(t, pythonCode)
 			if c.runtime == nodeRuntime {
@@ -76,7 +78,7 @@ func TestColdStart(t *testing.T) {
 // GET /next of each runtime client.
 func BenchmarkColdStart(b *testing.B) {
 	for _, c := range coldStartCases() {
-		b.Run(c.runtime, func(b *testing.B) {
+		b.Run(c.runtime+"/"+c.handler, func(b *testing.B) {
 			rt := resolve(b, c.runtime)
 			taskRoot := writeFiles(b, pythonCode)
 			if c.runtime == nodeRuntime {
