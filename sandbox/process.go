@@ -127,7 +127,17 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 	}
 	defer ip.conn.Close()
 	p.proc = ip.proc
-	p.net = ip.net
+	if namespaces && l.net.mode != NetworkNone {
+		// pasta configures the namespace while the init waits for its
+		// Spec and builds the environment: the init waits for it only
+		// just before executing the command. A spare usually has it
+		// already.
+		p.net, err = l.attachNetwork(ip)
+		if err != nil {
+			ip.discard()
+			return nil, err
+		}
+	}
 	reaping = true
 	go p.wait()
 
@@ -137,8 +147,8 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		}
 	}
 	fds := []*os.File{out}
-	if ip.net != nil {
-		fds = append(fds, ip.net.ready)
+	if p.net != nil {
+		fds = append(fds, p.net.ready)
 		is.NetworkReady = true
 	}
 	data, err := json.Marshal(is)
@@ -149,9 +159,9 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		outW.Close()
 		outW = nil
 	}
-	if ip.net != nil {
+	if p.net != nil {
 		// The init has its own copy, and only pasta may write to it.
-		ip.net.ready.Close()
+		p.net.ready.Close()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("send spec: %w", err)
@@ -206,9 +216,31 @@ func sendSpec(conn *net.UnixConn, data []byte, files []*os.File) error {
 type initProc struct {
 	proc *os.Process
 	conn *net.UnixConn
-	// net is the init's pasta, started with it, or nil.
-	net *netHelper
+
+	mu sync.Mutex
+	// net is the init's pasta once attachNetwork started it, or nil.
+	net    *netHelper
+	netErr error
+	// discarded forbids starting a pasta for a discarded init.
+	discarded bool
 }
+
+// attachNetwork starts pasta for ip unless it has one: a spare's is
+// started a little after the spare, or when it is taken if sooner.
+func (l *Launcher) attachNetwork(ip *initProc) (*netHelper, error) {
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	if ip.net == nil && ip.netErr == nil && !ip.discarded {
+		ip.net, ip.netErr = l.net.startNetwork(ip.proc.Pid)
+	}
+	if ip.discarded && ip.net == nil && ip.netErr == nil {
+		return nil, errDiscarded
+	}
+	return ip.net, ip.netErr
+}
+
+// errDiscarded is attachNetwork's answer for an init discarded first.
+var errDiscarded = errors.New("start pasta: the init was discarded")
 
 // startInit starts an init, in new namespaces if namespaces is set, and in
 // the v2 cgroup open as cgroupFD if that is not -1.
@@ -253,23 +285,16 @@ func (l *Launcher) startInit(namespaces bool, cgroupFD int) (*initProc, error) {
 		conn.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
-	ip := &initProc{proc: proc, conn: conn}
-	if namespaces && l.net.mode != NetworkNone {
-		// pasta configures the namespace while the init waits for its
-		// Spec and builds the environment: the init waits for it only
-		// just before executing the command.
-		if ip.net, err = l.net.startNetwork(proc.Pid); err != nil {
-			ip.discard()
-			return nil, err
-		}
-	}
-	return ip, nil
+	return &initProc{proc: proc, conn: conn}, nil
 }
 
 // exited reports whether the init, or its pasta, has ended, without
 // reaping the init.
 func (ip *initProc) exited() bool {
-	if ip.net != nil && ip.net.err() != nil {
+	ip.mu.Lock()
+	n, netErr := ip.net, ip.netErr
+	ip.mu.Unlock()
+	if netErr != nil || (n != nil && n.err() != nil) {
 		return true
 	}
 	var info unix.Siginfo
@@ -279,10 +304,14 @@ func (ip *initProc) exited() bool {
 
 // discard kills and reaps an unused init and its pasta.
 func (ip *initProc) discard() {
+	ip.mu.Lock()
+	ip.discarded = true
+	n := ip.net
+	ip.mu.Unlock()
 	ip.proc.Kill()
 	ip.proc.Wait()
 	ip.conn.Close()
-	ip.net.stop()
+	n.stop()
 }
 
 // keepSpares keeps inits started ahead of Launch until Close: each waits,
@@ -301,6 +330,16 @@ func (l *Launcher) keepSpares() {
 			case <-time.After(time.Second):
 				continue
 			}
+		}
+		if namespaces && l.net.mode != NetworkNone {
+			// Its pasta comes a little later, out of the way of the
+			// cold start that the previous spare is likely serving
+			// now (starting pasta costs several milliseconds of CPU).
+			time.AfterFunc(spareNetworkDelay, func() {
+				if _, err := l.attachNetwork(ip); err != nil && err != errDiscarded {
+					l.log.Warn("start a spare's pasta", lambdahost.LogKeyError, err)
+				}
+			})
 		}
 		select {
 		case l.spares <- ip:
@@ -321,8 +360,12 @@ func (l *Launcher) keepSpares() {
 	}
 }
 
-// spareDelay is the pause before a spare init is replaced.
-const spareDelay = 25 * time.Millisecond
+// spareDelay is the pause before a spare init is replaced, and
+// spareNetworkDelay the further pause before its pasta is started.
+const (
+	spareDelay        = 25 * time.Millisecond
+	spareNetworkDelay = 200 * time.Millisecond
+)
 
 // takeSpare returns a live spare init for the mode, or nil.
 func (l *Launcher) takeSpare(namespaces bool) *initProc {
