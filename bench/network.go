@@ -175,7 +175,7 @@ func networkRows(res *networkResult) []row {
 func networkNotes(w io.Writer, res *networkResult) {
 	fmt.Fprintf(w, "- Network: two lambdahost processes, --sandbox namespaces with --function-network none and host, side by side; "+
 		"%d cold starts per runtime and mode (after UpdateFunctionConfiguration, %s apart, taken in turn), and %d warm invocations in blocks of 50 in turn. "+
-		"A host-network environment's pasta is started for the sandbox's spare init, 200 ms after it, ahead of the cold start that takes it.\n",
+		"A host-network environment's pasta is started for the sandbox's spare init, 100 ms after it, ahead of the cold start that takes it.\n",
 		res.n.cold, coldGap, res.n.warm)
 	for _, mode := range networkModes {
 		for _, lang := range res.langs {

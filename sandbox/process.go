@@ -364,7 +364,7 @@ func (l *Launcher) keepSpares() {
 // spareNetworkDelay the further pause before its pasta is started.
 const (
 	spareDelay        = 25 * time.Millisecond
-	spareNetworkDelay = 200 * time.Millisecond
+	spareNetworkDelay = 100 * time.Millisecond
 )
 
 // takeSpare returns a live spare init for the mode, or nil.
