@@ -54,7 +54,7 @@ func mustNetwork(t *testing.T) {
 		data = filepath.Join(home, ".local", "share")
 	}
 	b, err := os.ReadFile(filepath.Join(data, "lambdahost", "runtimes", "sdk", "manifest.json"))
-	if err != nil || !strings.Contains(string(b), `"boto3"`) {
+	if err != nil || !strings.Contains(string(b), `"boto3"`) || !strings.Contains(string(b), `"@aws-sdk/client-sts"`) {
 		requireTool(t, "the AWS SDKs for functions are not installed: run `go run ./cmd/lambdahost runtimes --install`")
 	}
 }
@@ -189,6 +189,36 @@ func TestFunctionNetworkHost(t *testing.T) {
 				t.Errorf("boto3 imported from %s, want the runtime's", got.Boto3)
 			}
 		})
+	}
+}
+
+// nodeSDKHandler is an ES module that imports the runtime's AWS SDK for
+// JavaScript v3, unbundled, and calls lambdahost with it.
+const nodeSDKHandler = `
+import { STSClient, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { LambdaClient, ListFunctionsCommand } from "@aws-sdk/client-lambda";
+
+export const handler = async () => {
+  const id = await new STSClient({ maxAttempts: 1 }).send(new GetCallerIdentityCommand({}));
+  const fns = await new LambdaClient({ maxAttempts: 1 }).send(new ListFunctionsCommand({}));
+  return { Account: id.Account, Arn: id.Arn, Functions: fns.Functions.map((f) => f.FunctionName) };
+};
+`
+
+// TestFunctionNodeSDK calls lambdahost from a Node.js ES module with the
+// runtime's @aws-sdk clients.
+func TestFunctionNodeSDK(t *testing.T) {
+	t.Parallel()
+	mustNetwork(t)
+	srv := Start(t, WithArgs("--sandbox", "namespaces"))
+	d := NewDriver(t, SDKDriver, srv, TestCredentials, "us-east-1")
+	d.Call(t, "CreateFunction", Params{"FunctionName": "node-sdk", "Runtime": "nodejs20.x", "Role": testRole, "Handler": "index.handler",
+		"Timeout": 120, "Code": Params{"ZipFile": makeZip(t, "index.mjs", nodeSDKHandler)}}).OK(t)
+	mustWait(t, d, "FunctionActiveV2", Params{"FunctionName": "node-sdk"})
+	got := invoke(t, d, "node-sdk", Params{}).Reply(t)
+	if got["Account"] != "000000000000" || got["Arn"] != "arn:aws:sts::000000000000:assumed-role/lambda-role/node-sdk" ||
+		!slices.Contains(got["Functions"].([]any), any("node-sdk")) {
+		t.Errorf("reply %v", got)
 	}
 }
 

@@ -323,9 +323,12 @@ function searchPathForImports() {
   searchPathRegistered = true;
   // Resolving from a module in the parent of each node_modules directory
   // looks the package up in that directory.
+  // Only directories that exist: without layers or the SDK, no hook, and
+  // no cost (on Node before 22.15 the hook runs on a loader thread, whose
+  // start adds tens of milliseconds to the cold start).
   const parents = (process.env.NODE_PATH || '')
     .split(':')
-    .filter((d) => d.endsWith('/node_modules'))
+    .filter((d) => d.endsWith('/node_modules') && fs.existsSync(d))
     .map((d) => pathToFileURL(path.dirname(d) + '/').href);
   if (parents.length === 0) return;
   const bare = (s) => !/^([./#]|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(s);
