@@ -80,6 +80,12 @@ type config struct {
 	rie          string        // auto or off
 	rieBin       string        // an installed aws-lambda-rie, instead of go install
 	rieVersion   string        // the RIE module version to go install
+
+	clusterOnly    bool          // run only the cluster test
+	clusterNodes   []int         // cluster sizes
+	clusterClients int           // clients of the throughput tests
+	clusterDur     time.Duration // length of each throughput run
+	clusterVisN    int           // changes whose visibility is timed
 }
 
 func main() {
@@ -115,6 +121,11 @@ func main() {
 	flag.StringVar(&cfg.rie, "rie", "auto", "compare Invoke with the AWS Lambda Runtime Interface Emulator: auto (go install it into a temporary GOBIN) or off")
 	flag.StringVar(&cfg.rieBin, "rie-bin", "", "an aws-lambda-rie binary to use instead of installing one")
 	flag.StringVar(&cfg.rieVersion, "rie-version", "latest", "the version of "+rieModule+" to go install")
+	flag.BoolVar(&cfg.clusterOnly, "cluster-only", false, "measure only several nodes on PostgreSQL and versitygw: UpdateFunctionCode and Invoke throughput, visibility of changes, recovery after SIGKILL")
+	clusterNodes := flag.String("cluster-nodes", "1,2,3", "comma-separated node counts of the cluster test")
+	flag.IntVar(&cfg.clusterClients, "cluster-clients", 8, "clients of the cluster throughput tests, spread over the nodes")
+	flag.DurationVar(&cfg.clusterDur, "cluster-duration", 10*time.Second, "length of each cluster throughput run")
+	flag.IntVar(&cfg.clusterVisN, "cluster-changes", 30, "changes whose visibility on every node is timed, per cluster size")
 	wrap := flag.String("wrap", "", "command prefix to run lambdahost under, such as 'strace -f -T -o trace.txt' or 'perf record -g -o perf.data --' (RSS is then the wrapper's); with -deploy-only or -invoke-only it wraps that test's server, otherwise only the first server")
 	flag.Parse()
 	cfg.wrap = strings.Fields(*wrap)
@@ -129,6 +140,13 @@ func main() {
 	}
 	if cfg.rie != "auto" && cfg.rie != "off" {
 		fatalf("-rie: want auto or off, got %q", cfg.rie)
+	}
+	for _, s := range strings.Split(*clusterNodes, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || c < 1 {
+			fatalf("-cluster-nodes: want positive node counts, got %q", s)
+		}
+		cfg.clusterNodes = append(cfg.clusterNodes, c)
 	}
 	for _, s := range strings.Split(*conc, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(s))
@@ -240,6 +258,22 @@ func run(cfg *config) error {
 			fmt.Fprintln(w, "Notes:")
 			networkNotes(w, res)
 		})
+	}
+	if cfg.clusterOnly {
+		bin, err := buildLambdahost(moduleDir, tmp)
+		if err != nil {
+			return err
+		}
+		rs, err := clusterTest(tmp, moduleDir, bin, cfg)
+		writeClusterTable(os.Stdout, rs)
+		if cfg.out != "" {
+			f, ferr := os.Create(cfg.out)
+			if ferr == nil {
+				writeClusterTable(f, rs)
+				f.Close()
+			}
+		}
+		return err
 	}
 	if cfg.deployOnly || cfg.invokeOnly {
 		bin, err := buildLambdahost(moduleDir, tmp)

@@ -121,10 +121,14 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		return nil, err
 	}
 	// From committing code to committing the metadata that references it,
-	// garbage collection must wait (see codeMu). Staging, which may fetch
-	// from S3 for a long time, needs no lock.
-	s.codeMu.RLock()
-	defer s.codeMu.RUnlock()
+	// garbage collection on any node must wait (see
+	// lambdahost.Coordinator.LockCode). Staging, which may fetch from S3
+	// for a long time, needs no lock.
+	unlock, err := s.store.LockCode(ctx, false)
+	if err != nil {
+		return nil, internal("lock code", err)
+	}
+	defer unlock()
 
 	now := s.now()
 	cfg := lambdahost.Config{
@@ -449,8 +453,11 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	if err != nil {
 		return nil, err
 	}
-	s.codeMu.RLock() // see CreateFunction
-	defer s.codeMu.RUnlock()
+	unlock, err := s.store.LockCode(ctx, false) // see CreateFunction
+	if err != nil {
+		return nil, internal("lock code", err)
+	}
+	defer unlock()
 	publish := in.Publish || in.PublishTo != nil
 	copies := int64(1)
 	if publish {

@@ -133,6 +133,10 @@ type Executor struct {
 	// function's own Environment wins over them, and they lose to the
 	// variables Lambda reserves (see ReservedEnv), as does Endpoint to them.
 	FunctionEnv []string
+	// Concurrency, if set, counts the invocations in flight across every
+	// process sharing the store, so that reserved and account concurrency
+	// hold for all of them together. If nil, this process counts its own.
+	Concurrency Limiter
 	// CloseGrace is how long Close lets running invocations finish before
 	// it stops their environments. If zero, DefaultCloseGrace.
 	CloseGrace time.Duration
@@ -165,9 +169,20 @@ type Executor struct {
 	once    sync.Once
 }
 
+// Limiter counts invocations in flight under a key (a function, or an
+// account and region) across processes.
+type Limiter interface {
+	// Acquire counts one more invocation under key if fewer than limit
+	// are in flight, and reports whether it did.
+	Acquire(ctx context.Context, key string, limit int) (bool, error)
+	// Release counts one fewer.
+	Release(ctx context.Context, key string) error
+}
+
 // pool holds the environments of one function version with one code and
 // configuration.
 type pool struct {
+	fn         lambdahost.FunctionID
 	slot, hash string
 	idle       []*env
 	live       int
@@ -296,7 +311,7 @@ func (x *Executor) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	x.running.Add(1)
 	x.mu.Unlock()
 	defer x.running.Done()
-	release, err := x.admit(req.Target)
+	release, err := x.admit(ctx, req.Target)
 	if err != nil {
 		return nil, err
 	}

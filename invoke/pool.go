@@ -30,13 +30,16 @@ func throttled(reason string) error {
 
 // admit counts req against its function's reserved concurrency or the
 // account's unreserved concurrency.
-func (x *Executor) admit(t Target) (release func(), err error) {
+func (x *Executor) admit(ctx context.Context, t Target) (release func(), err error) {
 	key := "fn:" + t.Function.ARN()
 	limit, reason := x.AccountConcurrency, "ConcurrentInvocationLimitExceeded"
 	if r := t.ReservedConcurrency; r != nil {
 		limit, reason = *r, "ReservedFunctionConcurrentInvocationLimitExceeded"
 	} else {
 		key = "acct:" + t.Function.Account + ":" + t.Function.Region
+	}
+	if x.Concurrency != nil {
+		return x.admitShared(ctx, key, limit, reason)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -81,7 +84,7 @@ func (x *Executor) poolForLocked(t Target) (*pool, []*env) {
 	if cur != nil {
 		doomed = x.drainLocked(cur)
 	}
-	p := &pool{slot: slot, hash: hash, memoryMB: memoryOf(t.Version)}
+	p := &pool{fn: t.Function, slot: slot, hash: hash, memoryMB: memoryOf(t.Version)}
 	x.slots[slot] = p
 	return p, doomed
 }

@@ -6,31 +6,31 @@ import (
 	"strings"
 )
 
-// Scope returns the service and region that r's credential scope names,
-// from its Authorization header or, failing that, the X-Amz-Credential of a
-// presigned query string. It verifies nothing: it tells the HTTP layer
-// which service a request was signed for, so that the request can be routed
-// to that service, which verifies it. ok is false if r has no credential
-// scope of five non-empty elements.
-func Scope(r *http.Request) (service, region string, ok bool) {
+// ScopedService returns the service that r's credential scope names (the
+// fourth element of Credential in the Authorization header, or of a
+// presigned URL's X-Amz-Credential), or "" if r carries no readable scope.
+// It verifies nothing: a router uses it to pick the service whose
+// Verifier then checks r, so a wrong or forged scope only picks which
+// service refuses the request.
+func ScopedService(r *http.Request) string {
 	var credential string
 	if h := r.Header.Get("Authorization"); strings.TrimSpace(h) != "" {
 		a, err := parseAuthorization(h)
 		if err != nil {
-			return "", "", false
+			return ""
 		}
 		credential = a.Credential
-	} else if q, err := url.ParseQuery(r.URL.RawQuery); err == nil {
+	} else {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return ""
+		}
 		credential = q.Get("X-Amz-Credential")
 	}
-	scope := strings.Split(credential, "/")
+	// AccessKey/Date/Region/Service/aws4_request, as Verifier.Start splits it.
+	scope := strings.Split(strings.TrimRight(credential, "/"), "/")
 	if len(scope) != 5 {
-		return "", "", false
+		return ""
 	}
-	for _, s := range scope {
-		if s == "" {
-			return "", "", false
-		}
-	}
-	return scope[3], scope[2], true
+	return scope[3]
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -119,65 +118,4 @@ func TestSessionTokenTampered(t *testing.T) {
 	if _, err := verify(v, r); errorCode(err) != sigv4.InvalidSignatureException {
 		t.Errorf("error %v, want %s", err, sigv4.InvalidSignatureException)
 	}
-}
-
-// TestScope reads the scope of requests signed in the header and in the
-// query, and of requests without one.
-func TestScope(t *testing.T) {
-	tests := []struct {
-		name            string
-		header, query   string
-		service, region string
-		ok              bool
-	}{
-		{name: "header", header: "AWS4-HMAC-SHA256 Credential=AK/20240101/eu-west-1/sts/aws4_request, SignedHeaders=host, Signature=x", service: "sts", region: "eu-west-1", ok: true},
-		{name: "query", query: "X-Amz-Credential=AK%2F20240101%2Fus-east-1%2Fkms%2Faws4_request", service: "kms", region: "us-east-1", ok: true},
-		{name: "header-wins", header: "AWS4-HMAC-SHA256 Credential=AK/20240101/eu-west-1/sts/aws4_request", query: "X-Amz-Credential=AK%2F20240101%2Fus-east-1%2Fkms%2Faws4_request", service: "sts", region: "eu-west-1", ok: true},
-		{name: "none"},
-		{name: "short-scope", header: "AWS4-HMAC-SHA256 Credential=AK/20240101/eu-west-1/sts"},
-		{name: "empty-service", header: "AWS4-HMAC-SHA256 Credential=AK/20240101/eu-west-1//aws4_request"},
-		{name: "bad-header", header: "AWS4-HMAC-SHA256 Credential"},
-		{name: "bad-query", query: "X-Amz-Credential=%zz"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r, err := http.NewRequest("POST", "http://"+host+"/?"+tt.query, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.header != "" {
-				r.Header.Set("Authorization", tt.header)
-			}
-			service, region, ok := sigv4.Scope(r)
-			if service != tt.service || region != tt.region || ok != tt.ok {
-				t.Errorf("Scope=%q, %q, %v; want %q, %q, %v", service, region, ok, tt.service, tt.region, tt.ok)
-			}
-		})
-	}
-}
-
-// FuzzScope checks that Scope never panics, and that what it finds is what
-// Start verifies the request for: a scope naming another service than the
-// verifier's is refused.
-func FuzzScope(f *testing.F) {
-	f.Add("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=00", "")
-	f.Add("", "X-Amz-Credential=AKIDEXAMPLE%2F20240101%2Fus-east-1%2Fkms%2Faws4_request&X-Amz-Algorithm=AWS4-HMAC-SHA256")
-	f.Add("AWS4-HMAC-SHA256 Credential=a/b/c/d/e,Credential=f/g/h/i/j", "")
-	f.Fuzz(func(t *testing.T, header, query string) {
-		r, err := http.NewRequest("POST", "http://"+host+"/", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.URL.RawQuery = query
-		r.Header.Set("Authorization", header)
-		r.Header.Set("X-Amz-Date", "20240101T000000Z")
-		service, _, ok := sigv4.Scope(r)
-		if !ok {
-			return
-		}
-		v := &sigv4.Verifier{Service: service + "-other", Lookup: lookup(testCred), Now: func() time.Time { return testTime }}
-		if _, err := verify(v, r); err == nil {
-			t.Fatalf("a request scoped to %q verified for %q", service, v.Service)
-		}
-	})
 }

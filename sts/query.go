@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/internal/awsapi"
 )
 
 // APIVersion is the version of the STS API, which every query request names.
@@ -83,10 +84,10 @@ type metadata struct {
 	RequestID string `xml:"RequestId"`
 }
 
-// Handle serves one STS query request whose signature has been verified:
+// handle serves one STS query request whose signature has been verified:
 // the caller is in r's context, body is the request's body. It writes the
-// answer, or returns the error for the caller to write with WriteError.
-func Handle(w http.ResponseWriter, r *http.Request, body []byte) error {
+// answer, or returns the error for the caller to write.
+func handle(w http.ResponseWriter, r *http.Request, body []byte) error {
 	req, err := ParseRequest(r, body)
 	if err != nil {
 		return err
@@ -107,55 +108,14 @@ func Handle(w http.ResponseWriter, r *http.Request, body []byte) error {
 	return nil
 }
 
-// errorResponse is the query protocol's error document.
-type errorResponse struct {
-	XMLName   xml.Name `xml:"ErrorResponse"`
-	Xmlns     string   `xml:"xmlns,attr"`
-	Type      string   `xml:"Error>Type"`
-	Code      string   `xml:"Error>Code"`
-	Message   string   `xml:"Error>Message"`
-	RequestID string   `xml:"RequestId"`
-}
-
-// codes maps the error types of lambdahost's front door (signature
-// verification) to STS's codes and statuses.
-var codes = map[lambdahost.ErrorType]struct {
-	code   string
-	status int
-}{
-	lambdahost.InvalidSignatureException:    {"SignatureDoesNotMatch", http.StatusForbidden},
-	lambdahost.UnrecognizedClientException:  {"InvalidClientTokenId", http.StatusForbidden},
-	lambdahost.MissingAuthenticationToken:   {"MissingAuthenticationToken", http.StatusForbidden},
-	lambdahost.IncompleteSignatureException: {"IncompleteSignature", http.StatusBadRequest},
-	lambdahost.ExpiredTokenException:        {"ExpiredToken", http.StatusBadRequest},
-	lambdahost.ServiceException:             {"InternalFailure", http.StatusInternalServerError},
-}
-
-// WriteError writes err in the query protocol's XML. Errors of the
-// signature check are renamed as STS names them.
-func WriteError(w http.ResponseWriter, requestID string, err *lambdahost.Error) {
-	code, status := string(err.Type), err.Status
-	if c, ok := codes[err.Type]; ok {
-		code, status = c.code, c.status
-	}
-	if status == 0 {
-		status = err.Type.Status()
-	}
-	typ := "Sender"
-	if status >= 500 {
-		typ = "Receiver"
-	}
-	writeXML(w, status, &errorResponse{Xmlns: xmlNamespace, Type: typ, Code: code, Message: err.Message, RequestID: requestID})
-}
-
 func writeXML(w http.ResponseWriter, status int, v any) {
 	b, err := xml.Marshal(v)
 	if err != nil {
 		// The documents are fixed structs of strings.
 		panic(err)
 	}
-	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("Content-Type", awsapi.QueryContentType)
 	w.WriteHeader(status)
-	w.Write([]byte(xml.Header))
-	w.Write(b)
+	_, _ = w.Write([]byte(xml.Header))
+	_, _ = w.Write(b)
 }

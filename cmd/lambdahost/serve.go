@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
@@ -26,11 +27,12 @@ import (
 	fnhttp "github.com/lambdahost/lambdahost/http"
 	"github.com/lambdahost/lambdahost/invoke"
 	"github.com/lambdahost/lambdahost/invoke/bootstrap"
+	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/oci"
 	fns3 "github.com/lambdahost/lambdahost/s3"
 	"github.com/lambdahost/lambdahost/sandbox"
+	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sigv4"
-	"github.com/lambdahost/lambdahost/sqlite"
 	"github.com/lambdahost/lambdahost/sts"
 )
 
@@ -66,6 +68,10 @@ type Main struct {
 
 	runtime     runtimeFlags
 	functionEnv listFlag
+	// Backends: where metadata and code live (several nodes share them).
+	backendFlags
+	NodeTTL       time.Duration
+	SweepInterval time.Duration
 }
 
 // ParseFlags reads flags, with LAMBDAHOST_* environment variables as defaults.
@@ -98,6 +104,13 @@ func (m *Main) ParseFlags(args []string) error {
 	m.functionEnv = listDefault(env("function-env", ""))
 	fs.Var(&m.functionEnv, "function-env", "NAME=VALUE added to every function's environment, below the function's own variables; repeatable (LAMBDAHOST_FUNCTION_ENV, comma-separated)")
 	m.runtime.register(fs, env, m.Getenv)
+	fs.StringVar(&m.Database, "database", env("database", ""), "postgres://… URL of a PostgreSQL database that several nodes share (LAMBDAHOST_DATABASE); default: SQLite in the data dir")
+	fs.StringVar(&m.BlobStore, "blob-store", env("blob-store", ""), "s3://BUCKET/PREFIX where code blobs are kept, shared by several nodes (LAMBDAHOST_BLOB_STORE); default: the data dir")
+	fs.StringVar(&m.BlobS3Endpoint, "blob-s3-endpoint", env("blob-s3-endpoint", ""), "S3 endpoint of --blob-store (LAMBDAHOST_BLOB_S3_ENDPOINT); default: the AWS SDK configuration")
+	blobPathStyle := fs.String("blob-s3-path-style", env("blob-s3-path-style", "false"), "address the --blob-store bucket in the path (LAMBDAHOST_BLOB_S3_PATH_STYLE)")
+	fs.StringVar(&m.BlobS3Region, "blob-s3-region", env("blob-s3-region", ""), "region of --blob-store (LAMBDAHOST_BLOB_S3_REGION); default: the AWS SDK configuration")
+	nodeTTL := fs.String("node-ttl", env("node-ttl", control.DefaultNodeTTL.String()), "how long this node's registration lasts unrenewed: other nodes take over its work after that once it dies (LAMBDAHOST_NODE_TTL)")
+	sweepInterval := fs.String("sweep-interval", env("sweep-interval", defaultSweepInterval.String()), "how often this node looks for work of nodes that are gone (LAMBDAHOST_SWEEP_INTERVAL)")
 	fs.DurationVar(&m.GCInterval, "gc-interval", 10*time.Minute, "how often unreferenced code is deleted")
 	fs.DurationVar(&m.GCGrace, "gc-grace", time.Hour, "how old unreferenced code must be to be deleted")
 	if err := parseFlags(fs, args); err != nil {
@@ -146,6 +159,23 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("--s3-path-style: want true or false, got %q", *pathStyle)
 	}
 	m.S3PathStyle = ps
+	if m.BlobS3PathStyle, err = strconv.ParseBool(*blobPathStyle); err != nil {
+		return fmt.Errorf("--blob-s3-path-style: want true or false, got %q", *blobPathStyle)
+	}
+	if err := m.backendFlags.check(""); err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		name string
+		in   string
+		out  *time.Duration
+	}{{"node-ttl", *nodeTTL, &m.NodeTTL}, {"sweep-interval", *sweepInterval, &m.SweepInterval}} {
+		v, err := time.ParseDuration(d.in)
+		if err != nil || v < 100*time.Millisecond {
+			return fmt.Errorf("--%s: want a duration of at least 100ms, got %q", d.name, d.in)
+		}
+		*d.out = v
+	}
 	for _, h := range strings.Split(*insecure, ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			m.InsecureRegistry = append(m.InsecureRegistry, h)
@@ -191,19 +221,28 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.CredentialsFile == "" && !loopback(m.Listen) {
 		return fmt.Errorf("refusing to listen on %s with the built-in test credentials: pass --credentials FILE, or listen on a loopback address", m.Listen)
 	}
-	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	// One process per data dir: two servers on one store would each run
+	// the queued events and collect garbage with guards that cover only
+	// their own process.
+	lock, err := lockDataDir(m.DataDir, "serve")
+	if err != nil {
+		return err
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(m.DataDir, "lambdahost.db"))
+	defer lock.Close()
+	if err := checkRestored(m.DataDir); err != nil {
+		return err
+	}
+	gcLock, err := openGCLock(m.DataDir)
+	if err != nil {
+		return err
+	}
+	defer gcLock.Close()
+	store, err := openStore(ctx, m.Database, m.DataDir, logger)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	blobs, err := disk.NewBlobStore(filepath.Join(m.DataDir, "code"))
-	if err != nil {
-		return err
-	}
-	urlKey, err := loadOrCreateKey(filepath.Join(m.DataDir, "url.key"))
+	blobs, err := openBlobs(ctx, m.backendFlags, m.DataDir, logger)
 	if err != nil {
 		return err
 	}
@@ -214,6 +253,15 @@ func (m *Main) Run(ctx context.Context) error {
 	masterKey, err := loadMasterKey(masterKeyFile)
 	if err != nil {
 		return err
+	}
+	// Before anything reads what the key seals.
+	if err := checkMasterKey(ctx, store, masterKey); err != nil {
+		return err
+	}
+	// Registered before the services claim work (svc.Start renews it).
+	node := lambdahost.NewNodeID()
+	if err := store.Heartbeat(ctx, node, m.NodeTTL); err != nil {
+		return fmt.Errorf("register node: %w", err)
 	}
 
 	s3src, err := fns3.New(ctx, fns3.Options{Endpoint: m.S3Endpoint, PathStyle: m.S3PathStyle, Region: m.S3Region, Logger: logger})
@@ -248,26 +296,50 @@ func (m *Main) Run(ctx context.Context) error {
 	// environments' sessions end first.
 	defer sessions.Close(context.Background())
 
+	// The services besides Lambda's control plane, which depends on them
+	// through root interfaces: KMS keys seal code, Signer's profiles sign it.
+	keys := kms.New(store, masterKey)
+	signing := signer.New(store, blobs, masterKey)
+	signing.S3, signing.Objects = s3src, s3src
+	signing.Logger = logger
+	signing.Node = node
+	if err := signing.Start(ctx); err != nil {
+		return err
+	}
+
 	svc := control.New(store, blobs)
+	svc.Keys = keys
+	svc.Publishers = signing
 	svc.CodeStorageLimit = m.CodeStorageLimit
 	svc.Logger = logger
 	svc.S3 = s3src
-	svc.Objects = s3src
 	svc.Images = images
-	svc.MasterKey = masterKey
+	svc.Node, svc.NodeTTL = node, m.NodeTTL
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
 	defer svc.Close()
+	// After Start, which checked the master key that seals it.
+	urlKey, err := loadURLKey(ctx, store, m.Database != "", masterKey, m.DataDir)
+	if err != nil {
+		return err
+	}
 
 	executor, err := m.executor(ctx, svc, images, sessions, ln.Addr().(*net.TCPAddr).AddrPort(), logger)
 	if err != nil {
 		return err
 	}
+	executor.Concurrency = nodeLimiter{store: store, node: node}
 	executor.Start()
 	defer executor.Close()
 	svc.Collectors = append(svc.Collectors, executor)
 	svc.Deleted = executor.Retire
+	// The loops that follow other nodes end before the executor and the
+	// service close.
+	var loops sync.WaitGroup
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer func() { stopWatch(); loops.Wait() }()
+	loops.Go(func() { watchChanges(watchCtx, store, svc, executor, logger) })
 
 	verifier := &sigv4.Verifier{Service: "lambda", Lookup: func(key string) (sigv4.Credential, bool) {
 		c, ok := creds[key]
@@ -291,12 +363,30 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := svc.ReplayEvents(ctx, api.InvokeEvent); err != nil {
 		return err
 	}
+	// And those of other nodes that die while this one serves.
+	loops.Go(func() { sweep(watchCtx, m.SweepInterval, svc, signing, api.InvokeEvent, logger) })
+	// Every AWS service on the listener, picked by the service each
+	// request is signed for (see fnhttp.Router).
+	signerAPI := signer.NewServer(signing, verifier)
+	signerAPI.Logger = logger.With(lambdahost.LogKeyComponent, "signer")
+	kmsAPI := kms.NewServer(keys, verifier)
+	kmsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "kms")
+	stsAPI := sts.NewServer(verifier)
+	stsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "sts")
+	router := fnhttp.NewRouter(api)
+	router.Register(signerAPI)
+	router.Register(kmsAPI)
+	router.Register(stsAPI)
 
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
+	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	logger.Info("listening", "address", addr, "data_dir", m.DataDir, "version", version)
+	logger.Info("listening", "address", addr, "data_dir", m.DataDir, "node", node, "version", version)
+	if err := lock.setListen(addr); err != nil {
+		_ = srv.Close()
+		return err
+	}
 	if m.ReadyFile != "" {
 		if err := writeReadyFile(m.ReadyFile, addr); err != nil {
 			_ = srv.Close()
@@ -308,7 +398,7 @@ func (m *Main) Run(ctx context.Context) error {
 	gcCtx, stopGC := context.WithCancel(ctx)
 	go func() {
 		defer close(gcDone)
-		m.collectGarbage(gcCtx, svc, sessions, logger)
+		m.collectGarbage(gcCtx, svc, gcLock, sessions, logger)
 	}()
 
 	select {
@@ -442,15 +532,26 @@ func foreignArchitectures() []string {
 }
 
 // collectGarbage deletes unreferenced code, and the records of sessions
-// that have expired, now and every GCInterval.
-func (m *Main) collectGarbage(ctx context.Context, svc *control.Service, sessions *sts.Service, logger *slog.Logger) {
+// that have expired, now and every GCInterval. Code is collected holding
+// lock exclusively; a round that finds lock taken (a backup or check is
+// reading code) skips code.
+func (m *Main) collectGarbage(ctx context.Context, svc *control.Service, lock *disk.LockFile, sessions *sts.Service, logger *slog.Logger) {
 	t := time.NewTicker(m.GCInterval)
 	defer t.Stop()
 	for {
-		if n, err := svc.CollectGarbage(ctx, m.GCGrace); err != nil && ctx.Err() == nil {
+		if err := lock.TryLock(); errors.Is(err, disk.ErrLocked) {
+			logger.Info("garbage collection deferred: a backup or check is reading the data dir")
+		} else if err != nil {
 			logger.Warn("collect garbage", lambdahost.LogKeyError, err)
-		} else if n > 0 {
-			logger.Info("deleted unreferenced code", "blobs", n)
+		} else {
+			if n, err := svc.CollectGarbage(ctx, m.GCGrace); err != nil && ctx.Err() == nil {
+				logger.Warn("collect garbage", lambdahost.LogKeyError, err)
+			} else if n > 0 {
+				logger.Info("deleted unreferenced code", "blobs", n)
+			}
+			if err := lock.Unlock(); err != nil {
+				logger.Warn("collect garbage", lambdahost.LogKeyError, err)
+			}
 		}
 		if _, err := sessions.Collect(ctx); err != nil && ctx.Err() == nil {
 			logger.Warn("collect ended sessions", lambdahost.LogKeyError, err)
