@@ -45,7 +45,7 @@ func FuzzParseRequest(f *testing.F) {
 // access key, and that Verify never panics on what clients send.
 func FuzzVerify(f *testing.F) {
 	c := &clock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s, err := sts.New(nil, masterKey)
+	s, err := sts.New(nil, masterKey, "node-fuzz")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -3,14 +3,11 @@ package sts
 import (
 	"context"
 	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -19,18 +16,9 @@ import (
 
 var _ lambdahost.SessionIssuer = (*Service)(nil)
 
-// Record kinds of the store.
-const (
-	// kindInstance records one lambdahost process that issues sessions.
-	kindInstance = "sts-instance"
-	// kindRevoked records an ended session, until it would have expired.
-	kindRevoked = "sts-revoked"
-)
-
-// DefaultHeartbeat is how often a Service refreshes its instance record.
-// Another process considers an instance silent for three times as long
-// gone, and refuses its sessions.
-const DefaultHeartbeat = 5 * time.Minute
+// kindRevoked is the store's record kind of an ended session, kept until
+// the session would have expired anyway.
+const kindRevoked = "sts-revoked"
 
 // Errors of Verify.
 var (
@@ -41,14 +29,6 @@ var (
 	// has ended.
 	ErrInvalid = errors.New("session not valid")
 )
-
-// instanceRecord is the store's record of one process.
-type instanceRecord struct {
-	Node    string     `json:"node"`
-	Started time.Time  `json:"started"`
-	Seen    time.Time  `json:"seen"`
-	Ended   *time.Time `json:"ended,omitempty"`
-}
 
 // revokedRecord is the store's record of an ended session.
 type revokedRecord struct {
@@ -72,16 +52,8 @@ func (id Identity) LogValue() slog.Value {
 }
 
 // Service issues and verifies the temporary credentials of execution
-// environments. Open it before use, and Close it when done.
+// environments. Close it when done.
 type Service struct {
-	// Node names this machine among the lambdahost processes sharing the
-	// store: when a process opens, it ends the sessions of the earlier
-	// processes of its node, which a crash may have left open. If empty,
-	// the host name is used.
-	Node string
-	// Heartbeat is how often the process refreshes its instance record.
-	// If zero, DefaultHeartbeat.
-	Heartbeat time.Duration
 	// Now is the clock. If nil, time.Now is used.
 	Now func() time.Time
 	// Logger receives failures to record ended sessions. If nil,
@@ -91,26 +63,28 @@ type Service struct {
 	store     lambdahost.Store
 	tokenKey  []byte
 	secretKey []byte
-	instance  string
+	node      string
 
 	mu sync.Mutex
-	// live holds the access key IDs of this process's sessions that have
-	// not ended, with their expiry.
+	// live holds the access key IDs of this node's sessions that have not
+	// ended, with their expiry.
 	live   map[string]time.Time
-	opened bool
 	closed bool
 	// writes counts revocations being recorded.
 	writes sync.WaitGroup
-	stop   chan struct{}
-	beats  sync.WaitGroup
 }
 
-// New returns a Service keeping its records in store, with keys derived
-// from masterKey (lambdahost.MasterKeySize bytes): every process that
-// shares the store and the master key verifies the sessions of the others.
-func New(store lambdahost.Store, masterKey []byte) (*Service, error) {
+// New returns a Service of node (a lambdahost.Coordinator node ID, which
+// the caller registers and renews) keeping its records in store, with keys
+// derived from masterKey (lambdahost.MasterKeySize bytes): every node that
+// shares the store and the master key verifies the sessions of the
+// others, for as long as the issuing node is alive.
+func New(store lambdahost.Store, masterKey []byte, node string) (*Service, error) {
 	if len(masterKey) != lambdahost.MasterKeySize {
 		return nil, fmt.Errorf("sts: master key is %d bytes, want %d", len(masterKey), lambdahost.MasterKeySize)
+	}
+	if node == "" {
+		return nil, errors.New("sts: no node ID")
 	}
 	tokenKey, err := hkdf.Key(sha256.New, masterKey, nil, "lambdahost sts session token v1", 32)
 	if err != nil {
@@ -120,13 +94,9 @@ func New(store lambdahost.Store, masterKey []byte) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := make([]byte, 8)
-	if _, err := rand.Read(id); err != nil {
-		return nil, err
-	}
 	return &Service{
 		store: store, tokenKey: tokenKey, secretKey: secretKey,
-		instance: hex.EncodeToString(id), live: map[string]time.Time{},
+		node: node, live: map[string]time.Time{},
 	}, nil
 }
 
@@ -144,114 +114,22 @@ func (s *Service) logger() *slog.Logger {
 	return slog.Default()
 }
 
-func (s *Service) heartbeat() time.Duration {
-	if s.Heartbeat > 0 {
-		return s.Heartbeat
-	}
-	return DefaultHeartbeat
-}
-
-// Open registers this process and ends the instances its node left open.
-func (s *Service) Open(ctx context.Context) error {
-	if s.Node == "" {
-		s.Node, _ = os.Hostname()
-	}
-	now := s.now().UTC()
-	err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
-		after := ""
-		for {
-			recs, err := tx.ListRecords(ctx, kindInstance, "", after, 100)
-			if err != nil {
-				return err
-			}
-			for _, r := range recs {
-				var in instanceRecord
-				if err := json.Unmarshal(r.Value, &in); err != nil {
-					return fmt.Errorf("decode %s %s: %w", kindInstance, r.Key, err)
-				}
-				if in.Node == s.Node && in.Ended == nil {
-					in.Ended = &now
-					if err := putJSON(ctx, tx, kindInstance, r.Key, &in); err != nil {
-						return err
-					}
-				}
-			}
-			if len(recs) < 100 {
-				break
-			}
-			after = recs[len(recs)-1].Key
-		}
-		return putJSON(ctx, tx, kindInstance, s.instance, &instanceRecord{Node: s.Node, Started: now, Seen: now})
-	})
-	if err != nil {
-		return fmt.Errorf("sts: register instance: %w", err)
-	}
+// Close ends every session this node issued, once the revocations being
+// recorded are: this node refuses them from now on, the others once the
+// node leaves (lambdahost.Coordinator.Leave) or its registration expires.
+// IssueSession fails afterwards.
+func (s *Service) Close() error {
 	s.mu.Lock()
-	s.opened = true
-	s.stop = make(chan struct{})
-	s.mu.Unlock()
-	s.beats.Add(1)
-	go s.beat()
-	return nil
-}
-
-// beat refreshes the instance record until Close.
-func (s *Service) beat() {
-	defer s.beats.Done()
-	t := time.NewTicker(s.heartbeat())
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
-		err := s.store.Update(context.Background(), func(tx lambdahost.Tx) error {
-			in, err := getJSON[instanceRecord](context.Background(), tx, kindInstance, s.instance)
-			if err != nil {
-				return err
-			}
-			in.Seen = s.now().UTC()
-			return putJSON(context.Background(), tx, kindInstance, s.instance, in)
-		})
-		if err != nil {
-			s.logger().Warn("sts: refresh instance record", lambdahost.LogKeyError, err)
-		}
-	}
-}
-
-// Close ends every session this process issued and marks its instance
-// ended. Sessions are refused afterwards.
-func (s *Service) Close(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.opened || s.closed {
-		s.mu.Unlock()
-		return nil
-	}
 	s.closed = true
 	clear(s.live)
-	close(s.stop)
 	s.mu.Unlock()
-	s.beats.Wait()
 	s.writes.Wait()
-	now := s.now().UTC()
-	err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
-		in, err := getJSON[instanceRecord](ctx, tx, kindInstance, s.instance)
-		if err != nil {
-			return err
-		}
-		in.Ended = &now
-		return putJSON(ctx, tx, kindInstance, s.instance, in)
-	})
-	if err != nil {
-		return fmt.Errorf("sts: end instance: %w", err)
-	}
 	return nil
 }
 
 // IssueSession issues credentials for req's role in req.Account, valid
 // until EndSession, Close or their expiry. It touches no store: the token
-// carries the session, and this process's instance record vouches for it.
+// carries the session, and this node's registration vouches for it.
 func (s *Service) IssueSession(ctx context.Context, req lambdahost.SessionRequest) (*lambdahost.Session, error) {
 	partition, role, err := parseRole(req.Role)
 	if err != nil {
@@ -272,7 +150,7 @@ func (s *Service) IssueSession(ctx context.Context, req lambdahost.SessionReques
 		Role:        role,
 		RoleID:      roleID(req.Role),
 		Session:     req.Name,
-		Instance:    s.instance,
+		Node:        s.node,
 		Issued:      now.Unix(),
 		Expires:     now.Add(life).Unix(),
 	}
@@ -282,8 +160,8 @@ func (s *Service) IssueSession(ctx context.Context, req lambdahost.SessionReques
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.opened || s.closed {
-		return nil, errors.New("sts: issue session: the service is not open")
+	if s.closed {
+		return nil, errors.New("sts: issue session: the service is closed")
 	}
 	s.live[c.AccessKeyID] = c.expires()
 	return &lambdahost.Session{
@@ -294,7 +172,7 @@ func (s *Service) IssueSession(ctx context.Context, req lambdahost.SessionReques
 	}, nil
 }
 
-// EndSession revokes a session: this process refuses it from now on, and
+// EndSession revokes a session: this node refuses it from now on, and
 // the others once the revocation is recorded, which happens in the
 // background (Close waits for it).
 func (s *Service) EndSession(ctx context.Context, accessKeyID string) error {
@@ -307,13 +185,14 @@ func (s *Service) EndSession(ctx context.Context, accessKeyID string) error {
 	}
 	s.writes.Add(1)
 	s.mu.Unlock()
+	ctx = context.WithoutCancel(ctx)
 	go func() {
 		defer s.writes.Done()
-		err := s.store.Update(context.WithoutCancel(ctx), func(tx lambdahost.Tx) error {
-			return putJSON(ctx, tx, kindRevoked, accessKeyID, &revokedRecord{Expires: expires.UTC()})
+		err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
+			return lambdahost.PutRecord(ctx, tx, kindRevoked, accessKeyID, &revokedRecord{Expires: expires.UTC()})
 		})
 		if err != nil {
-			s.logger().Warn("sts: record an ended session; other processes accept it until it expires",
+			s.logger().Warn("sts: record an ended session; other nodes accept it until it expires or this node stops",
 				"access_key", accessKeyID, lambdahost.LogKeyError, err)
 		}
 	}()
@@ -323,7 +202,9 @@ func (s *Service) EndSession(ctx context.Context, accessKeyID string) error {
 // Verify returns the identity of temporary credentials: the access key ID
 // with its session token. It returns an error wrapping ErrExpired for
 // credentials past their expiry, and ErrInvalid for a token that does not
-// open with this key and master key, or a session that has ended.
+// open with this key and master key, or a session that has ended: by
+// EndSession or Close, or because the node that issued it is no longer
+// alive.
 func (s *Service) Verify(ctx context.Context, accessKeyID, token string) (Identity, error) {
 	c, err := openToken(s.tokenKey, accessKeyID, token)
 	if err != nil {
@@ -333,14 +214,14 @@ func (s *Service) Verify(ctx context.Context, accessKeyID, token string) (Identi
 	if !now.Before(c.expires()) {
 		return Identity{}, fmt.Errorf("%w: at %s", ErrExpired, c.expires().UTC().Format(time.RFC3339))
 	}
-	if c.Instance == s.instance {
+	if c.Node == s.node {
 		s.mu.Lock()
 		_, live := s.live[accessKeyID]
 		s.mu.Unlock()
 		if !live {
 			return Identity{}, fmt.Errorf("%w: the session has ended", ErrInvalid)
 		}
-	} else if err := s.checkForeign(ctx, c, now); err != nil {
+	} else if err := s.checkForeign(ctx, c); err != nil {
 		return Identity{}, err
 	}
 	return Identity{
@@ -351,23 +232,19 @@ func (s *Service) Verify(ctx context.Context, accessKeyID, token string) (Identi
 	}, nil
 }
 
-// checkForeign checks, in the store, that a session another process issued
-// is live: its instance has not ended or gone silent, and the session was
-// not revoked.
-func (s *Service) checkForeign(ctx context.Context, c *claims, now time.Time) error {
+// checkForeign checks, in the store, that a session another node issued
+// is live: its node has not left or gone silent (lambdahost.Coordinator),
+// and the session was not revoked.
+func (s *Service) checkForeign(ctx context.Context, c *claims) error {
+	alive, err := s.store.Alive(ctx, c.Node)
+	switch {
+	case err != nil:
+		return err
+	case !alive:
+		return fmt.Errorf("%w: its lambdahost node %s is gone", ErrInvalid, c.Node)
+	}
 	return s.store.View(ctx, func(tx lambdahost.Tx) error {
-		in, err := getJSON[instanceRecord](ctx, tx, kindInstance, c.Instance)
-		switch {
-		case errors.Is(err, lambdahost.ErrNotFound):
-			return fmt.Errorf("%w: unknown instance", ErrInvalid)
-		case err != nil:
-			return err
-		case in.Ended != nil:
-			return fmt.Errorf("%w: its lambdahost process has ended", ErrInvalid)
-		case now.Sub(in.Seen) > 3*s.heartbeat():
-			return fmt.Errorf("%w: its lambdahost process is silent since %s", ErrInvalid, in.Seen.Format(time.RFC3339))
-		}
-		_, err = tx.Record(ctx, kindRevoked, c.AccessKeyID)
+		_, err := tx.Record(ctx, kindRevoked, c.AccessKeyID)
 		switch {
 		case err == nil:
 			return fmt.Errorf("%w: the session has ended", ErrInvalid)
@@ -378,71 +255,35 @@ func (s *Service) checkForeign(ctx context.Context, c *claims, now time.Time) er
 	})
 }
 
-// Collect deletes the records nothing needs any more: revocations of
-// sessions that have expired, and instances that ended longer ago than a
-// session lives. It returns how many it deleted.
+// Collect deletes the revocations of sessions that have expired, which
+// nothing needs any more, and returns how many it deleted.
 func (s *Service) Collect(ctx context.Context) (int, error) {
 	now := s.now()
 	n := 0
 	err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		n = 0
-		for _, kind := range []string{kindRevoked, kindInstance} {
-			after := ""
-			for {
-				recs, err := tx.ListRecords(ctx, kind, "", after, 100)
-				if err != nil {
+		after := ""
+		for {
+			recs, err := tx.ListRecords(ctx, kindRevoked, "", after, 100)
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				var rev revokedRecord
+				// A record that does not decode is kept, for the operator to see.
+				if json.Unmarshal(r.Value, &rev) != nil || !now.After(rev.Expires) {
+					continue
+				}
+				if err := tx.DeleteRecord(ctx, kindRevoked, r.Key); err != nil {
 					return err
 				}
-				for _, r := range recs {
-					if !expired(kind, r.Value, now) {
-						continue
-					}
-					if err := tx.DeleteRecord(ctx, kind, r.Key); err != nil {
-						return err
-					}
-					n++
-				}
-				if len(recs) < 100 {
-					break
-				}
-				after = recs[len(recs)-1].Key
+				n++
 			}
+			if len(recs) < 100 {
+				return nil
+			}
+			after = recs[len(recs)-1].Key
 		}
-		return nil
 	})
 	return n, err
-}
-
-// expired reports whether a record of kind can be deleted at now. A record
-// that does not decode is kept, for the operator to see.
-func expired(kind string, value []byte, now time.Time) bool {
-	switch kind {
-	case kindRevoked:
-		var r revokedRecord
-		return json.Unmarshal(value, &r) == nil && now.After(r.Expires)
-	case kindInstance:
-		var r instanceRecord
-		return json.Unmarshal(value, &r) == nil && r.Ended != nil && now.Sub(*r.Ended) > lambdahost.MaxSessionLifetime
-	}
-	return false
-}
-
-func getJSON[T any](ctx context.Context, tx lambdahost.Tx, kind, key string) (*T, error) {
-	b, err := tx.Record(ctx, kind, key)
-	if err != nil {
-		return nil, err
-	}
-	v := new(T)
-	if err := json.Unmarshal(b, v); err != nil {
-		return nil, fmt.Errorf("decode %s %s: %w", kind, key, err)
-	}
-	return v, nil
-}
-
-func putJSON(ctx context.Context, tx lambdahost.Tx, kind, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s %s: %w", kind, key, err)
-	}
-	return tx.PutRecord(ctx, kind, key, b)
 }

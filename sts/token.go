@@ -34,10 +34,11 @@ type claims struct {
 	RoleID string `json:"rid"`
 	// Session is the role session's name.
 	Session string `json:"sess"`
-	// Instance is the lambdahost process that issued the session.
-	Instance string `json:"inst"`
-	Issued   int64  `json:"iat"`
-	Expires  int64  `json:"exp"`
+	// Node is the lambdahost node that issued the session: the process's
+	// lambdahost.Coordinator node ID.
+	Node    string `json:"node"`
+	Issued  int64  `json:"iat"`
+	Expires int64  `json:"exp"`
 }
 
 // aad binds a sealed token to its access key ID.

@@ -490,7 +490,7 @@ func TestGCWaitsForReaders(t *testing.T) {
 	// A negative grace makes every unreferenced blob old enough, so that
 	// each round logs what it did, whatever the clocks say.
 	m := &Main{GCInterval: time.Hour, GCGrace: -time.Hour}
-	sessions, err := sts.New(o.store, bytes.Repeat([]byte{1}, lambdahost.MasterKeySize))
+	sessions, err := sts.New(o.store, bytes.Repeat([]byte{1}, lambdahost.MasterKeySize), lambdahost.NewNodeID())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -281,20 +281,17 @@ func (m *Main) Run(ctx context.Context) error {
 	defer ln.Close()
 	addr := ln.Addr().String()
 
-	sessions, err := sts.New(store, masterKey)
+	// The environments' credentials, vouched for by this node's
+	// registration: other nodes refuse them once it leaves (svc.Close) or
+	// dies (its registration expires).
+	sessions, err := sts.New(store, masterKey, node)
 	if err != nil {
 		return err
 	}
-	host, _ := os.Hostname()
-	dataDir, _ := filepath.Abs(m.DataDir)
-	sessions.Node = host + ":" + dataDir
 	sessions.Logger = logger
-	if err := sessions.Open(ctx); err != nil {
-		return err
-	}
 	// Deferred before the executor's Close, so run after it: the
 	// environments' sessions end first.
-	defer sessions.Close(context.Background())
+	defer sessions.Close()
 
 	// The services besides Lambda's control plane, which depends on them
 	// through root interfaces: KMS keys seal code, Signer's profiles sign it.
@@ -345,7 +342,8 @@ func (m *Main) Run(ctx context.Context) error {
 		c, ok := creds[key]
 		return c, ok
 	}, LookupSession: func(key, token string) (sigv4.Credential, error) {
-		id, err := sessions.Verify(ctx, key, token)
+		// Not ctx, which ends before the requests in flight are drained.
+		id, err := sessions.Verify(context.WithoutCancel(ctx), key, token)
 		if errors.Is(err, sts.ErrExpired) {
 			return sigv4.Credential{}, fmt.Errorf("%w: %w", sigv4.ErrTokenExpired, err)
 		}
