@@ -65,7 +65,14 @@
 //	    a node started later catches up             TestClusterLateNode            cli boto3 sdk
 //	    reserved concurrency across nodes           TestClusterReservedConcurrency boto3 sdk
 //	    another master key refuses to serve         TestClusterWrongMasterKey      bin sdk
+//	    an environment's session on every node,
+//	    until its node is killed                    TestClusterSessions            sdk (inside: boto3)
 //	    migrate a populated SQLite data dir         TestMigrate                    bin cli boto3 sdk
+//	31  functions reach the world (pasta, SDKs):
+//	    API and host loopback from inside           TestFunctionNetworkHost        sdk (inside: boto3, sdk)
+//	    @aws-sdk in a Node.js ES module             TestFunctionNodeSDK            sdk (inside: @aws-sdk)
+//	    --function-network none and internet        TestFunctionNetworkModes       sdk (inside: boto3, sdk)
+//	    copied credentials: role, account, end      TestFunctionCredentials        sdk boto3 (inside: boto3)
 package e2e
 
 import (

@@ -398,3 +398,52 @@ func apiCode(err error) string {
 	}
 	return ""
 }
+
+// TestClusterSessions: an environment's credentials work on every node of
+// a cluster, wherever a load balancer would send its calls, and stop
+// working on every node once the node that issued them dies (SIGKILL):
+// within its registration's TTL.
+func TestClusterSessions(t *testing.T) {
+	t.Parallel()
+	mustNetwork(t)
+	c := StartCluster(t, 2, WithArgs("--sandbox", "namespaces"))
+	ds := c.nodeDrivers(t)
+	createCaller(t, ds[0], "cluster-creds", pyCallerFn)
+	// Invoked on node 0, which issues the environment's credentials.
+	got := callOut(t, ds[0], "cluster-creds", Params{"env": []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}})
+	got.Identity.wantOK(t, "GetCallerIdentity inside the environment")
+	copied := credentials.NewStaticCredentialsProvider(got.Env["AWS_ACCESS_KEY_ID"], got.Env["AWS_SECRET_ACCESS_KEY"], got.Env["AWS_SESSION_TOKEN"])
+	if !strings.HasPrefix(got.Env["AWS_ACCESS_KEY_ID"], "ASIA") {
+		t.Fatalf("environment credentials %q: want temporary ones", got.Env["AWS_ACCESS_KEY_ID"])
+	}
+	identity := func(n *Server) (*sts.GetCallerIdentityOutput, error) {
+		c := sts.New(sts.Options{BaseEndpoint: aws.String(n.Endpoint), Region: "us-east-1", Credentials: copied, Retryer: aws.NopRetryer{}})
+		return c.GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
+	}
+	want := "arn:aws:sts::000000000000:assumed-role/" + testRole[strings.LastIndex(testRole, "/")+1:] + "/cluster-creds"
+	for i, n := range c.Nodes {
+		id, err := identity(n)
+		if err != nil || aws.ToString(id.Arn) != want {
+			t.Fatalf("GetCallerIdentity on node %d with node 0's session: %v, %v; want %s", i, id, err, want)
+		}
+	}
+	// The other node also lets them call the Lambda API as their account.
+	lam := lambda.New(lambda.Options{BaseEndpoint: aws.String(c.Nodes[1].Endpoint), Region: "us-east-1", Credentials: copied, Retryer: aws.NopRetryer{}})
+	if _, err := lam.GetFunction(t.Context(), &lambda.GetFunctionInput{FunctionName: aws.String("cluster-creds")}); err != nil {
+		t.Fatalf("GetFunction on node 1 with node 0's session: %v", err)
+	}
+
+	c.Nodes[0].Kill()
+	killed := time.Now()
+	if !eventually(2*time.Minute, func() bool {
+		_, err := identity(c.Nodes[1])
+		return apiCode(err) == "InvalidClientTokenId"
+	}) {
+		_, err := identity(c.Nodes[1])
+		t.Fatalf("node 1 still accepts the session of a node killed %v ago: %v", time.Since(killed), err)
+	}
+	t.Logf("node 1 refused the dead node's session %v after the kill (--node-ttl %s)", time.Since(killed).Round(time.Millisecond), clusterNodeTTL)
+	if _, err := lam.GetFunction(t.Context(), &lambda.GetFunctionInput{FunctionName: aws.String("cluster-creds")}); apiCode(err) != "UnrecognizedClientException" {
+		t.Errorf("GetFunction on node 1 with the dead node's session: %v, want UnrecognizedClientException", err)
+	}
+}
