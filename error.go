@@ -40,6 +40,9 @@ const (
 	InvalidRuntimeException   ErrorType = "InvalidRuntimeException"
 	InvalidZipFileException   ErrorType = "InvalidZipFileException"
 	ResourceNotReadyException ErrorType = "ResourceNotReadyException"
+	// PolicyLengthExceededException refuses an AddPermission that would
+	// make a resource-based policy larger than AWS's 20480 bytes.
+	PolicyLengthExceededException ErrorType = "PolicyLengthExceededException"
 	// CodeArtifactUserPendingException is what Invoke answers for an
 	// Inactive function while Lambda readies it again (409 in the model
 	// aws-sdk-go-v2 ships; its member is "message").
@@ -91,6 +94,7 @@ var statusByType = map[ErrorType]int{
 	InvalidRuntimeException:            http.StatusBadGateway,
 	InvalidZipFileException:            http.StatusBadGateway,
 	ResourceNotReadyException:          http.StatusBadGateway,
+	PolicyLengthExceededException:      http.StatusBadRequest,
 	CodeArtifactUserPendingException:   http.StatusConflict,
 	KMSDisabledException:               http.StatusBadGateway,
 	KMSNotFoundException:               http.StatusBadGateway,

@@ -2,12 +2,13 @@
 // and time to LastUpdateStatus Successful at several code sizes, ListFunctions
 // over 1,000 functions, and memory, against an in-process floor and moto;
 // deploys from S3 (versitygw) and from container images (the distribution
-// registry); and Invoke (warm overhead, cold starts, throughput, memory per
-// environment) against the AWS Lambda Runtime Interface Emulator.
+// registry); Invoke (warm overhead, cold starts, throughput, memory per
+// environment) against the AWS Lambda Runtime Interface Emulator; and
+// function URLs against direct Invoke.
 //
 // Usage:
 //
-//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-network-only] [-rie auto|off] [-out FILE]
+//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-network-only] [-rie auto|off] [-url=true|false] [-url-only] [-out FILE]
 //
 // See bench/README.md for what is measured and how.
 package main
@@ -81,6 +82,11 @@ type config struct {
 	rieBin       string        // an installed aws-lambda-rie, instead of go install
 	rieVersion   string        // the RIE module version to go install
 
+	url        bool // also run the function URL test
+	urlOnly    bool // run only the function URL test
+	urlN       int  // timed URL/Invoke pairs
+	urlClients int  // clients of the URL throughput test
+
 	clusterOnly    bool          // run only the cluster test
 	clusterNodes   []int         // cluster sizes
 	clusterClients int           // clients of the throughput tests
@@ -121,6 +127,10 @@ func main() {
 	flag.StringVar(&cfg.rie, "rie", "auto", "compare Invoke with the AWS Lambda Runtime Interface Emulator: auto (go install it into a temporary GOBIN) or off")
 	flag.StringVar(&cfg.rieBin, "rie-bin", "", "an aws-lambda-rie binary to use instead of installing one")
 	flag.StringVar(&cfg.rieVersion, "rie-version", "latest", "the version of "+rieModule+" to go install")
+	flag.BoolVar(&cfg.url, "url", true, "also measure function URLs against direct Invoke (round trip, throughput); -url=false skips it")
+	flag.BoolVar(&cfg.urlOnly, "url-only", false, "measure only function URLs")
+	flag.IntVar(&cfg.urlN, "url-n", 1000, "timed pairs of a function URL call and an Invoke")
+	flag.IntVar(&cfg.urlClients, "url-clients", 8, "clients of the function URL throughput test")
 	flag.BoolVar(&cfg.clusterOnly, "cluster-only", false, "measure only several nodes on PostgreSQL and versitygw: UpdateFunctionCode and Invoke throughput, visibility of changes, recovery after SIGKILL")
 	clusterNodes := flag.String("cluster-nodes", "1,2,3", "comma-separated node counts of the cluster test")
 	flag.IntVar(&cfg.clusterClients, "cluster-clients", 8, "clients of the cluster throughput tests, spread over the nodes")
@@ -154,6 +164,9 @@ func main() {
 			fatalf("-invoke-concurrency: want positive client counts, got %q", s)
 		}
 		cfg.invokeConc = append(cfg.invokeConc, c)
+	}
+	if cfg.urlN < 1 || cfg.urlClients < 1 {
+		fatalf("-url-n and -url-clients must be positive")
 	}
 	if cfg.invokeN < 1 || cfg.invokeColdN < 1 || cfg.invokeMemK < 1 || cfg.invokeWarmup < 0 || cfg.invokeDur <= 0 {
 		fatalf("-invoke-n, -invoke-cold-n, -invoke-mem-envs and -invoke-duration must be positive, -invoke-warmup not negative")
@@ -275,7 +288,7 @@ func run(cfg *config) error {
 		}
 		return err
 	}
-	if cfg.deployOnly || cfg.invokeOnly {
+	if cfg.deployOnly || cfg.invokeOnly || cfg.urlOnly {
 		bin, err := buildLambdahost(moduleDir, tmp)
 		if err != nil {
 			return err
@@ -284,6 +297,7 @@ func run(cfg *config) error {
 			tables []tableSpec
 			dep    *deployResult
 			inv    *invokeResult
+			urls   *urlResult
 		)
 		if cfg.deployOnly {
 			if dep, err = deployTest(tmp, bin, cfg); err != nil {
@@ -297,6 +311,12 @@ func run(cfg *config) error {
 			}
 			tables = append(tables, tableSpec{invokeHeader, invokeRows(inv)})
 		}
+		if cfg.urlOnly {
+			if urls, err = urlTest(tmp, moduleDir, bin, cfg); err != nil {
+				return fmt.Errorf("url: %w", err)
+			}
+			tables = append(tables, tableSpec{urlHeader, urlRows(urls)})
+		}
 		return report(cfg, start, tables, func(w io.Writer) {
 			fmt.Fprintln(w, "Notes:")
 			if dep != nil {
@@ -304,6 +324,9 @@ func run(cfg *config) error {
 			}
 			if inv != nil {
 				invokeNotes(w, cfg, inv)
+			}
+			if urls != nil {
+				urlNotes(w, cfg, urls)
 			}
 		})
 	}
@@ -453,6 +476,13 @@ func run(cfg *config) error {
 		}
 	}
 
+	var urls *urlResult
+	if cfg.url {
+		if urls, err = urlTest(tmp, moduleDir, bin, cfg); err != nil {
+			return fmt.Errorf("url: %w", err)
+		}
+	}
+
 	rows := table(cfg, data, list, mem, moto)
 	if dep != nil {
 		rows = append(rows, deployRows(dep)...)
@@ -461,6 +491,9 @@ func run(cfg *config) error {
 	if inv != nil {
 		tables = append(tables, tableSpec{invokeHeader, invokeRows(inv)})
 	}
+	if urls != nil {
+		tables = append(tables, tableSpec{urlHeader, urlRows(urls)})
+	}
 	return report(cfg, start, tables, func(w io.Writer) {
 		notes(w, cfg, data, list, mem, moto, stopErr)
 		if dep != nil {
@@ -468,6 +501,9 @@ func run(cfg *config) error {
 		}
 		if inv != nil {
 			invokeNotes(w, cfg, inv)
+		}
+		if urls != nil {
+			urlNotes(w, cfg, urls)
 		}
 	})
 }

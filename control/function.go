@@ -254,10 +254,11 @@ func (s *Service) publishCopy(fn *lambdahost.Function, latest *lambdahost.Versio
 }
 
 // GetFunction answers the configuration, code and tags of a function
-// version or alias.
+// version or alias. Another account may read it when the function's
+// policy allows it lambda:GetFunction.
 func (s *Service) GetFunction(ctx context.Context, name, qualifier string) (*FunctionInfo, error) {
 	s.init()
-	t, err := resolve(ctx, name, lambdahost.NameNamespaced, qualifier)
+	t, err := s.resolveGranted(ctx, name, lambdahost.NameNamespaced, qualifier, actionGetFunction)
 	if err != nil {
 		return nil, err
 	}
@@ -284,10 +285,12 @@ func (s *Service) GetFunction(ctx context.Context, name, qualifier string) (*Fun
 	return &out, nil
 }
 
-// GetFunctionConfiguration answers the configuration of a version or alias.
+// GetFunctionConfiguration answers the configuration of a version or
+// alias. Another account may read it when the function's policy allows it
+// lambda:GetFunctionConfiguration.
 func (s *Service) GetFunctionConfiguration(ctx context.Context, name, qualifier string) (*FunctionConfig, error) {
 	s.init()
-	t, err := resolve(ctx, name, lambdahost.NameNamespaced, qualifier)
+	t, err := s.resolveGranted(ctx, name, lambdahost.NameNamespaced, qualifier, actionGetConfiguration)
 	if err != nil {
 		return nil, err
 	}
@@ -345,6 +348,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 			if err := unbindCSC(ctx, tx, t.id); err != nil {
 				return err
 			}
+			if err := forgetAccess(ctx, tx, t.id, ""); err != nil {
+				return err
+			}
 			return tx.DeleteFunction(ctx, t.id)
 		})
 	case q == lambdahost.VersionLatest:
@@ -379,6 +385,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 			if refs != nil {
 				return lambdahost.Errorf(lambdahost.ResourceConflictException,
 					"Unable to delete version because the following aliases reference it: %v", refs)
+			}
+			if err := forgetAccess(ctx, tx, t.id, q); err != nil {
+				return err
 			}
 			return tx.DeleteVersion(ctx, t.id, q)
 		})

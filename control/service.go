@@ -48,6 +48,9 @@ type Service struct {
 	// NewCodeSigningConfigID returns the ID of a new code signing config
 	// ("csc-" and 17 lowercase letters or digits). If nil, a random one.
 	NewCodeSigningConfigID func() string
+	// NewURLID returns the ID of a new function URL (32 lowercase letters
+	// and digits). If nil, a random one.
+	NewURLID func() string
 	// Rand returns a number in [0, 1) for an alias's weighted routing. It
 	// must be safe for concurrent use. If nil, math/rand/v2's Float64 is
 	// used.
@@ -172,11 +175,32 @@ type target struct {
 	id        lambdahost.FunctionID
 	qualifier string
 	raw       string
+	// foreign marks another account's function in the caller's region,
+	// which only resolveGranted admits (see policy.go). named is the
+	// qualifier the name itself carried, which AccessDeniedException's
+	// resource shows; mismatch is a Qualifier parameter's contradiction
+	// of it, held back until access is granted, so that strangers learn
+	// nothing about the function.
+	foreign  bool
+	named    string
+	mismatch error
 }
 
 // resolve parses a FunctionName path value against the caller's account and
 // region, and reconciles it with a separate Qualifier parameter (may be "").
+// Another account's function is refused with AccessDeniedException.
 func resolve(ctx context.Context, name string, kind lambdahost.NameKind, qualifier string) (target, error) {
+	t, err := resolveAny(ctx, name, kind, qualifier)
+	if err == nil && t.foreign {
+		c, _ := caller(ctx)
+		return target{}, accessDenied(c, t.id.QualifiedARN(t.named))
+	}
+	return t, err
+}
+
+// resolveAny is resolve that answers another account's function in the
+// caller's region as a foreign target instead of refusing it.
+func resolveAny(ctx context.Context, name string, kind lambdahost.NameKind, qualifier string) (target, error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return target{}, err
@@ -190,23 +214,30 @@ func resolve(ctx context.Context, name string, kind lambdahost.NameKind, qualifi
 		v.Add("qualifier", lambdahost.Quote(qualifier), "Member must satisfy regular expression pattern: "+lambdahost.PatternQualifier)
 		return target{}, v.Err()
 	}
+	q := ref.Qualifier
+	var mismatch error
+	if qualifier != "" {
+		if q != "" && q != qualifier {
+			mismatch = lambdahost.Errorf(lambdahost.InvalidParameterValueException,
+				"The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		q = qualifier
+	}
 	if ref.Account != "" && ref.Account != c.Account {
 		id := lambdahost.FunctionID{Account: ref.Account, Region: c.Region, Name: ref.Name}
-		return target{}, accessDenied(c, id.QualifiedARN(ref.Qualifier))
+		if ref.Region != "" && ref.Region != c.Region {
+			return target{}, accessDenied(c, id.QualifiedARN(ref.Qualifier))
+		}
+		return target{id: id, qualifier: q, raw: name, foreign: true, named: ref.Qualifier, mismatch: mismatch}, nil
 	}
 	if ref.Region != "" && ref.Region != c.Region {
 		return target{}, lambdahost.Errorf(lambdahost.ResourceNotFoundException,
 			"Functions from '%s' are not reachable in this region ('%s')", ref.Region, c.Region)
 	}
-	q := ref.Qualifier
-	if qualifier != "" {
-		if q != "" && q != qualifier {
-			return target{}, lambdahost.Errorf(lambdahost.InvalidParameterValueException,
-				"The derived qualifier from the function name does not match the specified qualifier.")
-		}
-		q = qualifier
+	if mismatch != nil {
+		return target{}, mismatch
 	}
-	return target{id: lambdahost.FunctionID{Account: c.Account, Region: c.Region, Name: ref.Name}, qualifier: q, raw: name}, nil
+	return target{id: lambdahost.FunctionID{Account: c.Account, Region: c.Region, Name: ref.Name}, qualifier: q, raw: name, named: ref.Qualifier}, nil
 }
 
 // accessDenied is AWS's answer to a caller naming another account's resource.

@@ -100,22 +100,32 @@ func (s *Server) now() time.Time {
 func (s *Server) SigningName() string { return "lambda" }
 
 // Serves reports whether r is a Lambda API operation (or a code download
-// URL): a request that routes.go registers.
+// URL): a request that routes.go registers; or a request to a function
+// URL (urlserve.go).
 func (s *Server) Serves(r *http.Request) bool {
+	if isFunctionURL(r) {
+		// A function URL's traffic, whatever its path or signature.
+		return true
+	}
 	_, pattern := s.mux.Handler(withoutTrailingSlash(r))
 	return pattern != "" && pattern != catchAll
 }
 
-// ServeHTTP gives every request an ID, then routes it.
+// ServeHTTP gives every request an ID, then routes it. Requests addressed
+// to a function URL (urlserve.go) are that URL's traffic, not API calls.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveFunctionURL(w, r) {
+		return
+	}
 	s.mux.ServeHTTP(w, awsapi.StartRequest(w, withoutTrailingSlash(r), s.NewRequestID))
 }
 
 // withoutTrailingSlash returns r, or a copy of it without the trailing
 // slash of its path. Older SDKs' models (botocore before 1.31, as in
-// Debian 12) give some operations one ("GET /2015-03-31/functions/"),
+// Debian 12) give some API operations one ("GET /2015-03-31/functions/"),
 // which Lambda accepts: they are routed without it. The signature still
-// covers the path as sent (sigv4 reads RequestURI).
+// covers the path as sent (sigv4 reads RequestURI). Function URL traffic
+// keeps its path as sent.
 func withoutTrailingSlash(r *http.Request) *http.Request {
 	p := r.URL.Path
 	if len(p) <= 1 || !strings.HasSuffix(p, "/") {

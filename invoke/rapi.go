@@ -132,6 +132,9 @@ func (e *env) handleStreamed(w http.ResponseWriter, r *http.Request, c *call) {
 		body, err = io.ReadAll(io.LimitReader(r.Body, MaxResponse+1))
 		total = int64(len(body))
 	} else {
+		if ct, ok := stream.(StreamContentTyper); ok {
+			ct.StreamContentType(r.Header.Get("Content-Type"))
+		}
 		buf := make([]byte, 32<<10)
 		for total <= maxStreamed {
 			n, rerr := r.Body.Read(buf)

@@ -1,10 +1,12 @@
 // Command gofn is a test function built with aws-lambda-go. What it does
 // is driven by the event: it echoes it, and can sleep, print, fail, exit,
-// allocate memory or report its environment.
+// allocate memory or report its environment. A function URL's event
+// (payload format 2.0) is answered as an HTTP app: see url.go.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,7 +49,14 @@ type reply struct {
 
 var hold [][]byte
 
-func handle(ctx context.Context, ev event) (any, error) {
+func handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	if isURLEvent(raw) {
+		return serveURL(raw)
+	}
+	var ev event
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, err
+	}
 	if ev.Chunks > 0 {
 		pr, pw := io.Pipe()
 		go func() {
