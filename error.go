@@ -176,8 +176,8 @@ func Internal(op string, err error) error {
 // resource, which no resource-based policy lets it use.
 func AccessDenied(c Caller, resource string) *Error {
 	return Errorf(AccessDeniedException,
-		"User: arn:aws:iam::%s:user/%s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
-		c.Account, c.AccessKey, resource)
+		"User: %s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
+		c.PrincipalARN(), resource)
 }
 
 // Sentinels that adapters wrap; control/ turns them into API errors.

@@ -319,9 +319,10 @@ func TestFunctionCredentials(t *testing.T) {
 	if aws.ToString(id.Account) != "111111111111" || aws.ToString(id.Arn) != "arn:aws:sts::111111111111:assumed-role/lambda-role/creds-caller" {
 		t.Errorf("GetCallerIdentity: %s %s", aws.ToString(id.Account), aws.ToString(id.Arn))
 	}
-	// GetCallerIdentity also answers for the operator's credentials.
+	// GetCallerIdentity also answers for the operator's credentials, as
+	// the IAM user that policies and their refusals name.
 	opID, err := stsClient(credentials.NewStaticCredentialsProvider(b.AccessKeyID, b.SecretAccessKey, "")).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil || aws.ToString(opID.Arn) != "arn:aws:iam::222222222222:root" {
+	if err != nil || aws.ToString(opID.Arn) != "arn:aws:iam::222222222222:user/"+b.AccessKeyID || aws.ToString(opID.UserId) != b.AccessKeyID {
 		t.Errorf("GetCallerIdentity as the operator: %v, %v", opID, err)
 	}
 	// boto3 outside takes them too.

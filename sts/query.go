@@ -95,13 +95,8 @@ func handle(w http.ResponseWriter, r *http.Request, body []byte) error {
 	caller, _ := lambdahost.CallerFrom(r.Context())
 	switch req.Action {
 	case "GetCallerIdentity":
-		arn, userID := caller.ARN, caller.UserID
-		if arn == "" {
-			// Credentials of an account: its root user.
-			arn, userID = "arn:aws:iam::"+caller.Account+":root", caller.Account
-		}
 		writeXML(w, http.StatusOK, &getCallerIdentityResponse{
-			Xmlns: xmlNamespace, Arn: arn, UserID: userID, Account: caller.Account,
+			Xmlns: xmlNamespace, Arn: caller.PrincipalARN(), UserID: caller.PrincipalID(), Account: caller.Account,
 			Metadata: metadata{RequestID: lambdahost.RequestIDFrom(r.Context())},
 		})
 	}

@@ -70,7 +70,7 @@ func TestServer(t *testing.T) {
 		want   string
 	}{
 		{name: "root", req: form("sts", getCallerIdentity, apitest.Test), status: 200,
-			want: `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::000000000000:root</Arn><UserId>000000000000</UserId><Account>000000000000</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>req-0001</RequestId></ResponseMetadata></GetCallerIdentityResponse>`},
+			want: `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::000000000000:user/test</Arn><UserId>test</UserId><Account>000000000000</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>req-0001</RequestId></ResponseMetadata></GetCallerIdentityResponse>`},
 		{name: "assumed-role", req: form("sts", getCallerIdentity, apitest.Session), status: 200,
 			want: `<Arn>` + apitest.SessionARN + `</Arn><UserId>` + apitest.SessionUserID + `</UserId><Account>111111111111</Account>`},
 		{name: "query-string", req: apitest.Request{Service: "sts", Method: "GET", Path: "/?" + getCallerIdentity, Creds: apitest.Test}, status: 200,

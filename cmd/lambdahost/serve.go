@@ -574,12 +574,6 @@ func loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// rootCredential is the credential of an account's root user, which the
-// operator's keys are.
-func rootCredential(key, secret, account string) sigv4.Credential {
-	return sigv4.Credential{AccessKey: key, Secret: secret, Account: account, Principal: "arn:aws:iam::" + account + ":root", UserID: account}
-}
-
 // credentialsFile is the format of --credentials.
 type credentialsFile struct {
 	Credentials []struct {
@@ -591,7 +585,7 @@ type credentialsFile struct {
 
 func loadCredentials(path string) (map[string]sigv4.Credential, error) {
 	if path == "" {
-		return map[string]sigv4.Credential{"test": rootCredential("test", "test", "000000000000")}, nil
+		return map[string]sigv4.Credential{"test": {AccessKey: "test", Secret: "test", Account: "000000000000"}}, nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -609,7 +603,7 @@ func loadCredentials(path string) (map[string]sigv4.Credential, error) {
 		if _, dup := out[c.AccessKeyID]; dup {
 			return nil, fmt.Errorf("credentials %s: access key %s appears twice", path, c.AccessKeyID)
 		}
-		out[c.AccessKeyID] = rootCredential(c.AccessKeyID, c.SecretAccessKey, c.AccountID)
+		out[c.AccessKeyID] = sigv4.Credential{AccessKey: c.AccessKeyID, Secret: c.SecretAccessKey, Account: c.AccountID}
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("credentials %s: no credentials", path)
