@@ -170,7 +170,7 @@ func (c *crashCreator) verify(t *testing.T, d Driver) {
 			get.WantError(t, 404, "ResourceNotFoundException", "")
 			continue
 		}
-		if err := d.Wait(t, "FunctionActiveV2", Params{"FunctionName": name}, 30*time.Second); err != nil {
+		if err := d.Wait(t, "FunctionActiveV2", Params{"FunctionName": name}, waitTimeout); err != nil {
 			t.Errorf("%s: %s did not become Active after restart: %v", d.Name(), name, err)
 			continue
 		}
@@ -255,7 +255,7 @@ func TestCrashDuringUpdates(t *testing.T) {
 func verifyAfterCrash(t *testing.T, d Driver, f *crashFunction) {
 	t.Helper()
 	fn := Params{"FunctionName": f.name}
-	if err := d.Wait(t, "FunctionUpdatedV2", fn, 30*time.Second); err != nil {
+	if err := d.Wait(t, "FunctionUpdatedV2", fn, waitTimeout); err != nil {
 		t.Errorf("%s: %s did not settle to Successful after restart: %v", d.Name(), f.name, err)
 		return
 	}
@@ -345,7 +345,7 @@ func TestSIGTERMDrainsUpdate(t *testing.T) {
 				case <-slow.started:
 				case r := <-done:
 					t.Fatalf("update finished before its body was sent: %+v", r)
-				case <-time.After(30 * time.Second):
+				case <-time.After(waitTimeout):
 					t.Fatal("the update's body never started")
 				}
 				time.Sleep(100 * time.Millisecond)

@@ -206,6 +206,11 @@ func download(t testing.TB, url string) []byte {
 	return b
 }
 
+// fnTimeout is the Timeout, in seconds, of the functions the tests create:
+// long enough that it never decides a test on a loaded machine. Tests of
+// the timeout itself set their own.
+const fnTimeout = 120
+
 // createParams are CreateFunction's parameters for a Python zip function.
 func createParams(name string, zip []byte) Params {
 	return Params{
@@ -214,11 +219,15 @@ func createParams(name string, zip []byte) Params {
 		"Role":         testRole,
 		"Handler":      "index.handler",
 		"Code":         Params{"ZipFile": zip},
+		"Timeout":      fnTimeout,
 	}
 }
 
-// waitTimeout bounds every waiter that is expected to succeed.
-const waitTimeout = time.Minute
+// waitTimeout bounds every waiter that is expected to succeed, and every
+// poll for something that happens at once when the code works: it only
+// decides how long a broken build takes to fail, so it is generous for a
+// loaded machine.
+const waitTimeout = 3 * time.Minute
 
 // mustCreate creates a function from zip and waits until it is Active.
 func mustCreate(t testing.TB, d Driver, name string, zip []byte) *Result {

@@ -17,11 +17,13 @@ import (
 	"time"
 )
 
-// Timeouts of the harness.
+// Timeouts of the harness. They only decide how long a broken build takes
+// to fail, so they are generous for a loaded machine.
 const (
-	readyTimeout = 20 * time.Second
-	// stopTimeout covers the server's 30-second drain of in-flight requests.
-	stopTimeout = 45 * time.Second
+	readyTimeout = 2 * time.Minute
+	// stopTimeout covers the server's 30-second drain of in-flight
+	// requests, and then some.
+	stopTimeout = 2 * time.Minute
 )
 
 // Credentials are one access key of lambdahost's --credentials file.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -34,7 +33,9 @@ func TestInvokeStreamsChunks(t *testing.T) {
 		})
 	}
 
-	chunks, complete := stream(`{"chunks":4}`)
+	// Chunks 300 ms apart: coming as fewer than two events would take
+	// the server stalling that long at each of three chunks.
+	chunks, complete := stream(`{"chunks":4,"chunk_ms":300}`)
 	if got := strings.Join(chunks, ""); got != "chunk 0;chunk 1;chunk 2;chunk 3;" {
 		t.Errorf("streamed %q", got)
 	}
@@ -55,7 +56,7 @@ func TestInvokeStreamsChunks(t *testing.T) {
 }
 
 // nodeStreamingZip is a Node.js function wrapped in
-// awslambda.streamifyResponse that writes four parts 50 ms apart, and
+// awslambda.streamifyResponse that writes four parts 300 ms apart, and
 // fails after them if the event says so.
 func nodeStreamingZip(t *testing.T) []byte {
 	t.Helper()
@@ -69,7 +70,7 @@ func nodeStreamingZip(t *testing.T) []byte {
   responseStream.setContentType('text/plain');
   for (let i = 0; i < 4; i++) {
     responseStream.write('part ' + i + ';');
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
   }
   if (event.fail) throw new Error('node stream broke');
   responseStream.end();
@@ -90,11 +91,11 @@ func TestInvokeStreamsNode(t *testing.T) {
 	ctx := t.Context()
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String("node-stream"), Runtime: types.RuntimeNodejs20x, Handler: aws.String("index.handler"),
-		Role: aws.String(testRole), Code: &types.FunctionCode{ZipFile: nodeStreamingZip(t)},
+		Role: aws.String(testRole), Code: &types.FunctionCode{ZipFile: nodeStreamingZip(t)}, Timeout: aws.Int32(fnTimeout),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("node-stream")}, time.Minute); err != nil {
+	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("node-stream")}, waitTimeout); err != nil {
 		t.Fatal(err)
 	}
 	read := func(payload string) ([]string, *types.InvokeWithResponseStreamCompleteEvent) {

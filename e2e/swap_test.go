@@ -42,7 +42,7 @@ func TestSwapUnderLoad(t *testing.T) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 2 * swapClients
 	client := NewSDKClient(srv.Endpoint, TestCredentials, "us-east-1", func(o *lambda.Options) {
-		o.HTTPClient = &http.Client{Transport: transport, Timeout: time.Minute}
+		o.HTTPClient = &http.Client{Transport: transport, Timeout: waitTimeout}
 	})
 	d := &SDK{Client: client}
 	name := "swap"
@@ -107,11 +107,11 @@ func TestSwapUnderLoad(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		for deadline := time.Now().Add(10 * time.Second); served.Load() < int64(i); time.Sleep(time.Millisecond) {
+		for deadline := time.Now().Add(waitTimeout); served.Load() < int64(i); time.Sleep(time.Millisecond) {
 			if time.Now().After(deadline) {
 				stop()
 				wg.Wait()
-				t.Fatalf("update %d: no invocation answered it within 10s", i)
+				t.Fatalf("update %d: no invocation answered it within %v", i, waitTimeout)
 			}
 		}
 	}
@@ -160,7 +160,7 @@ func TestSwapUnderLoad(t *testing.T) {
 // swapInvokeOnce invokes name once and notes what answered.
 func swapInvokeOnce(client *lambda.Client, name string) swapInvoke {
 	inv := swapInvoke{sent: time.Now(), version: -1}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	out, err := client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(name), Payload: []byte("{}")})
 	inv.done = time.Now()

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,12 +40,14 @@ type event struct {
 	// file exists (or the invocation's deadline passes).
 	WaitFile string `json:"wait_file"`
 	// Chunks makes the handler return an io.Reader that yields this many
-	// chunks 50 ms apart, which aws-lambda-go sends as a chunked body;
+	// chunks ChunkMS (default 50) apart, which aws-lambda-go sends as a
+	// chunked body;
 	// with BreakAfter set, reading fails after that many chunks. With
 	// AckPrefix set, chunk i+1 is written only once the file
 	// AckPrefix+"<i>" exists: the test creates it when chunk i reached
 	// it, so that streaming is proved without timing.
 	Chunks     int    `json:"chunks"`
+	ChunkMS    int    `json:"chunk_ms"`
 	BreakAfter int    `json:"break_after"`
 	AckPrefix  string `json:"ack_prefix"`
 }
@@ -72,7 +75,7 @@ func handle(ctx context.Context, ev event) (any, error) {
 				}
 				fmt.Fprintf(pw, "chunk %d;", i)
 				if ev.AckPrefix == "" {
-					time.Sleep(50 * time.Millisecond)
+					time.Sleep(time.Duration(cmp.Or(ev.ChunkMS, 50)) * time.Millisecond)
 				} else if i+1 < ev.Chunks {
 					if err := waitFile(ctx, fmt.Sprintf("%s%d", ev.AckPrefix, i)); err != nil {
 						pw.CloseWithError(err)
