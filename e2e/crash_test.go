@@ -218,7 +218,11 @@ func TestCrashDuringUpdates(t *testing.T) {
 			wg.Go(func() { f.update(t, client, round) })
 		}
 		wg.Go(func() { creator.create(t, client) })
-		time.Sleep(50*time.Millisecond + time.Duration(rng.Int64N(int64(450*time.Millisecond))))
+		// Kill at a random moment once an update of the round was
+		// acknowledged, however slow the machine: a round that killed
+		// before any would prove nothing.
+		waitAck(t, fns)
+		time.Sleep(time.Duration(rng.Int64N(int64(450 * time.Millisecond))))
 		srv.Kill()
 		wg.Wait()
 		for _, f := range fns {
@@ -247,6 +251,25 @@ func TestCrashDuringUpdates(t *testing.T) {
 	}
 	if totalAcks == 0 {
 		t.Fatal("no update was acknowledged in any round: the test proved nothing")
+	}
+}
+
+// waitAck waits until an update to one of fns has been acknowledged since
+// their acks were reset.
+func waitAck(t *testing.T, fns []*crashFunction) {
+	t.Helper()
+	for deadline := time.Now().Add(waitTimeout); ; time.Sleep(5 * time.Millisecond) {
+		for _, f := range fns {
+			f.mu.Lock()
+			n := f.acks
+			f.mu.Unlock()
+			if n > 0 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no update acknowledged within %v", waitTimeout)
+		}
 	}
 }
 

@@ -56,6 +56,9 @@ func TestSwapUnderLoad(t *testing.T) {
 		invokes []swapInvoke
 		// served is the highest version any invocation answered.
 		served atomic.Int64
+		// latestSent is when the latest-sent invocation that has answered
+		// was sent (UnixNano).
+		latestSent atomic.Int64
 	)
 	for range swapClients {
 		wg.Add(1)
@@ -71,6 +74,8 @@ func TestSwapUnderLoad(t *testing.T) {
 				inv := swapInvokeOnce(client, name)
 				mine = append(mine, inv)
 				for v := served.Load(); int64(inv.version) > v && !served.CompareAndSwap(v, int64(inv.version)); v = served.Load() {
+				}
+				for v := latestSent.Load(); inv.sent.UnixNano() > v && !latestSent.CompareAndSwap(v, inv.sent.UnixNano()); v = latestSent.Load() {
 				}
 			}
 		}()
@@ -116,8 +121,15 @@ func TestSwapUnderLoad(t *testing.T) {
 		}
 	}
 	updating := time.Since(begin)
-	// Keep invoking a little after the last update.
-	time.Sleep(300 * time.Millisecond)
+	// Keep invoking until an invocation sent after the last update was
+	// seen Successful has answered.
+	for deadline := time.Now().Add(waitTimeout); latestSent.Load() <= successful[swapUpdates].UnixNano(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			stop()
+			wg.Wait()
+			t.Fatalf("no invocation sent after the last update answered within %v", waitTimeout)
+		}
+	}
 	stop()
 	wg.Wait()
 
