@@ -24,6 +24,8 @@ const (
 	// stopTimeout covers the server's 30-second drain of in-flight
 	// requests, and then some.
 	stopTimeout = 2 * time.Minute
+	// initTimeout is the servers' --init-timeout.
+	initTimeout = 2 * time.Minute
 )
 
 // Credentials are one access key of lambdahost's --credentials file.
@@ -126,7 +128,11 @@ func (s *Server) start() {
 	if err := os.Remove(ready); err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
 	}
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", s.DataDir, "--ready-file", ready}, s.args...)
+	// A runtime gets initTimeout to start, not Lambda's 10 s, which a cold
+	// start on a loaded machine could take; a test's own --init-timeout,
+	// later on the command line, wins.
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", s.DataDir, "--ready-file", ready,
+		"--init-timeout", initTimeout.String()}, s.args...)
 	cmd := exec.Command(binary, args...)
 	// Tests reach only this machine: the server's AWS SDK must not probe
 	// the EC2 metadata address or resolve AWS's S3 endpoints. S3 defaults

@@ -139,6 +139,8 @@ func newFixture(t *testing.T) *fixture {
 			return blob{bytes.NewReader(z)}, nil
 		},
 		RetryDelays: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond},
+		// Lambda's 10 s could pass before a cold start on a loaded machine.
+		InitTimeout: waitBound,
 		FunctionLog: func(_ lambdahost.FunctionID, line []byte) {
 			f.logMu.Lock()
 			f.log = append(f.log, string(line))
