@@ -6,9 +6,30 @@
 //	go test -tags e2e ./e2e/
 //
 // TestMain builds ./cmd/lambdahost once (or uses LAMBDAHOST_E2E_BINARY).
-// Every test starts its own server on 127.0.0.1:0 with its own data
-// directory (Start). A missing aws CLI, python3 or boto3 skips the tests
-// that need it, unless LAMBDAHOST_E2E_REQUIRE=1, as in CI, fails them.
+// A test starts its own server on 127.0.0.1:0 with its own data directory
+// (Start), or uses the package's shared one (Shared) if it needs no
+// options, no restart and no account-wide state of its own. A missing aws
+// CLI, python3 or boto3 skips the tests that need it, unless
+// LAMBDAHOST_E2E_REQUIRE=1, as in CI, fails them.
+//
+// Rules that keep the suite green on a loaded 2-core CI machine under
+// -race, and its time in bounds:
+//   - Every test calls t.Parallel(): the package runs 8 tests at once
+//     (most wait on processes), and its wall time is CI's critical path.
+//   - Nothing is decided by a deadline, a sleep or a short timeout. Poll
+//     for the behaviour with waitTimeout (minutes) as the bound, which only
+//     decides how long a broken build takes to fail. Functions get Timeout
+//     fnTimeout (createFunction, createParams); a test of the timeout
+//     itself makes the handler outlast any bound (sleep for minutes).
+//     Where time itself is tested (ages, skews, backoffs), leave minutes
+//     of margin.
+//   - "Nothing else happens" checks (no fourth retry, no second run) may
+//     sleep a little before looking: a slow machine can only make them
+//     pass, never fail.
+//   - A component the machine lacks skips the test with requireTool (or
+//     testserver's helpers), which fails it in CI.
+//   - Large payloads: the SDK driver passes []byte members around
+//     encoding/json; keep tens of megabytes out of other JSON paths.
 //
 // Scenarios and the drivers each goes through (raw: hand-signed or unsigned
 // net/http requests; bin: the binary's command line):
@@ -93,7 +114,7 @@ func runTests(m *testing.M) int {
 	}
 	if b := os.Getenv("LAMBDAHOST_E2E_BINARY"); b != "" {
 		binary = b
-		return m.Run()
+		return runAndStopShared(m)
 	}
 	dir, err := os.MkdirTemp("", "lambdahost-e2e-")
 	if err != nil {
@@ -113,7 +134,17 @@ func runTests(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/lambdahost: %v\n%s", err, out)
 		return 1
 	}
-	return m.Run()
+	return runAndStopShared(m)
+}
+
+// runAndStopShared runs the tests, then stops the shared server (Shared):
+// the run fails if it did not exit cleanly.
+func runAndStopShared(m *testing.M) int {
+	code := m.Run()
+	if !stopShared() && code == 0 {
+		code = 1
+	}
+	return code
 }
 
 // moduleRoot returns the directory of go.mod.

@@ -263,7 +263,7 @@ func wantErrorDoc(t testing.TB, r *Result, errorType, message string) map[string
 // runs the new code.
 func TestInvokeUpdateCode(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		for _, f := range runtimeFns {
 			t.Run(f.name, func(t *testing.T) {
@@ -306,7 +306,7 @@ func TestInvokeUpdateCode(t *testing.T) {
 // X-Amz-Function-Error: Unhandled and each runtime's own document.
 func TestInvokeFunctionErrors(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		t.Run("python", func(t *testing.T) {
 			t.Parallel()
@@ -394,7 +394,7 @@ const reTimedOut = `^RequestId: \S+ Error: Task timed out after 10\.00 seconds$`
 // invocation within waitTimeout.
 func TestInvokeTimeout(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachRuntime(t, srv, func(t *testing.T, d Driver, f testFunction) {
 		name := f.fnName("timeout", d)
 		createFunction(t, d, name, f, "slow", Params{"Timeout": timeoutSeconds})
@@ -420,7 +420,7 @@ func TestInvokeTimeout(t *testing.T) {
 // invocation fails with Runtime.OutOfMemory, and the next one works.
 func TestInvokeOutOfMemory(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, sdkDrivers, func(t *testing.T, d Driver) {
 		for _, f := range []testFunction{python312Fn, nodeFn, goFn} {
 			t.Run(f.name, func(t *testing.T) {
@@ -439,7 +439,7 @@ func TestInvokeOutOfMemory(t *testing.T) {
 // REPORT lines of the invocation around what the function printed.
 func TestInvokeLogTail(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachRuntime(t, srv, func(t *testing.T, d Driver, f testFunction) {
 		name := f.fnName("tail", d)
 		createFunction(t, d, name, f, "logs", nil)
@@ -479,7 +479,7 @@ func wantLog(t testing.TB, r *Result, id, version, line string) {
 // version.
 func TestInvokeVersionsAndAliases(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		name := "versions-" + d.Name()
 		arn := functionARN("us-east-1", "000000000000", name)
@@ -611,7 +611,7 @@ func waitRead(t testing.TB, d Driver, name, path, want string, timeout time.Dura
 // that are not JSON or too large, and a function throttled to zero.
 func TestInvokeAPIErrors(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	reg := newStallingRegistry(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		name := python312Fn.fnName("apierr", d)
@@ -729,7 +729,7 @@ func (s *stallingRegistry) image(t *testing.T, repo string) string {
 // changed Environment after UpdateFunctionConfiguration.
 func TestInvokeEnvironment(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachRuntime(t, srv, func(t *testing.T, d Driver, f testFunction) {
 		name := f.fnName("env", d)
 		arn := functionARN("us-east-1", "000000000000", name)
@@ -801,7 +801,7 @@ func TestInvokeEnvironment(t *testing.T) {
 // with the log when asked.
 func TestInvokeWithResponseStream(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, sdkDrivers, func(t *testing.T, d Driver) {
 		for _, f := range []testFunction{python312Fn, nodeFn} {
 			t.Run(f.name, func(t *testing.T) {

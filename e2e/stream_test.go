@@ -21,15 +21,15 @@ import (
 // InvokeComplete.
 func TestInvokeStreamsChunks(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	c := NewSDKClient(srv.Endpoint, TestCredentials, "us-east-1")
 	d := NewDriver(t, SDKDriver, srv, TestCredentials, "us-east-1")
-	createFunction(t, d, "chunks", goFn, "chunks", nil)
+	createFunction(t, d, "streams-chunks", goFn, "chunks", nil)
 
 	stream := func(payload string) ([]string, *types.InvokeWithResponseStreamCompleteEvent) {
 		t.Helper()
 		return readStream(t, c, &lambda.InvokeWithResponseStreamInput{
-			FunctionName: aws.String("chunks"), Payload: []byte(payload), LogType: types.LogTypeTail,
+			FunctionName: aws.String("streams-chunks"), Payload: []byte(payload), LogType: types.LogTypeTail,
 		})
 	}
 
@@ -86,21 +86,21 @@ func nodeStreamingZip(t *testing.T) []byte {
 // Node.js runtime client, chunk by chunk, errors in InvokeComplete.
 func TestInvokeStreamsNode(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	c := NewSDKClient(srv.Endpoint, TestCredentials, "us-east-1")
 	ctx := t.Context()
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName: aws.String("node-stream"), Runtime: types.RuntimeNodejs20x, Handler: aws.String("index.handler"),
+		FunctionName: aws.String("streams-node"), Runtime: types.RuntimeNodejs20x, Handler: aws.String("index.handler"),
 		Role: aws.String(testRole), Code: &types.FunctionCode{ZipFile: nodeStreamingZip(t)}, Timeout: aws.Int32(fnTimeout),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("node-stream")}, waitTimeout); err != nil {
+	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("streams-node")}, waitTimeout); err != nil {
 		t.Fatal(err)
 	}
 	read := func(payload string) ([]string, *types.InvokeWithResponseStreamCompleteEvent) {
 		t.Helper()
-		return readStream(t, c, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("node-stream"), Payload: []byte(payload)})
+		return readStream(t, c, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("streams-node"), Payload: []byte(payload)})
 	}
 	chunks, complete := read(`{}`)
 	if got := strings.Join(chunks, ""); got != "part 0;part 1;part 2;part 3;" || len(chunks) < 2 || complete.ErrorCode != nil {
@@ -111,7 +111,7 @@ func TestInvokeStreamsNode(t *testing.T) {
 		t.Errorf("failed stream: chunks %q, InvokeComplete %+v", chunks, complete)
 	}
 	// Invoke (not streaming) gets the whole response at once.
-	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("node-stream"), Payload: []byte(`{}`)})
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("streams-node"), Payload: []byte(`{}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
