@@ -1,6 +1,9 @@
 package lambdahost
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Caller is who made a request, established by SigV4 verification.
 type Caller struct {
@@ -33,4 +36,16 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 func RequestIDFrom(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
+}
+
+// AuthenticatedCaller returns the caller stored in ctx, or an error if
+// there is none with an account and a region. Every API request is
+// authenticated before a service sees it, so the error means a
+// programming error, answered as an internal one.
+func AuthenticatedCaller(ctx context.Context) (Caller, error) {
+	c, ok := CallerFrom(ctx)
+	if !ok || c.Account == "" || c.Region == "" {
+		return c, errors.New("no authenticated caller in context")
+	}
+	return c, nil
 }

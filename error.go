@@ -1,6 +1,7 @@
 package lambdahost
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -145,6 +146,30 @@ func ErrorTypeOf(err error) ErrorType {
 		return e.Type
 	}
 	return ""
+}
+
+// Internal returns err unchanged if it is an API error (or a cancellation),
+// and otherwise a ServiceException whose cause, named after op, is only
+// logged: how a service reports a failure the caller cannot act on.
+func Internal(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var apiErr *Error
+	if errors.As(err, &apiErr) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	e := Errorf(ServiceException, "An internal error occurred.")
+	e.Err = fmt.Errorf("%s: %w", op, err)
+	return e
+}
+
+// AccessDenied is AWS's answer to caller c naming another account's
+// resource, which no resource-based policy lets it use.
+func AccessDenied(c Caller, resource string) *Error {
+	return Errorf(AccessDeniedException,
+		"User: arn:aws:iam::%s:user/%s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
+		c.Account, c.AccessKey, resource)
 }
 
 // Sentinels that adapters wrap; control/ turns them into API errors.

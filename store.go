@@ -37,6 +37,12 @@ type Tx interface {
 	// DeleteFunction removes the function with all its versions, aliases
 	// and asynchronous events.
 	DeleteFunction(ctx context.Context, id FunctionID) error
+	// AllFunctions returns up to limit functions of every account and
+	// region whose IDs sort after after, ordered by account, region and
+	// name, each bytewise. The zero FunctionID starts at the beginning.
+	// It is for tools that walk the whole store (check, backup, migrate);
+	// the API lists functions of one account and region with ListLatest.
+	AllFunctions(ctx context.Context, after FunctionID, limit int) ([]*Function, error)
 
 	Version(ctx context.Context, id FunctionID, name string) (*Version, error)
 	// PutVersion inserts or replaces the version; ErrNotFound if the
@@ -73,6 +79,9 @@ type Tx interface {
 	// Code returns inline code; an error wrapping ErrBlobNotFound if d is not
 	// stored inline.
 	Code(ctx context.Context, d Digest) ([]byte, error)
+	// ListCode returns the address and size of every package stored
+	// inline (PutCode), ordered by address bytewise.
+	ListCode(ctx context.Context) ([]StoredCode, error)
 	// DeleteUnreferencedCode deletes inline code whose key is not in
 	// referenced (the digests and sealed code addresses that versions
 	// reference, see CodeRefs) and returns how many entries it deleted.
@@ -108,7 +117,7 @@ type Tx interface {
 	// starts at the beginning.
 	ListEvents(ctx context.Context, after string, limit int) ([]*AsyncEvent, error)
 
-	// Records are small documents that control keeps by kind and key
+	// Records are small documents that the services keep by kind and key
 	// (code signing configs, signing profiles and jobs, local KMS keys).
 	// Values are opaque to the store.
 	//
@@ -130,6 +139,13 @@ type Tx interface {
 type Record struct {
 	Key   string
 	Value []byte
+}
+
+// StoredCode is a package stored inline: its address (see CodeRef) and
+// its size in bytes.
+type StoredCode struct {
+	Address Digest
+	Size    int64
 }
 
 // CodeRef is code that a version references: its plaintext digest and the

@@ -50,8 +50,8 @@ type Collector interface {
 	Collect(ctx context.Context, referenced map[lambdahost.Digest]bool) (int, error)
 }
 
-// CollectGarbage deletes code blobs that no version references and that
-// were last committed more than grace ago. The grace period spares blobs
+// CollectGarbage deletes code blobs that nothing references (see
+// codeHolders) and that were last committed more than grace ago. The grace period spares blobs
 // committed by operations whose metadata has not committed yet.
 func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (deleted int, err error) {
 	s.init()
@@ -72,7 +72,7 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (dele
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		clear(referenced)
 		clear(stored)
-		refs, err := tx.CodeRefs(ctx)
+		refs, err := referencedCode(ctx, tx)
 		if err != nil {
 			return err
 		}

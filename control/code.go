@@ -182,13 +182,13 @@ func (s *Service) seal(ctx context.Context, st *staged) error {
 	if err != nil {
 		return internal("seal code", err)
 	}
-	wrapped, err := key.wrap(st.sealed.DataKey())
+	wrapped, err := key.Wrap(st.sealed.DataKey())
 	if err != nil {
 		return internal("seal code", err)
 	}
-	st.code.SealedWith = key.arn
-	st.addr = lambdahost.CodeAddress(key.arn, st.code.Digest)
-	trailer := lambdahost.SealedTrailer{KeyARN: key.arn, WrappedKey: wrapped}
+	st.code.SealedWith = key.ARN()
+	st.addr = lambdahost.CodeAddress(key.ARN(), st.code.Digest)
+	trailer := lambdahost.SealedTrailer{KeyARN: key.ARN(), WrappedKey: wrapped}
 	st.commit = func(ctx context.Context) error {
 		if err := st.sealed.Finish(trailer); err != nil {
 			return err
@@ -403,15 +403,15 @@ func (s *Service) openStored(ctx context.Context, d lambdahost.Digest) (lambdaho
 
 // openSealed opens sealed code b with key, which must be the one its
 // trailer names.
-func openSealed(b lambdahost.Blob, key *codeKey) (lambdahost.Blob, error) {
+func openSealed(b lambdahost.Blob, key lambdahost.CodeKey) (lambdahost.Blob, error) {
 	tr, n, err := lambdahost.ReadSealedTrailer(b, b.Size())
 	if err != nil {
 		return nil, err
 	}
-	if tr.KeyARN != key.arn {
-		return nil, fmt.Errorf("%w: sealed under %s, want %s", lambdahost.ErrSealedCode, tr.KeyARN, key.arn)
+	if tr.KeyARN != key.ARN() {
+		return nil, fmt.Errorf("%w: sealed under %s, want %s", lambdahost.ErrSealedCode, tr.KeyARN, key.ARN())
 	}
-	dataKey, err := key.unwrap(tr.WrappedKey)
+	dataKey, err := key.Unwrap(tr.WrappedKey)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", lambdahost.ErrSealedCode, err)
 	}

@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -29,9 +28,6 @@ type Service struct {
 	// S3 fetches code from S3 objects. If nil, S3 sources answer AWS's
 	// error for a bucket that does not exist.
 	S3 lambdahost.CodeSource
-	// Objects writes the signed zips of AWS Signer signing jobs, which
-	// read their source through S3. If either is nil, signing jobs fail.
-	Objects lambdahost.ObjectStore
 	// Images fetches container images. If nil, ImageUri answers AWS's
 	// error for an image that does not exist.
 	Images lambdahost.CodeSource
@@ -52,8 +48,6 @@ type Service struct {
 	// NewCodeSigningConfigID returns the ID of a new code signing config
 	// ("csc-" and 17 lowercase letters or digits). If nil, a random one.
 	NewCodeSigningConfigID func() string
-	// NewKeyID returns the ID of a new KMS key. If nil, a random UUID is used.
-	NewKeyID func() string
 	// Rand returns a number in [0, 1) for an alias's weighted routing. It
 	// must be safe for concurrent use. If nil, math/rand/v2's Float64 is
 	// used.
@@ -69,10 +63,13 @@ type Service struct {
 	// is deleted, so that the executor stops their environments now rather
 	// than when they idle out.
 	Deleted func(id lambdahost.FunctionID)
-	// MasterKey (lambdahost.MasterKeySize bytes) seals the secrets the
-	// service keeps in the store: signing profiles' private keys and the
-	// key material of local KMS keys.
-	MasterKey []byte
+	// Keys is the key service whose KMS keys seal code at rest. Operations
+	// that store or open code fail without one.
+	Keys lambdahost.KeyService
+	// Publishers tells code signing checks who made a signature. If nil,
+	// no publisher is known: a package signed by a profile a config allows
+	// cannot be verified.
+	Publishers lambdahost.Publishers
 	// SettleSync makes settling happen before an operation returns instead
 	// of just after. Tests use it for deterministic golden files.
 	SettleSync bool
@@ -113,9 +110,6 @@ func (s *Service) init() {
 		if s.NewRevisionID == nil {
 			s.NewRevisionID = lambdahost.NewID
 		}
-		if s.NewKeyID == nil {
-			s.NewKeyID = lambdahost.NewID
-		}
 		if s.Rand == nil {
 			s.Rand = rand.Float64
 		}
@@ -126,8 +120,7 @@ func (s *Service) init() {
 }
 
 // Start settles every version left Pending or InProgress by a previous
-// process (a crash between an update's two commits), and fails the
-// signing jobs it left InProgress.
+// process (a crash between an update's two commits).
 func (s *Service) Start(ctx context.Context) error {
 	s.init()
 	var unsettled []*lambdahost.Version
@@ -142,7 +135,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.Logger.InfoContext(ctx, "settling version left unsettled", lambdahost.LogKeyFunction, v.ARN())
 		s.settle(ctx, v.Function, v.Name, v.RevisionID)
 	}
-	return s.failInterruptedSigningJobs(ctx)
+	return nil
 }
 
 // Close waits for background settling to finish.
@@ -155,11 +148,7 @@ func (s *Service) Close() error {
 
 // caller returns the authenticated caller of ctx.
 func caller(ctx context.Context) (lambdahost.Caller, error) {
-	c, ok := lambdahost.CallerFrom(ctx)
-	if !ok || c.Account == "" || c.Region == "" {
-		return c, errors.New("no authenticated caller in context")
-	}
-	return c, nil
+	return lambdahost.AuthenticatedCaller(ctx)
 }
 
 // target is a resolved function reference.
@@ -206,9 +195,7 @@ func resolve(ctx context.Context, name string, kind lambdahost.NameKind, qualifi
 
 // accessDenied is AWS's answer to a caller naming another account's resource.
 func accessDenied(c lambdahost.Caller, resource string) error {
-	return lambdahost.Errorf(lambdahost.AccessDeniedException,
-		"User: arn:aws:iam::%s:user/%s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
-		c.Account, c.AccessKey, resource)
+	return lambdahost.AccessDenied(c, resource)
 }
 
 // qualifierRule says which qualifier an operation on the function itself
@@ -269,22 +256,8 @@ func revisionMismatch() error {
 }
 
 // internal wraps an unexpected error as a ServiceException, keeping the
-// cause for the log.
-func internal(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var apiErr *lambdahost.Error
-	if errors.As(err, &apiErr) {
-		return err
-	}
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
-	e := lambdahost.Errorf(lambdahost.ServiceException, "An internal error occurred.")
-	e.Err = fmt.Errorf("%s: %w", op, err)
-	return e
-}
+// cause for the log: lambdahost.Internal.
+func internal(op string, err error) error { return lambdahost.Internal(op, err) }
 
 // now returns the current time truncated to milliseconds in UTC, the
 // precision of LastModified.

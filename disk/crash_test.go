@@ -30,6 +30,10 @@ func TestMain(m *testing.M) {
 		crashChild(dir)
 		return
 	}
+	if path := os.Getenv(lockChildEnv); path != "" {
+		lockChild(path)
+		return
+	}
 	os.Exit(m.Run())
 }
 

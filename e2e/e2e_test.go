@@ -76,6 +76,8 @@
 //	    signed deploys; tampered, unsigned, revoked TestCodeSigningFlow            cli
 //	    the nine code signing config operations     TestCodeSigningConfigs         cli boto3 sdk
 //	27  SourceKMSKeyArn, no plaintext, disabled key TestSourceKMSKeyArn            cli (kms) sdk
+//	28  one serve per data dir, kill -9 frees it    TestDataDirLock                bin
+//	29  backup during updates, restore, serve, check TestBackupDuringUpdates       sdk boto3 bin
 package e2e
 
 import (

@@ -1,19 +1,17 @@
 package http
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/internal/awsapi"
 )
 
-type operationKey struct{}
-
 // operationOf returns the AWS operation name of the route r matched.
-func operationOf(r *http.Request) string {
-	op, _ := r.Context().Value(operationKey{}).(string)
-	return op
-}
+func operationOf(r *http.Request) string { return awsapi.Operation(r) }
+
+// catchAll is the pattern of requests that are no Lambda operation.
+const catchAll = "/"
 
 // routes registers every operation, named as AWS names it.
 func (s *Server) routes() {
@@ -40,21 +38,6 @@ func (s *Server) routes() {
 	s.handle("PUT /2017-10-31/functions/{FunctionName}/concurrency", "PutFunctionConcurrency", s.authed(s.handlePutFunctionConcurrency))
 	s.handle("GET /2019-09-30/functions/{FunctionName}/concurrency", "GetFunctionConcurrency", s.authed(s.handleGetFunctionConcurrency))
 	s.handle("DELETE /2017-10-31/functions/{FunctionName}/concurrency", "DeleteFunctionConcurrency", s.authed(s.handleDeleteFunctionConcurrency))
-	// AWS Signer's API subset, signed for the service "signer".
-	s.handle("GET /signing-platforms", "ListSigningPlatforms", s.authedAs("signer", s.handleListSigningPlatforms))
-	s.handle("GET /signing-platforms/{platformId}", "GetSigningPlatform", s.authedAs("signer", s.handleGetSigningPlatform))
-	s.handle("GET /signing-profiles", "ListSigningProfiles", s.authedAs("signer", s.handleListSigningProfiles))
-	s.handle("PUT /signing-profiles/{profileName}", "PutSigningProfile", s.authedAs("signer", s.handlePutSigningProfile))
-	s.handle("GET /signing-profiles/{profileName}", "GetSigningProfile", s.authedAs("signer", s.handleGetSigningProfile))
-	s.handle("DELETE /signing-profiles/{profileName}", "CancelSigningProfile", s.authedAs("signer", s.handleCancelSigningProfile))
-	s.handle("PUT /signing-profiles/{profileName}/revoke", "RevokeSigningProfile", s.authedAs("signer", s.handleRevokeSigningProfile))
-	s.handle("POST /signing-jobs", "StartSigningJob", s.authedAs("signer", s.handleStartSigningJob))
-	s.handle("GET /signing-jobs", "ListSigningJobs", s.authedAs("signer", s.handleListSigningJobs))
-	s.handle("GET /signing-jobs/{jobId}", "DescribeSigningJob", s.authedAs("signer", s.handleDescribeSigningJob))
-	s.handle("PUT /signing-jobs/{jobId}/revoke", "RevokeSignature", s.authedAs("signer", s.handleRevokeSignature))
-	// The local key service: KMS's JSON 1.1 protocol, signed for "kms",
-	// dispatched on X-Amz-Target.
-	s.handle("POST /{$}", "KMS", s.authedAs("kms", s.handleKMS))
 	s.handle("POST /2020-04-22/code-signing-configs", "CreateCodeSigningConfig", s.authed(s.handleCreateCodeSigningConfig))
 	s.handle("GET /2020-04-22/code-signing-configs", "ListCodeSigningConfigs", s.authed(s.handleListCodeSigningConfigs))
 	s.handle("GET /2020-04-22/code-signing-configs/{CodeSigningConfigArn}", "GetCodeSigningConfig", s.authed(s.handleGetCodeSigningConfig))
@@ -66,12 +49,12 @@ func (s *Server) routes() {
 	s.handle("DELETE /2020-06-30/functions/{FunctionName}/code-signing-config", "DeleteFunctionCodeSigningConfig", s.authed(s.handleDeleteFunctionCodeSigningConfig))
 	// Code download URLs answered by GetFunction: authorized by their own signature.
 	s.handle("GET "+codePath+"{Digest}", "GetCode", s.handleGetCode)
-	s.handle("/", "", s.handleUnknown)
+	s.handle(catchAll, "", s.handleUnknown)
 }
 
 func (s *Server) handle(pattern, op string, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		h(w, r.WithContext(context.WithValue(r.Context(), operationKey{}, op)))
+		h(w, awsapi.WithOperation(r, op))
 	})
 }
 

@@ -8,19 +8,21 @@ import (
 
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/internal/awsapi"
 	"github.com/lambdahost/lambdahost/sigv4"
 )
 
-// Server is the Lambda API as an http.Handler.
+// Server is the Lambda API as an http.Handler, and the Router's home
+// Service.
 //
 // It depends on control.Service directly rather than on an interface in the
 // root package: control's input types are the operation contract, and an
 // interface restating them would have no second implementation.
 type Server struct {
-	service  *control.Service
-	blobs    lambdahost.BlobStore
-	verifier *sigv4.Verifier
-	mux      *http.ServeMux
+	service *control.Service
+	blobs   lambdahost.BlobStore
+	auth    *awsapi.Auth
+	mux     *http.ServeMux
 
 	// URLKey signs the code download URLs GetFunction answers. It must be
 	// set before serving; it should persist across restarts.
@@ -73,7 +75,8 @@ func (s *Server) acquireUpload() (release func(), err error) {
 // NewServer returns a Server for service, storing code in blobs and
 // authenticating with verifier.
 func NewServer(service *control.Service, blobs lambdahost.BlobStore, verifier *sigv4.Verifier) *Server {
-	s := &Server{service: service, blobs: blobs, verifier: verifier, mux: http.NewServeMux()}
+	s := &Server{service: service, blobs: blobs, mux: http.NewServeMux()}
+	s.auth = &awsapi.Auth{Verifier: verifier, Service: "lambda", WriteError: s.writeError, TooLarge: tooLarge}
 	s.routes()
 	return s
 }
@@ -92,17 +95,17 @@ func (s *Server) now() time.Time {
 	return s.Now()
 }
 
-func (s *Server) requestID() string {
-	if s.NewRequestID != nil {
-		return s.NewRequestID()
-	}
-	return lambdahost.NewID()
+// SigningName is "lambda", the Lambda API's signing name.
+func (s *Server) SigningName() string { return "lambda" }
+
+// Serves reports whether r is a Lambda API operation (or a code download
+// URL): a request that routes.go registers.
+func (s *Server) Serves(r *http.Request) bool {
+	_, pattern := s.mux.Handler(r)
+	return pattern != "" && pattern != catchAll
 }
 
 // ServeHTTP gives every request an ID, then routes it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := s.requestID()
-	w.Header().Set("X-Amzn-Requestid", id)
-	r = r.WithContext(lambdahost.WithRequestID(r.Context(), id))
-	s.mux.ServeHTTP(w, r)
+	s.mux.ServeHTTP(w, awsapi.StartRequest(w, r, s.NewRequestID))
 }

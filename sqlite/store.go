@@ -35,6 +35,8 @@ type Store struct {
 	write *sql.DB
 	// read is a pool of query-only connections for View.
 	read *sql.DB
+	// readOnly says the store was opened with OpenReadOnly: write is nil.
+	readOnly bool
 	// writeStmts and readStmts cache prepared statements, so SQLite parses
 	// each query once per connection instead of once per call.
 	writeStmts, readStmts stmtCache
@@ -92,6 +94,11 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 
+	return s.openRead(ctx)
+}
+
+// openRead opens the pool of query-only connections that View uses.
+func (s *Store) openRead(ctx context.Context) error {
 	r, err := sql.Open(driverName, dsn(s.path, url.Values{
 		"_pragma": {
 			"busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")",
@@ -155,6 +162,9 @@ func (s *Store) close() error {
 // that would wait forever. It may call View, which sees only what is
 // committed.
 func (s *Store) Update(ctx context.Context, fn func(lambdahost.Tx) error) error {
+	if s.readOnly {
+		return fmt.Errorf("update: %w", errStoreReadOnly)
+	}
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("update: begin: %w", err)

@@ -2,11 +2,14 @@
 //
 //	lambdahost serve [--listen 127.0.0.1:9001] [--data-dir DIR] [--ready-file FILE]
 //	                 [--credentials FILE] [--code-storage-limit BYTES] [--log-level LEVEL]
+//	lambdahost backup --to DIR [--data-dir DIR] [--include-master-key] [--master-key-file FILE] [--copy]
+//	lambdahost restore --from DIR [--data-dir DIR] [--master-key-file FILE] [--copy]
+//	lambdahost check [--data-dir DIR] [--master-key-file FILE] [--gc-grace 1h] [--repair]
 //	lambdahost signer export-key --profile-version-arn ARN --out key.pem [--data-dir DIR]
 //	lambdahost sign --key key.pem --in code.zip --out signed.zip
 //	lambdahost version
 //
-// Every flag of serve may also be set by an environment variable named
+// Every flag of these commands may also be set by an environment variable named
 // LAMBDAHOST_ and the flag in upper case with - as _ (LAMBDAHOST_DATA_DIR).
 package main
 
@@ -31,7 +34,7 @@ func main() {
 // run runs the command line args and returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: lambdahost serve [flags] | lambdahost version")
+		fmt.Fprintln(stderr, "usage: lambdahost serve|backup|restore|check [flags] | lambdahost version")
 		return 2
 	}
 	switch args[0] {
@@ -52,12 +55,40 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 1
 		}
 		return 0
+	case "backup":
+		c := &backupCmd{Stdout: stdout, Stderr: stderr, Getenv: getenv}
+		return runCommand(ctx, "backup", c.parseFlags, c.run, args[1:], stderr)
+	case "restore":
+		c := &restoreCmd{Stdout: stdout, Stderr: stderr, Getenv: getenv}
+		return runCommand(ctx, "restore", c.parseFlags, c.run, args[1:], stderr)
+	case "check":
+		c := &checkCmd{Stdout: stdout, Stderr: stderr, Getenv: getenv}
+		return runCommand(ctx, "check", c.parseFlags, c.run, args[1:], stderr)
 	case "signer":
 		return runSigner(ctx, args[1:], getenv, stdout, stderr)
 	case "sign":
 		return runSign(args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "lambdahost: unknown command %q\nusage: lambdahost serve [flags] | lambdahost version\n", args[0])
+		fmt.Fprintf(stderr, "lambdahost: unknown command %q\nusage: lambdahost serve|backup|restore|check [flags] | lambdahost version\n", args[0])
 		return 2
 	}
+}
+
+// runCommand parses a command's flags and runs it: exit status 2 for bad
+// flags, 1 for a failure (errNotIntact: the command reported it), 0 else.
+func runCommand(ctx context.Context, name string, parse func([]string) error, run func(context.Context) error, args []string, stderr io.Writer) int {
+	if err := parse(args); err != nil {
+		if err == errHelp {
+			return 0
+		}
+		fmt.Fprintf(stderr, "lambdahost %s: %v\n", name, err)
+		return 2
+	}
+	if err := run(ctx); err != nil {
+		if err != errNotIntact {
+			fmt.Fprintf(stderr, "lambdahost %s: %v\n", name, err)
+		}
+		return 1
+	}
+	return 0
 }

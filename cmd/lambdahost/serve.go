@@ -24,9 +24,11 @@ import (
 	fnhttp "github.com/lambdahost/lambdahost/http"
 	"github.com/lambdahost/lambdahost/invoke"
 	"github.com/lambdahost/lambdahost/invoke/bootstrap"
+	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/oci"
 	fns3 "github.com/lambdahost/lambdahost/s3"
 	"github.com/lambdahost/lambdahost/sandbox"
+	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sigv4"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
@@ -155,9 +157,22 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.CredentialsFile == "" && !loopback(m.Listen) {
 		return fmt.Errorf("refusing to listen on %s with the built-in test credentials: pass --credentials FILE, or listen on a loopback address", m.Listen)
 	}
-	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	// One process per data dir: two servers on one store would each run
+	// the queued events and collect garbage with guards that cover only
+	// their own process.
+	lock, err := lockDataDir(m.DataDir, "serve")
+	if err != nil {
+		return err
 	}
+	defer lock.Close()
+	if err := checkRestored(m.DataDir); err != nil {
+		return err
+	}
+	gcLock, err := openGCLock(m.DataDir)
+	if err != nil {
+		return err
+	}
+	defer gcLock.Close()
 	store, err := sqlite.Open(ctx, filepath.Join(m.DataDir, "lambdahost.db"))
 	if err != nil {
 		return err
@@ -188,13 +203,23 @@ func (m *Main) Run(ctx context.Context) error {
 	images.Insecure = m.InsecureRegistry
 	images.Logger = logger
 
+	// The services besides Lambda's control plane, which depends on them
+	// through root interfaces: KMS keys seal code, Signer's profiles sign it.
+	keys := kms.New(store, masterKey)
+	signing := signer.New(store, blobs, masterKey)
+	signing.S3, signing.Objects = s3src, s3src
+	signing.Logger = logger
+	if err := signing.Start(ctx); err != nil {
+		return err
+	}
+
 	svc := control.New(store, blobs)
+	svc.Keys = keys
+	svc.Publishers = signing
 	svc.CodeStorageLimit = m.CodeStorageLimit
 	svc.Logger = logger
 	svc.S3 = s3src
-	svc.Objects = s3src
 	svc.Images = images
-	svc.MasterKey = masterKey
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
@@ -222,17 +247,30 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := svc.ReplayEvents(ctx, api.InvokeEvent); err != nil {
 		return err
 	}
+	// Every AWS service on the listener, picked by the service each
+	// request is signed for (see fnhttp.Router).
+	signerAPI := signer.NewServer(signing, verifier)
+	signerAPI.Logger = logger.With(lambdahost.LogKeyComponent, "signer")
+	kmsAPI := kms.NewServer(keys, verifier)
+	kmsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "kms")
+	router := fnhttp.NewRouter(api)
+	router.Register(signerAPI)
+	router.Register(kmsAPI)
 
 	ln, err := net.Listen("tcp", m.Listen)
 	if err != nil {
 		return err
 	}
 	addr := ln.Addr().String()
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
+	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("listening", "address", addr, "data_dir", m.DataDir, "version", version)
+	if err := lock.setListen(addr); err != nil {
+		_ = srv.Close()
+		return err
+	}
 	if m.ReadyFile != "" {
 		if err := writeReadyFile(m.ReadyFile, addr); err != nil {
 			_ = srv.Close()
@@ -244,7 +282,7 @@ func (m *Main) Run(ctx context.Context) error {
 	gcCtx, stopGC := context.WithCancel(ctx)
 	go func() {
 		defer close(gcDone)
-		m.collectGarbage(gcCtx, svc, logger)
+		m.collectGarbage(gcCtx, svc, gcLock, logger)
 	}()
 
 	select {
@@ -339,15 +377,26 @@ func foreignArchitectures() []string {
 	return []string{arch[runtime.GOARCH]}
 }
 
-// collectGarbage deletes unreferenced code now and every GCInterval.
-func (m *Main) collectGarbage(ctx context.Context, svc *control.Service, logger *slog.Logger) {
+// collectGarbage deletes unreferenced code now and every GCInterval,
+// holding lock exclusively while it does. A round that finds lock taken
+// (a backup or check is reading code) is skipped.
+func (m *Main) collectGarbage(ctx context.Context, svc *control.Service, lock *disk.LockFile, logger *slog.Logger) {
 	t := time.NewTicker(m.GCInterval)
 	defer t.Stop()
 	for {
-		if n, err := svc.CollectGarbage(ctx, m.GCGrace); err != nil && ctx.Err() == nil {
+		if err := lock.TryLock(); errors.Is(err, disk.ErrLocked) {
+			logger.Info("garbage collection deferred: a backup or check is reading the data dir")
+		} else if err != nil {
 			logger.Warn("collect garbage", lambdahost.LogKeyError, err)
-		} else if n > 0 {
-			logger.Info("deleted unreferenced code", "blobs", n)
+		} else {
+			if n, err := svc.CollectGarbage(ctx, m.GCGrace); err != nil && ctx.Err() == nil {
+				logger.Warn("collect garbage", lambdahost.LogKeyError, err)
+			} else if n > 0 {
+				logger.Info("deleted unreferenced code", "blobs", n)
+			}
+			if err := lock.Unlock(); err != nil {
+				logger.Warn("collect garbage", lambdahost.LogKeyError, err)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -1,17 +1,25 @@
-package http_test
+package signer_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/disk"
+	"github.com/lambdahost/lambdahost/internal/apitest"
+	"github.com/lambdahost/lambdahost/signer"
+	"github.com/lambdahost/lambdahost/sqlite"
 )
 
 // memS3 is an in-memory S3 for signing jobs: the source objects they read
@@ -48,28 +56,78 @@ func (m *memS3) PutObject(ctx context.Context, account, bucket, key string, body
 	return nil
 }
 
-// withSigner gives the service a master key and an in-memory S3 holding
-// src/app.zip at version v1.
-func withSigner() envOption {
-	return func(e *env) {
-		s3 := &memS3{objects: map[string][]byte{"src/app.zip?v1": testZip(e.t, "v1")}}
-		e.svc.MasterKey = bytes.Repeat([]byte{7}, lambdahost.MasterKeySize)
-		e.svc.S3, e.svc.Objects = s3, s3
+// env is the Signer over real sqlite and disk adapters and an in-memory
+// S3 holding src/app.zip at version v1, served in process.
+type env struct {
+	t   testing.TB
+	svc *signer.Service
+	api *signer.Server
+	srv *httptest.Server
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	blobs, err := disk.NewBlobStore(filepath.Join(dir, "code"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3 := &memS3{objects: map[string][]byte{"src/app.zip?v1": testZip(t, "v1")}}
+	svc := signer.New(store, blobs, bytes.Repeat([]byte{7}, lambdahost.MasterKeySize))
+	svc.S3, svc.Objects = s3, s3
+	svc.Now = func() time.Time { return apitest.Clock }
+	svc.NewID = apitest.Counter("00000000-0000-4000-8000-%012d")
+	if err := svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	api := signer.NewServer(svc, apitest.Verifier("signer"))
+	api.NewRequestID = apitest.Counter("req-%04d")
+	e := &env{t: t, svc: svc, api: api, srv: httptest.NewServer(api)}
+	t.Cleanup(func() {
+		e.srv.Close()
+		store.Close()
+	})
+	return e
+}
+
+func testZip(t testing.TB, content string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "app.py", Method: zip.Store, Modified: apitest.Clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, content)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// goldenCase is one request whose apitest.Response a golden file pins.
+type goldenCase struct {
+	op, name string
+	setup    func(e *env)
+	req      func(e *env) apitest.Response
 }
 
 // signer sends a request signed for AWS Signer, as the aws CLI signs it.
-func (e *env) signer(method, path, body string) response {
+func (e *env) signer(method, path, body string) apitest.Response {
 	e.t.Helper()
-	return e.signerAs(e.creds, method, path, body)
+	return e.signerAs(apitest.Test, method, path, body)
 }
 
-func (e *env) signerAs(creds aws.Credentials, method, path, body string) response {
+func (e *env) signerAs(creds aws.Credentials, method, path, body string) apitest.Response {
 	e.t.Helper()
-	return e.send("signer", method, path, body, creds, e.region, nil, nil)
+	return apitest.Send(e.t, e.srv.URL, apitest.Request{Service: "signer", Method: method, Path: path, Body: body, Creds: creds})
 }
 
-func (e *env) mustSigner(method, path, body string) response {
+func (e *env) mustSigner(method, path, body string) apitest.Response {
 	e.t.Helper()
 	r := e.signer(method, path, body)
 	if r.Status != http.StatusOK {
@@ -109,9 +167,9 @@ func profileVersion(e *env, name string) string {
 }
 
 func signerGoldenCases() []goldenCase {
-	other := aws.Credentials{AccessKeyID: "other", SecretAccessKey: "other"}
-	sreq := func(method, path, body string) func(e *env) response {
-		return func(e *env) response { return e.signer(method, path, body) }
+	other := apitest.Other
+	sreq := func(method, path, body string) func(e *env) apitest.Response {
+		return func(e *env) apitest.Response { return e.signer(method, path, body) }
 	}
 	return []goldenCase{
 		{op: "GetSigningPlatform", name: "lambda", req: sreq("GET", "/signing-platforms/AWSLambda-SHA384-ECDSA", "")},
@@ -122,7 +180,9 @@ func signerGoldenCases() []goldenCase {
 		{op: "PutSigningProfile", name: "duplicate", setup: withProfile("prof"), req: sreq("PUT", "/signing-profiles/prof", putProfileBody)},
 		{op: "PutSigningProfile", name: "bad-name", req: sreq("PUT", "/signing-profiles/a-b", putProfileBody)},
 		{op: "PutSigningProfile", name: "unknown-platform", req: sreq("PUT", "/signing-profiles/prof", `{"platformId":"AmazonFreeRTOS-Default"}`)},
-		{op: "PutSigningProfile", name: "wrong-service-scope", req: req("PUT", "/signing-profiles/prof", putProfileBody)},
+		{op: "PutSigningProfile", name: "wrong-service-scope", req: func(e *env) apitest.Response {
+			return apitest.Send(e.t, e.srv.URL, apitest.Request{Service: "lambda", Method: "PUT", Path: "/signing-profiles/prof", Body: putProfileBody, Creds: apitest.Test})
+		}},
 
 		{op: "GetSigningProfile", name: "active", setup: withProfile("prof"), req: sreq("GET", "/signing-profiles/prof", "")},
 		{op: "GetSigningProfile", name: "revoked", setup: func(e *env) {
@@ -130,10 +190,10 @@ func signerGoldenCases() []goldenCase {
 			e.mustSigner("PUT", "/signing-profiles/prof/revoke", `{"profileVersion":"`+profileVersion(e, "prof")+`","reason":"lost","effectiveTime":1767322800}`)
 		}, req: sreq("GET", "/signing-profiles/prof", "")},
 		{op: "GetSigningProfile", name: "not-found", req: sreq("GET", "/signing-profiles/nope", "")},
-		{op: "GetSigningProfile", name: "other-account", setup: withProfile("prof"), req: func(e *env) response {
+		{op: "GetSigningProfile", name: "other-account", setup: withProfile("prof"), req: func(e *env) apitest.Response {
 			return e.signerAs(other, "GET", "/signing-profiles/prof", "")
 		}},
-		{op: "GetSigningProfile", name: "other-owner", setup: withProfile("prof"), req: func(e *env) response {
+		{op: "GetSigningProfile", name: "other-owner", setup: withProfile("prof"), req: func(e *env) apitest.Response {
 			return e.signerAs(other, "GET", "/signing-profiles/prof?profileOwner=000000000000", "")
 		}},
 
@@ -151,40 +211,40 @@ func signerGoldenCases() []goldenCase {
 		{op: "RevokeSigningProfile", name: "wrong-version", setup: withProfile("prof"), req: sreq("PUT", "/signing-profiles/prof/revoke", `{"profileVersion":"ABCDEFGHIJ","reason":"lost","effectiveTime":1767322800}`)},
 		{op: "RevokeSigningProfile", name: "missing-reason", setup: withProfile("prof"), req: sreq("PUT", "/signing-profiles/prof/revoke", `{"profileVersion":"ABCDEFGHIJ","effectiveTime":1767322800}`)},
 
-		{op: "StartSigningJob", name: "started", opts: []envOption{withSigner()}, setup: withProfile("prof"),
+		{op: "StartSigningJob", name: "started", setup: withProfile("prof"),
 			req: sreq("POST", "/signing-jobs", `{"source":{"s3":{"bucketName":"src","key":"app.zip","version":"v1"}},"destination":{"s3":{"bucketName":"dst","prefix":"signed/"}},"profileName":"prof","clientRequestToken":"t1"}`)},
-		{op: "StartSigningJob", name: "unknown-profile", opts: []envOption{withSigner()},
+		{op: "StartSigningJob", name: "unknown-profile",
 			req: sreq("POST", "/signing-jobs", `{"source":{"s3":{"bucketName":"src","key":"app.zip","version":"v1"}},"destination":{"s3":{"bucketName":"dst"}},"profileName":"prof","clientRequestToken":"t1"}`)},
-		{op: "StartSigningJob", name: "missing-version", opts: []envOption{withSigner()}, setup: withProfile("prof"),
+		{op: "StartSigningJob", name: "missing-version", setup: withProfile("prof"),
 			req: sreq("POST", "/signing-jobs", `{"source":{"s3":{"bucketName":"src","key":"app.zip"}},"destination":{"s3":{"bucketName":"dst"}},"profileName":"prof","clientRequestToken":"t1"}`)},
 
-		{op: "DescribeSigningJob", name: "succeeded", opts: []envOption{withSigner()}, req: func(e *env) response {
+		{op: "DescribeSigningJob", name: "succeeded", req: func(e *env) apitest.Response {
 			withProfile("prof")(e)
 			return e.signer("GET", "/signing-jobs/"+startJob(e, "t1", "app.zip"), "")
 		}},
-		{op: "DescribeSigningJob", name: "failed", opts: []envOption{withSigner()}, req: func(e *env) response {
+		{op: "DescribeSigningJob", name: "failed", req: func(e *env) apitest.Response {
 			withProfile("prof")(e)
 			return e.signer("GET", "/signing-jobs/"+startJob(e, "t1", "nope.zip"), "")
 		}},
-		{op: "DescribeSigningJob", name: "revoked", opts: []envOption{withSigner()}, req: func(e *env) response {
+		{op: "DescribeSigningJob", name: "revoked", req: func(e *env) apitest.Response {
 			withProfile("prof")(e)
 			id := startJob(e, "t1", "app.zip")
 			e.mustSigner("PUT", "/signing-jobs/"+id+"/revoke", `{"reason":"bad build"}`)
 			return e.signer("GET", "/signing-jobs/"+id, "")
 		}},
-		{op: "DescribeSigningJob", name: "other-account", opts: []envOption{withSigner()}, req: func(e *env) response {
+		{op: "DescribeSigningJob", name: "other-account", req: func(e *env) apitest.Response {
 			withProfile("prof")(e)
 			return e.signerAs(other, "GET", "/signing-jobs/"+startJob(e, "t1", "app.zip"), "")
 		}},
 		{op: "DescribeSigningJob", name: "not-found", req: sreq("GET", "/signing-jobs/00000000-0000-4000-8000-000000000099", "")},
 
-		{op: "ListSigningJobs", name: "all", opts: []envOption{withSigner()}, req: func(e *env) response {
+		{op: "ListSigningJobs", name: "all", req: func(e *env) apitest.Response {
 			withProfile("prof")(e)
 			startJob(e, "t1", "app.zip")
 			return e.signer("GET", "/signing-jobs", "")
 		}},
 
-		{op: "RevokeSignature", name: "revoked", opts: []envOption{withSigner()}, req: func(e *env) response {
+		{op: "RevokeSignature", name: "revoked", req: func(e *env) apitest.Response {
 			withProfile("prof")(e)
 			return e.signer("PUT", "/signing-jobs/"+startJob(e, "t1", "app.zip")+"/revoke", `{"reason":"bad build"}`)
 		}},
@@ -196,11 +256,11 @@ func TestSignerGolden(t *testing.T) {
 	for _, tc := range signerGoldenCases() {
 		t.Run(tc.op+"/"+tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, append([]envOption{withSigner()}, tc.opts...)...)
+			e := newEnv(t)
 			if tc.setup != nil {
 				tc.setup(e)
 			}
-			checkGolden(t, tc.op, tc.name, tc.req(e))
+			apitest.CheckGolden(t, tc.op, tc.name, tc.req(e))
 		})
 	}
 }
@@ -225,7 +285,7 @@ var signerFuzzRoutes = []struct{ method, path string }{
 // name and query, the server answers success or an AWS-shaped client
 // error, never a 5xx.
 func FuzzSigner(f *testing.F) {
-	e := newEnv(f, withSigner())
+	e := newEnv(f)
 	e.mustSigner("PUT", "/signing-profiles/prof", putProfileBody)
 	f.Add(uint8(0), "p2", "", `{"platformId":"AWSLambda-SHA384-ECDSA","signatureValidityPeriod":{"value":1,"type":"DAYS"},"tags":{"a":"b"}}`)
 	f.Add(uint8(0), "p3", "", `{"platformId":"AWSLambda-SHA384-ECDSA","signatureValidityPeriod":{"value":-1,"type":"YEARS"}}`)
@@ -243,12 +303,12 @@ func FuzzSigner(f *testing.F) {
 	f.Fuzz(func(t *testing.T, route uint8, name, query, body string) {
 		rt := signerFuzzRoutes[int(route)%len(signerFuzzRoutes)]
 		path := strings.ReplaceAll(rt.path, "{n}", name)
-		req, err := http.NewRequestWithContext(context.Background(), rt.method, "http://"+testHost+path, strings.NewReader(body))
+		req, err := http.NewRequestWithContext(context.Background(), rt.method, "http://"+apitest.Host+path, strings.NewReader(body))
 		if err != nil || req.URL.Path == "" {
 			return
 		}
 		req.URL.RawQuery = query
 		req.Header.Set("Content-Type", "application/json")
-		serveFuzzed(t, e, req, body, "signer", true)
+		apitest.ServeFuzzed(t, e.api, req, body, "signer", true)
 	})
 }

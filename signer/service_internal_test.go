@@ -1,4 +1,4 @@
-package control
+package signer
 
 import (
 	"archive/zip"
@@ -88,19 +88,18 @@ func newSignerService(t *testing.T) (*Service, *fakeS3) {
 		t.Fatal(err)
 	}
 	s3 := newFakeS3("dst")
-	svc := New(store, blobs)
-	svc.MasterKey = bytes.Repeat([]byte{7}, lambdahost.MasterKeySize)
+	svc := New(store, blobs, bytes.Repeat([]byte{7}, lambdahost.MasterKeySize))
 	svc.S3, svc.Objects = s3, s3
 	svc.Now = func() time.Time { return signerClock }
 	n := 0
-	svc.NewRevisionID = func() string {
+	svc.NewID = func() string {
 		n++
 		return fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
 	}
 	if err := svc.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { svc.Close(); store.Close() })
+	t.Cleanup(func() { store.Close() })
 	return svc, s3
 }
 
@@ -240,7 +239,7 @@ func TestSigningProfileLifecycle(t *testing.T) {
 	}
 
 	err = svc.store.View(ctx, func(tx lambdahost.Tx) error {
-		_, err := svc.signingPublisher(ctx, tx, p.ARN()+"/zzzzzzzzzz")
+		_, err := svc.Publisher(ctx, tx, p.ARN()+"/zzzzzzzzzz")
 		return err
 	})
 	if !errors.Is(err, lambdahost.ErrNotFound) {
@@ -248,12 +247,12 @@ func TestSigningProfileLifecycle(t *testing.T) {
 	}
 }
 
-func publisherOf(t *testing.T, svc *Service, arn string) *publisher {
+func publisherOf(t *testing.T, svc *Service, arn string) *lambdahost.Publisher {
 	t.Helper()
-	var pub *publisher
+	var pub *lambdahost.Publisher
 	err := svc.store.View(t.Context(), func(tx lambdahost.Tx) error {
 		var err error
-		pub, err = svc.signingPublisher(t.Context(), tx, arn)
+		pub, err = svc.Publisher(t.Context(), tx, arn)
 		return err
 	})
 	if err != nil {
@@ -267,7 +266,7 @@ func revoked(t *testing.T, svc *Service, jobARN string) bool {
 	var r bool
 	err := svc.store.View(t.Context(), func(tx lambdahost.Tx) error {
 		var err error
-		r, err = svc.signatureRevoked(t.Context(), tx, jobARN)
+		r, err = svc.SignatureRevoked(t.Context(), tx, jobARN)
 		return err
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package control
+package kms
 
 import (
 	"context"
@@ -6,26 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
 )
 
-// The local key service: a KMS-compatible subset (CreateKey, DescribeKey,
-// ListKeys, EnableKey, DisableKey) whose keys wrap the data keys of code
-// at rest. Keys are records in the store, so every serve process sharing
-// the store sees them, scoped by account and region as AWS's are. Their
-// key material never leaves lambdahost and is kept sealed with the
-// operator's master key.
-
-// Record kinds of the key service.
+// Keys are records in the store, so every serve process sharing the store
+// sees them, scoped by account and region as AWS's are. Their key material
+// never leaves lambdahost and is kept sealed with the operator's master key.
 const (
-	// recordKMSKey holds a kmsKeyRecord under "<account>/<region>/<key-id>".
-	recordKMSKey = "kms-key"
-	// recordKMSDefault holds, under "<account>/<region>", the key ID of
-	// the service-managed key that seals code without a SourceKMSKeyArn.
-	recordKMSDefault = "kms-default-key"
+	// recordKey holds a keyRecord under "<account>/<region>/<key-id>".
+	recordKey = "kms-key"
+	// recordDefault holds, under "<account>/<region>", the key ID of the
+	// service-managed key that seals code without a SourceKMSKeyArn.
+	recordDefault = "kms-default-key"
 )
 
 // Key managers, as KMS reports them.
@@ -34,8 +30,42 @@ const (
 	KeyManagerAWS      = "AWS"
 )
 
-// KMSKey is a key of the local key service, as DescribeKey reports it.
-type KMSKey struct {
+// Service is the local key service: the keys of every account and region,
+// which the API manages and lambdahost.KeyService uses to seal code.
+type Service struct {
+	store     lambdahost.Store
+	masterKey []byte
+
+	// NewKeyID returns the ID of a new key. If nil, a random UUID is used.
+	NewKeyID func() string
+	// Now is the clock. If nil, time.Now is used.
+	Now func() time.Time
+}
+
+var _ lambdahost.KeyService = (*Service)(nil)
+
+// New returns the key service over store, sealing key material with
+// masterKey (lambdahost.MasterKeySize bytes).
+func New(store lambdahost.Store, masterKey []byte) *Service {
+	return &Service{store: store, masterKey: masterKey}
+}
+
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now().UTC().Truncate(time.Millisecond)
+	}
+	return s.Now().UTC().Truncate(time.Millisecond)
+}
+
+func (s *Service) newKeyID() string {
+	if s.NewKeyID == nil {
+		return lambdahost.NewID()
+	}
+	return s.NewKeyID()
+}
+
+// Key is a key of the local key service, as DescribeKey reports it.
+type Key struct {
 	Account     string
 	Region      string
 	KeyID       string
@@ -46,8 +76,8 @@ type KMSKey struct {
 	KeyManager  string
 }
 
-// kmsKeyRecord is the stored form of a key.
-type kmsKeyRecord struct {
+// keyRecord is the stored form of a key.
+type keyRecord struct {
 	KeyID       string    `json:"keyId"`
 	ARN         string    `json:"arn"`
 	Created     time.Time `json:"created"`
@@ -58,16 +88,16 @@ type kmsKeyRecord struct {
 	Material []byte `json:"material"`
 }
 
-func (r *kmsKeyRecord) key(account, region string) *KMSKey {
-	return &KMSKey{
+func (r *keyRecord) key(account, region string) *Key {
+	return &Key{
 		Account: account, Region: region, KeyID: r.KeyID, ARN: r.ARN, Created: r.Created,
 		Enabled: r.Enabled, Description: r.Description, KeyManager: r.KeyManager,
 	}
 }
 
-func kmsRecordKey(account, region, id string) string { return account + "/" + region + "/" + id }
+func recordKeyOf(account, region, id string) string { return account + "/" + region + "/" + id }
 
-func kmsKeyARN(account, region, id string) string {
+func keyARN(account, region, id string) string {
 	return "arn:aws:kms:" + region + ":" + account + ":key/" + id
 }
 
@@ -78,15 +108,15 @@ var (
 	reKeyARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:kms:([a-z0-9-]+):(\d{12}):key/(.+)$`)
 )
 
-// masterKey returns the key that seals key material.
-func (s *Service) masterKey() ([]byte, error) {
-	if len(s.MasterKey) != lambdahost.MasterKeySize {
-		return nil, fmt.Errorf("master key is %d bytes, want %d", len(s.MasterKey), lambdahost.MasterKeySize)
+// checkedMasterKey returns the key that seals key material.
+func (s *Service) checkedMasterKey() ([]byte, error) {
+	if len(s.masterKey) != lambdahost.MasterKeySize {
+		return nil, fmt.Errorf("master key is %d bytes, want %d", len(s.masterKey), lambdahost.MasterKeySize)
 	}
-	return s.MasterKey, nil
+	return s.masterKey, nil
 }
 
-func kmsNotFound(arn string) error {
+func notFound(arn string) error {
 	return lambdahost.Errorf(lambdahost.NotFoundException, "Key '%s' does not exist", arn)
 }
 
@@ -96,12 +126,12 @@ func kmsNotFound(arn string) error {
 func resolveKey(c lambdahost.Caller, keyID string) (recKey, arn string, err error) {
 	if m := reKeyARN.FindStringSubmatch(keyID); m != nil {
 		if m[1] != c.Region || m[2] != c.Account || !reKeyID.MatchString(m[3]) {
-			return "", "", kmsNotFound(keyID)
+			return "", "", notFound(keyID)
 		}
-		return kmsRecordKey(c.Account, c.Region, m[3]), keyID, nil
+		return recordKeyOf(c.Account, c.Region, m[3]), keyID, nil
 	}
 	if reKeyID.MatchString(keyID) {
-		return kmsRecordKey(c.Account, c.Region, keyID), kmsKeyARN(c.Account, c.Region, keyID), nil
+		return recordKeyOf(c.Account, c.Region, keyID), keyARN(c.Account, c.Region, keyID), nil
 	}
 	if strings.HasPrefix(keyID, "arn:") {
 		return "", "", lambdahost.Errorf(lambdahost.InvalidArnException, "ARN %s is not valid", keyID)
@@ -109,9 +139,9 @@ func resolveKey(c lambdahost.Caller, keyID string) (recKey, arn string, err erro
 	return "", "", lambdahost.Errorf(lambdahost.NotFoundException, "Invalid keyId '%s'", keyID)
 }
 
-// defaultAlias names the service-managed key that seals code without a
+// DefaultAlias names the service-managed key that seals code without a
 // SourceKMSKeyArn, as AWS names Lambda's AWS managed key.
-const defaultAlias = "alias/aws/lambda"
+const DefaultAlias = "alias/aws/lambda"
 
 var reAliasARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:kms:([a-z0-9-]+):(\d{12}):(alias/.+)$`)
 
@@ -141,53 +171,52 @@ func checkKeyID(keyID string) error {
 }
 
 // newKey creates a key of account in region with fresh key material.
-func (s *Service) newKey(ctx context.Context, tx lambdahost.Tx, account, region, description, manager string) (*kmsKeyRecord, error) {
-	mk, err := s.masterKey()
+func (s *Service) newKey(ctx context.Context, tx lambdahost.Tx, account, region, description, manager string) (*keyRecord, error) {
+	mk, err := s.checkedMasterKey()
 	if err != nil {
 		return nil, err
 	}
-	id := s.NewKeyID()
+	id := s.newKeyID()
 	material := make([]byte, 32)
 	if _, err := rand.Read(material); err != nil {
 		return nil, err
 	}
-	rec := &kmsKeyRecord{
-		KeyID: id, ARN: kmsKeyARN(account, region, id), Created: s.now().UTC().Truncate(time.Millisecond),
+	rec := &keyRecord{
+		KeyID: id, ARN: keyARN(account, region, id), Created: s.now(),
 		Enabled: true, Description: description, KeyManager: manager,
 	}
 	if rec.Material, err = lambdahost.Seal(mk, material, materialAAD(rec.ARN)); err != nil {
 		return nil, err
 	}
-	if err := createRecord(ctx, tx, recordKMSKey, kmsRecordKey(account, region, id), rec); err != nil {
+	if err := lambdahost.CreateRecord(ctx, tx, recordKey, recordKeyOf(account, region, id), rec); err != nil {
 		return nil, err
 	}
 	return rec, nil
 }
 
-func readKey(ctx context.Context, tx lambdahost.Tx, recKey string) (*kmsKeyRecord, error) {
-	return getRecord[kmsKeyRecord](ctx, tx, recordKMSKey, recKey)
+func readKey(ctx context.Context, tx lambdahost.Tx, recKey string) (*keyRecord, error) {
+	return lambdahost.GetRecord[keyRecord](ctx, tx, recordKey, recKey)
 }
 
 // CreateKey creates a symmetric encryption key of the caller's account in
 // its region (KMS CreateKey).
-func (s *Service) CreateKey(ctx context.Context, description string) (*KMSKey, error) {
-	s.init()
-	c, err := caller(ctx)
+func (s *Service) CreateKey(ctx context.Context, description string) (*Key, error) {
+	c, err := lambdahost.AuthenticatedCaller(ctx)
 	if err != nil {
-		return nil, internal("create key", err)
+		return nil, lambdahost.Internal("create key", err)
 	}
 	if len(description) > 8192 {
 		var v lambdahost.Validation
 		v.Add("description", lambdahost.Quote(description), "Member must have length less than or equal to 8192")
 		return nil, v.Err()
 	}
-	var rec *kmsKeyRecord
+	var rec *keyRecord
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		rec, err = s.newKey(ctx, tx, c.Account, c.Region, description, KeyManagerCustomer)
 		return err
 	})
 	if err != nil {
-		return nil, internal("create key", err)
+		return nil, lambdahost.Internal("create key", err)
 	}
 	return rec.key(c.Account, c.Region), nil
 }
@@ -195,11 +224,10 @@ func (s *Service) CreateKey(ctx context.Context, description string) (*KMSKey, e
 // DescribeKey answers the key named by keyID, a key ID or key ARN.
 // Returns NotFoundException if the caller's account has no such key in
 // its region.
-func (s *Service) DescribeKey(ctx context.Context, keyID string) (*KMSKey, error) {
-	s.init()
-	c, err := caller(ctx)
+func (s *Service) DescribeKey(ctx context.Context, keyID string) (*Key, error) {
+	c, err := lambdahost.AuthenticatedCaller(ctx)
 	if err != nil {
-		return nil, internal("describe key", err)
+		return nil, lambdahost.Internal("describe key", err)
 	}
 	if err := checkKeyID(keyID); err != nil {
 		return nil, err
@@ -207,12 +235,12 @@ func (s *Service) DescribeKey(ctx context.Context, keyID string) (*KMSKey, error
 	if alias, arn, ok := resolveAlias(c, keyID); ok {
 		// As on AWS, describing the predefined alias of an AWS managed key
 		// creates the key if it does not exist yet.
-		if alias != defaultAlias {
+		if alias != DefaultAlias {
 			return nil, lambdahost.Errorf(lambdahost.NotFoundException, "Alias '%s' is not found.", arn)
 		}
 		rec, err := s.defaultKey(ctx, c.Account, c.Region)
 		if err != nil {
-			return nil, internal("describe key", err)
+			return nil, lambdahost.Internal("describe key", err)
 		}
 		return rec.key(c.Account, c.Region), nil
 	}
@@ -220,50 +248,49 @@ func (s *Service) DescribeKey(ctx context.Context, keyID string) (*KMSKey, error
 	if err != nil {
 		return nil, err
 	}
-	var rec *kmsKeyRecord
+	var rec *keyRecord
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
 		rec, err = readKey(ctx, tx, recKey)
 		return err
 	})
 	if errors.Is(err, lambdahost.ErrNotFound) {
-		return nil, kmsNotFound(arn)
+		return nil, notFound(arn)
 	}
 	if err != nil {
-		return nil, internal("describe key", err)
+		return nil, lambdahost.Internal("describe key", err)
 	}
 	return rec.key(c.Account, c.Region), nil
 }
 
 // ListKeys answers up to limit (1 to 1000; 0 means 100) of the caller's
 // keys in its region after marker, and the marker of the next page.
-func (s *Service) ListKeys(ctx context.Context, limit int, marker string) ([]*KMSKey, string, error) {
-	s.init()
-	c, err := caller(ctx)
+func (s *Service) ListKeys(ctx context.Context, limit int, marker string) ([]*Key, string, error) {
+	c, err := lambdahost.AuthenticatedCaller(ctx)
 	if err != nil {
-		return nil, "", internal("list keys", err)
+		return nil, "", lambdahost.Internal("list keys", err)
 	}
 	if limit == 0 {
 		limit = 100
 	}
 	if limit < 1 || limit > 1000 {
 		var v lambdahost.Validation
-		v.Add("limit", itoa(int64(limit)), "Member must have value between 1 and 1000")
+		v.Add("limit", strconv.Itoa(limit), "Member must have value between 1 and 1000")
 		return nil, "", v.Err()
 	}
 	if marker != "" && !reKeyID.MatchString(marker) {
 		return nil, "", lambdahost.Errorf(lambdahost.InvalidMarkerException, "Invalid marker")
 	}
-	var recs []*kmsKeyRecord
+	var recs []*keyRecord
 	var next string
 	err = s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
-		recs, next, err = scanRecords(ctx, tx, recordKMSKey, kmsRecordKey(c.Account, c.Region, ""), marker, limit,
-			func(*kmsKeyRecord) bool { return true }, func(r *kmsKeyRecord) string { return r.KeyID })
+		recs, next, err = lambdahost.ScanRecords(ctx, tx, recordKey, recordKeyOf(c.Account, c.Region, ""), marker, limit,
+			func(*keyRecord) bool { return true }, func(r *keyRecord) string { return r.KeyID })
 		return err
 	})
 	if err != nil {
-		return nil, "", internal("list keys", err)
+		return nil, "", lambdahost.Internal("list keys", err)
 	}
-	out := make([]*KMSKey, 0, len(recs))
+	out := make([]*Key, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, r.key(c.Account, c.Region))
 	}
@@ -282,10 +309,9 @@ func (s *Service) DisableKey(ctx context.Context, keyID string) error {
 }
 
 func (s *Service) setKeyEnabled(ctx context.Context, keyID string, enabled bool) error {
-	s.init()
-	c, err := caller(ctx)
+	c, err := lambdahost.AuthenticatedCaller(ctx)
 	if err != nil {
-		return internal("enable key", err)
+		return lambdahost.Internal("enable key", err)
 	}
 	if err := checkKeyID(keyID); err != nil {
 		return err
@@ -306,68 +332,42 @@ func (s *Service) setKeyEnabled(ctx context.Context, keyID string, enabled bool)
 			return e
 		}
 		rec.Enabled = enabled
-		return putRecord(ctx, tx, recordKMSKey, recKey, rec)
+		return lambdahost.PutRecord(ctx, tx, recordKey, recKey, rec)
 	})
 	if errors.Is(err, lambdahost.ErrNotFound) {
-		return kmsNotFound(arn)
+		return notFound(arn)
 	}
 	if err != nil {
-		return internal("enable key", err)
+		return lambdahost.Internal("enable key", err)
 	}
 	return nil
 }
 
-// codeKey is a KMS key ready to wrap or unwrap code data keys.
+// codeKey is a key ready to wrap or unwrap code data keys.
 type codeKey struct {
 	arn      string
 	material []byte
 }
 
-// keyProblem is why a key cannot seal or open code: the reason code AWS
-// reports on a failed update and the error Invoke answers.
-type keyProblem struct {
-	reason  string // LastUpdateStatusReasonCode / StateReasonCode
-	message string
-	invoke  lambdahost.ErrorType
-}
-
-func (p *keyProblem) Error() string { return p.reason + ": " + p.message }
-
-// reasonError returns p as the reason a creation or update failed.
-func (p *keyProblem) reasonError() *lambdahost.ReasonError {
-	return &lambdahost.ReasonError{Code: p.reason, Message: p.message, Err: p}
-}
-
-// apiError returns p as Invoke's error.
-func (p *keyProblem) apiError() *lambdahost.Error {
-	e := lambdahost.Errorf(p.invoke, "%s", p.message)
-	e.Err = p
-	return e
-}
-
-// codeKeyFor returns the key that seals code of account in region: the
-// key named by sourceARN, or the service-managed default key, created on
-// first use. A missing or disabled key is a *keyProblem.
-func (s *Service) codeKeyFor(ctx context.Context, account, region, sourceARN string) (*codeKey, error) {
-	mk, err := s.masterKey()
+// CodeKey implements lambdahost.KeyService: the key that seals code of
+// account in region, the one keyARN names or the service-managed default
+// key, created on first use.
+func (s *Service) CodeKey(ctx context.Context, account, region, keyARN string) (lambdahost.CodeKey, error) {
+	mk, err := s.checkedMasterKey()
 	if err != nil {
 		return nil, err
 	}
-	var rec *kmsKeyRecord
-	if sourceARN == "" {
+	var rec *keyRecord
+	if keyARN == "" {
 		rec, err = s.defaultKey(ctx, account, region)
 	} else {
-		rec, err = s.sourceKey(ctx, account, region, sourceARN)
+		rec, err = s.sourceKey(ctx, account, region, keyARN)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if !rec.Enabled {
-		return nil, &keyProblem{
-			reason:  "DisabledKMSKey",
-			message: fmt.Sprintf("Lambda was unable to decrypt the function's deployment package because the KMS key used is disabled. Check the function's SourceKMSKeyArn: %s.", rec.ARN),
-			invoke:  lambdahost.KMSDisabledException,
-		}
+		return nil, &lambdahost.KeyError{ARN: rec.ARN, Err: lambdahost.ErrKeyDisabled}
 	}
 	material, err := lambdahost.Unseal(mk, rec.Material, materialAAD(rec.ARN))
 	if err != nil {
@@ -376,34 +376,31 @@ func (s *Service) codeKeyFor(ctx context.Context, account, region, sourceARN str
 	return &codeKey{arn: rec.ARN, material: material}, nil
 }
 
-// codeKeyByARN returns the key arn that sealed code, whichever account's
-// default or customer key it is, for opening the code.
-func (s *Service) codeKeyByARN(ctx context.Context, arn string) (*codeKey, error) {
+// CodeKeyByARN implements lambdahost.KeyService: the key arn names,
+// whichever account's default or customer key it is, for opening code.
+func (s *Service) CodeKeyByARN(ctx context.Context, arn string) (lambdahost.CodeKey, error) {
 	m := reKeyARN.FindStringSubmatch(arn)
 	if m == nil {
 		return nil, fmt.Errorf("code sealed with %q: not a key ARN", arn)
 	}
-	return s.codeKeyFor(ctx, m[2], m[1], arn)
+	return s.CodeKey(ctx, m[2], m[1], arn)
 }
 
-func (s *Service) sourceKey(ctx context.Context, account, region, arn string) (*kmsKeyRecord, error) {
-	notFound := &keyProblem{
-		reason:  "KMSKeyNotFound",
-		message: fmt.Sprintf("Lambda was unable to decrypt the function's deployment package because the KMS key was not found. Check the function's SourceKMSKeyArn: %s.", arn),
-		invoke:  lambdahost.KMSNotFoundException,
-	}
+// sourceKey reads the key arn names, which must be account's in region.
+func (s *Service) sourceKey(ctx context.Context, account, region, arn string) (*keyRecord, error) {
+	missing := &lambdahost.KeyError{ARN: arn, Err: lambdahost.ErrKeyNotFound}
 	m := reKeyARN.FindStringSubmatch(arn)
 	if m == nil || m[1] != region || m[2] != account {
-		return nil, notFound
+		return nil, missing
 	}
-	var rec *kmsKeyRecord
+	var rec *keyRecord
 	err := s.store.View(ctx, func(tx lambdahost.Tx) error {
 		var err error
-		rec, err = readKey(ctx, tx, kmsRecordKey(account, region, m[3]))
+		rec, err = readKey(ctx, tx, recordKeyOf(account, region, m[3]))
 		return err
 	})
 	if errors.Is(err, lambdahost.ErrNotFound) {
-		return nil, notFound
+		return nil, missing
 	}
 	return rec, err
 }
@@ -411,14 +408,14 @@ func (s *Service) sourceKey(ctx context.Context, account, region, arn string) (*
 // defaultKey returns account's service-managed key in region, creating it
 // if there is none. Concurrent first uses agree on one key: the default
 // record is created once, and losers read the winner's.
-func (s *Service) defaultKey(ctx context.Context, account, region string) (*kmsKeyRecord, error) {
-	var rec *kmsKeyRecord
+func (s *Service) defaultKey(ctx context.Context, account, region string) (*keyRecord, error) {
+	var rec *keyRecord
 	read := func(tx lambdahost.Tx) error {
-		id, err := tx.Record(ctx, recordKMSDefault, account+"/"+region)
+		id, err := tx.Record(ctx, recordDefault, account+"/"+region)
 		if err != nil {
 			return err
 		}
-		rec, err = readKey(ctx, tx, kmsRecordKey(account, region, string(id)))
+		rec, err = readKey(ctx, tx, recordKeyOf(account, region, string(id)))
 		return err
 	}
 	// Usually the key exists: a read transaction suffices.
@@ -439,7 +436,7 @@ func (s *Service) defaultKey(ctx context.Context, account, region string) (*kmsK
 		if err != nil {
 			return err
 		}
-		return tx.CreateRecord(ctx, recordKMSDefault, account+"/"+region, []byte(rec.KeyID))
+		return tx.CreateRecord(ctx, recordDefault, account+"/"+region, []byte(rec.KeyID))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("default key of %s in %s: %w", account, region, err)
@@ -449,10 +446,12 @@ func (s *Service) defaultKey(ctx context.Context, account, region string) (*kmsK
 
 func dataKeyAAD(arn string) []byte { return []byte("lambdahost code data key\x00" + arn) }
 
-func (k *codeKey) wrap(dataKey []byte) ([]byte, error) {
+func (k *codeKey) ARN() string { return k.arn }
+
+func (k *codeKey) Wrap(dataKey []byte) ([]byte, error) {
 	return lambdahost.Seal(k.material, dataKey, dataKeyAAD(k.arn))
 }
 
-func (k *codeKey) unwrap(wrapped []byte) ([]byte, error) {
+func (k *codeKey) Unwrap(wrapped []byte) ([]byte, error) {
 	return lambdahost.Unseal(k.material, wrapped, dataKeyAAD(k.arn))
 }

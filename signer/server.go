@@ -1,68 +1,106 @@
-package http
+package signer
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
-	"math"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
-	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/internal/awsapi"
+	"github.com/lambdahost/lambdahost/sigv4"
 )
 
-// The AWS Signer API subset (REST-JSON, signing name "signer"), as the
-// 2017-08-25 model AWS's SDKs ship describes it:
+// Server serves the AWS Signer API subset (REST-JSON, signing name
+// "signer"), as the 2017-08-25 model AWS's SDKs ship describes it:
 // https://docs.aws.amazon.com/signer/latest/api/.
+type Server struct {
+	service *Service
+	auth    *awsapi.Auth
+	mux     *http.ServeMux
 
-// signerOperations are the operations of AWS Signer, whose errors are
-// written as Signer writes them: {"message": ...}, with no Type member,
-// and InternalServiceErrorException for an internal error.
-var signerOperations = map[string]bool{
-	"GetSigningPlatform":   true,
-	"ListSigningPlatforms": true,
-	"PutSigningProfile":    true,
-	"GetSigningProfile":    true,
-	"ListSigningProfiles":  true,
-	"CancelSigningProfile": true,
-	"RevokeSigningProfile": true,
-	"StartSigningJob":      true,
-	"DescribeSigningJob":   true,
-	"ListSigningJobs":      true,
-	"RevokeSignature":      true,
+	// Logger receives request logs. If nil, slog.Default is used.
+	Logger *slog.Logger
+	// NewRequestID returns a request ID. If nil, a random UUID is used.
+	NewRequestID func() string
 }
 
-// epoch is a timestamp as REST-JSON bodies carry it: seconds since the
-// epoch, with milliseconds as a fraction.
-type epoch time.Time
-
-func (t epoch) MarshalJSON() ([]byte, error) {
-	ms := time.Time(t).UnixMilli()
-	return []byte(strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)), nil
+// NewServer returns a Server for service, authenticating with verifier.
+func NewServer(service *Service, verifier *sigv4.Verifier) *Server {
+	s := &Server{service: service, mux: http.NewServeMux()}
+	s.auth = &awsapi.Auth{Verifier: verifier, Service: "signer", WriteError: s.writeError}
+	s.routes()
+	return s
 }
 
-func (t *epoch) UnmarshalJSON(b []byte) error {
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
+// routes registers every operation, named as AWS names it.
+func (s *Server) routes() {
+	s.handle("GET /signing-platforms", "ListSigningPlatforms", s.handleListSigningPlatforms)
+	s.handle("GET /signing-platforms/{platformId}", "GetSigningPlatform", s.handleGetSigningPlatform)
+	s.handle("GET /signing-profiles", "ListSigningProfiles", s.handleListSigningProfiles)
+	s.handle("PUT /signing-profiles/{profileName}", "PutSigningProfile", s.handlePutSigningProfile)
+	s.handle("GET /signing-profiles/{profileName}", "GetSigningProfile", s.handleGetSigningProfile)
+	s.handle("DELETE /signing-profiles/{profileName}", "CancelSigningProfile", s.handleCancelSigningProfile)
+	s.handle("PUT /signing-profiles/{profileName}/revoke", "RevokeSigningProfile", s.handleRevokeSigningProfile)
+	s.handle("POST /signing-jobs", "StartSigningJob", s.handleStartSigningJob)
+	s.handle("GET /signing-jobs", "ListSigningJobs", s.handleListSigningJobs)
+	s.handle("GET /signing-jobs/{jobId}", "DescribeSigningJob", s.handleDescribeSigningJob)
+	s.handle("PUT /signing-jobs/{jobId}/revoke", "RevokeSignature", s.handleRevokeSignature)
+	s.handle("/", "", s.handleUnknown)
+}
+
+// handle registers h, authenticated, as operation op.
+func (s *Server) handle(pattern, op string, h http.HandlerFunc) {
+	authed := s.auth.Buffered(h)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		authed(w, awsapi.WithOperation(r, op))
+	})
+}
+
+// handleUnknown answers a Signer path and method that is no operation.
+func (s *Server) handleUnknown(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, lambdahost.Errorf(lambdahost.UnknownOperationException, "Unknown operation %s %s", r.Method, r.URL.EscapedPath()))
+}
+
+// SigningName is "signer".
+func (s *Server) SigningName() string { return "signer" }
+
+// resources are the first path segments of Signer's operations.
+var resources = []string{"/signing-platforms", "/signing-profiles", "/signing-jobs"}
+
+// Serves reports whether r's path is one of Signer's resources.
+func (s *Server) Serves(r *http.Request) bool {
+	for _, p := range resources {
+		if rest, ok := strings.CutPrefix(r.URL.Path, p); ok && (rest == "" || rest[0] == '/') {
+			return true
+		}
 	}
-	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
-		return fmt.Errorf("timestamp %s out of range", b)
-	}
-	sec, frac := math.Modf(f)
-	*t = epoch(time.Unix(int64(sec), int64(frac*1e9)).UTC())
-	return nil
+	return false
 }
 
-func epochPtr(t time.Time) *epoch {
-	if t.IsZero() {
-		return nil
-	}
-	e := epoch(t)
-	return &e
+// ServeHTTP gives r an ID, then routes it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, awsapi.StartRequest(w, r, s.NewRequestID))
 }
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
+}
+
+// writeError is the one writer of Signer's errors: REST-JSON as Signer
+// writes them, {"message": ...} with no Type member, and
+// InternalServiceErrorException for an internal error.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	awsapi.RESTJSON{Logger: s.logger(), Internal: lambdahost.InternalServiceErrorException}.WriteError(w, r, err)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) { awsapi.WriteJSON(w, status, v) }
 
 // decodeSigner decodes a Signer request body into v.
 func decodeSigner(r *http.Request, v any) error {
@@ -110,7 +148,7 @@ type signingPlatformWire struct {
 	RevocationSupported  bool                     `json:"revocationSupported"`
 }
 
-func platformWire(p *control.SigningPlatform) signingPlatformWire {
+func platformWire(p *SigningPlatform) signingPlatformWire {
 	return signingPlatformWire{
 		PlatformID: p.PlatformID, DisplayName: p.DisplayName, Partner: p.Partner, Target: p.Target, Category: p.Category,
 		SigningConfiguration: signingConfigurationWire{
@@ -129,9 +167,9 @@ type validityWire struct {
 }
 
 type profileRevocationWire struct {
-	RevocationEffectiveFrom *epoch `json:"revocationEffectiveFrom,omitempty"`
-	RevokedAt               *epoch `json:"revokedAt,omitempty"`
-	RevokedBy               string `json:"revokedBy,omitempty"`
+	RevocationEffectiveFrom *awsapi.Epoch `json:"revocationEffectiveFrom,omitempty"`
+	RevokedAt               *awsapi.Epoch `json:"revokedAt,omitempty"`
+	RevokedBy               string        `json:"revokedBy,omitempty"`
 }
 
 // signingProfileWire is GetSigningProfile's response and, without
@@ -150,7 +188,7 @@ type signingProfileWire struct {
 	Tags                    map[string]string      `json:"tags,omitempty"`
 }
 
-func profileWire(p *control.SigningProfile, withRevocation bool) signingProfileWire {
+func profileWire(p *SigningProfile, withRevocation bool) signingProfileWire {
 	w := signingProfileWire{
 		ProfileName: p.Name, ProfileVersion: p.Version, ProfileVersionArn: p.VersionARN(),
 		PlatformID: p.PlatformID, PlatformDisplayName: platformDisplayName(p.PlatformID),
@@ -162,8 +200,8 @@ func profileWire(p *control.SigningProfile, withRevocation bool) signingProfileW
 	}
 	if withRevocation && p.Revocation != nil {
 		w.RevocationRecord = &profileRevocationWire{
-			RevocationEffectiveFrom: epochPtr(p.Revocation.EffectiveFrom),
-			RevokedAt:               epochPtr(p.Revocation.RevokedAt),
+			RevocationEffectiveFrom: awsapi.EpochPtr(p.Revocation.EffectiveFrom),
+			RevokedAt:               awsapi.EpochPtr(p.Revocation.RevokedAt),
 			RevokedBy:               p.Revocation.RevokedBy,
 		}
 	}
@@ -171,7 +209,7 @@ func profileWire(p *control.SigningProfile, withRevocation bool) signingProfileW
 }
 
 func platformDisplayName(id string) string {
-	if id == control.SigningPlatformID {
+	if id == SigningPlatformID {
 		return "AWS Lambda"
 	}
 	return ""
@@ -206,9 +244,9 @@ type signedObjectWire struct {
 }
 
 type jobRevocationWire struct {
-	Reason    string `json:"reason,omitempty"`
-	RevokedAt *epoch `json:"revokedAt,omitempty"`
-	RevokedBy string `json:"revokedBy,omitempty"`
+	Reason    string        `json:"reason,omitempty"`
+	RevokedAt *awsapi.Epoch `json:"revokedAt,omitempty"`
+	RevokedBy string        `json:"revokedBy,omitempty"`
 }
 
 type describeSigningJobResponse struct {
@@ -218,9 +256,9 @@ type describeSigningJobResponse struct {
 	PlatformDisplayName string             `json:"platformDisplayName,omitempty"`
 	ProfileName         string             `json:"profileName"`
 	ProfileVersion      string             `json:"profileVersion,omitempty"`
-	CreatedAt           epoch              `json:"createdAt"`
-	CompletedAt         *epoch             `json:"completedAt,omitempty"`
-	SignatureExpiresAt  *epoch             `json:"signatureExpiresAt,omitempty"`
+	CreatedAt           awsapi.Epoch       `json:"createdAt"`
+	CompletedAt         *awsapi.Epoch      `json:"completedAt,omitempty"`
+	SignatureExpiresAt  *awsapi.Epoch      `json:"signatureExpiresAt,omitempty"`
 	RequestedBy         string             `json:"requestedBy"`
 	Status              string             `json:"status"`
 	StatusReason        string             `json:"statusReason,omitempty"`
@@ -230,32 +268,32 @@ type describeSigningJobResponse struct {
 	JobInvoker          string             `json:"jobInvoker"`
 }
 
-func jobSource(j *control.SigningJob) sourceWire {
+func jobSource(j *SigningJob) sourceWire {
 	return sourceWire{S3: &s3SourceWire{BucketName: j.Source.Bucket, Key: j.Source.Key, Version: j.Source.Version}}
 }
 
-func jobSigned(j *control.SigningJob) *signedObjectWire {
+func jobSigned(j *SigningJob) *signedObjectWire {
 	if j.SignedObject == nil {
 		return nil
 	}
 	return &signedObjectWire{S3: &s3SignedObjectWire{BucketName: j.SignedObject.Bucket, Key: j.SignedObject.Key}}
 }
 
-func jobWire(j *control.SigningJob) describeSigningJobResponse {
+func jobWire(j *SigningJob) describeSigningJobResponse {
 	w := describeSigningJobResponse{
 		JobID: j.ID, Source: jobSource(j),
 		PlatformID: j.PlatformID, PlatformDisplayName: platformDisplayName(j.PlatformID),
 		ProfileName: j.ProfileName, ProfileVersion: j.ProfileVersion,
-		CreatedAt:          epoch(j.CreatedAt),
-		CompletedAt:        epochPtr(j.CompletedAt),
-		SignatureExpiresAt: epochPtr(j.SignatureExpiresAt),
+		CreatedAt:          awsapi.Epoch(j.CreatedAt),
+		CompletedAt:        awsapi.EpochPtr(j.CompletedAt),
+		SignatureExpiresAt: awsapi.EpochPtr(j.SignatureExpiresAt),
 		RequestedBy:        j.RequestedBy,
 		Status:             j.Status, StatusReason: j.StatusReason,
 		SignedObject: jobSigned(j),
 		JobOwner:     j.Account, JobInvoker: j.Account,
 	}
 	if r := j.Revocation; r != nil {
-		w.RevocationRecord = &jobRevocationWire{Reason: r.Reason, RevokedAt: epochPtr(r.RevokedAt), RevokedBy: r.RevokedBy}
+		w.RevocationRecord = &jobRevocationWire{Reason: r.Reason, RevokedAt: awsapi.EpochPtr(r.RevokedAt), RevokedBy: r.RevokedBy}
 	}
 	return w
 }
@@ -265,14 +303,14 @@ type signingJobWire struct {
 	JobID               string            `json:"jobId"`
 	Source              sourceWire        `json:"source"`
 	SignedObject        *signedObjectWire `json:"signedObject,omitempty"`
-	CreatedAt           epoch             `json:"createdAt"`
+	CreatedAt           awsapi.Epoch      `json:"createdAt"`
 	Status              string            `json:"status"`
 	IsRevoked           bool              `json:"isRevoked"`
 	ProfileName         string            `json:"profileName"`
 	ProfileVersion      string            `json:"profileVersion,omitempty"`
 	PlatformID          string            `json:"platformId,omitempty"`
 	PlatformDisplayName string            `json:"platformDisplayName,omitempty"`
-	SignatureExpiresAt  *epoch            `json:"signatureExpiresAt,omitempty"`
+	SignatureExpiresAt  *awsapi.Epoch     `json:"signatureExpiresAt,omitempty"`
 	JobOwner            string            `json:"jobOwner"`
 	JobInvoker          string            `json:"jobInvoker"`
 }
@@ -360,12 +398,12 @@ func (s *Server) handlePutSigningProfile(w http.ResponseWriter, r *http.Request)
 		s.writeError(w, r, lambdahost.Errorf(lambdahost.ValidationException, "Signing material is not supported for platform %s.", req.PlatformID))
 		return
 	}
-	in := control.PutSigningProfileInput{
+	in := PutSigningProfileInput{
 		Name: r.PathValue("profileName"), PlatformID: req.PlatformID,
 		Parameters: req.SigningParameters, Tags: req.Tags,
 	}
 	if v := req.SignatureValidityPeriod; v != nil {
-		in.Validity = &control.ValidityPeriod{Value: v.Value, Type: v.Type}
+		in.Validity = &ValidityPeriod{Value: v.Value, Type: v.Type}
 	}
 	p, err := s.service.PutSigningProfile(r.Context(), in)
 	if err != nil {
@@ -401,7 +439,7 @@ func (s *Server) handleListSigningProfiles(w http.ResponseWriter, r *http.Reques
 		s.writeError(w, r, err)
 		return
 	}
-	in := control.ListSigningProfilesInput{
+	in := ListSigningProfilesInput{
 		IncludeCanceled: canceled != nil && *canceled,
 		PlatformID:      q.Get("platformId"), Statuses: q["statuses"],
 		MaxResults: n, NextToken: q.Get("nextToken"),
@@ -427,9 +465,9 @@ func (s *Server) handleCancelSigningProfile(w http.ResponseWriter, r *http.Reque
 }
 
 type revokeSigningProfileRequest struct {
-	ProfileVersion string `json:"profileVersion"`
-	Reason         string `json:"reason"`
-	EffectiveTime  *epoch `json:"effectiveTime"`
+	ProfileVersion string        `json:"profileVersion"`
+	Reason         string        `json:"reason"`
+	EffectiveTime  *awsapi.Epoch `json:"effectiveTime"`
 }
 
 func (s *Server) handleRevokeSigningProfile(w http.ResponseWriter, r *http.Request) {
@@ -468,11 +506,11 @@ func (s *Server) handleStartSigningJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	in := control.StartSigningJobInput{
+	in := StartSigningJobInput{
 		ProfileName: req.ProfileName, ProfileOwner: req.ProfileOwner, ClientRequestToken: req.ClientRequestToken,
 	}
 	if src := req.Source.S3; src != nil {
-		in.Source = control.S3Object{Bucket: src.BucketName, Key: src.Key, Version: src.Version}
+		in.Source = S3Object{Bucket: src.BucketName, Key: src.Key, Version: src.Version}
 	}
 	if dst := req.Destination.S3; dst != nil {
 		in.DestinationBucket, in.DestinationPrefix = dst.BucketName, dst.Prefix
@@ -511,7 +549,7 @@ func (s *Server) handleListSigningJobs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	in := control.ListSigningJobsInput{
+	in := ListSigningJobsInput{
 		Status: q.Get("status"), PlatformID: q.Get("platformId"), RequestedBy: q.Get("requestedBy"),
 		IsRevoked: revoked, JobInvoker: q.Get("jobInvoker"), MaxResults: n, NextToken: q.Get("nextToken"),
 	}
@@ -534,10 +572,10 @@ func (s *Server) handleListSigningJobs(w http.ResponseWriter, r *http.Request) {
 	for _, j := range jobs {
 		out.Jobs = append(out.Jobs, signingJobWire{
 			JobID: j.ID, Source: jobSource(j), SignedObject: jobSigned(j),
-			CreatedAt: epoch(j.CreatedAt), Status: j.Status, IsRevoked: j.Revocation != nil,
+			CreatedAt: awsapi.Epoch(j.CreatedAt), Status: j.Status, IsRevoked: j.Revocation != nil,
 			ProfileName: j.ProfileName, ProfileVersion: j.ProfileVersion,
 			PlatformID: j.PlatformID, PlatformDisplayName: platformDisplayName(j.PlatformID),
-			SignatureExpiresAt: epochPtr(j.SignatureExpiresAt),
+			SignatureExpiresAt: awsapi.EpochPtr(j.SignatureExpiresAt),
 			JobOwner:           j.Account, JobInvoker: j.Account,
 		})
 	}

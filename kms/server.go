@@ -1,78 +1,89 @@
-package http
+package kms
 
 import (
-	"encoding/json"
-	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
+	"strings"
 
 	"github.com/lambdahost/lambdahost"
-	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/internal/awsapi"
+	"github.com/lambdahost/lambdahost/sigv4"
 )
 
-// The local key service speaks KMS's protocol (AWS JSON 1.1): every
-// operation is POST / with X-Amz-Target: TrentService.<Operation>, signed
-// for the service "kms", so that `aws kms ... --endpoint-url` and the SDKs
-// work against it. See the KMS API reference:
-// https://docs.aws.amazon.com/kms/latest/APIReference/
+// targetPrefix starts the X-Amz-Target of every KMS operation.
+const targetPrefix = "TrentService."
 
-// kmsTargetPrefix starts the X-Amz-Target of every KMS operation.
-const kmsTargetPrefix = "TrentService."
+// Server serves the key service's API: KMS's protocol (AWS JSON 1.1),
+// where every operation is POST / with X-Amz-Target:
+// TrentService.<Operation>, signed for the service "kms".
+type Server struct {
+	service *Service
+	authed  http.HandlerFunc
+	ops     map[string]func(w http.ResponseWriter, r *http.Request, body []byte)
 
-// json11 reports whether r is an AWS JSON 1.1 request, whose errors are
-// answered in that protocol's form.
-func json11(r *http.Request) bool { return r.Header.Get("X-Amz-Target") != "" }
+	// Logger receives request logs. If nil, slog.Default is used.
+	Logger *slog.Logger
+	// NewRequestID returns a request ID. If nil, a random UUID is used.
+	NewRequestID func() string
+}
 
-// handleKMS dispatches a KMS operation on its X-Amz-Target.
-func (s *Server) handleKMS(w http.ResponseWriter, r *http.Request) {
+// NewServer returns a Server for service, authenticating with verifier.
+func NewServer(service *Service, verifier *sigv4.Verifier) *Server {
+	s := &Server{service: service}
+	auth := &awsapi.Auth{Verifier: verifier, Service: "kms", WriteError: s.writeError}
+	s.authed = auth.Buffered(s.dispatch)
+	s.ops = map[string]func(w http.ResponseWriter, r *http.Request, body []byte){
+		"CreateKey":   s.handleCreateKey,
+		"DescribeKey": s.handleDescribeKey,
+		"ListKeys":    s.handleListKeys,
+		"EnableKey":   s.handleEnableKey,
+		"DisableKey":  s.handleDisableKey,
+	}
+	return s
+}
+
+// SigningName is "kms".
+func (s *Server) SigningName() string { return "kms" }
+
+// Serves reports whether r is a KMS operation: POST / with a
+// TrentService X-Amz-Target.
+func (s *Server) Serves(r *http.Request) bool {
+	return awsapi.IsJSONTarget(r, targetPrefix)
+}
+
+// ServeHTTP authenticates r, then dispatches it on its X-Amz-Target.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = awsapi.StartRequest(w, r, s.NewRequestID)
+	op, _ := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	s.authed(w, awsapi.WithOperation(r, op))
+}
+
+// dispatch runs the operation of an authenticated request.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
-	var h func(w http.ResponseWriter, r *http.Request, body []byte)
-	switch target {
-	case kmsTargetPrefix + "CreateKey":
-		h = s.handleCreateKey
-	case kmsTargetPrefix + "DescribeKey":
-		h = s.handleDescribeKey
-	case kmsTargetPrefix + "ListKeys":
-		h = s.handleListKeys
-	case kmsTargetPrefix + "EnableKey":
-		h = s.handleEnableKey
-	case kmsTargetPrefix + "DisableKey":
-		h = s.handleDisableKey
-	default:
-		e := lambdahost.Errorf(lambdahost.UnknownOperationException, "Unknown operation %s", target)
-		e.Status = http.StatusBadRequest
-		s.writeError(w, r, e)
+	h := s.ops[strings.TrimPrefix(target, targetPrefix)]
+	if h == nil || !s.Serves(r) {
+		unknown := target
+		if target == "" {
+			unknown = r.Method + " " + r.URL.EscapedPath()
+		}
+		s.writeError(w, r, lambdahost.Errorf(lambdahost.UnknownOperationException, "Unknown operation %s", unknown))
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	h(w, r, body)
+	h(w, r, awsapi.Body(r))
 }
 
-// decodeKMS decodes a JSON 1.1 request body; an empty body is {}.
-func decodeKMS(body []byte, v any) error {
-	if len(body) == 0 {
-		return nil
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		e := lambdahost.Errorf(lambdahost.SerializationException, "Start of structure or map found where not expected.")
-		e.Err = err
-		return e
-	}
-	return nil
+	return s.Logger
 }
 
-// epochSeconds is a timestamp as the JSON protocols send it: seconds
-// since the epoch, with a fraction.
-type epochSeconds time.Time
-
-func (t epochSeconds) MarshalJSON() ([]byte, error) {
-	ms := time.Time(t).UnixMilli()
-	return []byte(strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)), nil
+// writeError is the one writer of the key service's errors, in AWS JSON 1.1.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	awsapi.JSON11{Logger: s.logger()}.WriteError(w, r, err)
 }
 
 // keyMetadataWire is KMS's KeyMetadata for a symmetric encryption key.
@@ -80,7 +91,7 @@ type keyMetadataWire struct {
 	AWSAccountID          string       `json:"AWSAccountId"`
 	KeyID                 string       `json:"KeyId"`
 	Arn                   string       `json:"Arn"`
-	CreationDate          epochSeconds `json:"CreationDate"`
+	CreationDate          awsapi.Epoch `json:"CreationDate"`
 	Enabled               bool         `json:"Enabled"`
 	Description           string       `json:"Description"`
 	KeyUsage              string       `json:"KeyUsage"`
@@ -93,28 +104,17 @@ type keyMetadataWire struct {
 	MultiRegion           bool         `json:"MultiRegion"`
 }
 
-func keyMetadata(k *control.KMSKey) keyMetadataWire {
+func keyMetadata(k *Key) keyMetadataWire {
 	state := "Enabled"
 	if !k.Enabled {
 		state = "Disabled"
 	}
 	return keyMetadataWire{
-		AWSAccountID: k.Account, KeyID: k.KeyID, Arn: k.ARN, CreationDate: epochSeconds(k.Created),
+		AWSAccountID: k.Account, KeyID: k.KeyID, Arn: k.ARN, CreationDate: awsapi.Epoch(k.Created),
 		Enabled: k.Enabled, Description: k.Description, KeyUsage: "ENCRYPT_DECRYPT", KeyState: state,
 		Origin: "AWS_KMS", KeyManager: k.KeyManager, CustomerMasterKeySpec: "SYMMETRIC_DEFAULT",
 		KeySpec: "SYMMETRIC_DEFAULT", EncryptionAlgorithms: []string{"SYMMETRIC_DEFAULT"},
 	}
-}
-
-// writeKMS answers v in AWS JSON 1.1.
-func writeKMS(w http.ResponseWriter, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // wire structs always marshal
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
 }
 
 type keyMetadataResponse struct {
@@ -132,7 +132,7 @@ type createKeyRequest struct {
 
 func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request, body []byte) {
 	var req createKeyRequest
-	if err := decodeKMS(body, &req); err != nil {
+	if err := awsapi.DecodeJSON11(body, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -166,7 +166,7 @@ func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request, body []
 		s.writeError(w, r, err)
 		return
 	}
-	writeKMS(w, keyMetadataResponse{KeyMetadata: keyMetadata(k)})
+	awsapi.WriteJSON11(w, keyMetadataResponse{KeyMetadata: keyMetadata(k)})
 }
 
 type keyIDRequest struct {
@@ -176,7 +176,7 @@ type keyIDRequest struct {
 // keyID decodes a request whose only member that matters is KeyId.
 func keyID(body []byte) (string, error) {
 	var req keyIDRequest
-	if err := decodeKMS(body, &req); err != nil {
+	if err := awsapi.DecodeJSON11(body, &req); err != nil {
 		return "", err
 	}
 	if req.KeyID == nil {
@@ -198,7 +198,7 @@ func (s *Server) handleDescribeKey(w http.ResponseWriter, r *http.Request, body 
 		s.writeError(w, r, err)
 		return
 	}
-	writeKMS(w, keyMetadataResponse{KeyMetadata: keyMetadata(k)})
+	awsapi.WriteJSON11(w, keyMetadataResponse{KeyMetadata: keyMetadata(k)})
 }
 
 func (s *Server) handleEnableKey(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -210,7 +210,7 @@ func (s *Server) handleEnableKey(w http.ResponseWriter, r *http.Request, body []
 		s.writeError(w, r, err)
 		return
 	}
-	writeKMS(w, struct{}{})
+	awsapi.WriteJSON11(w, struct{}{})
 }
 
 func (s *Server) handleDisableKey(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -222,7 +222,7 @@ func (s *Server) handleDisableKey(w http.ResponseWriter, r *http.Request, body [
 		s.writeError(w, r, err)
 		return
 	}
-	writeKMS(w, struct{}{})
+	awsapi.WriteJSON11(w, struct{}{})
 }
 
 type listKeysRequest struct {
@@ -243,7 +243,7 @@ type listKeysResponse struct {
 
 func (s *Server) handleListKeys(w http.ResponseWriter, r *http.Request, body []byte) {
 	var req listKeysRequest
-	if err := decodeKMS(body, &req); err != nil {
+	if err := awsapi.DecodeJSON11(body, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -273,5 +273,5 @@ func (s *Server) handleListKeys(w http.ResponseWriter, r *http.Request, body []b
 	for _, k := range keys {
 		out.Keys = append(out.Keys, keyListEntry{KeyID: k.KeyID, KeyArn: k.ARN})
 	}
-	writeKMS(w, out)
+	awsapi.WriteJSON11(w, out)
 }
