@@ -30,6 +30,11 @@
 //     testserver's helpers), which fails it in CI.
 //   - Large payloads: the SDK driver passes []byte members around
 //     encoding/json; keep tens of megabytes out of other JSON paths.
+//   - CPU is the budget. An aws CLI command is the dearest call (about
+//     0.15 s of CPU even in the CLI driver's long-lived runners, against
+//     milliseconds for the SDK): give the CLI what it adds, how it passes
+//     parameters and prints answers, on one runtime (forDriver), not every
+//     variation.
 //
 // Scenarios and the drivers each goes through (raw: hand-signed or unsigned
 // net/http requests; bin: the binary's command line):
