@@ -37,6 +37,9 @@ const (
 	InvalidRuntimeException            ErrorType = "InvalidRuntimeException"
 	InvalidZipFileException            ErrorType = "InvalidZipFileException"
 	ResourceNotReadyException          ErrorType = "ResourceNotReadyException"
+	// PolicyLengthExceededException refuses an AddPermission that would
+	// make a resource-based policy larger than AWS's 20480 bytes.
+	PolicyLengthExceededException ErrorType = "PolicyLengthExceededException"
 	// CodeArtifactUserPendingException is what Invoke answers for an
 	// Inactive function while Lambda readies it again (409 in the model
 	// aws-sdk-go-v2 ships; its member is "message").
@@ -58,6 +61,13 @@ const (
 	// ResourceNotFoundException, AccessDeniedException, TooManyRequestsException).
 	ConflictException             ErrorType = "ConflictException"
 	InternalServiceErrorException ErrorType = "InternalServiceErrorException"
+	// CloudWatch Logs' errors besides the shared ones, answered in JSON
+	// 1.1 with 400.
+	InvalidParameterException      ErrorType = "InvalidParameterException"
+	ResourceAlreadyExistsException ErrorType = "ResourceAlreadyExistsException"
+	LimitExceededException         ErrorType = "LimitExceededException"
+	InvalidOperationException      ErrorType = "InvalidOperationException"
+	ServiceUnavailableException    ErrorType = "ServiceUnavailableException"
 )
 
 // statusByType is the one table of HTTP statuses, as the Lambda API
@@ -87,6 +97,7 @@ var statusByType = map[ErrorType]int{
 	InvalidRuntimeException:            http.StatusBadGateway,
 	InvalidZipFileException:            http.StatusBadGateway,
 	ResourceNotReadyException:          http.StatusBadGateway,
+	PolicyLengthExceededException:      http.StatusBadRequest,
 	CodeArtifactUserPendingException:   http.StatusConflict,
 	KMSDisabledException:               http.StatusBadGateway,
 	KMSNotFoundException:               http.StatusBadGateway,
@@ -101,6 +112,11 @@ var statusByType = map[ErrorType]int{
 	UnsupportedOperationException:      http.StatusBadRequest,
 	ConflictException:                  http.StatusConflict,
 	InternalServiceErrorException:      http.StatusInternalServerError,
+	InvalidParameterException:          http.StatusBadRequest,
+	ResourceAlreadyExistsException:     http.StatusBadRequest,
+	LimitExceededException:             http.StatusBadRequest,
+	InvalidOperationException:          http.StatusBadRequest,
+	ServiceUnavailableException:        http.StatusServiceUnavailable,
 }
 
 // Status returns the HTTP status AWS sends with errors of type t,

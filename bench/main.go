@@ -2,12 +2,13 @@
 // and time to LastUpdateStatus Successful at several code sizes, ListFunctions
 // over 1,000 functions, and memory, against an in-process floor and moto;
 // deploys from S3 (versitygw) and from container images (the distribution
-// registry); and Invoke (warm overhead, cold starts, throughput, memory per
-// environment) against the AWS Lambda Runtime Interface Emulator.
+// registry); Invoke (warm overhead, cold starts, throughput, memory per
+// environment) against the AWS Lambda Runtime Interface Emulator; and
+// function URLs against direct Invoke.
 //
 // Usage:
 //
-//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-rie auto|off] [-out FILE]
+//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-rie auto|off] [-url=true|false] [-url-only] [-out FILE]
 //
 // See bench/README.md for what is measured and how.
 package main
@@ -79,6 +80,17 @@ type config struct {
 	rie          string        // auto or off
 	rieBin       string        // an installed aws-lambda-rie, instead of go install
 	rieVersion   string        // the RIE module version to go install
+
+	url        bool // also run the function URL test
+	urlOnly    bool // run only the function URL test
+	urlN       int  // timed URL/Invoke pairs
+	urlClients int  // clients of the URL throughput test
+
+	clusterOnly    bool          // run only the cluster test
+	clusterNodes   []int         // cluster sizes
+	clusterClients int           // clients of the throughput tests
+	clusterDur     time.Duration // length of each throughput run
+	clusterVisN    int           // changes whose visibility is timed
 }
 
 func main() {
@@ -113,6 +125,15 @@ func main() {
 	flag.StringVar(&cfg.rie, "rie", "auto", "compare Invoke with the AWS Lambda Runtime Interface Emulator: auto (go install it into a temporary GOBIN) or off")
 	flag.StringVar(&cfg.rieBin, "rie-bin", "", "an aws-lambda-rie binary to use instead of installing one")
 	flag.StringVar(&cfg.rieVersion, "rie-version", "latest", "the version of "+rieModule+" to go install")
+	flag.BoolVar(&cfg.url, "url", true, "also measure function URLs against direct Invoke (round trip, throughput); -url=false skips it")
+	flag.BoolVar(&cfg.urlOnly, "url-only", false, "measure only function URLs")
+	flag.IntVar(&cfg.urlN, "url-n", 1000, "timed pairs of a function URL call and an Invoke")
+	flag.IntVar(&cfg.urlClients, "url-clients", 8, "clients of the function URL throughput test")
+	flag.BoolVar(&cfg.clusterOnly, "cluster-only", false, "measure only several nodes on PostgreSQL and versitygw: UpdateFunctionCode and Invoke throughput, visibility of changes, recovery after SIGKILL")
+	clusterNodes := flag.String("cluster-nodes", "1,2,3", "comma-separated node counts of the cluster test")
+	flag.IntVar(&cfg.clusterClients, "cluster-clients", 8, "clients of the cluster throughput tests, spread over the nodes")
+	flag.DurationVar(&cfg.clusterDur, "cluster-duration", 10*time.Second, "length of each cluster throughput run")
+	flag.IntVar(&cfg.clusterVisN, "cluster-changes", 30, "changes whose visibility on every node is timed, per cluster size")
 	wrap := flag.String("wrap", "", "command prefix to run lambdahost under, such as 'strace -f -T -o trace.txt' or 'perf record -g -o perf.data --' (RSS is then the wrapper's); with -deploy-only or -invoke-only it wraps that test's server, otherwise only the first server")
 	flag.Parse()
 	cfg.wrap = strings.Fields(*wrap)
@@ -128,12 +149,22 @@ func main() {
 	if cfg.rie != "auto" && cfg.rie != "off" {
 		fatalf("-rie: want auto or off, got %q", cfg.rie)
 	}
+	for _, s := range strings.Split(*clusterNodes, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || c < 1 {
+			fatalf("-cluster-nodes: want positive node counts, got %q", s)
+		}
+		cfg.clusterNodes = append(cfg.clusterNodes, c)
+	}
 	for _, s := range strings.Split(*conc, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || c < 1 {
 			fatalf("-invoke-concurrency: want positive client counts, got %q", s)
 		}
 		cfg.invokeConc = append(cfg.invokeConc, c)
+	}
+	if cfg.urlN < 1 || cfg.urlClients < 1 {
+		fatalf("-url-n and -url-clients must be positive")
 	}
 	if cfg.invokeN < 1 || cfg.invokeColdN < 1 || cfg.invokeMemK < 1 || cfg.invokeWarmup < 0 || cfg.invokeDur <= 0 {
 		fatalf("-invoke-n, -invoke-cold-n, -invoke-mem-envs and -invoke-duration must be positive, -invoke-warmup not negative")
@@ -225,7 +256,23 @@ func run(cfg *config) error {
 		os.Exit(130)
 	}()
 
-	if cfg.deployOnly || cfg.invokeOnly {
+	if cfg.clusterOnly {
+		bin, err := buildLambdahost(moduleDir, tmp)
+		if err != nil {
+			return err
+		}
+		rs, err := clusterTest(tmp, moduleDir, bin, cfg)
+		writeClusterTable(os.Stdout, rs)
+		if cfg.out != "" {
+			f, ferr := os.Create(cfg.out)
+			if ferr == nil {
+				writeClusterTable(f, rs)
+				f.Close()
+			}
+		}
+		return err
+	}
+	if cfg.deployOnly || cfg.invokeOnly || cfg.urlOnly {
 		bin, err := buildLambdahost(moduleDir, tmp)
 		if err != nil {
 			return err
@@ -234,6 +281,7 @@ func run(cfg *config) error {
 			tables []tableSpec
 			dep    *deployResult
 			inv    *invokeResult
+			urls   *urlResult
 		)
 		if cfg.deployOnly {
 			if dep, err = deployTest(tmp, bin, cfg); err != nil {
@@ -247,6 +295,12 @@ func run(cfg *config) error {
 			}
 			tables = append(tables, tableSpec{invokeHeader, invokeRows(inv)})
 		}
+		if cfg.urlOnly {
+			if urls, err = urlTest(tmp, moduleDir, bin, cfg); err != nil {
+				return fmt.Errorf("url: %w", err)
+			}
+			tables = append(tables, tableSpec{urlHeader, urlRows(urls)})
+		}
 		return report(cfg, start, tables, func(w io.Writer) {
 			fmt.Fprintln(w, "Notes:")
 			if dep != nil {
@@ -254,6 +308,9 @@ func run(cfg *config) error {
 			}
 			if inv != nil {
 				invokeNotes(w, cfg, inv)
+			}
+			if urls != nil {
+				urlNotes(w, cfg, urls)
 			}
 		})
 	}
@@ -403,6 +460,13 @@ func run(cfg *config) error {
 		}
 	}
 
+	var urls *urlResult
+	if cfg.url {
+		if urls, err = urlTest(tmp, moduleDir, bin, cfg); err != nil {
+			return fmt.Errorf("url: %w", err)
+		}
+	}
+
 	rows := table(cfg, data, list, mem, moto)
 	if dep != nil {
 		rows = append(rows, deployRows(dep)...)
@@ -411,6 +475,9 @@ func run(cfg *config) error {
 	if inv != nil {
 		tables = append(tables, tableSpec{invokeHeader, invokeRows(inv)})
 	}
+	if urls != nil {
+		tables = append(tables, tableSpec{urlHeader, urlRows(urls)})
+	}
 	return report(cfg, start, tables, func(w io.Writer) {
 		notes(w, cfg, data, list, mem, moto, stopErr)
 		if dep != nil {
@@ -418,6 +485,9 @@ func run(cfg *config) error {
 		}
 		if inv != nil {
 			invokeNotes(w, cfg, inv)
+		}
+		if urls != nil {
+			urlNotes(w, cfg, urls)
 		}
 	})
 }

@@ -55,10 +55,13 @@ type Collector interface {
 // committed by operations whose metadata has not committed yet.
 func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (deleted int, err error) {
 	s.init()
-	// No code commit may run between reading the references and deleting:
-	// see codeMu.
-	s.codeMu.Lock()
-	defer s.codeMu.Unlock()
+	// No code commit, on any node, may run between reading the references
+	// and deleting: see lambdahost.Coordinator.LockCode.
+	unlock, err := s.store.LockCode(ctx, true)
+	if err != nil {
+		return 0, fmt.Errorf("collect garbage: %w", err)
+	}
+	defer unlock()
 	cutoff := s.Now().Add(-grace)
 	// referenced holds the plaintext digests versions reference, for the
 	// collectors (an image's derived state is keyed by its digest); stored,

@@ -47,6 +47,9 @@ func newFixture(t testing.TB, configure func(*control.Service)) *fixture {
 	sg.Now = func() time.Time { return svc.Now() }
 	svc.Keys, svc.Publishers = keys, sg
 	svc.SettleSync = true
+	// No renewal during a test: replay ends the node's registration to
+	// play a restart (see fixture.replay).
+	svc.NodeTTL = time.Hour
 	if configure != nil {
 		configure(svc)
 	}

@@ -81,6 +81,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err := validateConfig(&in.Config, pkg); err != nil {
 		return nil, err
 	}
+	if err := checkLogLevels(&in.Config, ""); err != nil {
+		return nil, err
+	}
 	if err := validateArchitectures(in.Architectures); err != nil {
 		return nil, err
 	}
@@ -121,10 +124,14 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		return nil, err
 	}
 	// From committing code to committing the metadata that references it,
-	// garbage collection must wait (see codeMu). Staging, which may fetch
-	// from S3 for a long time, needs no lock.
-	s.codeMu.RLock()
-	defer s.codeMu.RUnlock()
+	// garbage collection on any node must wait (see
+	// lambdahost.Coordinator.LockCode). Staging, which may fetch from S3
+	// for a long time, needs no lock.
+	unlock, err := s.store.LockCode(ctx, false)
+	if err != nil {
+		return nil, internal("lock code", err)
+	}
+	defer unlock()
 
 	now := s.now()
 	cfg := lambdahost.Config{
@@ -250,10 +257,11 @@ func (s *Service) publishCopy(fn *lambdahost.Function, latest *lambdahost.Versio
 }
 
 // GetFunction answers the configuration, code and tags of a function
-// version or alias.
+// version or alias. Another account may read it when the function's
+// policy allows it lambda:GetFunction.
 func (s *Service) GetFunction(ctx context.Context, name, qualifier string) (*FunctionInfo, error) {
 	s.init()
-	t, err := resolve(ctx, name, lambdahost.NameNamespaced, qualifier)
+	t, err := s.resolveGranted(ctx, name, lambdahost.NameNamespaced, qualifier, actionGetFunction)
 	if err != nil {
 		return nil, err
 	}
@@ -280,10 +288,12 @@ func (s *Service) GetFunction(ctx context.Context, name, qualifier string) (*Fun
 	return &out, nil
 }
 
-// GetFunctionConfiguration answers the configuration of a version or alias.
+// GetFunctionConfiguration answers the configuration of a version or
+// alias. Another account may read it when the function's policy allows it
+// lambda:GetFunctionConfiguration.
 func (s *Service) GetFunctionConfiguration(ctx context.Context, name, qualifier string) (*FunctionConfig, error) {
 	s.init()
-	t, err := resolve(ctx, name, lambdahost.NameNamespaced, qualifier)
+	t, err := s.resolveGranted(ctx, name, lambdahost.NameNamespaced, qualifier, actionGetConfiguration)
 	if err != nil {
 		return nil, err
 	}
@@ -341,6 +351,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 			if err := unbindCSC(ctx, tx, t.id); err != nil {
 				return err
 			}
+			if err := forgetAccess(ctx, tx, t.id, ""); err != nil {
+				return err
+			}
 			return tx.DeleteFunction(ctx, t.id)
 		})
 	case q == lambdahost.VersionLatest:
@@ -375,6 +388,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 			if refs != nil {
 				return lambdahost.Errorf(lambdahost.ResourceConflictException,
 					"Unable to delete version because the following aliases reference it: %v", refs)
+			}
+			if err := forgetAccess(ctx, tx, t.id, q); err != nil {
+				return err
 			}
 			return tx.DeleteVersion(ctx, t.id, q)
 		})
@@ -449,8 +465,11 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	if err != nil {
 		return nil, err
 	}
-	s.codeMu.RLock() // see CreateFunction
-	defer s.codeMu.RUnlock()
+	unlock, err := s.store.LockCode(ctx, false) // see CreateFunction
+	if err != nil {
+		return nil, internal("lock code", err)
+	}
+	defer unlock()
 	publish := in.Publish || in.PublishTo != nil
 	copies := int64(1)
 	if publish {
@@ -599,6 +618,9 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 		}
 		latest = cur
 		if err := validateConfig(&in.Config, latest.Code.PackageType); err != nil {
+			return err
+		}
+		if err := checkLogLevels(&in.Config, latest.Config.Logging.LogFormat); err != nil {
 			return err
 		}
 		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {

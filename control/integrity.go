@@ -86,6 +86,9 @@ type Orphan struct {
 //   - every function has its $LATEST, every alias's versions exist, and
 //     every code signing config binding names a config and a function
 //     that exist;
+//   - every resource-based policy and function URL belongs to a function,
+//     version or alias that exists, and every URL and the index entry of
+//     its ID name each other (access_check.go);
 //   - every package that a resource references (CodeUses) is stored,
 //     inline or as a blob, and its content matches its CodeSha256: plain
 //     code by its SHA-256, sealed code by opening every chunk with its
@@ -104,6 +107,9 @@ func (s *Service) Check(ctx context.Context, opts CheckOptions) (*CheckReport, e
 	err := s.store.View(ctx, func(tx lambdahost.Tx) error {
 		c.tx = tx
 		if err := c.relations(ctx); err != nil {
+			return err
+		}
+		if err := c.access(ctx); err != nil {
 			return err
 		}
 		if err := c.kmsKeys(ctx); err != nil {

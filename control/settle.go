@@ -37,12 +37,25 @@ func (s *Service) putWith(ctx context.Context, tx lambdahost.Tx, fail error, v *
 		return nil, tx.PutVersion(ctx, &settled)
 	}
 	if s.preparesLater(v) {
+		// The node settles what it wrote; the claim keeps other nodes
+		// off it while this one lives (see Sweep).
+		if _, err := tx.Claim(ctx, claimSettle, settleKey(v.Function, v.Name, v.RevisionID), s.Node); err != nil {
+			return nil, err
+		}
 		return v, tx.PutVersion(ctx, v)
 	}
 	settled := *v
 	finish(&settled, nil)
 	settled.RevisionID = s.NewRevisionID()
 	return nil, tx.PutVersion(ctx, &settled)
+}
+
+// claimSettle is the kind of claim on settling a version at a revision.
+const claimSettle = "settle"
+
+// settleKey names the work of settling version name of id at revision rev.
+func settleKey(id lambdahost.FunctionID, name, rev string) string {
+	return id.QualifiedARN(name) + "@" + rev
 }
 
 // schedule settles each version once the operation that wrote it has
@@ -77,19 +90,25 @@ func (s *Service) settle(ctx context.Context, id lambdahost.FunctionID, name, re
 		v, err = tx.Version(ctx, id, name)
 		return err
 	})
-	if errors.Is(err, lambdahost.ErrNotFound) {
-		return // deleted meanwhile
+	if errors.Is(err, lambdahost.ErrNotFound) || (err == nil && v.RevisionID != rev) {
+		// Deleted or superseded meanwhile: nothing to settle.
+		if err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
+			return tx.Unclaim(ctx, claimSettle, settleKey(id, name, rev), s.Node)
+		}); err != nil {
+			log.WarnContext(ctx, "settle: release claim", lambdahost.LogKeyError, err)
+		}
+		return
 	}
 	if err != nil {
 		log.ErrorContext(ctx, "settle: read version", lambdahost.LogKeyError, err)
 		return
 	}
-	if v.RevisionID != rev {
-		return
-	}
 	prepErr := s.prepare(ctx, v)
 	for attempt := 0; ; attempt++ {
 		err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+			if err := tx.Unclaim(ctx, claimSettle, settleKey(id, name, rev), s.Node); err != nil {
+				return err
+			}
 			cur, err := tx.Version(ctx, id, name)
 			if err != nil {
 				return err

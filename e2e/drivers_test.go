@@ -285,6 +285,7 @@ var paginatedOps = map[string]string{
 
 	"ListCodeSigningConfigs":           "CodeSigningConfigs",
 	"ListFunctionsByCodeSigningConfig": "FunctionArns",
+	"ListFunctionUrlConfigs":           "FunctionUrlConfigs",
 }
 
 // CLI drives the aws CLI, with its own config and credentials files.

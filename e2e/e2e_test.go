@@ -83,6 +83,21 @@
 //	27  SourceKMSKeyArn, no plaintext, disabled key TestSourceKMSKeyArn            cli (kms) sdk
 //	28  one serve per data dir, kill -9 frees it    TestDataDirLock                bin
 //	29  backup during updates, restore, serve, check TestBackupDuringUpdates       sdk boto3 bin
+//	30  several nodes on PostgreSQL and S3 (StartCluster):
+//	    update on A, wait on B, invoke on C         TestClusterOneTruth            cli boto3 sdk
+//	    same RevisionId from every node at once     TestClusterConcurrentUpdates   cli boto3 sdk
+//	    SIGKILL of the node holding an Event        TestClusterAsyncEventTakenOver boto3 sdk cli
+//	    SIGKILL mid-upload: nothing torn            TestClusterKilledMidUpload     raw cli boto3 sdk
+//	    a node started later catches up             TestClusterLateNode            cli boto3 sdk
+//	    reserved concurrency across nodes           TestClusterReservedConcurrency boto3 sdk
+//	    another master key refuses to serve         TestClusterWrongMasterKey      bin sdk
+//	    migrate a populated SQLite data dir         TestMigrate                    bin cli boto3 sdk
+//	31  AddPermission, GetPolicy, RemovePermission  TestPermissions                cli boto3 sdk
+//	    B invokes A's function only while granted   TestCrossAccountPermissions    cli boto3 sdk
+//	32  function URL configs, paging, errors        TestFunctionURLConfigs         cli boto3 sdk
+//	    URL traffic: queries, cookies, bodies, auth TestFunctionURLTraffic         sdk curl net/http
+//	    RESPONSE_STREAM URLs stream as written      TestFunctionURLStreaming       sdk curl net/http
+//	    URLs in Chromium: CORS, cookies, streaming  TestFunctionURLBrowser         sdk chromium
 package e2e
 
 import (
@@ -101,6 +116,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambdahost/lambdahost/internal/testserver"
 )
 
 // binary is the lambdahost executable under test.
@@ -108,7 +125,9 @@ var binary string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Exit(runTests(m))
+	code := runTests(m)
+	testserver.StopPostgres()
+	os.Exit(code)
 }
 
 func runTests(m *testing.M) int {

@@ -13,9 +13,11 @@ import (
 // file. Account A (the attacker) tries every operation on B's function:
 // by bare name it is answered 404, as A has no such function; by B's full
 // or partial ARN, qualified or not, AccessDeniedException worded as AWS
-// words it. Invocations of each kind are refused the same way. After
-// every attempt B's function, versions, aliases, tags, concurrency and
-// code are unchanged and it still runs B's code. The same name in both
+// words it. Invocations of each kind are refused the same way, and so are
+// the policy and function URL operations (B's policy lets in a third
+// account, not A). After every attempt B's function, versions, aliases,
+// tags, concurrency, policy, URL config and code are unchanged and it
+// still runs B's code. The same name in both
 // accounts is two functions with their own code, and an ARN of another
 // region is refused (scenario 24).
 func TestAccountIsolationSuite(t *testing.T) {
@@ -37,6 +39,9 @@ func TestAccountIsolationSuite(t *testing.T) {
 			b.Call(t, "CreateAlias", Params{"FunctionName": name, "Name": "live", "FunctionVersion": "1"}).OK(t)
 			b.Call(t, "TagResource", Params{"Resource": arnB, "Tags": Params{"owner": "b"}}).OK(t)
 			b.Call(t, "PutFunctionConcurrency", Params{"FunctionName": name, "ReservedConcurrentExecutions": 3}).OK(t)
+			// B's policy lets a third account in, not A; B's function has a URL.
+			b.Call(t, "AddPermission", Params{"FunctionName": name, "StatementId": "third", "Action": "lambda:InvokeFunction", "Principal": "333333333333"}).OK(t)
+			b.Call(t, "CreateFunctionUrlConfig", Params{"FunctionName": name, "AuthType": "AWS_IAM"}).OK(t)
 			snapshot := func() map[string]any {
 				t.Helper()
 				fn := Params{"FunctionName": name}
@@ -47,6 +52,8 @@ func TestAccountIsolationSuite(t *testing.T) {
 					"aliases":     b.Paginate(t, "ListAliases", fn, 50),
 					"tags":        b.Call(t, "ListTags", Params{"Resource": arnB}).OK(t).Body,
 					"concurrency": b.Call(t, "GetFunctionConcurrency", fn).OK(t).Body,
+					"policy":      b.Call(t, "GetPolicy", fn).OK(t).Body,
+					"url":         b.Call(t, "GetFunctionUrlConfig", fn).OK(t).Body,
 				}
 			}
 			before := snapshot()
@@ -93,6 +100,14 @@ func TestAccountIsolationSuite(t *testing.T) {
 					{"Invoke", Params{"FunctionName": ref, "Payload": []byte(`{}`), "InvocationType": "Event"}},
 					{"Invoke", Params{"FunctionName": ref, "Payload": []byte(`{}`), "InvocationType": "DryRun"}},
 					{"InvokeWithResponseStream", Params{"FunctionName": ref, "Payload": []byte(`{}`)}},
+					{"AddPermission", Params{"FunctionName": ref, "StatementId": "mine", "Action": "lambda:*", "Principal": credsA.AccountID}},
+					{"GetPolicy", Params{"FunctionName": ref}},
+					{"RemovePermission", Params{"FunctionName": ref, "StatementId": "third"}},
+					{"CreateFunctionUrlConfig", Params{"FunctionName": ref, "AuthType": "NONE"}},
+					{"GetFunctionUrlConfig", Params{"FunctionName": ref}},
+					{"UpdateFunctionUrlConfig", Params{"FunctionName": ref, "AuthType": "NONE"}},
+					{"ListFunctionUrlConfigs", Params{"FunctionName": ref}},
+					{"DeleteFunctionUrlConfig", Params{"FunctionName": ref}},
 					{"DeleteFunction", Params{"FunctionName": ref, "Qualifier": "1"}},
 					{"DeleteFunction", Params{"FunctionName": ref}},
 				}
@@ -114,6 +129,12 @@ func TestAccountIsolationSuite(t *testing.T) {
 					case "Invoke", "InvokeWithResponseStream", "PutFunctionConcurrency", "DeleteFunctionConcurrency":
 						// These name the version they would act on.
 						r.WantError(t, 404, "ResourceNotFoundException", "Function not found: "+arnA+":$LATEST")
+					case "GetPolicy", "GetFunctionUrlConfig", "DeleteFunctionUrlConfig":
+						r.WantError(t, 404, "ResourceNotFoundException", "The resource you requested does not exist.")
+					case "RemovePermission":
+						r.WantError(t, 404, "ResourceNotFoundException", "No policy found for: "+arnA)
+					case "CreateFunctionUrlConfig", "UpdateFunctionUrlConfig", "ListFunctionUrlConfigs":
+						r.WantError(t, 404, "ResourceNotFoundException", "Function does not exist")
 					default:
 						r.WantError(t, 404, "ResourceNotFoundException", "Function not found: "+arnA)
 					}

@@ -183,6 +183,15 @@ var sdkOps = map[string]sdkOp{
 	"GetFunctionCodeSigningConfig":     op((*lambda.Client).GetFunctionCodeSigningConfig),
 	"DeleteFunctionCodeSigningConfig":  op((*lambda.Client).DeleteFunctionCodeSigningConfig),
 	"ListFunctionsByCodeSigningConfig": op((*lambda.Client).ListFunctionsByCodeSigningConfig),
+
+	"AddPermission":           op((*lambda.Client).AddPermission),
+	"GetPolicy":               op((*lambda.Client).GetPolicy),
+	"RemovePermission":        op((*lambda.Client).RemovePermission),
+	"CreateFunctionUrlConfig": op((*lambda.Client).CreateFunctionUrlConfig),
+	"GetFunctionUrlConfig":    op((*lambda.Client).GetFunctionUrlConfig),
+	"UpdateFunctionUrlConfig": op((*lambda.Client).UpdateFunctionUrlConfig),
+	"DeleteFunctionUrlConfig": op((*lambda.Client).DeleteFunctionUrlConfig),
+	"ListFunctionUrlConfigs":  op((*lambda.Client).ListFunctionUrlConfigs),
 }
 
 // invokeWithResponseStream reads the whole event stream and answers what
@@ -388,6 +397,14 @@ func (s *SDK) Paginate(t testing.TB, opName string, params Params, pageSize int)
 			t.Fatal(err)
 		}
 		p := lambda.NewListAliasesPaginator(s.Client, &in, func(o *lambda.ListAliasesPaginatorOptions) { o.Limit = limit })
+		for p.HasMorePages() && collect(p.NextPage(ctx)) {
+		}
+	case "ListFunctionUrlConfigs":
+		var in lambda.ListFunctionUrlConfigsInput
+		if err := decodeStrict(b, &in); err != nil {
+			t.Fatal(err)
+		}
+		p := lambda.NewListFunctionUrlConfigsPaginator(s.Client, &in, func(o *lambda.ListFunctionUrlConfigsPaginatorOptions) { o.Limit = limit })
 		for p.HasMorePages() && collect(p.NextPage(ctx)) {
 		}
 	default:

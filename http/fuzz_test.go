@@ -32,6 +32,11 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"PUT", "/2020-04-22/code-signing-configs/{f}"},
 	{"PUT", "/2020-06-30/functions/{f}/code-signing-config"},
 	{"GET", "/2020-04-22/code-signing-configs/{f}/functions"},
+	{"POST", "/2015-03-31/functions/{f}/policy"},
+	{"DELETE", "/2015-03-31/functions/{f}/policy/s"},
+	{"POST", "/2021-10-31/functions/{f}/url"},
+	{"PUT", "/2021-10-31/functions/{f}/url"},
+	{"GET", "/2021-10-31/functions/{f}/urls"},
 }
 
 // FuzzAPI sends signed requests with hostile bodies, names, query
@@ -64,6 +69,11 @@ func FuzzAPI(f *testing.F) {
 	f.Add(uint8(15), url.PathEscape(csc), "", `{"AllowedPublishers":{"SigningProfileVersionArns":[]}}`, "", "")
 	f.Add(uint8(16), "f", "", `{"CodeSigningConfigArn":"`+csc+`"}`, "", "")
 	f.Add(uint8(17), url.PathEscape(csc), "MaxItems=1&Marker=eA", ``, "", "")
+	f.Add(uint8(18), "f", "Qualifier=live", `{"StatementId":"s","Action":"lambda:InvokeFunction","Principal":"s3.amazonaws.com","SourceArn":"arn:aws:s3:::b","SourceAccount":"111111111111","PrincipalOrgID":"o-1234567890","FunctionUrlAuthType":"NONE","InvokedViaFunctionUrl":true,"RevisionId":"x"}`, "", "")
+	f.Add(uint8(19), "f", "RevisionId=x&Qualifier=1", ``, "", "")
+	f.Add(uint8(20), "f", "Qualifier=live", `{"AuthType":"NONE","InvokeMode":"RESPONSE_STREAM","Cors":{"AllowOrigins":["*"],"AllowMethods":["GET"],"MaxAge":-1,"AllowCredentials":true}}`, "", "")
+	f.Add(uint8(21), "f:live", "", `{"Cors":{"AllowHeaders":[""]}}`, "", "")
+	f.Add(uint8(22), "f", "MaxItems=0&Marker=%00", ``, "", "")
 	f.Fuzz(func(t *testing.T, route uint8, name, query, body, logType, clientContext string) {
 		rt := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		path := strings.ReplaceAll(rt.path, "{f}", name)

@@ -38,6 +38,16 @@ func (s *Server) routes() {
 	s.handle("PUT /2017-10-31/functions/{FunctionName}/concurrency", "PutFunctionConcurrency", s.authed(s.handlePutFunctionConcurrency))
 	s.handle("GET /2019-09-30/functions/{FunctionName}/concurrency", "GetFunctionConcurrency", s.authed(s.handleGetFunctionConcurrency))
 	s.handle("DELETE /2017-10-31/functions/{FunctionName}/concurrency", "DeleteFunctionConcurrency", s.authed(s.handleDeleteFunctionConcurrency))
+	// Resource-based policies (policy.go) and function URL configs
+	// (url.go); a URL's own traffic is served by urlserve.go.
+	s.handle("POST /2015-03-31/functions/{FunctionName}/policy", "AddPermission", s.authed(s.handleAddPermission))
+	s.handle("GET /2015-03-31/functions/{FunctionName}/policy", "GetPolicy", s.authed(s.handleGetPolicy))
+	s.handle("DELETE /2015-03-31/functions/{FunctionName}/policy/{StatementId}", "RemovePermission", s.authed(s.handleRemovePermission))
+	s.handle("POST /2021-10-31/functions/{FunctionName}/url", "CreateFunctionUrlConfig", s.authed(s.handleCreateFunctionUrlConfig))
+	s.handle("GET /2021-10-31/functions/{FunctionName}/url", "GetFunctionUrlConfig", s.authed(s.handleGetFunctionUrlConfig))
+	s.handle("PUT /2021-10-31/functions/{FunctionName}/url", "UpdateFunctionUrlConfig", s.authed(s.handleUpdateFunctionUrlConfig))
+	s.handle("DELETE /2021-10-31/functions/{FunctionName}/url", "DeleteFunctionUrlConfig", s.authed(s.handleDeleteFunctionUrlConfig))
+	s.handle("GET /2021-10-31/functions/{FunctionName}/urls", "ListFunctionUrlConfigs", s.authed(s.handleListFunctionUrlConfigs))
 	s.handle("POST /2020-04-22/code-signing-configs", "CreateCodeSigningConfig", s.authed(s.handleCreateCodeSigningConfig))
 	s.handle("GET /2020-04-22/code-signing-configs", "ListCodeSigningConfigs", s.authed(s.handleListCodeSigningConfigs))
 	s.handle("GET /2020-04-22/code-signing-configs/{CodeSigningConfigArn}", "GetCodeSigningConfig", s.authed(s.handleGetCodeSigningConfig))

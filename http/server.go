@@ -99,13 +99,22 @@ func (s *Server) now() time.Time {
 func (s *Server) SigningName() string { return "lambda" }
 
 // Serves reports whether r is a Lambda API operation (or a code download
-// URL): a request that routes.go registers.
+// URL): a request that routes.go registers; or a request to a function
+// URL (urlserve.go).
 func (s *Server) Serves(r *http.Request) bool {
+	if isFunctionURL(r) {
+		// A function URL's traffic, whatever its path or signature.
+		return true
+	}
 	_, pattern := s.mux.Handler(r)
 	return pattern != "" && pattern != catchAll
 }
 
-// ServeHTTP gives every request an ID, then routes it.
+// ServeHTTP gives every request an ID, then routes it. Requests addressed
+// to a function URL (urlserve.go) are that URL's traffic, not API calls.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveFunctionURL(w, r) {
+		return
+	}
 	s.mux.ServeHTTP(w, awsapi.StartRequest(w, r, s.NewRequestID))
 }

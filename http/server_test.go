@@ -100,7 +100,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	svc.Now = func() time.Time { return clock }
 	svc.NewCodeSigningConfigID = apitest.Counter("csc-0000000000000%04d")
 	svc.NewRevisionID = apitest.Counter("00000000-0000-4000-8000-%012d")
+	svc.NewURLID = apitest.Counter("url%029d")
 	svc.SettleSync = true
+	// No renewal during a test: storedEvents ends the node's registration
+	// to play a restart.
+	svc.NodeTTL = time.Hour
 	e := &env{t: t, svc: svc, keys: keys, store: store, blobs: blobs, creds: apitest.Test, region: apitest.Region, dbPath: filepath.Join(dir, "db")}
 	for _, o := range opts {
 		o(e)

@@ -114,7 +114,7 @@ func gate(t *testing.T) (path string, open func()) {
 	}
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	f := &fixture{launcher: &plainLauncher{}, code: map[lambdahost.Digest][]byte{}}
 	for _, z := range zips(t) {
 		f.code[sha256.Sum256(z)] = z
@@ -161,7 +161,7 @@ const testTimeout = 120
 // code works: it only decides how long a broken build takes to fail.
 const waitBound = 2 * time.Minute
 
-func target(t *testing.T, tag string, mut ...func(*lambdahost.Version)) invoke.Target {
+func target(t testing.TB, tag string, mut ...func(*lambdahost.Version)) invoke.Target {
 	v := &lambdahost.Version{
 		Function: lambdahost.FunctionID{Account: "000000000000", Region: "us-east-1", Name: "fn"},
 		Name:     lambdahost.VersionLatest,

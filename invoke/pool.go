@@ -30,13 +30,16 @@ func throttled(reason string) error {
 
 // admit counts req against its function's reserved concurrency or the
 // account's unreserved concurrency.
-func (x *Executor) admit(t Target) (release func(), err error) {
+func (x *Executor) admit(ctx context.Context, t Target) (release func(), err error) {
 	key := "fn:" + t.Function.ARN()
 	limit, reason := x.AccountConcurrency, "ConcurrentInvocationLimitExceeded"
 	if r := t.ReservedConcurrency; r != nil {
 		limit, reason = *r, "ReservedFunctionConcurrentInvocationLimitExceeded"
 	} else {
 		key = "acct:" + t.Function.Account + ":" + t.Function.Region
+	}
+	if x.Concurrency != nil {
+		return x.admitShared(ctx, key, limit, reason)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -81,7 +84,7 @@ func (x *Executor) poolForLocked(t Target) (*pool, []*env) {
 	if cur != nil {
 		doomed = x.drainLocked(cur)
 	}
-	p := &pool{slot: slot, hash: hash, memoryMB: memoryOf(t.Version)}
+	p := &pool{fn: t.Function, slot: slot, hash: hash, memoryMB: memoryOf(t.Version)}
 	x.slots[slot] = p
 	return p, doomed
 }
@@ -267,7 +270,8 @@ func killAll(envs []*env) {
 
 // start launches a new environment for t in pool p.
 func (x *Executor) start(ctx context.Context, p *pool, t Target) (*env, error) {
-	spec, err := x.spec(ctx, t)
+	dest := x.logDestOf(t)
+	spec, err := x.spec(ctx, t, dest)
 	if err != nil {
 		return nil, err
 	}
@@ -281,10 +285,7 @@ func (x *Executor) start(ctx context.Context, p *pool, t Target) (*env, error) {
 		next: make(chan *call), ready: make(chan struct{}), initFailed: make(chan struct{}),
 		out: r, outDone: make(chan struct{}), started: time.Now(),
 		logger: x.Logger.With(lambdahost.LogKeyFunction, t.Function.ARN(), "env", spec.ID),
-	}
-	if x.FunctionLog != nil {
-		fn := t.Function
-		e.logLines = func(line []byte) { x.FunctionLog(fn, line) }
+		log:    dest,
 	}
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), x.InitTimeout)
 	defer cancel()
@@ -296,6 +297,22 @@ func (x *Executor) start(ctx context.Context, p *pool, t Target) (*env, error) {
 		return nil, lambdahost.Errorf(lambdahost.ServiceException, "The execution environment could not be started.")
 	}
 	e.proc = proc
+	if t.Version.Code.PackageType != lambdahost.PackageImage {
+		// Once per environment, before its first START; not in the tail.
+		version, arn := runtimeVersion(t.Function.Region, t.Version.Config.Runtime)
+		dest.write(nil, platform{
+			text: fmt.Sprintf("INIT_START Runtime Version: %s\tRuntime Version ARN: %s\n", version, arn),
+			kind: "platform.initStart", level: "INFO",
+			record: struct {
+				InitializationType string `json:"initializationType"`
+				Phase              string `json:"phase"`
+				RuntimeVersion     string `json:"runtimeVersion"`
+				RuntimeVersionARN  string `json:"runtimeVersionArn"`
+				FunctionName       string `json:"functionName"`
+				FunctionVersion    string `json:"functionVersion"`
+			}{"on-demand", "init", version, arn, t.Function.Name, t.ExecutedVersion},
+		})
+	}
 	go e.readOutput()
 	go func() {
 		// The launcher may copy the output into w itself rather than give
@@ -310,14 +327,14 @@ func (x *Executor) start(ctx context.Context, p *pool, t Target) (*env, error) {
 }
 
 // spec builds the launch of an environment for t.
-func (x *Executor) spec(ctx context.Context, t Target) (*lambdahost.LaunchSpec, error) {
+func (x *Executor) spec(ctx context.Context, t Target, dest *logDest) (*lambdahost.LaunchSpec, error) {
 	v := t.Version
 	spec := &lambdahost.LaunchSpec{ID: newEnvID(), MemoryMB: memoryOf(v), TmpMB: tmpOf(v), Dir: "/var/task"}
 	arch := "x86_64"
 	if len(v.Config.Architectures) > 0 {
 		arch = v.Config.Architectures[0]
 	}
-	lambdaEnv := x.lambdaEnv(t)
+	lambdaEnv := x.lambdaEnv(t, dest)
 	if v.Code.PackageType == lambdahost.PackageImage {
 		if err := x.checkArch(arch); err != nil {
 			return nil, err
@@ -413,14 +430,10 @@ var reservedEnv = map[string]bool{
 }
 
 // lambdaEnv is the environment Lambda gives every function.
-func (x *Executor) lambdaEnv(t Target) []string {
+func (x *Executor) lambdaEnv(t Target, dest *logDest) []string {
 	v := t.Version
-	group := "/aws/lambda/" + t.Function.Name
-	if v.Config.Logging.LogGroup != "" {
-		group = v.Config.Logging.LogGroup
-	}
-	stream := time.Now().UTC().Format("2006/01/02") + "/[" + t.ExecutedVersion + "]" + newEnvID() + newEnvID()
-	return []string{
+	group, stream := dest.group.Name, dest.stream
+	env := []string{
 		"AWS_LAMBDA_FUNCTION_NAME=" + t.Function.Name,
 		"AWS_LAMBDA_FUNCTION_VERSION=" + t.ExecutedVersion,
 		fmt.Sprintf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", memoryOf(v)),
@@ -433,6 +446,11 @@ func (x *Executor) lambdaEnv(t Target) []string {
 		"LAMBDA_RUNTIME_DIR=/var/runtime",
 		"TZ=:UTC",
 	}
+	if dest.json() {
+		// The runtime clients write structured logs at this level.
+		env = append(env, "AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL="+v.Config.Logging.ApplicationLogLevel)
+	}
+	return env
 }
 
 // mergeEnv layers the runtime's defaults, the function's own variables

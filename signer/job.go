@@ -186,6 +186,10 @@ func (s *Service) StartSigningJob(ctx context.Context, in StartSigningJobInput) 
 		if err := tx.CreateRecord(ctx, kindSigningJobRunning, jobKey(job.Account, job.Region, job.ID), []byte{}); err != nil {
 			return err
 		}
+		// This node runs the job; if it dies, another fails it (Sweep).
+		if _, err := tx.Claim(ctx, kindSigningJobRunning, jobKey(job.Account, job.Region, job.ID), s.Node); err != nil {
+			return err
+		}
 		return lambdahost.CreateRecord(ctx, tx, kindSigningJob, jobKey(job.Account, job.Region, job.ID), job)
 	})
 	if err != nil {
@@ -210,28 +214,33 @@ func (s *Service) StartSigningJob(ctx context.Context, in StartSigningJobInput) 
 		job.SignatureExpiresAt = expires
 		job.SignedObject = signed
 	}
-	if err := s.store.Update(rctx, func(tx lambdahost.Tx) error { return finishJob(rctx, tx, job) }); err != nil {
+	if err := s.store.Update(rctx, func(tx lambdahost.Tx) error { return s.finishJob(rctx, tx, job) }); err != nil {
 		return nil, lambdahost.Internal("record signing job", err)
 	}
 	return job, nil
 }
 
 // finishJob records a job's outcome and that it no longer runs.
-func finishJob(ctx context.Context, tx lambdahost.Tx, j *SigningJob) error {
+func (s *Service) finishJob(ctx context.Context, tx lambdahost.Tx, j *SigningJob) error {
 	if err := putJob(ctx, tx, j); err != nil {
 		return err
 	}
-	return tx.DeleteRecord(ctx, kindSigningJobRunning, jobKey(j.Account, j.Region, j.ID))
+	key := jobKey(j.Account, j.Region, j.ID)
+	if err := tx.Unclaim(ctx, kindSigningJobRunning, key, s.Node); err != nil {
+		return err
+	}
+	return tx.DeleteRecord(ctx, kindSigningJobRunning, key)
 }
 
 // interruptedReason is the statusReason of a job whose process stopped
 // while it ran.
 const interruptedReason = "The signing job was interrupted before it completed."
 
-// failInterruptedSigningJobs fails the jobs a previous process left
+// failInterruptedSigningJobs fails the jobs a node that is gone left
 // InProgress (it stopped between recording a job and its outcome), so that
-// DescribeSigningJob and the CLI's waiter see an end. Jobs run in the
-// process that started them, so at start-up none of them still runs.
+// DescribeSigningJob and the CLI's waiter see an end. A job runs in the
+// node that started it, which claims it; a job whose claim another node
+// can take has lost its node.
 func (s *Service) failInterruptedSigningJobs(ctx context.Context) error {
 	var running []lambdahost.Record
 	if err := s.store.View(ctx, func(tx lambdahost.Tx) error {
@@ -245,8 +254,14 @@ func (s *Service) failInterruptedSigningJobs(ctx context.Context) error {
 		account, rest, _ := strings.Cut(r.Key, "/")
 		region, id, _ := strings.Cut(rest, "/")
 		err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
+			if won, err := tx.Claim(ctx, kindSigningJobRunning, r.Key, s.Node); err != nil || !won {
+				return err // a live node runs it
+			}
 			j, err := readJob(ctx, tx, account, region, id)
 			if lambdahost.ErrorTypeOf(err) == lambdahost.ResourceNotFoundException {
+				if err := tx.Unclaim(ctx, kindSigningJobRunning, r.Key, s.Node); err != nil {
+					return err
+				}
 				return tx.DeleteRecord(ctx, kindSigningJobRunning, r.Key)
 			}
 			if err != nil {
@@ -256,7 +271,7 @@ func (s *Service) failInterruptedSigningJobs(ctx context.Context) error {
 				j.Status, j.StatusReason = JobFailed, interruptedReason
 				s.Logger.InfoContext(ctx, "failing signing job left in progress", "job", j.ARN())
 			}
-			return finishJob(ctx, tx, j)
+			return s.finishJob(ctx, tx, j)
 		})
 		if err != nil {
 			return fmt.Errorf("fail interrupted signing job %s: %w", r.Key, err)

@@ -51,6 +51,11 @@ type Service struct {
 	NewID func() string
 	// Logger receives the service's logs. If nil, slog.Default is used.
 	Logger *slog.Logger
+	// Node is this process among those serving the store (see
+	// lambdahost.Coordinator): a signing job is claimed by the node that
+	// runs it, and failed by another once that node is gone. If empty,
+	// a new node ID, which no other process has.
+	Node string
 
 	once sync.Once
 }
@@ -76,6 +81,9 @@ func (s *Service) init() {
 		if s.NewID == nil {
 			s.NewID = lambdahost.NewID
 		}
+		if s.Node == "" {
+			s.Node = lambdahost.NewNodeID()
+		}
 	})
 }
 
@@ -87,6 +95,13 @@ func (s *Service) newID() string { return s.NewID() }
 
 // Start fails the signing jobs a previous process left InProgress.
 func (s *Service) Start(ctx context.Context) error {
+	s.init()
+	return s.Sweep(ctx)
+}
+
+// Sweep fails the signing jobs left InProgress by a node that is gone.
+// Start runs it; serving nodes run it regularly.
+func (s *Service) Sweep(ctx context.Context) error {
 	s.init()
 	return s.failInterruptedSigningJobs(ctx)
 }

@@ -92,6 +92,7 @@ func (t *tx) CreateFunction(ctx context.Context, f *lambdahost.Function) error {
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("create function %s: %w", f.ID.ARN(), err)
 	}
+	t.change(f.ID)
 	tags, err := encodeTags(f.Tags)
 	if err != nil {
 		return fmt.Errorf("create function %s: %w", f.ID.ARN(), err)
@@ -116,6 +117,7 @@ func (t *tx) PutFunction(ctx context.Context, f *lambdahost.Function) error {
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("put function %s: %w", f.ID.ARN(), err)
 	}
+	t.change(f.ID)
 	tags, err := encodeTags(f.Tags)
 	if err != nil {
 		return fmt.Errorf("put function %s: %w", f.ID.ARN(), err)
@@ -139,6 +141,7 @@ func (t *tx) DeleteFunction(ctx context.Context, id lambdahost.FunctionID) error
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("delete function %s: %w", id.ARN(), err)
 	}
+	t.change(id)
 	res, err := t.exec(ctx, `
 		DELETE FROM functions WHERE account = ? AND region = ? AND name = ?`,
 		id.Account, id.Region, id.Name)

@@ -321,3 +321,7 @@ func benchVersion(id lambdahost.FunctionID, name string) *lambdahost.Version {
 		Status: lambdahost.Status{State: lambdahost.StateActive, LastUpdateStatus: lambdahost.UpdateSuccessful},
 	}
 }
+
+func TestLogStore(t *testing.T) {
+	storetest.RunLogs(t, func(t *testing.T) lambdahost.LogStore { return MustOpenStore(t) })
+}

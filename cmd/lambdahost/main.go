@@ -7,6 +7,7 @@
 //	lambdahost check [--data-dir DIR] [--master-key-file FILE] [--gc-grace 1h] [--repair]
 //	lambdahost signer export-key --profile-version-arn ARN --out key.pem [--data-dir DIR]
 //	lambdahost sign --key key.pem --in code.zip --out signed.zip
+//	lambdahost migrate --from DATA_DIR --to-database postgres://… --to-blob-store s3://BUCKET/PREFIX
 //	lambdahost version
 //
 // Every flag of these commands may also be set by an environment variable named
@@ -66,6 +67,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runCommand(ctx, "check", c.parseFlags, c.run, args[1:], stderr)
 	case "signer":
 		return runSigner(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		c := &migrateCmd{Stdout: stdout, Stderr: stderr, Getenv: getenv}
+		if err := c.parseFlags(args[1:]); err != nil {
+			if err == errHelp {
+				return 0
+			}
+			fmt.Fprintln(stderr, "lambdahost migrate:", err)
+			return 2
+		}
+		if err := c.run(ctx); err != nil {
+			fmt.Fprintln(stderr, "lambdahost migrate:", err)
+			return 1
+		}
+		return 0
 	case "sign":
 		return runSign(args[1:], stdout, stderr)
 	default:

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
@@ -25,12 +26,12 @@ import (
 	"github.com/lambdahost/lambdahost/invoke"
 	"github.com/lambdahost/lambdahost/invoke/bootstrap"
 	"github.com/lambdahost/lambdahost/kms"
+	"github.com/lambdahost/lambdahost/logs"
 	"github.com/lambdahost/lambdahost/oci"
 	fns3 "github.com/lambdahost/lambdahost/s3"
 	"github.com/lambdahost/lambdahost/sandbox"
 	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sigv4"
-	"github.com/lambdahost/lambdahost/sqlite"
 )
 
 var errHelp = errors.New("help requested")
@@ -58,6 +59,12 @@ type Main struct {
 	MemoryBudgetMB   int
 	AsyncRetryDelays []time.Duration
 	MasterKeyFile    string
+	LogStorageLimit  int64
+	LogSweepInterval time.Duration
+	// Backends: where metadata and code live (several nodes share them).
+	backendFlags
+	NodeTTL       time.Duration
+	SweepInterval time.Duration
 }
 
 // ParseFlags reads flags, with LAMBDAHOST_* environment variables as defaults.
@@ -87,6 +94,15 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&m.MemoryBudgetMB, "memory-budget", 0, "memory for all execution environments together, in MB (default: three quarters of the host's memory)")
 	retries := fs.String("async-retry-delays", env("async-retry-delays", "1m,2m"), "waits before each retry of a failed asynchronous invocation, comma-separated; their number is the number of retries (LAMBDAHOST_ASYNC_RETRY_DELAYS)")
 	fs.StringVar(&m.MasterKeyFile, "master-key-file", env("master-key-file", ""), "file of the 32-byte key that seals the secrets kept in the metadata (LAMBDAHOST_MASTER_KEY_FILE); created if missing; default: master.key in the data dir")
+	logLimit := fs.String("log-storage-limit", env("log-storage-limit", strconv.FormatInt(logs.DefaultAccountLimit, 10)), "bytes of CloudWatch Logs events kept per account; past it the oldest are deleted first (LAMBDAHOST_LOG_STORAGE_LIMIT)")
+	fs.DurationVar(&m.LogSweepInterval, "log-sweep-interval", 10*time.Minute, "how often log events past their group's retention are deleted")
+	fs.StringVar(&m.Database, "database", env("database", ""), "postgres://… URL of a PostgreSQL database that several nodes share (LAMBDAHOST_DATABASE); default: SQLite in the data dir")
+	fs.StringVar(&m.BlobStore, "blob-store", env("blob-store", ""), "s3://BUCKET/PREFIX where code blobs are kept, shared by several nodes (LAMBDAHOST_BLOB_STORE); default: the data dir")
+	fs.StringVar(&m.BlobS3Endpoint, "blob-s3-endpoint", env("blob-s3-endpoint", ""), "S3 endpoint of --blob-store (LAMBDAHOST_BLOB_S3_ENDPOINT); default: the AWS SDK configuration")
+	blobPathStyle := fs.String("blob-s3-path-style", env("blob-s3-path-style", "false"), "address the --blob-store bucket in the path (LAMBDAHOST_BLOB_S3_PATH_STYLE)")
+	fs.StringVar(&m.BlobS3Region, "blob-s3-region", env("blob-s3-region", ""), "region of --blob-store (LAMBDAHOST_BLOB_S3_REGION); default: the AWS SDK configuration")
+	nodeTTL := fs.String("node-ttl", env("node-ttl", control.DefaultNodeTTL.String()), "how long this node's registration lasts unrenewed: other nodes take over its work after that once it dies (LAMBDAHOST_NODE_TTL)")
+	sweepInterval := fs.String("sweep-interval", env("sweep-interval", defaultSweepInterval.String()), "how often this node looks for work of nodes that are gone (LAMBDAHOST_SWEEP_INTERVAL)")
 	fs.DurationVar(&m.GCInterval, "gc-interval", 10*time.Minute, "how often unreferenced code is deleted")
 	fs.DurationVar(&m.GCGrace, "gc-grace", time.Hour, "how old unreferenced code must be to be deleted")
 	if err := parseFlags(fs, args); err != nil {
@@ -116,6 +132,23 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("--s3-path-style: want true or false, got %q", *pathStyle)
 	}
 	m.S3PathStyle = ps
+	if m.BlobS3PathStyle, err = strconv.ParseBool(*blobPathStyle); err != nil {
+		return fmt.Errorf("--blob-s3-path-style: want true or false, got %q", *blobPathStyle)
+	}
+	if err := m.backendFlags.check(""); err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		name string
+		in   string
+		out  *time.Duration
+	}{{"node-ttl", *nodeTTL, &m.NodeTTL}, {"sweep-interval", *sweepInterval, &m.SweepInterval}} {
+		v, err := time.ParseDuration(d.in)
+		if err != nil || v < 100*time.Millisecond {
+			return fmt.Errorf("--%s: want a duration of at least 100ms, got %q", d.name, d.in)
+		}
+		*d.out = v
+	}
 	for _, h := range strings.Split(*insecure, ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			m.InsecureRegistry = append(m.InsecureRegistry, h)
@@ -126,6 +159,14 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("--code-storage-limit: want a positive number of bytes, got %q", *limit)
 	}
 	m.CodeStorageLimit = n
+	ln, err := strconv.ParseInt(*logLimit, 10, 64)
+	if err != nil || ln <= 0 {
+		return fmt.Errorf("--log-storage-limit: want a positive number of bytes, got %q", *logLimit)
+	}
+	m.LogStorageLimit = ln
+	if m.LogSweepInterval <= 0 {
+		return fmt.Errorf("--log-sweep-interval: want a positive duration, got %v", m.LogSweepInterval)
+	}
 	if m.DataDir == "" {
 		return errors.New("--data-dir: no default data directory (set HOME or XDG_DATA_HOME)")
 	}
@@ -173,16 +214,12 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	defer gcLock.Close()
-	store, err := sqlite.Open(ctx, filepath.Join(m.DataDir, "lambdahost.db"))
+	store, err := openStore(ctx, m.Database, m.DataDir, logger)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	blobs, err := disk.NewBlobStore(filepath.Join(m.DataDir, "code"))
-	if err != nil {
-		return err
-	}
-	urlKey, err := loadOrCreateKey(filepath.Join(m.DataDir, "url.key"))
+	blobs, err := openBlobs(ctx, m.backendFlags, m.DataDir, logger)
 	if err != nil {
 		return err
 	}
@@ -193,6 +230,15 @@ func (m *Main) Run(ctx context.Context) error {
 	masterKey, err := loadMasterKey(masterKeyFile)
 	if err != nil {
 		return err
+	}
+	// Before anything reads what the key seals.
+	if err := checkMasterKey(ctx, store, masterKey); err != nil {
+		return err
+	}
+	// Registered before the services claim work (svc.Start renews it).
+	node := lambdahost.NewNodeID()
+	if err := store.Heartbeat(ctx, node, m.NodeTTL); err != nil {
+		return fmt.Errorf("register node: %w", err)
 	}
 
 	s3src, err := fns3.New(ctx, fns3.Options{Endpoint: m.S3Endpoint, PathStyle: m.S3PathStyle, Region: m.S3Region, Logger: logger})
@@ -209,9 +255,28 @@ func (m *Main) Run(ctx context.Context) error {
 	signing := signer.New(store, blobs, masterKey)
 	signing.S3, signing.Objects = s3src, s3src
 	signing.Logger = logger
+	signing.Node = node
 	if err := signing.Start(ctx); err != nil {
 		return err
 	}
+
+	// CloudWatch Logs: functions' output is written by the Ingester, off
+	// the invoke path. It is closed after the executor (defers run last
+	// first), so that the lines of the last invocations are written.
+	logStore, ok := store.(lambdahost.LogStore)
+	if !ok {
+		return fmt.Errorf("the %T store does not keep CloudWatch Logs", store)
+	}
+	logService := logs.New(logStore)
+	logService.AccountLimit = m.LogStorageLimit
+	logService.Logger = logger.With(lambdahost.LogKeyComponent, "logs")
+	ingester := logs.NewIngester(logService)
+	ingester.Start()
+	defer func() {
+		if err := ingester.Close(); err != nil {
+			logger.Error("store the last function logs", lambdahost.LogKeyError, err)
+		}
+	}()
 
 	svc := control.New(store, blobs)
 	svc.Keys = keys
@@ -220,19 +285,33 @@ func (m *Main) Run(ctx context.Context) error {
 	svc.Logger = logger
 	svc.S3 = s3src
 	svc.Images = images
+	svc.Node, svc.NodeTTL = node, m.NodeTTL
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
 	defer svc.Close()
+	// After Start, which checked the master key that seals it.
+	urlKey, err := loadURLKey(ctx, store, m.Database != "", masterKey, m.DataDir)
+	if err != nil {
+		return err
+	}
 
 	executor, err := m.executor(ctx, svc, images, logger)
 	if err != nil {
 		return err
 	}
+	executor.Logs = ingester
+	executor.Concurrency = nodeLimiter{store: store, node: node}
 	executor.Start()
 	defer executor.Close()
 	svc.Collectors = append(svc.Collectors, executor)
 	svc.Deleted = executor.Retire
+	// The loops that follow other nodes end before the executor and the
+	// service close.
+	var loops sync.WaitGroup
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer func() { stopWatch(); loops.Wait() }()
+	loops.Go(func() { watchChanges(watchCtx, store, svc, executor, logger) })
 
 	verifier := &sigv4.Verifier{Service: "lambda", Lookup: func(key string) (sigv4.Credential, bool) {
 		c, ok := creds[key]
@@ -247,6 +326,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := svc.ReplayEvents(ctx, api.InvokeEvent); err != nil {
 		return err
 	}
+	// And those of other nodes that die while this one serves.
+	loops.Go(func() { sweep(watchCtx, m.SweepInterval, svc, signing, api.InvokeEvent, logger) })
 	// Every AWS service on the listener, picked by the service each
 	// request is signed for (see fnhttp.Router).
 	signerAPI := signer.NewServer(signing, verifier)
@@ -256,6 +337,9 @@ func (m *Main) Run(ctx context.Context) error {
 	router := fnhttp.NewRouter(api)
 	router.Register(signerAPI)
 	router.Register(kmsAPI)
+	logsAPI := logs.NewServer(logService, verifier)
+	logsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "logs")
+	router.Register(logsAPI)
 
 	ln, err := net.Listen("tcp", m.Listen)
 	if err != nil {
@@ -264,9 +348,11 @@ func (m *Main) Run(ctx context.Context) error {
 	addr := ln.Addr().String()
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// Live tails last up to three hours: a shutdown ends them.
+	srv.RegisterOnShutdown(logsAPI.CloseTails)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	logger.Info("listening", "address", addr, "data_dir", m.DataDir, "version", version)
+	logger.Info("listening", "address", addr, "data_dir", m.DataDir, "node", node, "version", version)
 	if err := lock.setListen(addr); err != nil {
 		_ = srv.Close()
 		return err
@@ -284,17 +370,26 @@ func (m *Main) Run(ctx context.Context) error {
 		defer close(gcDone)
 		m.collectGarbage(gcCtx, svc, gcLock, logger)
 	}()
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		sw := logs.NewSweeper(logService)
+		sw.Interval = m.LogSweepInterval
+		sw.Run(gcCtx)
+	}()
 
 	select {
 	case err := <-served:
 		stopGC()
 		<-gcDone
+		<-sweepDone
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: draining in-flight requests")
 	stopGC()
 	<-gcDone
+	<-sweepDone
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

@@ -175,6 +175,7 @@ func fullEvent(fn lambdahost.FunctionID, id string) *lambdahost.AsyncEvent {
 		RequestID: "req-" + id,
 		TraceID:   "Root=1-67890abc-" + id + ";Sampled=0",
 		Created:   created.Add(time.Duration(len(id)) * time.Second),
+		Node:      "node-" + id,
 	}
 }
 

@@ -87,6 +87,13 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.Store) {
 		{"concurrent-readers-and-writers", testConcurrentReadersWriters},
 		{"context-canceled-before-update", testContextCanceledBefore},
 		{"context-canceled-during-update", testContextCanceledDuring},
+		{"claim", one(testClaim)},
+		{"claim-left-by-dead-node", one(testClaimDeadNode)},
+		{"claim-events", one(testClaimEvents)},
+		{"claim-events-concurrently", one(testClaimEventsConcurrently)},
+		{"concurrency-counts", one(testConcurrency)},
+		{"code-lock", one(testCodeLock)},
+		{"watch", one(testWatch)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1541,7 +1548,18 @@ func testViewSnapshot(t *testing.T, s lambdahost.Store) {
 	}
 }
 
+// one runs a test of several Stores with one.
+func one(fn func(t *testing.T, ss []lambdahost.Store)) func(t *testing.T, s lambdahost.Store) {
+	return func(t *testing.T, s lambdahost.Store) { fn(t, []lambdahost.Store{s}) }
+}
+
 func testUpdateSerializable(t *testing.T, s lambdahost.Store) {
+	updateSerializable(t, []lambdahost.Store{s})
+}
+
+// updateSerializable has writers on each of ss race to change one revision.
+func updateSerializable(t *testing.T, ss []lambdahost.Store) {
+	s := ss[0]
 	id := fid(accountA, regionA, "fn")
 	v := fullVersion(id, lambdahost.VersionLatest)
 	v.RevisionID = "r0"
@@ -1557,7 +1575,7 @@ func testUpdateSerializable(t *testing.T, s lambdahost.Store) {
 		wg.Go(func() {
 			<-start
 			ctx := t.Context()
-			errs[i] = s.Update(ctx, func(tx lambdahost.Tx) error {
+			errs[i] = ss[i%len(ss)].Update(ctx, func(tx lambdahost.Tx) error {
 				v, err := tx.Version(ctx, id, lambdahost.VersionLatest)
 				if err != nil {
 					return err
@@ -1595,13 +1613,20 @@ func testUpdateSerializable(t *testing.T, s lambdahost.Store) {
 }
 
 func testUpdateNoLostUpdate(t *testing.T, s lambdahost.Store) {
+	updateNoLostUpdate(t, []lambdahost.Store{s})
+}
+
+// updateNoLostUpdate has writers on each of ss increment one counter.
+func updateNoLostUpdate(t *testing.T, ss []lambdahost.Store) {
+	s := ss[0]
 	id := fid(accountA, regionA, "counter")
 	mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.CreateFunction(t.Context(), newFunction(id)) })
 	const writers, increments = 10, 10
 	var wg sync.WaitGroup
-	for range writers {
+	for w := range writers {
 		wg.Go(func() {
 			ctx := t.Context()
+			s := ss[w%len(ss)]
 			for range increments {
 				err := s.Update(ctx, func(tx lambdahost.Tx) error {
 					f, err := tx.Function(ctx, id)

@@ -31,10 +31,11 @@ const waitFor = 2 * time.Minute
 // invocations the test queues and records what the runtime posts.
 type fakeAPI struct {
 	// Set by options, before the server starts:
-	connClose  bool // answer /next with Connection: close
-	nextStatus int  // if set, answer /next with this error status
-	postStatus int  // if set, answer the first post with this status
-	closeIdle  bool // close every connection as soon as it is idle
+	connClose  bool     // answer /next with Connection: close
+	nextStatus int      // if set, answer /next with this error status
+	postStatus int      // if set, answer the first post with this status
+	closeIdle  bool     // close every connection as soon as it is idle
+	env        []string // more variables for the runtime ("K=V")
 
 	srv       *httptest.Server
 	rejected  atomic.Bool
@@ -315,7 +316,7 @@ func start(t testing.TB, rt *bootstrap.Runtime, taskRoot, handler string, opts .
 	argv := hostArgv(t, rt)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = taskRoot
-	cmd.Env = append(append([]string{}, rt.Env...), lambdaEnv(api, taskRoot, handler)...)
+	cmd.Env = append(append(append([]string{}, rt.Env...), lambdaEnv(api, taskRoot, handler)...), api.env...)
 	return startCmd(t, api, cmd)
 }
 
@@ -499,6 +500,8 @@ var (
 	withCloseIdle       = func(a *fakeAPI) { a.closeIdle = true }
 	withNextStatus      = func(code int) apiOption { return func(a *fakeAPI) { a.nextStatus = code } }
 	withPostStatus      = func(code int) apiOption { return func(a *fakeAPI) { a.postStatus = code } }
+	// withEnv gives the runtime more environment variables.
+	withEnv = func(kv ...string) apiOption { return func(a *fakeAPI) { a.env = append(a.env, kv...) } }
 )
 
 // testConnection checks how a runtime client copes with the Runtime API's

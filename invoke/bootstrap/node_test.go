@@ -284,6 +284,25 @@ func TestNode(t *testing.T) {
 		p.outputMatches(regexp.MustCompile(`(?m)^` + ts + `\treq-logs\tINFO\thello log\n` + ts + `\treq-logs\tERROR\tbad 1\n` + ts + `\treq-logs\tWARN\tcareful$`))
 	})
 
+	t.Run("console-json", func(t *testing.T) {
+		p := start("index.logs", withEnv("AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=WARN"))
+		wantResponse(t, p.invoke(&invocation{ID: "req-json"}), `"ok"`)
+		const ts = `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`
+		// INFO is below the level: only the error and the warning.
+		p.outputMatches(regexp.MustCompile(`(?m)^\{"timestamp":"` + ts + `","level":"ERROR","requestId":"req-json","message":"bad 1"\}\n\{"timestamp":"` + ts + `","level":"WARN","requestId":"req-json","message":"careful"\}$`))
+		if strings.Contains(p.out.String(), "hello log") {
+			t.Errorf("an INFO line below AWS_LAMBDA_LOG_LEVEL=WARN was written:\n%s", p.out)
+		}
+	})
+
+	t.Run("json-handler-exception", func(t *testing.T) {
+		p := start("index.throws", withEnv("AWS_LAMBDA_LOG_FORMAT=JSON"))
+		if got := p.invoke(&invocation{ID: "req-jthrow", Payload: `{"n":3}`}); got.Kind != "error" {
+			t.Fatalf("got %s, want an error", got)
+		}
+		p.outputMatches(regexp.MustCompile(`(?m)^\{"timestamp":"[^"]+","level":"ERROR","requestId":"req-jthrow","message":"Error: boom 3\\n.*","errorType":"Error","errorMessage":"boom 3","stackTrace":\["Error: boom 3",.*\]\}$`))
+	})
+
 	t.Run("console-during-init", func(t *testing.T) {
 		p := start("logsinit.handler")
 		wantResponse(t, p.invoke(&invocation{}), `"ok"`)

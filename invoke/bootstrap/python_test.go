@@ -269,6 +269,23 @@ func testPython(t *testing.T, runtime string, start func(handler string, opts ..
 		p.outputMatches(regexp.MustCompile(`(?m)^\[ERROR\]\t.*\treq-logs\tcaught\nTraceback \(most recent call last\):\n(.*\n)*ZeroDivisionError: division by zero\n\[INFO\]\t.*\tafter the traceback$`))
 	})
 
+	t.Run("json-logs", func(t *testing.T) {
+		p := start("app.prints", withEnv("AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=INFO"))
+		wantResponse(t, p.invoke(&invocation{ID: "req-json"}), `"ok"`)
+		// print stays plain text; logging writes one JSON object a record.
+		p.outputHas("hello from print\n")
+		p.outputMatches(regexp.MustCompile(`(?m)^\{"timestamp": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", "level": "INFO", "message": "hello from logging", "logger": "root", "requestId": "req-json", "location": "[^"]*app\.py:prints:\d+"\}$`))
+		p.outputMatches(regexp.MustCompile(`(?m)^\{"timestamp": "[^"]+", "level": "ERROR", "message": "caught", "logger": "root", "errorType": "ZeroDivisionError", "errorMessage": "division by zero", "stackTrace": \[.*\], "requestId": "req-json", .*\}$`))
+	})
+
+	t.Run("json-handler-exception", func(t *testing.T) {
+		p := start("app.fail", withEnv("AWS_LAMBDA_LOG_FORMAT=JSON"))
+		if got := p.invoke(&invocation{ID: "req-jfail", Payload: `{"n":1}`}); got.Kind != "error" {
+			t.Fatalf("got %s, want an error", got)
+		}
+		p.outputMatches(regexp.MustCompile(`(?m)^\{"timestamp": "[^"]+", "level": "ERROR", "message": "boom 1", "errorType": "ValueError", "errorMessage": "boom 1", "stackTrace": \[.*\], "requestId": "req-jfail"\}$`))
+	})
+
 	t.Run("logging-imported-at-init", func(t *testing.T) {
 		p := start("logged.handler")
 		wantResponse(t, p.invoke(&invocation{ID: "req-logged"}), `"ok"`)

@@ -8,11 +8,15 @@
 // polls for, which the test creates to let it finish). That works where
 // the function runs as a plain process on the host, as in the invoke
 // package's tests.
+//
+// A function URL's event (payload format 2.0) is answered as an HTTP app:
+// see url.go.
 package main
 
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -64,7 +68,14 @@ type reply struct {
 
 var hold [][]byte
 
-func handle(ctx context.Context, ev event) (any, error) {
+func handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	if isURLEvent(raw) {
+		return serveURL(raw)
+	}
+	var ev event
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, err
+	}
 	if ev.Chunks > 0 {
 		pr, pw := io.Pipe()
 		go func() {
