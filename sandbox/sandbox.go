@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -89,6 +91,10 @@ type Options struct {
 	// Launch, for a few megabytes of memory per spare. If zero, one is
 	// kept; if negative, none. Close stops them.
 	Prestart int
+	// OutputDelay bounds how long an ended environment's output may stay
+	// open, held by a process that escaped its process group in
+	// ModeProcess. If zero, DefaultOutputDelay is used.
+	OutputDelay time.Duration
 	// Logger receives the launcher's decisions and clean-up failures. If
 	// nil, slog.Default is used.
 	Logger *slog.Logger
@@ -103,6 +109,8 @@ type Launcher struct {
 	uid, gid uint32
 	maxProcs int
 	cgroups  *cgroups // nil without a usable memory cgroup
+	// outputDelay is Options.OutputDelay or its default.
+	outputDelay time.Duration
 
 	// base are the mounts of every environment without RootFS: the host's
 	// system directories and the function user's passwd and group.
@@ -130,6 +138,8 @@ func New(opts Options) (*Launcher, error) {
 		gid:      opts.HostGID,
 		maxProcs: opts.MaxProcs,
 		asRoot:   os.Geteuid() == 0,
+
+		outputDelay: cmp.Or(opts.OutputDelay, DefaultOutputDelay),
 	}
 	if l.log == nil {
 		l.log = slog.Default()

@@ -55,6 +55,7 @@ type Main struct {
 	InsecureRegistry []string
 	Sandbox          string
 	IdleTimeout      time.Duration
+	InitTimeout      time.Duration
 	MemoryBudgetMB   int
 	AsyncRetryDelays []time.Duration
 	MasterKeyFile    string
@@ -89,6 +90,7 @@ func (m *Main) ParseFlags(args []string) error {
 	insecure := fs.String("insecure-registry", env("insecure-registry", ""), "comma-separated registries (host[:port]) that may be reached over plain HTTP besides loopback ones (LAMBDAHOST_INSECURE_REGISTRY)")
 	fs.StringVar(&m.Sandbox, "sandbox", env("sandbox", "auto"), "how functions are isolated: namespaces (user, pid, mount, network... namespaces and cgroups), process (plain processes: no isolation), or auto: namespaces where the kernel allows them (LAMBDAHOST_SANDBOX)")
 	fs.DurationVar(&m.IdleTimeout, "idle-timeout", invoke.DefaultIdleTimeout, "how long an idle execution environment is kept warm")
+	fs.DurationVar(&m.InitTimeout, "init-timeout", invoke.DefaultInitTimeout, "how long a new execution environment's runtime may take to start (Lambda's is 10s)")
 	fs.IntVar(&m.MemoryBudgetMB, "memory-budget", 0, "memory for all execution environments together, in MB (default: three quarters of the host's memory)")
 	retries := fs.String("async-retry-delays", env("async-retry-delays", "1m,2m"), "waits before each retry of a failed asynchronous invocation, comma-separated; their number is the number of retries (LAMBDAHOST_ASYNC_RETRY_DELAYS)")
 	fs.StringVar(&m.MasterKeyFile, "master-key-file", env("master-key-file", ""), "file of the 32-byte key that seals the secrets kept in the metadata (LAMBDAHOST_MASTER_KEY_FILE); created if missing; default: master.key in the data dir")
@@ -442,6 +444,7 @@ func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.S
 		},
 		Dir:            filepath.Join(m.DataDir, "exec"),
 		IdleTimeout:    m.IdleTimeout,
+		InitTimeout:    m.InitTimeout,
 		MemoryBudgetMB: m.MemoryBudgetMB,
 		RetryDelays:    m.AsyncRetryDelays,
 		Foreign:        foreignArchitectures(),
