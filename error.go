@@ -64,6 +64,13 @@ const (
 	// ResourceNotFoundException, AccessDeniedException, TooManyRequestsException).
 	ConflictException             ErrorType = "ConflictException"
 	InternalServiceErrorException ErrorType = "InternalServiceErrorException"
+	// CloudWatch Logs' errors besides the shared ones, answered in JSON
+	// 1.1 with 400.
+	InvalidParameterException      ErrorType = "InvalidParameterException"
+	ResourceAlreadyExistsException ErrorType = "ResourceAlreadyExistsException"
+	LimitExceededException         ErrorType = "LimitExceededException"
+	InvalidOperationException      ErrorType = "InvalidOperationException"
+	ServiceUnavailableException    ErrorType = "ServiceUnavailableException"
 )
 
 // statusByType is the one table of HTTP statuses, as the Lambda API
@@ -109,6 +116,11 @@ var statusByType = map[ErrorType]int{
 	UnsupportedOperationException:      http.StatusBadRequest,
 	ConflictException:                  http.StatusConflict,
 	InternalServiceErrorException:      http.StatusInternalServerError,
+	InvalidParameterException:          http.StatusBadRequest,
+	ResourceAlreadyExistsException:     http.StatusBadRequest,
+	LimitExceededException:             http.StatusBadRequest,
+	InvalidOperationException:          http.StatusBadRequest,
+	ServiceUnavailableException:        http.StatusServiceUnavailable,
 }
 
 // Status returns the HTTP status AWS sends with errors of type t,

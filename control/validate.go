@@ -187,9 +187,6 @@ func validateConfig(in *ConfigInput, packageType string) error {
 	if in.DeadLetterTarget != nil && *in.DeadLetterTarget != "" && !strings.HasPrefix(*in.DeadLetterTarget, "arn:") {
 		return invalidf("Invalid dead letter queue ARN: ARNs must start with 'arn:': %s", *in.DeadLetterTarget)
 	}
-	if in.Logging != nil && in.Logging.LogFormat != "JSON" && (in.Logging.ApplicationLogLevel != "" || in.Logging.SystemLogLevel != "") {
-		return invalidf("To set ApplicationLogLevel or SystemLogLevel, you must set LogFormat to JSON.")
-	}
 	if in.SnapStartApplyOn != nil && *in.SnapStartApplyOn == "PublishedVersions" && in.Runtime != nil && !strings.HasPrefix(*in.Runtime, "java") && !strings.HasPrefix(*in.Runtime, "python") && !strings.HasPrefix(*in.Runtime, "dotnet") {
 		return invalidf("%s is not supported for SnapStart enabled functions.", *in.Runtime)
 	}
@@ -238,6 +235,24 @@ var (
 
 // checkDescription adds the model's Description constraint to v, for every
 // operation that takes a Description.
+// checkLogLevels refuses log levels for a function whose log format,
+// once in is applied to a configuration of format current ("" for a new
+// function), is Text: only the JSON format filters by level.
+func checkLogLevels(in *ConfigInput, current string) error {
+	l := in.Logging
+	if l == nil || l.ApplicationLogLevel == "" && l.SystemLogLevel == "" {
+		return nil
+	}
+	format := l.LogFormat
+	if format == "" {
+		format = current
+	}
+	if format != "JSON" {
+		return invalidf("LogLevel is not supported when LogFormat is set to \"Text\". Remove LogLevel from your request or change the LogFormat to \"Json\" and try again.")
+	}
+	return nil
+}
+
 func checkDescription(v *lambdahost.Validation, d *string) {
 	if d != nil && len(*d) > 256 {
 		v.Add("description", lambdahost.Quote(*d), "Member must have length less than or equal to 256")

@@ -289,7 +289,8 @@ func (x *Executor) start(ctx context.Context, p *pool, t Target) (_ *env, err er
 			x.endSession(sess)
 		}
 	}()
-	spec, err := x.spec(ctx, t, sess)
+	dest := x.logDestOf(t)
+	spec, err := x.spec(ctx, t, sess, dest)
 	if err != nil {
 		return nil, err
 	}
@@ -303,10 +304,7 @@ func (x *Executor) start(ctx context.Context, p *pool, t Target) (_ *env, err er
 		next: make(chan *call), ready: make(chan struct{}), initFailed: make(chan struct{}),
 		out: r, outDone: make(chan struct{}), started: time.Now(),
 		logger: x.Logger.With(lambdahost.LogKeyFunction, t.Function.ARN(), "env", spec.ID),
-	}
-	if x.FunctionLog != nil {
-		fn := t.Function
-		e.logLines = func(line []byte) { x.FunctionLog(fn, line) }
+		log:    dest,
 	}
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), x.InitTimeout)
 	defer cancel()
@@ -318,6 +316,22 @@ func (x *Executor) start(ctx context.Context, p *pool, t Target) (_ *env, err er
 		return nil, lambdahost.Errorf(lambdahost.ServiceException, "The execution environment could not be started.")
 	}
 	e.proc = proc
+	if t.Version.Code.PackageType != lambdahost.PackageImage {
+		// Once per environment, before its first START; not in the tail.
+		version, arn := runtimeVersion(t.Function.Region, t.Version.Config.Runtime)
+		dest.write(nil, platform{
+			text: fmt.Sprintf("INIT_START Runtime Version: %s\tRuntime Version ARN: %s\n", version, arn),
+			kind: "platform.initStart", level: "INFO",
+			record: struct {
+				InitializationType string `json:"initializationType"`
+				Phase              string `json:"phase"`
+				RuntimeVersion     string `json:"runtimeVersion"`
+				RuntimeVersionARN  string `json:"runtimeVersionArn"`
+				FunctionName       string `json:"functionName"`
+				FunctionVersion    string `json:"functionVersion"`
+			}{"on-demand", "init", version, arn, t.Function.Name, t.ExecutedVersion},
+		})
+	}
 	go e.readOutput()
 	go func() {
 		// The launcher may copy the output into w itself rather than give
@@ -362,14 +376,14 @@ func (x *Executor) endSession(sess *lambdahost.Session) {
 
 // spec builds the launch of an environment for t, with the credentials of
 // sess if not nil.
-func (x *Executor) spec(ctx context.Context, t Target, sess *lambdahost.Session) (*lambdahost.LaunchSpec, error) {
+func (x *Executor) spec(ctx context.Context, t Target, sess *lambdahost.Session, dest *logDest) (*lambdahost.LaunchSpec, error) {
 	v := t.Version
 	spec := &lambdahost.LaunchSpec{ID: newEnvID(), MemoryMB: memoryOf(v), TmpMB: tmpOf(v), Dir: "/var/task"}
 	arch := "x86_64"
 	if len(v.Config.Architectures) > 0 {
 		arch = v.Config.Architectures[0]
 	}
-	lambdaEnv := x.lambdaEnv(t, sess)
+	lambdaEnv := x.lambdaEnv(t, sess, dest)
 	if v.Code.PackageType == lambdahost.PackageImage {
 		if err := x.checkArch(arch); err != nil {
 			return nil, err
@@ -481,13 +495,9 @@ func (x *Executor) functionEnv() []string {
 
 // lambdaEnv is the environment Lambda gives every function, with the
 // credentials of sess if not nil.
-func (x *Executor) lambdaEnv(t Target, sess *lambdahost.Session) []string {
+func (x *Executor) lambdaEnv(t Target, sess *lambdahost.Session, dest *logDest) []string {
 	v := t.Version
-	group := "/aws/lambda/" + t.Function.Name
-	if v.Config.Logging.LogGroup != "" {
-		group = v.Config.Logging.LogGroup
-	}
-	stream := time.Now().UTC().Format("2006/01/02") + "/[" + t.ExecutedVersion + "]" + newEnvID() + newEnvID()
+	group, stream := dest.group.Name, dest.stream
 	env := []string{
 		"AWS_LAMBDA_FUNCTION_NAME=" + t.Function.Name,
 		"AWS_LAMBDA_FUNCTION_VERSION=" + t.ExecutedVersion,
@@ -507,6 +517,10 @@ func (x *Executor) lambdaEnv(t Target, sess *lambdahost.Session) []string {
 			"AWS_SECRET_ACCESS_KEY="+sess.SecretAccessKey,
 			"AWS_SESSION_TOKEN="+sess.SessionToken,
 		)
+	}
+	if dest.json() {
+		// The runtime clients write structured logs at this level.
+		env = append(env, "AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL="+v.Config.Logging.ApplicationLogLevel)
 	}
 	return env
 }

@@ -21,9 +21,9 @@ import (
 
 var _ lambdahost.Process = (*Process)(nil)
 
-// outputDelay bounds how long an ended environment's output may stay open,
-// held by a process that escaped its process group in ModeProcess.
-const outputDelay = 2 * time.Second
+// DefaultOutputDelay bounds how long an ended environment's output may stay
+// open, held by a process that escaped its process group in ModeProcess.
+const DefaultOutputDelay = 2 * time.Second
 
 // devNull is the standard input of every environment.
 var devNull = sync.OnceValues(func() (*os.File, error) {
@@ -60,6 +60,7 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		listener: listener,
 		tmpDir:   tmpDir,
 		log:      l.log,
+		outDelay: l.outputDelay,
 		outDone:  make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -486,6 +487,7 @@ type Process struct {
 	tmpDir   string
 	log      *slog.Logger
 	outR     *os.File
+	outDelay time.Duration // Launcher.outputDelay
 	outDone  chan struct{}
 	done     chan struct{}
 
@@ -600,7 +602,7 @@ func (p *Process) wait() {
 
 	select {
 	case <-p.outDone:
-	case <-time.After(outputDelay):
+	case <-time.After(p.outDelay):
 		p.outR.Close()
 		<-p.outDone
 	}

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -105,6 +106,10 @@ type Options struct {
 	// a loopback or unspecified address stands for the host's loopback,
 	// reached at HostName.
 	Endpoints []netip.AddrPort
+	// OutputDelay bounds how long an ended environment's output may stay
+	// open, held by a process that escaped its process group in
+	// ModeProcess. If zero, DefaultOutputDelay is used.
+	OutputDelay time.Duration
 	// Logger receives the launcher's decisions and clean-up failures. If
 	// nil, slog.Default is used.
 	Logger *slog.Logger
@@ -121,6 +126,8 @@ type Launcher struct {
 	cgroups  *cgroups // nil without a usable memory cgroup
 	// net is the network of ModeNamespaces environments.
 	net *netConfig
+	// outputDelay is Options.OutputDelay or its default.
+	outputDelay time.Duration
 
 	// base are the mounts of every environment without RootFS: the host's
 	// system directories and the function user's passwd and group.
@@ -148,6 +155,8 @@ func New(opts Options) (*Launcher, error) {
 		gid:      opts.HostGID,
 		maxProcs: opts.MaxProcs,
 		asRoot:   os.Geteuid() == 0,
+
+		outputDelay: cmp.Or(opts.OutputDelay, DefaultOutputDelay),
 	}
 	if l.log == nil {
 		l.log = slog.Default()

@@ -28,6 +28,7 @@ import (
 	"github.com/lambdahost/lambdahost/invoke"
 	"github.com/lambdahost/lambdahost/invoke/bootstrap"
 	"github.com/lambdahost/lambdahost/kms"
+	"github.com/lambdahost/lambdahost/logs"
 	"github.com/lambdahost/lambdahost/oci"
 	fns3 "github.com/lambdahost/lambdahost/s3"
 	"github.com/lambdahost/lambdahost/sandbox"
@@ -57,6 +58,7 @@ type Main struct {
 	InsecureRegistry []string
 	Sandbox          string
 	IdleTimeout      time.Duration
+	InitTimeout      time.Duration
 	MemoryBudgetMB   int
 	AsyncRetryDelays []time.Duration
 	MasterKeyFile    string
@@ -68,6 +70,9 @@ type Main struct {
 
 	runtime     runtimeFlags
 	functionEnv listFlag
+
+	LogStorageLimit  int64
+	LogSweepInterval time.Duration
 	// Backends: where metadata and code live (several nodes share them).
 	backendFlags
 	NodeTTL       time.Duration
@@ -97,6 +102,7 @@ func (m *Main) ParseFlags(args []string) error {
 	insecure := fs.String("insecure-registry", env("insecure-registry", ""), "comma-separated registries (host[:port]) that may be reached over plain HTTP besides loopback ones (LAMBDAHOST_INSECURE_REGISTRY)")
 	fs.StringVar(&m.Sandbox, "sandbox", env("sandbox", "auto"), "how functions are isolated: namespaces (user, pid, mount, network... namespaces and cgroups), process (plain processes: no isolation), or auto: namespaces where the kernel allows them (LAMBDAHOST_SANDBOX)")
 	fs.DurationVar(&m.IdleTimeout, "idle-timeout", invoke.DefaultIdleTimeout, "how long an idle execution environment is kept warm")
+	fs.DurationVar(&m.InitTimeout, "init-timeout", invoke.DefaultInitTimeout, "how long a new execution environment's runtime may take to start (Lambda's is 10s)")
 	fs.IntVar(&m.MemoryBudgetMB, "memory-budget", 0, "memory for all execution environments together, in MB (default: three quarters of the host's memory)")
 	retries := fs.String("async-retry-delays", env("async-retry-delays", "1m,2m"), "waits before each retry of a failed asynchronous invocation, comma-separated; their number is the number of retries (LAMBDAHOST_ASYNC_RETRY_DELAYS)")
 	fs.StringVar(&m.MasterKeyFile, "master-key-file", env("master-key-file", ""), "file of the 32-byte key that seals the secrets kept in the metadata (LAMBDAHOST_MASTER_KEY_FILE); created if missing; default: master.key in the data dir")
@@ -104,6 +110,8 @@ func (m *Main) ParseFlags(args []string) error {
 	m.functionEnv = listDefault(env("function-env", ""))
 	fs.Var(&m.functionEnv, "function-env", "NAME=VALUE added to every function's environment, below the function's own variables; repeatable (LAMBDAHOST_FUNCTION_ENV, comma-separated)")
 	m.runtime.register(fs, env, m.Getenv)
+	logLimit := fs.String("log-storage-limit", env("log-storage-limit", strconv.FormatInt(logs.DefaultAccountLimit, 10)), "bytes of CloudWatch Logs events kept per account; past it the oldest are deleted first (LAMBDAHOST_LOG_STORAGE_LIMIT)")
+	fs.DurationVar(&m.LogSweepInterval, "log-sweep-interval", 10*time.Minute, "how often log events past their group's retention are deleted")
 	fs.StringVar(&m.Database, "database", env("database", ""), "postgres://… URL of a PostgreSQL database that several nodes share (LAMBDAHOST_DATABASE); default: SQLite in the data dir")
 	fs.StringVar(&m.BlobStore, "blob-store", env("blob-store", ""), "s3://BUCKET/PREFIX where code blobs are kept, shared by several nodes (LAMBDAHOST_BLOB_STORE); default: the data dir")
 	fs.StringVar(&m.BlobS3Endpoint, "blob-s3-endpoint", env("blob-s3-endpoint", ""), "S3 endpoint of --blob-store (LAMBDAHOST_BLOB_S3_ENDPOINT); default: the AWS SDK configuration")
@@ -186,6 +194,14 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("--code-storage-limit: want a positive number of bytes, got %q", *limit)
 	}
 	m.CodeStorageLimit = n
+	ln, err := strconv.ParseInt(*logLimit, 10, 64)
+	if err != nil || ln <= 0 {
+		return fmt.Errorf("--log-storage-limit: want a positive number of bytes, got %q", *logLimit)
+	}
+	m.LogStorageLimit = ln
+	if m.LogSweepInterval <= 0 {
+		return fmt.Errorf("--log-sweep-interval: want a positive duration, got %v", m.LogSweepInterval)
+	}
 	if m.DataDir == "" {
 		return errors.New("--data-dir: no default data directory (set HOME or XDG_DATA_HOME)")
 	}
@@ -304,6 +320,24 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
+	// CloudWatch Logs: functions' output is written by the Ingester, off
+	// the invoke path. It is closed after the executor (defers run last
+	// first), so that the lines of the last invocations are written.
+	logStore, ok := store.(lambdahost.LogStore)
+	if !ok {
+		return fmt.Errorf("the %T store does not keep CloudWatch Logs", store)
+	}
+	logService := logs.New(logStore)
+	logService.AccountLimit = m.LogStorageLimit
+	logService.Logger = logger.With(lambdahost.LogKeyComponent, "logs")
+	ingester := logs.NewIngester(logService)
+	ingester.Start()
+	defer func() {
+		if err := ingester.Close(); err != nil {
+			logger.Error("store the last function logs", lambdahost.LogKeyError, err)
+		}
+	}()
+
 	svc := control.New(store, blobs)
 	svc.Keys = keys
 	svc.Publishers = signing
@@ -326,6 +360,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	executor.Logs = ingester
 	executor.Concurrency = nodeLimiter{store: store, node: node}
 	executor.Start()
 	defer executor.Close()
@@ -375,9 +410,14 @@ func (m *Main) Run(ctx context.Context) error {
 	router.Register(signerAPI)
 	router.Register(kmsAPI)
 	router.Register(stsAPI)
+	logsAPI := logs.NewServer(logService, verifier)
+	logsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "logs")
+	router.Register(logsAPI)
 
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// Live tails last up to three hours: a shutdown ends them.
+	srv.RegisterOnShutdown(logsAPI.CloseTails)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("listening", "address", addr, "data_dir", m.DataDir, "node", node, "version", version)
@@ -398,17 +438,26 @@ func (m *Main) Run(ctx context.Context) error {
 		defer close(gcDone)
 		m.collectGarbage(gcCtx, svc, gcLock, sessions, logger)
 	}()
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		sw := logs.NewSweeper(logService)
+		sw.Interval = m.LogSweepInterval
+		sw.Run(gcCtx)
+	}()
 
 	select {
 	case err := <-served:
 		stopGC()
 		<-gcDone
+		<-sweepDone
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: draining in-flight requests")
 	stopGC()
 	<-gcDone
+	<-sweepDone
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -502,6 +551,7 @@ func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.S
 		},
 		Dir:            filepath.Join(m.DataDir, "exec"),
 		IdleTimeout:    m.IdleTimeout,
+		InitTimeout:    m.InitTimeout,
 		MemoryBudgetMB: m.MemoryBudgetMB,
 		RetryDelays:    m.AsyncRetryDelays,
 		Foreign:        foreignArchitectures(),

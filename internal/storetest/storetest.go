@@ -1520,8 +1520,8 @@ func testViewSnapshot(t *testing.T, s lambdahost.Store) {
 			if err != nil {
 				return fmt.Errorf("concurrent Update: %w", err)
 			}
-		case <-time.After(30 * time.Second):
-			return errors.New("an open View blocked Update for 30s")
+		case <-time.After(2 * time.Minute):
+			return errors.New("an open View blocked Update for 2 minutes")
 		}
 		v, err = tx.Version(ctx, id, lambdahost.VersionLatest)
 		if err != nil {

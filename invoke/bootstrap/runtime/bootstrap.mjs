@@ -246,10 +246,37 @@ let requestId;
 
 const LEVELS = { TRACE: 1, DEBUG: 2, INFO: 3, WARN: 4, ERROR: 5, FATAL: 6 };
 
+// AWS_LAMBDA_LOG_FORMAT=JSON (the function's LoggingConfig) makes console
+// output structured: one JSON object per call, as Lambda's Node.js
+// runtime writes it.
+const JSON_LOGS = String(process.env.AWS_LAMBDA_LOG_FORMAT || '').toUpperCase() === 'JSON';
+
+function jsonRecord(level, args) {
+  const rec = { timestamp: new Date().toISOString(), level };
+  if (requestId !== undefined) rec.requestId = requestId;
+  rec.message = util.format(...args);
+  const err = args.find((a) => a instanceof Error);
+  if (err) {
+    rec.errorType = err.name;
+    rec.errorMessage = err.message;
+    rec.stackTrace = typeof err.stack === 'string' ? err.stack.split('\n') : [];
+  }
+  try {
+    return JSON.stringify(rec);
+  } catch {
+    return JSON.stringify({ timestamp: rec.timestamp, level, message: String(rec.message) });
+  }
+}
+
 function patchConsole() {
   const min = LEVELS[String(process.env.AWS_LAMBDA_LOG_LEVEL || '').toUpperCase()] || LEVELS.TRACE;
   const logger = (level) => {
     if (LEVELS[level] < min) return () => {};
+    if (JSON_LOGS) {
+      return (...args) => {
+        process.stdout.write(`${jsonRecord(level, args)}\n`);
+      };
+    }
     return (...args) => {
       process.stdout.write(`${new Date().toISOString()}\t${requestId}\t${level}\t${util.format(...args)}\n`);
     };
@@ -266,6 +293,10 @@ function patchConsole() {
 // logError writes "<label> \t{json}" at ERROR level, as Lambda logs failed
 // invocations ("Invoke Error") and crashes ("Uncaught Exception").
 function logError(label, err) {
+  if (JSON_LOGS && err instanceof Error) {
+    console.error(err);
+    return;
+  }
   let text;
   try {
     text = JSON.stringify(err, (_k, v) => {
