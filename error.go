@@ -30,13 +30,16 @@ const (
 	UnrecognizedClientException        ErrorType = "UnrecognizedClientException"
 	MissingAuthenticationToken         ErrorType = "MissingAuthenticationTokenException"
 	IncompleteSignatureException       ErrorType = "IncompleteSignatureException"
-	AccessDeniedException              ErrorType = "AccessDeniedException"
-	UnknownOperationException          ErrorType = "UnknownOperationException"
-	ServiceException                   ErrorType = "ServiceException"
-	RequestTooLargeException           ErrorType = "RequestTooLargeException"
-	InvalidRuntimeException            ErrorType = "InvalidRuntimeException"
-	InvalidZipFileException            ErrorType = "InvalidZipFileException"
-	ResourceNotReadyException          ErrorType = "ResourceNotReadyException"
+	// ExpiredTokenException refuses temporary credentials past their
+	// expiry (403, as AWS's front door answers it).
+	ExpiredTokenException     ErrorType = "ExpiredTokenException"
+	AccessDeniedException     ErrorType = "AccessDeniedException"
+	UnknownOperationException ErrorType = "UnknownOperationException"
+	ServiceException          ErrorType = "ServiceException"
+	RequestTooLargeException  ErrorType = "RequestTooLargeException"
+	InvalidRuntimeException   ErrorType = "InvalidRuntimeException"
+	InvalidZipFileException   ErrorType = "InvalidZipFileException"
+	ResourceNotReadyException ErrorType = "ResourceNotReadyException"
 	// PolicyLengthExceededException refuses an AddPermission that would
 	// make a resource-based policy larger than AWS's 20480 bytes.
 	PolicyLengthExceededException ErrorType = "PolicyLengthExceededException"
@@ -90,6 +93,7 @@ var statusByType = map[ErrorType]int{
 	UnrecognizedClientException:        http.StatusForbidden,
 	MissingAuthenticationToken:         http.StatusForbidden,
 	IncompleteSignatureException:       http.StatusForbidden,
+	ExpiredTokenException:              http.StatusForbidden,
 	AccessDeniedException:              http.StatusForbidden,
 	UnknownOperationException:          http.StatusNotFound,
 	ServiceException:                   http.StatusInternalServerError,
@@ -184,8 +188,8 @@ func Internal(op string, err error) error {
 // resource, which no resource-based policy lets it use.
 func AccessDenied(c Caller, resource string) *Error {
 	return Errorf(AccessDeniedException,
-		"User: arn:aws:iam::%s:user/%s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
-		c.Account, c.AccessKey, resource)
+		"User: %s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
+		c.PrincipalARN(), resource)
 }
 
 // Sentinels that adapters wrap; control/ turns them into API errors.

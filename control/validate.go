@@ -43,6 +43,10 @@ type ConfigInput struct {
 // validation message lists them (recorded responses).
 var supportedRuntimes = []string{"nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x", "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8", "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2"}
 
+// Runtimes returns every runtime CreateFunction and
+// UpdateFunctionConfiguration accept, whether or not this host can run it.
+func Runtimes() []string { return append(slices.Clone(supportedRuntimes), "ruby4.0") }
+
 // Runtimes the model knows that AWS no longer accepts for create or update.
 var deprecatedRuntimes = []string{"nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "java8", "python2.7", "python3.6", "python3.7", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "nodejs4.3-edge", "go1.x", "ruby2.5", "ruby2.7", "provided"}
 

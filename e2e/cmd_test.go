@@ -49,8 +49,9 @@ func TestCommandLine(t *testing.T) {
 		if code != 0 {
 			t.Errorf("lambdahost version: exit status %d, stderr %q", code, stderr)
 		}
-		if !regexp.MustCompile(`^lambdahost \S+\n$`).MatchString(stdout) {
-			t.Errorf("lambdahost version printed %q, want \"lambdahost VERSION\\n\"", stdout)
+		// The version, then the function network serve would give.
+		if !regexp.MustCompile(`^lambdahost \S+\nfunction network: (host|internet|none) \([^\n]*\n$`).MatchString(stdout) {
+			t.Errorf("lambdahost version printed %q, want \"lambdahost VERSION\\nfunction network: MODE (...)\\n\"", stdout)
 		}
 	})
 	t.Run("public-listen-without-credentials", func(t *testing.T) {

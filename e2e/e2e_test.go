@@ -91,6 +91,8 @@
 //	    a node started later catches up             TestClusterLateNode            cli boto3 sdk
 //	    reserved concurrency across nodes           TestClusterReservedConcurrency boto3 sdk
 //	    another master key refuses to serve         TestClusterWrongMasterKey      bin sdk
+//	    an environment's session on every node,
+//	    until its node is killed                    TestClusterSessions            sdk (inside: boto3)
 //	    migrate a populated SQLite data dir         TestMigrate                    bin cli boto3 sdk
 //	31  AddPermission, GetPolicy, RemovePermission  TestPermissions                cli boto3 sdk
 //	    B invokes A's function only while granted   TestCrossAccountPermissions    cli boto3 sdk
@@ -98,6 +100,11 @@
 //	    URL traffic: queries, cookies, bodies, auth TestFunctionURLTraffic         sdk curl net/http
 //	    RESPONSE_STREAM URLs stream as written      TestFunctionURLStreaming       sdk curl net/http
 //	    URLs in Chromium: CORS, cookies, streaming  TestFunctionURLBrowser         sdk chromium
+//	33  functions reach the world (pasta, SDKs):
+//	    API and host loopback from inside           TestFunctionNetworkHost        sdk (inside: boto3, sdk)
+//	    @aws-sdk in a Node.js ES module             TestFunctionNodeSDK            sdk (inside: @aws-sdk)
+//	    --function-network none and internet        TestFunctionNetworkModes       sdk (inside: boto3, sdk)
+//	    copied credentials: role, account, end      TestFunctionCredentials        sdk boto3 (inside: boto3)
 package e2e
 
 import (

@@ -33,7 +33,8 @@ type testFunction struct {
 	name    string
 	runtime string
 	handler string
-	// lang is "python", "node" (testdata/functions/<lang>) or "go".
+	// lang is "python", "node", "pycaller" (testdata/functions/<lang>),
+	// "go" (internal/testfn/gofn) or "gocaller" (internal/testfn/callerfn).
 	lang string
 	// reports is what the reply's "runtime" member says ("" for Go).
 	reports string
@@ -87,8 +88,11 @@ func (f testFunction) fnName(prefix string, d Driver) string {
 // and zipping is instant; for Go it is linked into the binary.
 func (f testFunction) zip(t testing.TB, version any) []byte {
 	t.Helper()
-	if f.lang == "go" {
+	switch f.lang {
+	case "go":
 		return goZip(t, fmt.Sprint(version))
+	case "gocaller":
+		return goPkgZip(t, "./internal/testfn/callerfn", fmt.Sprint(version))
 	}
 	return sourceZip(t, f.lang, version)
 }
@@ -117,8 +121,8 @@ func sourceZip(t testing.TB, lang string, version any) []byte {
 	return makeZip(t, files...)
 }
 
-// goBuilds caches Go test function packages by version.
-var goBuilds sync.Map // version → *goBuild
+// goBuilds caches Go test function packages by package and version.
+var goBuilds sync.Map // package + " " + version → *goBuild
 
 type goBuild struct {
 	once sync.Once
@@ -131,16 +135,22 @@ type goBuild struct {
 // Each version is built once per test run.
 func goZip(t testing.TB, version string) []byte {
 	t.Helper()
-	v, _ := goBuilds.LoadOrStore(version, &goBuild{})
+	return goPkgZip(t, "./internal/testfn/gofn", version)
+}
+
+// goPkgZip is goZip for the Go test function in package pkg.
+func goPkgZip(t testing.TB, pkg, version string) []byte {
+	t.Helper()
+	v, _ := goBuilds.LoadOrStore(pkg+" "+version, &goBuild{})
 	b := v.(*goBuild)
-	b.once.Do(func() { b.zip, b.err = buildGoFn(version) })
+	b.once.Do(func() { b.zip, b.err = buildGoFn(pkg, version) })
 	if b.err != nil {
 		t.Fatal(b.err)
 	}
 	return b.zip
 }
 
-func buildGoFn(version string) ([]byte, error) {
+func buildGoFn(pkg, version string) ([]byte, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return nil, err
@@ -152,7 +162,7 @@ func buildGoFn(version string) ([]byte, error) {
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "bootstrap")
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath",
-		"-ldflags", "-s -w -X main.Version="+version, "-o", bin, "./internal/testfn/gofn")
+		"-ldflags", "-s -w -X main.Version="+version, "-o", bin, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -121,6 +121,19 @@ type Executor struct {
 	// is empty, it is the architecture of this program.
 	Arch    string
 	Foreign []string
+	// Sessions, if set, issues each environment temporary credentials for
+	// its function's execution role (AWS_ACCESS_KEY_ID,
+	// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), ended with the
+	// environment. An environment is not reused once they would expire
+	// before its next invocation could end.
+	Sessions lambdahost.SessionIssuer
+	// Endpoint, if set, is every environment's AWS_ENDPOINT_URL: where
+	// lambdahost's API is reached from inside it.
+	Endpoint string
+	// FunctionEnv are variables ("KEY=value") every environment gets: a
+	// function's own Environment wins over them, and they lose to the
+	// variables Lambda reserves (see ReservedEnv), as does Endpoint to them.
+	FunctionEnv []string
 	// Concurrency, if set, counts the invocations in flight across every
 	// process sharing the store, so that reserved and account concurrency
 	// hold for all of them together. If nil, this process counts its own.

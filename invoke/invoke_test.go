@@ -114,7 +114,7 @@ func gate(t *testing.T) (path string, open func()) {
 	}
 }
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB, configure ...func(*invoke.Executor)) *fixture {
 	f := &fixture{launcher: &plainLauncher{}, code: map[lambdahost.Digest][]byte{}}
 	for _, z := range zips(t) {
 		f.code[sha256.Sum256(z)] = z
@@ -146,6 +146,9 @@ func newFixture(t testing.TB) *fixture {
 			f.log = append(f.log, string(line))
 			f.logMu.Unlock()
 		},
+	}
+	for _, c := range configure {
+		c(f.x)
 	}
 	f.x.Start()
 	t.Cleanup(func() { f.x.Close() })

@@ -89,6 +89,7 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.Store) {
 		{"context-canceled-during-update", testContextCanceledDuring},
 		{"claim", one(testClaim)},
 		{"claim-left-by-dead-node", one(testClaimDeadNode)},
+		{"node-alive", one(testAlive)},
 		{"claim-events", one(testClaimEvents)},
 		{"claim-events-concurrently", one(testClaimEventsConcurrently)},
 		{"concurrency-counts", one(testConcurrency)},

@@ -15,7 +15,9 @@ func coldStartCases() []struct{ runtime, handler string } {
 	for _, r := range pythonRuntimes {
 		cases = append(cases, struct{ runtime, handler string }{r, "app.echo"})
 	}
-	return append(cases, struct{ runtime, handler string }{nodeRuntime, "index.handler"})
+	// An ES module handler: the runtime client registers its resolve hook
+	// (NODE_PATH for imports) before importing it.
+	return append(cases, struct{ runtime, handler string }{nodeRuntime, "index.handler"}, struct{ runtime, handler string }{nodeRuntime, "esm.handler"})
 }
 
 // coldStart starts rt and returns the time from the process start to its
@@ -49,7 +51,7 @@ func bareStart(t testing.TB, rt *bootstrap.Runtime) time.Duration {
 // of the package checks that the clients do reach /next.
 func BenchmarkColdStart(b *testing.B) {
 	for _, c := range coldStartCases() {
-		b.Run(c.runtime, func(b *testing.B) {
+		b.Run(c.runtime+"/"+c.handler, func(b *testing.B) {
 			rt := resolve(b, c.runtime)
 			taskRoot := writeFiles(b, pythonCode)
 			if c.runtime == nodeRuntime {

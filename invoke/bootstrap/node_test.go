@@ -2,7 +2,12 @@ package bootstrap_test
 
 import (
 	"fmt"
+	"maps"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -352,5 +357,46 @@ func TestNode(t *testing.T) {
 			}
 			p.outputHas("\tundefined\tERROR\tUncaught Exception \t{\"errorType\":\"" + tt.wantType + "\"")
 		})
+	}
+}
+
+// TestNodeSearchPath checks that CommonJS and ES module handlers find a
+// package that only NODE_PATH holds, as the runtime's AWS SDK, and that a
+// copy in the function's own node_modules wins.
+func TestNodeSearchPath(t *testing.T) {
+	rt := resolve(t, nodeRuntime)
+	pkg := func(from string) map[string]string {
+		return map[string]string{
+			"node_modules/fake-sdk/package.json": `{"name":"fake-sdk","main":"index.js"}`,
+			"node_modules/fake-sdk/index.js":     `exports.from = ` + strconv.Quote(from) + `;`,
+		}
+	}
+	sdk := writeFiles(t, pkg("sdk"))
+	handlers := map[string]string{
+		"esm.mjs": `import sdk from 'fake-sdk'; export const handler = async () => sdk.from;`,
+		"cjs.js":  `const sdk = require('fake-sdk'); exports.handler = async () => sdk.from;`,
+	}
+	bundled := pkg("bundled")
+	maps.Copy(bundled, handlers)
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"runtime-copy", handlers, `"sdk"`},
+		{"bundled-copy-wins", bundled, `"bundled"`},
+	} {
+		taskRoot := writeFiles(t, tt.files)
+		for _, handler := range []string{"esm.handler", "cjs.handler"} {
+			t.Run(tt.name+"/"+handler, func(t *testing.T) {
+				api := newFakeAPI(t)
+				argv := hostArgv(t, rt)
+				cmd := exec.Command(argv[0], argv[1:]...)
+				cmd.Dir = taskRoot
+				cmd.Env = append(append(slices.Clone(rt.Env), lambdaEnv(api, taskRoot, handler)...),
+					"NODE_PATH="+filepath.Join(t.TempDir(), "layer", "node_modules")+":"+filepath.Join(sdk, "node_modules"))
+				wantResponse(t, startCmd(t, api, cmd).invoke(&invocation{}), tt.want)
+			})
+		}
 	}
 }
