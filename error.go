@@ -30,13 +30,16 @@ const (
 	UnrecognizedClientException        ErrorType = "UnrecognizedClientException"
 	MissingAuthenticationToken         ErrorType = "MissingAuthenticationTokenException"
 	IncompleteSignatureException       ErrorType = "IncompleteSignatureException"
-	AccessDeniedException              ErrorType = "AccessDeniedException"
-	UnknownOperationException          ErrorType = "UnknownOperationException"
-	ServiceException                   ErrorType = "ServiceException"
-	RequestTooLargeException           ErrorType = "RequestTooLargeException"
-	InvalidRuntimeException            ErrorType = "InvalidRuntimeException"
-	InvalidZipFileException            ErrorType = "InvalidZipFileException"
-	ResourceNotReadyException          ErrorType = "ResourceNotReadyException"
+	// ExpiredTokenException refuses temporary credentials past their
+	// expiry (403, as AWS's front door answers it).
+	ExpiredTokenException     ErrorType = "ExpiredTokenException"
+	AccessDeniedException     ErrorType = "AccessDeniedException"
+	UnknownOperationException ErrorType = "UnknownOperationException"
+	ServiceException          ErrorType = "ServiceException"
+	RequestTooLargeException  ErrorType = "RequestTooLargeException"
+	InvalidRuntimeException   ErrorType = "InvalidRuntimeException"
+	InvalidZipFileException   ErrorType = "InvalidZipFileException"
+	ResourceNotReadyException ErrorType = "ResourceNotReadyException"
 	// ProvisionedConcurrencyConfigNotFoundException is GetProvisionedConcurrencyConfig's
 	// answer for a version or alias without a config (404, "message").
 	ProvisionedConcurrencyConfigNotFoundException ErrorType = "ProvisionedConcurrencyConfigNotFoundException"
@@ -64,6 +67,13 @@ const (
 	// ResourceNotFoundException, AccessDeniedException, TooManyRequestsException).
 	ConflictException             ErrorType = "ConflictException"
 	InternalServiceErrorException ErrorType = "InternalServiceErrorException"
+	// CloudWatch Logs' errors besides the shared ones, answered in JSON
+	// 1.1 with 400.
+	InvalidParameterException      ErrorType = "InvalidParameterException"
+	ResourceAlreadyExistsException ErrorType = "ResourceAlreadyExistsException"
+	LimitExceededException         ErrorType = "LimitExceededException"
+	InvalidOperationException      ErrorType = "InvalidOperationException"
+	ServiceUnavailableException    ErrorType = "ServiceUnavailableException"
 )
 
 // statusByType is the one table of HTTP statuses, as the Lambda API
@@ -86,6 +96,7 @@ var statusByType = map[ErrorType]int{
 	UnrecognizedClientException:                   http.StatusForbidden,
 	MissingAuthenticationToken:                    http.StatusForbidden,
 	IncompleteSignatureException:                  http.StatusForbidden,
+	ExpiredTokenException:                         http.StatusForbidden,
 	AccessDeniedException:                         http.StatusForbidden,
 	UnknownOperationException:                     http.StatusNotFound,
 	ServiceException:                              http.StatusInternalServerError,
@@ -94,7 +105,6 @@ var statusByType = map[ErrorType]int{
 	InvalidZipFileException:                       http.StatusBadGateway,
 	ResourceNotReadyException:                     http.StatusBadGateway,
 	PolicyLengthExceededException:                 http.StatusBadRequest,
-	ProvisionedConcurrencyConfigNotFoundException: http.StatusNotFound,
 	CodeArtifactUserPendingException:              http.StatusConflict,
 	KMSDisabledException:                          http.StatusBadGateway,
 	KMSNotFoundException:                          http.StatusBadGateway,
@@ -109,6 +119,12 @@ var statusByType = map[ErrorType]int{
 	UnsupportedOperationException:                 http.StatusBadRequest,
 	ConflictException:                             http.StatusConflict,
 	InternalServiceErrorException:                 http.StatusInternalServerError,
+	InvalidParameterException:                     http.StatusBadRequest,
+	ResourceAlreadyExistsException:                http.StatusBadRequest,
+	LimitExceededException:                        http.StatusBadRequest,
+	InvalidOperationException:                     http.StatusBadRequest,
+	ServiceUnavailableException:                   http.StatusServiceUnavailable,
+	ProvisionedConcurrencyConfigNotFoundException: http.StatusNotFound,
 }
 
 // Status returns the HTTP status AWS sends with errors of type t,
@@ -176,8 +192,8 @@ func Internal(op string, err error) error {
 // resource, which no resource-based policy lets it use.
 func AccessDenied(c Caller, resource string) *Error {
 	return Errorf(AccessDeniedException,
-		"User: arn:aws:iam::%s:user/%s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
-		c.Account, c.AccessKey, resource)
+		"User: %s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
+		c.PrincipalARN(), resource)
 }
 
 // Sentinels that adapters wrap; control/ turns them into API errors.

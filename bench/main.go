@@ -9,7 +9,7 @@
 //
 // Usage:
 //
-//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-layers=true|false] [-layers-only] [-rie auto|off] [-url=true|false] [-url-only] [-out FILE]
+//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-layers=true|false] [-layers-only] [-network-only] [-rie auto|off] [-url=true|false] [-url-only] [-out FILE]
 //
 // See bench/README.md for what is measured and how.
 package main
@@ -72,6 +72,7 @@ type config struct {
 
 	invoke       bool          // also run the invoke test
 	invokeOnly   bool          // run only the invoke test
+	networkOnly  bool          // run only the network test
 	invokeN      int           // timed warm invocation pairs per runtime
 	invokeWarmup int           // untimed warm invocations per runtime
 	invokeColdN  int           // timed cold starts per runtime
@@ -122,6 +123,7 @@ func main() {
 	flag.IntVar(&cfg.deployImageN, "deploy-image-n", 8, "timed cold and timed warm image updates in the deploy test")
 	flag.BoolVar(&cfg.invoke, "invoke", true, "also measure Invoke (warm overhead, cold starts, throughput, memory) against the AWS Lambda Runtime Interface Emulator; -invoke=false skips it")
 	flag.BoolVar(&cfg.invokeOnly, "invoke-only", false, "measure only Invoke")
+	flag.BoolVar(&cfg.networkOnly, "network-only", false, "measure only what a function network costs: cold starts and warm invocations with --function-network none and host (needs pasta)")
 	flag.IntVar(&cfg.invokeN, "invoke-n", 1000, "timed warm invocation pairs per runtime (one plain, one with LogType Tail)")
 	flag.IntVar(&cfg.invokeWarmup, "invoke-warmup", 100, "untimed warm invocations per runtime before the timed ones")
 	flag.IntVar(&cfg.invokeColdN, "invoke-cold-n", 20, "timed cold starts per runtime")
@@ -277,6 +279,20 @@ func run(cfg *config) error {
 		os.Exit(130)
 	}()
 
+	if cfg.networkOnly {
+		bin, err := buildLambdahost(moduleDir, tmp)
+		if err != nil {
+			return err
+		}
+		res, err := networkTest(tmp, moduleDir, bin, cfg)
+		if err != nil {
+			return fmt.Errorf("network: %w", err)
+		}
+		return report(cfg, start, []tableSpec{{networkHeader, networkRows(res)}}, func(w io.Writer) {
+			fmt.Fprintln(w, "Notes:")
+			networkNotes(w, res)
+		})
+	}
 	if cfg.clusterOnly {
 		bin, err := buildLambdahost(moduleDir, tmp)
 		if err != nil {

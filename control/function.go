@@ -82,6 +82,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err := validateConfig(&in.Config, pkg); err != nil {
 		return nil, err
 	}
+	if err := checkLogLevels(&in.Config, ""); err != nil {
+		return nil, err
+	}
 	if err := validateArchitectures(in.Architectures); err != nil {
 		return nil, err
 	}
@@ -641,6 +644,9 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 		}
 		latest = cur
 		if err := validateConfig(&in.Config, latest.Code.PackageType); err != nil {
+			return err
+		}
+		if err := checkLogLevels(&in.Config, latest.Config.Logging.LogFormat); err != nil {
 			return err
 		}
 		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {

@@ -43,6 +43,10 @@ type ConfigInput struct {
 // validation message lists them (recorded responses).
 var supportedRuntimes = []string{"nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x", "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8", "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2"}
 
+// Runtimes returns every runtime CreateFunction and
+// UpdateFunctionConfiguration accept, whether or not this host can run it.
+func Runtimes() []string { return append(slices.Clone(supportedRuntimes), "ruby4.0") }
+
 // Runtimes the model knows that AWS no longer accepts for create or update.
 var deprecatedRuntimes = []string{"nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "java8", "python2.7", "python3.6", "python3.7", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "nodejs4.3-edge", "go1.x", "ruby2.5", "ruby2.7", "provided"}
 
@@ -181,9 +185,6 @@ func validateConfig(in *ConfigInput, packageType string) error {
 	if in.DeadLetterTarget != nil && *in.DeadLetterTarget != "" && !strings.HasPrefix(*in.DeadLetterTarget, "arn:") {
 		return invalidf("Invalid dead letter queue ARN: ARNs must start with 'arn:': %s", *in.DeadLetterTarget)
 	}
-	if in.Logging != nil && in.Logging.LogFormat != "JSON" && (in.Logging.ApplicationLogLevel != "" || in.Logging.SystemLogLevel != "") {
-		return invalidf("To set ApplicationLogLevel or SystemLogLevel, you must set LogFormat to JSON.")
-	}
 	if in.SnapStartApplyOn != nil && *in.SnapStartApplyOn == "PublishedVersions" && in.Runtime != nil && !strings.HasPrefix(*in.Runtime, "java") && !strings.HasPrefix(*in.Runtime, "python") && !strings.HasPrefix(*in.Runtime, "dotnet") {
 		return invalidf("%s is not supported for SnapStart enabled functions.", *in.Runtime)
 	}
@@ -227,6 +228,24 @@ var (
 
 // checkDescription adds the model's Description constraint to v, for every
 // operation that takes a Description.
+// checkLogLevels refuses log levels for a function whose log format,
+// once in is applied to a configuration of format current ("" for a new
+// function), is Text: only the JSON format filters by level.
+func checkLogLevels(in *ConfigInput, current string) error {
+	l := in.Logging
+	if l == nil || l.ApplicationLogLevel == "" && l.SystemLogLevel == "" {
+		return nil
+	}
+	format := l.LogFormat
+	if format == "" {
+		format = current
+	}
+	if format != "JSON" {
+		return invalidf("LogLevel is not supported when LogFormat is set to \"Text\". Remove LogLevel from your request or change the LogFormat to \"Json\" and try again.")
+	}
+	return nil
+}
+
 func checkDescription(v *lambdahost.Validation, d *string) {
 	if d != nil && len(*d) > 256 {
 		v.Add("description", lambdahost.Quote(*d), "Member must have length less than or equal to 256")

@@ -147,7 +147,8 @@ func (f *opsFunction) update(t *testing.T, ctx context.Context, client *lambda.C
 		zip := f.zip(t, version)
 		sha := codeSHA(zip)
 		i := f.send(sha, version)
-		callCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		// Only a server that never answers could take this long.
+		callCtx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		out, err := client.UpdateFunctionCode(callCtx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(f.name), ZipFile: zip})
 		cancel()
 		var apiErr smithy.APIError
@@ -276,10 +277,14 @@ func TestBackupDuringUpdates(t *testing.T) {
 		for _, f := range fns {
 			want[f] = f.acks() + 1
 		}
+		deadline := time.Now().Add(waitTimeout)
 		for _, f := range fns {
 			for f.acks() < want[f] {
 				if t.Failed() {
 					t.FailNow()
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: no update acknowledged within %v", f.name, waitTimeout)
 				}
 				time.Sleep(5 * time.Millisecond)
 			}

@@ -43,7 +43,7 @@ func TestSandbox(t *testing.T) {
 
 	name := "sandbox"
 	// 1024 MB, so that /tmp (memory-backed here) fills before memory does.
-	createFunction(t, d, name, python312Fn, "sandbox", Params{"MemorySize": 1024, "Timeout": 30, "EphemeralStorage": Params{"Size": 512}})
+	createFunction(t, d, name, python312Fn, "sandbox", Params{"MemorySize": 1024, "EphemeralStorage": Params{"Size": 512}})
 	reply := invoke(t, d, name, Params{"probe": Params{
 		"write_task": true, "proc": true, "ids": true, "connect": ln.Addr().String(), "tmp_mb": 600, "tmp_small": true,
 	}}).Reply(t)

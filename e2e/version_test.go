@@ -15,7 +15,7 @@ import (
 // ListVersionsByFunction's paging (scenario 6).
 func TestPublishVersion(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		name := "publish-" + d.Name()
 		arn := functionARN("us-east-1", "000000000000", name)

@@ -89,6 +89,7 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.Store) {
 		{"context-canceled-during-update", testContextCanceledDuring},
 		{"claim", one(testClaim)},
 		{"claim-left-by-dead-node", one(testClaimDeadNode)},
+		{"node-alive", one(testAlive)},
 		{"claim-events", one(testClaimEvents)},
 		{"claim-events-concurrently", one(testClaimEventsConcurrently)},
 		{"concurrency-counts", one(testConcurrency)},
@@ -1545,8 +1546,8 @@ func testViewSnapshot(t *testing.T, s lambdahost.Store) {
 			if err != nil {
 				return fmt.Errorf("concurrent Update: %w", err)
 			}
-		case <-time.After(30 * time.Second):
-			return errors.New("an open View blocked Update for 30s")
+		case <-time.After(2 * time.Minute):
+			return errors.New("an open View blocked Update for 2 minutes")
 		}
 		v, err = tx.Version(ctx, id, lambdahost.VersionLatest)
 		if err != nil {

@@ -57,15 +57,37 @@ func run() error {
 		if err := pivot(spec.Root); err != nil {
 			return err
 		}
+		if spec.NetworkReady {
+			if networkFD < 0 {
+				return errors.New("no network readiness descriptor")
+			}
+			err := waitNetwork(networkFD)
+			networkFD = -1
+			if err != nil {
+				return err
+			}
+		}
+		// After the network helper's routes: the kernel checks a
+		// route's gateway against the rules when the route is added,
+		// and a rule refusing the gateway would refuse the default
+		// route itself.
+		if err := addRules(spec.Rules); err != nil {
+			return err
+		}
 	}
 	return start(spec)
 }
 
+// networkFD is the read end of the network helper's readiness pipe, the
+// second descriptor that may come with the Spec, or -1.
+var networkFD = -1
+
 // readSpec reads the JSON Spec from SpecFD up to end of file, and makes the
-// descriptor that comes with it the standard output and error.
+// first descriptor that comes with it the standard output and error. A
+// second one is kept in networkFD; any other is closed.
 func readSpec() (*Spec, error) {
 	buf := make([]byte, 0, 16<<10)
-	oob := make([]byte, unix.CmsgSpace(4))
+	oob := make([]byte, unix.CmsgSpace(2*4))
 	output := -1
 	for {
 		if len(buf) == cap(buf) {
@@ -89,9 +111,12 @@ func readSpec() (*Spec, error) {
 					return nil, err
 				}
 				for _, fd := range fds {
-					if output < 0 {
+					switch {
+					case output < 0:
 						output = fd
-					} else {
+					case networkFD < 0:
+						networkFD = fd
+					default:
 						unix.Close(fd)
 					}
 				}
