@@ -4,11 +4,12 @@
 // deploys from S3 (versitygw) and from container images (the distribution
 // registry); Invoke (warm overhead, cold starts, throughput, memory per
 // environment) against the AWS Lambda Runtime Interface Emulator; and
-// function URLs against direct Invoke.
+// layers (PublishLayerVersion latency, cold starts with 0 and 5 layers);
+// and function URLs against direct Invoke.
 //
 // Usage:
 //
-//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-network-only] [-rie auto|off] [-url=true|false] [-url-only] [-out FILE]
+//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-layers=true|false] [-layers-only] [-network-only] [-rie auto|off] [-url=true|false] [-url-only] [-out FILE]
 //
 // See bench/README.md for what is measured and how.
 package main
@@ -82,6 +83,11 @@ type config struct {
 	rieBin       string        // an installed aws-lambda-rie, instead of go install
 	rieVersion   string        // the RIE module version to go install
 
+	layers        bool       // also run the layer test
+	layersOnly    bool       // run only the layer test
+	layerSizes    []sizeSpec // PublishLayerVersion zip sizes
+	layerPublishN int        // timed publishes per size up to 4 MiB; half above
+
 	url        bool // also run the function URL test
 	urlOnly    bool // run only the function URL test
 	urlN       int  // timed URL/Invoke pairs
@@ -127,6 +133,10 @@ func main() {
 	flag.StringVar(&cfg.rie, "rie", "auto", "compare Invoke with the AWS Lambda Runtime Interface Emulator: auto (go install it into a temporary GOBIN) or off")
 	flag.StringVar(&cfg.rieBin, "rie-bin", "", "an aws-lambda-rie binary to use instead of installing one")
 	flag.StringVar(&cfg.rieVersion, "rie-version", "latest", "the version of "+rieModule+" to go install")
+	flag.BoolVar(&cfg.layers, "layers", true, "also measure layers (PublishLayerVersion latency, Python cold starts with 0 and 5 layers); -layers=false skips them")
+	flag.BoolVar(&cfg.layersOnly, "layers-only", false, "measure only layers")
+	layerSizes := flag.String("layer-sizes", "1MiB,10MiB", "comma-separated PublishLayerVersion zip sizes")
+	flag.IntVar(&cfg.layerPublishN, "layer-publish-n", 40, "timed PublishLayerVersion calls per size up to 4 MiB, half that above")
 	flag.BoolVar(&cfg.url, "url", true, "also measure function URLs against direct Invoke (round trip, throughput); -url=false skips it")
 	flag.BoolVar(&cfg.urlOnly, "url-only", false, "measure only function URLs")
 	flag.IntVar(&cfg.urlN, "url-n", 1000, "timed pairs of a function URL call and an Invoke")
@@ -178,6 +188,17 @@ func main() {
 			fatalf("-sizes: %v", err)
 		}
 		cfg.sizes = append(cfg.sizes, sizeSpec{label: s, bytes: b, n: updatesFor(b, *n)})
+	}
+	for _, s := range strings.Split(*layerSizes, ",") {
+		s = strings.TrimSpace(s)
+		b, err := parseSize(s)
+		if err != nil {
+			fatalf("-layer-sizes: %v", err)
+		}
+		cfg.layerSizes = append(cfg.layerSizes, sizeSpec{label: s, bytes: b})
+	}
+	if cfg.layerPublishN < 1 {
+		fatalf("-layer-publish-n: want at least 1, got %d", cfg.layerPublishN)
 	}
 	cfg.memSize = 10 << 20
 	if err := run(&cfg); err != nil {
@@ -288,7 +309,7 @@ func run(cfg *config) error {
 		}
 		return err
 	}
-	if cfg.deployOnly || cfg.invokeOnly || cfg.urlOnly {
+	if cfg.deployOnly || cfg.invokeOnly || cfg.layersOnly || cfg.urlOnly {
 		bin, err := buildLambdahost(moduleDir, tmp)
 		if err != nil {
 			return err
@@ -297,6 +318,7 @@ func run(cfg *config) error {
 			tables []tableSpec
 			dep    *deployResult
 			inv    *invokeResult
+			lay    *layerResult
 			urls   *urlResult
 		)
 		if cfg.deployOnly {
@@ -311,6 +333,12 @@ func run(cfg *config) error {
 			}
 			tables = append(tables, tableSpec{invokeHeader, invokeRows(inv)})
 		}
+		if cfg.layersOnly {
+			if lay, err = layerTest(tmp, bin, cfg); err != nil {
+				return fmt.Errorf("layers: %w", err)
+			}
+			tables = append(tables, tableSpec{defaultHeader, layerRows(lay)})
+		}
 		if cfg.urlOnly {
 			if urls, err = urlTest(tmp, moduleDir, bin, cfg); err != nil {
 				return fmt.Errorf("url: %w", err)
@@ -324,6 +352,9 @@ func run(cfg *config) error {
 			}
 			if inv != nil {
 				invokeNotes(w, cfg, inv)
+			}
+			if lay != nil {
+				layerNotes(w, cfg, lay)
 			}
 			if urls != nil {
 				urlNotes(w, cfg, urls)
@@ -483,9 +514,19 @@ func run(cfg *config) error {
 		}
 	}
 
+	var lay *layerResult
+	if cfg.layers {
+		if lay, err = layerTest(tmp, bin, cfg); err != nil {
+			return fmt.Errorf("layers: %w", err)
+		}
+	}
+
 	rows := table(cfg, data, list, mem, moto)
 	if dep != nil {
 		rows = append(rows, deployRows(dep)...)
+	}
+	if lay != nil {
+		rows = append(rows, layerRows(lay)...)
 	}
 	tables := []tableSpec{{defaultHeader, rows}}
 	if inv != nil {
@@ -501,6 +542,9 @@ func run(cfg *config) error {
 		}
 		if inv != nil {
 			invokeNotes(w, cfg, inv)
+		}
+		if lay != nil {
+			layerNotes(w, cfg, lay)
 		}
 		if urls != nil {
 			urlNotes(w, cfg, urls)

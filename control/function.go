@@ -54,7 +54,8 @@ func validatePublishTo(p *string) error {
 }
 
 // CreateFunction creates a function from in and answers its $LATEST (or,
-// with Publish, its version 1) configuration, in state Pending.
+// with Publish, its version 1) configuration, in state Pending, under the
+// unqualified function ARN.
 func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (*FunctionConfig, error) {
 	s.init()
 	t, err := resolveFunction(ctx, in.FunctionName, ruleFunctionOnly)
@@ -164,6 +165,10 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err := st.commit(ctx); err != nil {
 		return nil, internal("commit code", err)
 	}
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, internal("create function", err)
+	}
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		if err := s.checkStorage(ctx, tx, t.id, st.code.Size*int64(copies)); err != nil {
 			return err
@@ -171,6 +176,19 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		csc, err := s.verifyCode(ctx, tx, t.id, cscARN, st)
 		if err != nil {
 			return err
+		}
+		if in.Config.Layers != nil {
+			layers, recs, err := attachLayers(ctx, tx, c, t.id, *in.Config.Layers)
+			if err != nil {
+				return err
+			}
+			if err := checkUnzippedWithLayers(st.code, layers); err != nil {
+				return err
+			}
+			if err := s.verifyLayers(ctx, tx, t.id, cscARN, recs, nil); err != nil {
+				return err
+			}
+			latest.Config.Layers = layers
 		}
 		latest.Code = st.code
 		if err := tx.CreateFunction(ctx, fn); err != nil {
@@ -210,11 +228,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		return nil, internal("create function", err)
 	}
 	s.schedule(settle...)
-	out := &FunctionConfig{Version: answer, ARN: t.id.ARN()}
-	if answer != latest {
-		out.ARN = answer.ARN()
-	}
-	return out, nil
+	// With Publish, AWS answers version 1's configuration under the
+	// unqualified ARN (recorded), unlike UpdateFunctionCode's.
+	return &FunctionConfig{Version: answer, ARN: t.id.ARN()}, nil
 }
 
 // precheckCreate answers ResourceConflictException early, before any code is
@@ -491,6 +507,9 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 			if err := s.checkStorage(ctx, tx, t.id, st.code.Size*copies-cur.Code.Size); err != nil {
 				return err
 			}
+			if err := checkUnzippedWithLayers(st.code, cur.Config.Layers); err != nil {
+				return err
+			}
 			_, err := s.verifyCode(ctx, tx, t.id, cscARN, st)
 			return err
 		})
@@ -520,6 +539,9 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		}
 		// $LATEST's old code stops counting; a published copy counts anew.
 		if err := s.checkStorage(ctx, tx, t.id, st.code.Size*copies-latest.Code.Size); err != nil {
+			return err
+		}
+		if err := checkUnzippedWithLayers(st.code, latest.Config.Layers); err != nil {
 			return err
 		}
 		// The config is read again here: it may have changed since the
@@ -610,6 +632,10 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 	if err != nil {
 		return nil, err
 	}
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, internal("update function configuration", err)
+	}
 	var latest, unsettled *lambdahost.Version
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		fn, cur, err := latestOf(ctx, tx, t.id)
@@ -625,6 +651,23 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 		}
 		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {
 			return err
+		}
+		if in.Config.Layers != nil {
+			layers, recs, err := attachLayers(ctx, tx, c, t.id, *in.Config.Layers)
+			if err != nil {
+				return err
+			}
+			if err := checkUnzippedWithLayers(latest.Code, layers); err != nil {
+				return err
+			}
+			bound, err := boundCSC(ctx, tx, t.id)
+			if err != nil {
+				return err
+			}
+			if err := s.verifyLayers(ctx, tx, t.id, bound, recs, latest.Config.Layers); err != nil {
+				return err
+			}
+			latest.Config.Layers = layers
 		}
 		apply(&latest.Config, &in.Config)
 		s.beginUpdate(latest)

@@ -286,6 +286,13 @@ var paginatedOps = map[string]string{
 	"ListCodeSigningConfigs":           "CodeSigningConfigs",
 	"ListFunctionsByCodeSigningConfig": "FunctionArns",
 	"ListFunctionUrlConfigs":           "FunctionUrlConfigs",
+
+	"ListLayers":        "Layers",
+	"ListLayerVersions": "LayerVersions",
+
+	"ListEventSourceMappings":           "EventSourceMappings",
+	"ListFunctionEventInvokeConfigs":    "FunctionEventInvokeConfigs",
+	"ListProvisionedConcurrencyConfigs": "ProvisionedConcurrencyConfigs",
 }
 
 // CLI drives the aws CLI, with its own config and credentials files.
@@ -578,11 +585,16 @@ func (c *CLI) Call(t testing.TB, op string, params Params) *Result {
 			args = append(args, flag)
 			continue
 		case []string:
-			args = append(append(args, flag), v...)
-			continue
+			// An empty list cannot be typed as a flag; it goes in
+			// --cli-input-json.
+			if len(v) > 0 {
+				args = append(append(args, flag), v...)
+				continue
+			}
 		}
-		if code, ok := v.(Params); ok && k == "Code" {
-			// CreateFunction's Code.ZipFile is the CLI's --zip-file.
+		if code, ok := v.(Params); ok && (k == "Code" || k == "Content") {
+			// CreateFunction's Code.ZipFile and PublishLayerVersion's
+			// Content.ZipFile are the CLI's --zip-file.
 			code = cloneParams(code)
 			if b, ok := code["ZipFile"].([]byte); ok {
 				args = append(args, "--zip-file", "fileb://"+c.blobFile(t, b))

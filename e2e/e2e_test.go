@@ -105,6 +105,12 @@
 //	    @aws-sdk in a Node.js ES module             TestFunctionNodeSDK            sdk (inside: @aws-sdk)
 //	    --function-network none and internet        TestFunctionNetworkModes       sdk (inside: boto3, sdk)
 //	    copied credentials: role, account, end      TestFunctionCredentials        sdk boto3 (inside: boto3)
+//	34  layers: publish, attach, /opt, v2, delete   TestLayers                     cli boto3 sdk (restart: sdk)
+//	    /opt/bootstrap, later layers win            TestLayerBootstrap             sdk
+//	    another account refused, then allowed       TestLayerAcrossAccounts        cli boto3 sdk
+//	    unzipped size limits                        TestLayerLimits                boto3 sdk
+//	    signed layer from S3 under Enforce          TestSignedLayer                cli
+//	35  the reads of a deploy tool's refresh        TestRefreshReads               cli boto3 sdk
 package e2e
 
 import (

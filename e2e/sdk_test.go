@@ -192,6 +192,27 @@ var sdkOps = map[string]sdkOp{
 	"UpdateFunctionUrlConfig": op((*lambda.Client).UpdateFunctionUrlConfig),
 	"DeleteFunctionUrlConfig": op((*lambda.Client).DeleteFunctionUrlConfig),
 	"ListFunctionUrlConfigs":  op((*lambda.Client).ListFunctionUrlConfigs),
+
+	"PublishLayerVersion":          op((*lambda.Client).PublishLayerVersion),
+	"GetLayerVersion":              op((*lambda.Client).GetLayerVersion),
+	"GetLayerVersionByArn":         op((*lambda.Client).GetLayerVersionByArn),
+	"ListLayers":                   op((*lambda.Client).ListLayers),
+	"ListLayerVersions":            op((*lambda.Client).ListLayerVersions),
+	"DeleteLayerVersion":           op((*lambda.Client).DeleteLayerVersion),
+	"AddLayerVersionPermission":    op((*lambda.Client).AddLayerVersionPermission),
+	"GetLayerVersionPolicy":        op((*lambda.Client).GetLayerVersionPolicy),
+	"RemoveLayerVersionPermission": op((*lambda.Client).RemoveLayerVersionPermission),
+
+	// What deploy tools read on refresh, answered for functions without
+	// those resources (pending.go).
+	"GetFunctionEventInvokeConfig":      op((*lambda.Client).GetFunctionEventInvokeConfig),
+	"PutFunctionEventInvokeConfig":      op((*lambda.Client).PutFunctionEventInvokeConfig),
+	"ListFunctionEventInvokeConfigs":    op((*lambda.Client).ListFunctionEventInvokeConfigs),
+	"ListEventSourceMappings":           op((*lambda.Client).ListEventSourceMappings),
+	"GetProvisionedConcurrencyConfig":   op((*lambda.Client).GetProvisionedConcurrencyConfig),
+	"ListProvisionedConcurrencyConfigs": op((*lambda.Client).ListProvisionedConcurrencyConfigs),
+	"GetFunctionRecursionConfig":        op((*lambda.Client).GetFunctionRecursionConfig),
+	"GetRuntimeManagementConfig":        op((*lambda.Client).GetRuntimeManagementConfig),
 }
 
 // invokeWithResponseStream reads the whole event stream and answers what

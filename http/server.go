@@ -24,6 +24,8 @@ type Server struct {
 	blobs   lambdahost.BlobStore
 	auth    *awsapi.Auth
 	mux     *http.ServeMux
+	// routeByPattern holds what handle registered on each mux pattern.
+	routeByPattern map[string]*route
 
 	// URLKey signs the code download URLs GetFunction answers. It must be
 	// set before serving; it should persist across restarts.

@@ -95,7 +95,8 @@ type Executor struct {
 	// Image readies an image function's file system and settings. If nil,
 	// image functions cannot be invoked.
 	Image func(ctx context.Context, v *lambdahost.Version) (*Image, error)
-	// Dir holds unpacked code (Dir/code/<hex>).
+	// Dir holds unpacked code (Dir/code/<hex>, function code and layers
+	// alike) and the merged layers environments see at /opt (Dir/opt).
 	Dir string
 	// MemoryBudgetMB bounds the memory of all environments together. If
 	// zero, three quarters of the host's memory.
@@ -154,6 +155,7 @@ type Executor struct {
 	Logs lambdahost.LogSink
 
 	code *codeDirs
+	opt  *optDirs
 
 	mu sync.Mutex
 	// slots maps a function version to its current pool.
@@ -229,6 +231,7 @@ func (x *Executor) init() {
 			}
 		}
 		x.code = &codeDirs{dir: filepath.Join(x.Dir, "code"), open: x.Code}
+		x.opt = &optDirs{dir: filepath.Join(x.Dir, "opt"), code: x.code}
 		x.slots = map[string]*pool{}
 		x.inflight = map[string]int{}
 		x.live = map[*env]struct{}{}
@@ -300,11 +303,16 @@ func (x *Executor) Close() error {
 	return nil
 }
 
-// Collect removes unpacked code that no version references. It satisfies
-// control.Collector.
+// Collect removes unpacked code that no version references, and merged
+// layers built from such code. It satisfies control.Collector.
 func (x *Executor) Collect(ctx context.Context, referenced map[lambdahost.Digest]bool) (int, error) {
 	x.init()
-	return x.code.collect(referenced)
+	n, err := x.code.collect(referenced)
+	if err != nil {
+		return n, err
+	}
+	m, err := x.opt.collect(referenced)
+	return n + m, err
 }
 
 // Invoke runs req synchronously. Errors are API errors (throttling, an

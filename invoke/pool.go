@@ -433,32 +433,55 @@ func (x *Executor) spec(ctx context.Context, t Target, sess *lambdahost.Session,
 	}
 	dir, err := x.code.get(ctx, v.Code)
 	if err != nil {
-		// The code's KMS key cannot be used: Invoke answers the KMS error.
-		if t := lambdahost.ErrorTypeOf(err); t == lambdahost.KMSDisabledException || t == lambdahost.KMSNotFoundException {
-			var apiErr *lambdahost.Error
-			errors.As(err, &apiErr)
-			return nil, apiErr
-		}
-		e := lambdahost.Errorf(lambdahost.InvalidZipFileException, "Lambda was unable to unzip the function's code package.")
-		e.Err = err
-		return nil, e
+		return nil, unpackError(err, "Lambda was unable to unzip the function's code package.")
 	}
+	opt, err := x.opt.get(ctx, v.Config.Layers)
+	if err != nil {
+		return nil, unpackError(err, "Lambda was unable to unzip the function's layers.")
+	}
+	argv := rt.Argv
 	if strings.HasPrefix(v.Config.Runtime, "provided") {
 		if err := x.checkArch(arch); err != nil {
 			return nil, err
 		}
-		if fi, err := os.Stat(filepath.Join(dir, "bootstrap")); err != nil || fi.IsDir() {
+		// The code's bootstrap, else a layer's, as Lambda looks for them.
+		switch {
+		case isFile(filepath.Join(dir, "bootstrap")):
+		case isFile(filepath.Join(opt, "bootstrap")):
+			argv = []string{"/opt/bootstrap"}
+		default:
 			return nil, &functionFailure{outcome{
 				payload:   errorDoc("Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"),
 				errorType: "Runtime.InvalidEntrypoint", status: "error",
 			}}
 		}
 	}
-	spec.Argv = rt.Argv
-	spec.Mounts = append([]lambdahost.Mount{{Source: dir, Target: "/var/task"}}, rt.Mounts...)
+	spec.Argv = argv
+	spec.Mounts = append([]lambdahost.Mount{{Source: dir, Target: "/var/task"}, {Source: opt, Target: "/opt"}}, rt.Mounts...)
 	env := append(lambdaEnv, "_HANDLER="+v.Config.Handler)
 	spec.Env = mergeEnv(rt.Env, x.functionEnv(), v.Config.Environment, env)
 	return spec, nil
+}
+
+// isFile reports whether path names a regular file, following links (a
+// bootstrap may be a link to an executable elsewhere in its package).
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir()
+}
+
+// unpackError is Invoke's answer when a package cannot be unpacked: the
+// KMS error if its key cannot be used, else InvalidZipFileException with
+// msg.
+func unpackError(err error, msg string) error {
+	if t := lambdahost.ErrorTypeOf(err); t == lambdahost.KMSDisabledException || t == lambdahost.KMSNotFoundException {
+		var apiErr *lambdahost.Error
+		errors.As(err, &apiErr)
+		return apiErr
+	}
+	e := lambdahost.Errorf(lambdahost.InvalidZipFileException, "%s", msg)
+	e.Err = err
+	return e
 }
 
 // checkArch refuses an architecture the host cannot run.
