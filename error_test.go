@@ -36,6 +36,7 @@ func TestErrorStatus(t *testing.T) {
 		{lambdahost.UnknownOperationException, http.StatusNotFound},
 		{lambdahost.ServiceException, http.StatusInternalServerError},
 		{lambdahost.CodeArtifactUserPendingException, http.StatusConflict},
+		{lambdahost.PolicyLengthExceededException, http.StatusBadRequest},
 		{lambdahost.KMSDisabledException, http.StatusBadGateway},
 		{lambdahost.KMSNotFoundException, http.StatusBadGateway},
 		{lambdahost.KMSAccessDeniedException, http.StatusBadGateway},

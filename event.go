@@ -28,6 +28,9 @@ type AsyncEvent struct {
 	// Created is when the event was stored. The maximum event age counts
 	// from it, across restarts.
 	Created time.Time
+	// Node is the node that runs the event: the one that stored it, or
+	// one that claimed it after that one ended. Empty means none.
+	Node string
 }
 
 // NewEventID returns a new event ID for an event created at t: the Unix

@@ -393,3 +393,23 @@ func (s *SealedReader) chunk(i int64) ([]byte, error) {
 func (s *SealedReader) ReadAt(p []byte, off int64) (int, error) {
 	return readChunked(p, off, s.size, s.chunk)
 }
+
+// CheckSealedLayout reads the trailer of sealed code r of size bytes and
+// checks that the chunks before it can be a sealed package, without
+// opening them, which takes the data key. It returns the trailer and the
+// plaintext size. Only opening the chunks proves the content intact.
+func CheckSealedLayout(r io.ReaderAt, size int64) (SealedTrailer, int64, error) {
+	t, n, err := ReadSealedTrailer(r, size)
+	if err != nil {
+		return SealedTrailer{}, 0, err
+	}
+	const full = SealedChunkSize + sealedTagSize
+	if n < sealedTagSize {
+		return SealedTrailer{}, 0, fmt.Errorf("%w: no chunks", ErrSealedCode)
+	}
+	chunks := (n + full - 1) / full
+	if n-(chunks-1)*full < sealedTagSize {
+		return SealedTrailer{}, 0, fmt.Errorf("%w: short last chunk", ErrSealedCode)
+	}
+	return t, n - chunks*sealedTagSize, nil
+}

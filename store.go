@@ -13,13 +13,17 @@ type Store interface {
 	// Update runs fn in a read-write transaction. Read-write transactions are
 	// serializable. If fn returns an error the transaction is rolled back and
 	// the error returned unchanged. Update returns after the commit is durable.
-	// fn runs once: an implementation whose database reports serialization
-	// failures retries internally, so losers of a race see the winner's
-	// write. fn must not call Update or View.
+	// An implementation whose database reports serialization failures rolls
+	// back and runs fn again in a new transaction, so that the losers of a
+	// race see the winner's write instead of an error: fn must therefore
+	// start from scratch each time (reset what it collects) and have no
+	// effect outside the transaction that it cannot repeat. fn must not
+	// call Update or View.
 	Update(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction that sees one consistent snapshot.
 	View(ctx context.Context, fn func(Tx) error) error
 	Close() error
+	Coordinator
 }
 
 // Tx is a transaction on a Store. Methods that find nothing return an error
@@ -37,6 +41,12 @@ type Tx interface {
 	// DeleteFunction removes the function with all its versions, aliases
 	// and asynchronous events.
 	DeleteFunction(ctx context.Context, id FunctionID) error
+	// AllFunctions returns up to limit functions of every account and
+	// region whose IDs sort after after, ordered by account, region and
+	// name, each bytewise. The zero FunctionID starts at the beginning.
+	// It is for tools that walk the whole store (check, backup, migrate);
+	// the API lists functions of one account and region with ListLatest.
+	AllFunctions(ctx context.Context, after FunctionID, limit int) ([]*Function, error)
 
 	Version(ctx context.Context, id FunctionID, name string) (*Version, error)
 	// PutVersion inserts or replaces the version; ErrNotFound if the
@@ -73,6 +83,9 @@ type Tx interface {
 	// Code returns inline code; an error wrapping ErrBlobNotFound if d is not
 	// stored inline.
 	Code(ctx context.Context, d Digest) ([]byte, error)
+	// ListCode returns the address and size of every package stored
+	// inline (PutCode), ordered by address bytewise.
+	ListCode(ctx context.Context) ([]StoredCode, error)
 	// DeleteUnreferencedCode deletes inline code whose key is not in
 	// referenced (the digests and sealed code addresses that versions
 	// reference, see CodeRefs) and returns how many entries it deleted.
@@ -83,20 +96,25 @@ type Tx interface {
 	// concurrency: AWS's usage, code storage quota and concurrency quota
 	// are per account and region.
 	Usage(ctx context.Context, account, region string) (AccountUsage, error)
-	// Digests returns every code digest any version references, leaving out
-	// the zero digest of versions without code.
+	// Digests returns every code digest any version references, its own
+	// code's and its layers' (Config.Layers), leaving out the zero digest
+	// of versions without code.
 	Digests(ctx context.Context) ([]Digest, error)
 	// CodeRefs returns every distinct (digest, key) pair of code that
-	// versions reference, leaving out versions without code: the key is
-	// Code.SealedWith, empty for code stored before it was sealed.
+	// versions reference, leaving out versions without code: their own
+	// code, whose key is Code.SealedWith (empty for code stored before it
+	// was sealed), and the code of the layers they use (Config.Layers,
+	// Layer.Digest and Layer.SealedWith), which a function keeps after its
+	// layer version is deleted.
 	CodeRefs(ctx context.Context) ([]CodeRef, error)
 	// Unsettled returns every version whose State is Pending or whose
 	// LastUpdateStatus is InProgress, so that they can be settled after a restart.
 	Unsettled(ctx context.Context) ([]*Version, error)
 
-	// PutEvent stores an asynchronous event; ErrExists if an event with
-	// its ID exists, ErrNotFound if its function does not. Once the
-	// transaction commits, the event survives a crash.
+	// PutEvent stores an asynchronous event, claimed by ev.Node (see
+	// ClaimEvents); ErrExists if an event with its ID exists, ErrNotFound
+	// if its function does not. Once the transaction commits, the event
+	// survives a crash.
 	PutEvent(ctx context.Context, ev *AsyncEvent) error
 	// DeleteEvent deletes the event with that ID. Deleting an event that
 	// does not exist (already deleted, or deleted with its function) is
@@ -107,8 +125,28 @@ type Tx interface {
 	// which they were created, for IDs made by NewEventID. An after of ""
 	// starts at the beginning.
 	ListEvents(ctx context.Context, after string, limit int) ([]*AsyncEvent, error)
+	// ClaimEvents claims for node up to limit events whose IDs sort
+	// bytewise after after ("" for all) and that no live node holds (their
+	// node left, its registration expired, or they have none), and returns
+	// them, oldest first, with Node set to node. Events that
+	// another transaction is claiming at the same moment are skipped
+	// rather than waited for, so that concurrent claimers share the work.
+	ClaimEvents(ctx context.Context, node, after string, limit int) ([]*AsyncEvent, error)
 
-	// Records are small documents that control keeps by kind and key
+	// Claim makes node the holder of the work named (kind, key) if no live
+	// node holds it (none does, or its holder left or expired), and
+	// reports whether it did. It reports false for work node holds
+	// already: a node sweeping for work left by others passes over its
+	// own. Work is claimed in the transaction that
+	// creates it, so that it is never without a holder, and released with
+	// Unclaim in the one that finishes it; a node that dies leaves its
+	// claims to be taken over.
+	Claim(ctx context.Context, kind, key, node string) (bool, error)
+	// Unclaim releases (kind, key) if node holds it; otherwise it does
+	// nothing.
+	Unclaim(ctx context.Context, kind, key, node string) error
+
+	// Records are small documents that the services keep by kind and key
 	// (code signing configs, signing profiles and jobs, local KMS keys).
 	// Values are opaque to the store.
 	//
@@ -130,6 +168,13 @@ type Tx interface {
 type Record struct {
 	Key   string
 	Value []byte
+}
+
+// StoredCode is a package stored inline: its address (see CodeRef) and
+// its size in bytes.
+type StoredCode struct {
+	Address Digest
+	Size    int64
 }
 
 // CodeRef is code that a version references: its plaintext digest and the

@@ -18,6 +18,7 @@ import (
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
 	fnhttp "github.com/lambdahost/lambdahost/http"
+	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/sigv4"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
@@ -51,7 +52,7 @@ func startInProcess(tb testing.TB) *inProcess {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := control.New(store, blobs)
-	svc.MasterKey = bytes.Repeat([]byte{1}, lambdahost.MasterKeySize)
+	svc.Keys = kms.New(store, bytes.Repeat([]byte{1}, lambdahost.MasterKeySize))
 	svc.Logger = logger
 	if err := svc.Start(ctx); err != nil {
 		tb.Fatal(err)

@@ -2,12 +2,14 @@
 // and time to LastUpdateStatus Successful at several code sizes, ListFunctions
 // over 1,000 functions, and memory, against an in-process floor and moto;
 // deploys from S3 (versitygw) and from container images (the distribution
-// registry); and Invoke (warm overhead, cold starts, throughput, memory per
-// environment) against the AWS Lambda Runtime Interface Emulator.
+// registry); Invoke (warm overhead, cold starts, throughput, memory per
+// environment) against the AWS Lambda Runtime Interface Emulator; and
+// layers (PublishLayerVersion latency, cold starts with 0 and 5 layers);
+// and function URLs against direct Invoke.
 //
 // Usage:
 //
-//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-rie auto|off] [-out FILE]
+//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-layers=true|false] [-layers-only] [-network-only] [-rie auto|off] [-url=true|false] [-url-only] [-out FILE]
 //
 // See bench/README.md for what is measured and how.
 package main
@@ -70,6 +72,7 @@ type config struct {
 
 	invoke       bool          // also run the invoke test
 	invokeOnly   bool          // run only the invoke test
+	networkOnly  bool          // run only the network test
 	invokeN      int           // timed warm invocation pairs per runtime
 	invokeWarmup int           // untimed warm invocations per runtime
 	invokeColdN  int           // timed cold starts per runtime
@@ -81,6 +84,22 @@ type config struct {
 	rie          string        // auto or off
 	rieBin       string        // an installed aws-lambda-rie, instead of go install
 	rieVersion   string        // the RIE module version to go install
+
+	layers        bool       // also run the layer test
+	layersOnly    bool       // run only the layer test
+	layerSizes    []sizeSpec // PublishLayerVersion zip sizes
+	layerPublishN int        // timed publishes per size up to 4 MiB; half above
+
+	url        bool // also run the function URL test
+	urlOnly    bool // run only the function URL test
+	urlN       int  // timed URL/Invoke pairs
+	urlClients int  // clients of the URL throughput test
+
+	clusterOnly    bool          // run only the cluster test
+	clusterNodes   []int         // cluster sizes
+	clusterClients int           // clients of the throughput tests
+	clusterDur     time.Duration // length of each throughput run
+	clusterVisN    int           // changes whose visibility is timed
 }
 
 func main() {
@@ -106,6 +125,7 @@ func main() {
 	flag.IntVar(&cfg.deployImageN, "deploy-image-n", 8, "timed cold and timed warm image updates in the deploy test")
 	flag.BoolVar(&cfg.invoke, "invoke", true, "also measure Invoke (warm overhead, cold starts, throughput, memory) against the AWS Lambda Runtime Interface Emulator; -invoke=false skips it")
 	flag.BoolVar(&cfg.invokeOnly, "invoke-only", false, "measure only Invoke")
+	flag.BoolVar(&cfg.networkOnly, "network-only", false, "measure only what a function network costs: cold starts and warm invocations with --function-network none and host (needs pasta)")
 	flag.IntVar(&cfg.invokeN, "invoke-n", 1000, "timed warm invocation pairs per runtime (one plain, one with LogType Tail)")
 	flag.IntVar(&cfg.invokeWarmup, "invoke-warmup", 100, "untimed warm invocations per runtime before the timed ones")
 	flag.IntVar(&cfg.invokeColdN, "invoke-cold-n", 20, "timed cold starts per runtime")
@@ -117,6 +137,19 @@ func main() {
 	flag.StringVar(&cfg.rie, "rie", "auto", "compare Invoke with the AWS Lambda Runtime Interface Emulator: auto (go install it into a temporary GOBIN) or off")
 	flag.StringVar(&cfg.rieBin, "rie-bin", "", "an aws-lambda-rie binary to use instead of installing one")
 	flag.StringVar(&cfg.rieVersion, "rie-version", "latest", "the version of "+rieModule+" to go install")
+	flag.BoolVar(&cfg.layers, "layers", true, "also measure layers (PublishLayerVersion latency, Python cold starts with 0 and 5 layers); -layers=false skips them")
+	flag.BoolVar(&cfg.layersOnly, "layers-only", false, "measure only layers")
+	layerSizes := flag.String("layer-sizes", "1MiB,10MiB", "comma-separated PublishLayerVersion zip sizes")
+	flag.IntVar(&cfg.layerPublishN, "layer-publish-n", 40, "timed PublishLayerVersion calls per size up to 4 MiB, half that above")
+	flag.BoolVar(&cfg.url, "url", true, "also measure function URLs against direct Invoke (round trip, throughput); -url=false skips it")
+	flag.BoolVar(&cfg.urlOnly, "url-only", false, "measure only function URLs")
+	flag.IntVar(&cfg.urlN, "url-n", 1000, "timed pairs of a function URL call and an Invoke")
+	flag.IntVar(&cfg.urlClients, "url-clients", 8, "clients of the function URL throughput test")
+	flag.BoolVar(&cfg.clusterOnly, "cluster-only", false, "measure only several nodes on PostgreSQL and versitygw: UpdateFunctionCode and Invoke throughput, visibility of changes, recovery after SIGKILL")
+	clusterNodes := flag.String("cluster-nodes", "1,2,3", "comma-separated node counts of the cluster test")
+	flag.IntVar(&cfg.clusterClients, "cluster-clients", 8, "clients of the cluster throughput tests, spread over the nodes")
+	flag.DurationVar(&cfg.clusterDur, "cluster-duration", 10*time.Second, "length of each cluster throughput run")
+	flag.IntVar(&cfg.clusterVisN, "cluster-changes", 30, "changes whose visibility on every node is timed, per cluster size")
 	wrap := flag.String("wrap", "", "command prefix to run lambdahost under, such as 'strace -f -T -o trace.txt' or 'perf record -g -o perf.data --' (RSS is then the wrapper's); with -deploy-only or -invoke-only it wraps that test's server, otherwise only the first server")
 	flag.Parse()
 	cfg.wrap = strings.Fields(*wrap)
@@ -132,12 +165,22 @@ func main() {
 	if cfg.rie != "auto" && cfg.rie != "off" {
 		fatalf("-rie: want auto or off, got %q", cfg.rie)
 	}
+	for _, s := range strings.Split(*clusterNodes, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || c < 1 {
+			fatalf("-cluster-nodes: want positive node counts, got %q", s)
+		}
+		cfg.clusterNodes = append(cfg.clusterNodes, c)
+	}
 	for _, s := range strings.Split(*conc, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || c < 1 {
 			fatalf("-invoke-concurrency: want positive client counts, got %q", s)
 		}
 		cfg.invokeConc = append(cfg.invokeConc, c)
+	}
+	if cfg.urlN < 1 || cfg.urlClients < 1 {
+		fatalf("-url-n and -url-clients must be positive")
 	}
 	if cfg.invokeN < 1 || cfg.invokeColdN < 1 || cfg.invokeMemK < 1 || cfg.invokeWarmup < 0 || cfg.invokeDur <= 0 || cfg.invokeTmpN < 1 || cfg.invokeTmpMB < 1 || cfg.invokeTmpMB > 500 {
 		fatalf("-invoke-n, -invoke-cold-n, -invoke-mem-envs, -invoke-tmp-n and -invoke-duration must be positive, -invoke-warmup not negative, -invoke-tmp-mb between 1 and 500")
@@ -149,6 +192,17 @@ func main() {
 			fatalf("-sizes: %v", err)
 		}
 		cfg.sizes = append(cfg.sizes, sizeSpec{label: s, bytes: b, n: updatesFor(b, *n)})
+	}
+	for _, s := range strings.Split(*layerSizes, ",") {
+		s = strings.TrimSpace(s)
+		b, err := parseSize(s)
+		if err != nil {
+			fatalf("-layer-sizes: %v", err)
+		}
+		cfg.layerSizes = append(cfg.layerSizes, sizeSpec{label: s, bytes: b})
+	}
+	if cfg.layerPublishN < 1 {
+		fatalf("-layer-publish-n: want at least 1, got %d", cfg.layerPublishN)
 	}
 	cfg.memSize = 10 << 20
 	if err := run(&cfg); err != nil {
@@ -229,7 +283,37 @@ func run(cfg *config) error {
 		os.Exit(130)
 	}()
 
-	if cfg.deployOnly || cfg.invokeOnly {
+	if cfg.networkOnly {
+		bin, err := buildLambdahost(moduleDir, tmp)
+		if err != nil {
+			return err
+		}
+		res, err := networkTest(tmp, moduleDir, bin, cfg)
+		if err != nil {
+			return fmt.Errorf("network: %w", err)
+		}
+		return report(cfg, start, []tableSpec{{networkHeader, networkRows(res)}}, func(w io.Writer) {
+			fmt.Fprintln(w, "Notes:")
+			networkNotes(w, res)
+		})
+	}
+	if cfg.clusterOnly {
+		bin, err := buildLambdahost(moduleDir, tmp)
+		if err != nil {
+			return err
+		}
+		rs, err := clusterTest(tmp, moduleDir, bin, cfg)
+		writeClusterTable(os.Stdout, rs)
+		if cfg.out != "" {
+			f, ferr := os.Create(cfg.out)
+			if ferr == nil {
+				writeClusterTable(f, rs)
+				f.Close()
+			}
+		}
+		return err
+	}
+	if cfg.deployOnly || cfg.invokeOnly || cfg.layersOnly || cfg.urlOnly {
 		bin, err := buildLambdahost(moduleDir, tmp)
 		if err != nil {
 			return err
@@ -238,6 +322,8 @@ func run(cfg *config) error {
 			tables []tableSpec
 			dep    *deployResult
 			inv    *invokeResult
+			lay    *layerResult
+			urls   *urlResult
 		)
 		if cfg.deployOnly {
 			if dep, err = deployTest(tmp, bin, cfg); err != nil {
@@ -251,6 +337,18 @@ func run(cfg *config) error {
 			}
 			tables = append(tables, tableSpec{invokeHeader, invokeRows(inv)})
 		}
+		if cfg.layersOnly {
+			if lay, err = layerTest(tmp, bin, cfg); err != nil {
+				return fmt.Errorf("layers: %w", err)
+			}
+			tables = append(tables, tableSpec{defaultHeader, layerRows(lay)})
+		}
+		if cfg.urlOnly {
+			if urls, err = urlTest(tmp, moduleDir, bin, cfg); err != nil {
+				return fmt.Errorf("url: %w", err)
+			}
+			tables = append(tables, tableSpec{urlHeader, urlRows(urls)})
+		}
 		return report(cfg, start, tables, func(w io.Writer) {
 			fmt.Fprintln(w, "Notes:")
 			if dep != nil {
@@ -258,6 +356,12 @@ func run(cfg *config) error {
 			}
 			if inv != nil {
 				invokeNotes(w, cfg, inv)
+			}
+			if lay != nil {
+				layerNotes(w, cfg, lay)
+			}
+			if urls != nil {
+				urlNotes(w, cfg, urls)
 			}
 		})
 	}
@@ -407,13 +511,33 @@ func run(cfg *config) error {
 		}
 	}
 
+	var urls *urlResult
+	if cfg.url {
+		if urls, err = urlTest(tmp, moduleDir, bin, cfg); err != nil {
+			return fmt.Errorf("url: %w", err)
+		}
+	}
+
+	var lay *layerResult
+	if cfg.layers {
+		if lay, err = layerTest(tmp, bin, cfg); err != nil {
+			return fmt.Errorf("layers: %w", err)
+		}
+	}
+
 	rows := table(cfg, data, list, mem, moto)
 	if dep != nil {
 		rows = append(rows, deployRows(dep)...)
 	}
+	if lay != nil {
+		rows = append(rows, layerRows(lay)...)
+	}
 	tables := []tableSpec{{defaultHeader, rows}}
 	if inv != nil {
 		tables = append(tables, tableSpec{invokeHeader, invokeRows(inv)})
+	}
+	if urls != nil {
+		tables = append(tables, tableSpec{urlHeader, urlRows(urls)})
 	}
 	return report(cfg, start, tables, func(w io.Writer) {
 		notes(w, cfg, data, list, mem, moto, stopErr)
@@ -422,6 +546,12 @@ func run(cfg *config) error {
 		}
 		if inv != nil {
 			invokeNotes(w, cfg, inv)
+		}
+		if lay != nil {
+			layerNotes(w, cfg, lay)
+		}
+		if urls != nil {
+			urlNotes(w, cfg, urls)
 		}
 	})
 }

@@ -34,7 +34,7 @@ func (s *Service) GetAccountSettings(ctx context.Context) (*AccountSettings, err
 		ConcurrentExecutions: accountConcurrency,
 	}
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
-		out.Usage, err = tx.Usage(ctx, c.Account, c.Region)
+		out.Usage, err = usage(ctx, tx, c.Account, c.Region)
 		return err
 	})
 	if err != nil {
@@ -50,15 +50,20 @@ type Collector interface {
 	Collect(ctx context.Context, referenced map[lambdahost.Digest]bool) (int, error)
 }
 
-// CollectGarbage deletes code blobs that no version references and that
-// were last committed more than grace ago. The grace period spares blobs
-// committed by operations whose metadata has not committed yet.
+// CollectGarbage deletes code blobs that nothing references (see
+// codeHolders: versions, their own code and their layers', and layer
+// versions) and that were last committed more than grace ago. The grace
+// period spares blobs committed by operations whose metadata has not
+// committed yet.
 func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (deleted int, err error) {
 	s.init()
-	// No code commit may run between reading the references and deleting:
-	// see codeMu.
-	s.codeMu.Lock()
-	defer s.codeMu.Unlock()
+	// No code commit, on any node, may run between reading the references
+	// and deleting: see lambdahost.Coordinator.LockCode.
+	unlock, err := s.store.LockCode(ctx, true)
+	if err != nil {
+		return 0, fmt.Errorf("collect garbage: %w", err)
+	}
+	defer unlock()
 	cutoff := s.Now().Add(-grace)
 	// referenced holds the plaintext digests versions reference, for the
 	// collectors (an image's derived state is keyed by its digest); stored,
@@ -72,7 +77,7 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (dele
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		clear(referenced)
 		clear(stored)
-		refs, err := tx.CodeRefs(ctx)
+		refs, err := referencedCode(ctx, tx)
 		if err != nil {
 			return err
 		}

@@ -249,6 +249,9 @@ func (s *Service) DeleteAlias(ctx context.Context, functionName, name string) er
 		return err
 	}
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		if err := forgetAccess(ctx, tx, t.id, name); err != nil {
+			return err
+		}
 		return tx.DeleteAlias(ctx, t.id, name)
 	})
 	if err != nil && !errors.Is(err, lambdahost.ErrNotFound) {

@@ -182,13 +182,13 @@ func (s *Service) seal(ctx context.Context, st *staged) error {
 	if err != nil {
 		return internal("seal code", err)
 	}
-	wrapped, err := key.wrap(st.sealed.DataKey())
+	wrapped, err := key.Wrap(st.sealed.DataKey())
 	if err != nil {
 		return internal("seal code", err)
 	}
-	st.code.SealedWith = key.arn
-	st.addr = lambdahost.CodeAddress(key.arn, st.code.Digest)
-	trailer := lambdahost.SealedTrailer{KeyARN: key.arn, WrappedKey: wrapped}
+	st.code.SealedWith = key.ARN()
+	st.addr = lambdahost.CodeAddress(key.ARN(), st.code.Digest)
+	trailer := lambdahost.SealedTrailer{KeyARN: key.ARN(), WrappedKey: wrapped}
 	st.commit = func(ctx context.Context) error {
 		if err := st.sealed.Finish(trailer); err != nil {
 			return err
@@ -311,7 +311,12 @@ func (s *Service) tier(ctx context.Context, st *staged, w lambdahost.BlobWriter)
 // stored by id's account in its region by delta bytes would pass the limit.
 // Every version counts its code, as AWS counts it.
 func (s *Service) checkStorage(ctx context.Context, tx lambdahost.Tx, id lambdahost.FunctionID, delta int64) error {
-	u, err := tx.Usage(ctx, id.Account, id.Region)
+	return s.checkAccountStorage(ctx, tx, id.Account, id.Region, delta)
+}
+
+// checkAccountStorage is checkStorage for account in region.
+func (s *Service) checkAccountStorage(ctx context.Context, tx lambdahost.Tx, account, region string, delta int64) error {
+	u, err := usage(ctx, tx, account, region)
 	if err != nil {
 		return err
 	}
@@ -319,6 +324,19 @@ func (s *Service) checkStorage(ctx context.Context, tx lambdahost.Tx, id lambdah
 		return lambdahost.Errorf(lambdahost.CodeStorageExceededException, "Code storage limit exceeded.")
 	}
 	return nil
+}
+
+// usage is what account uses in region, as AWS counts it: the code of its
+// functions' versions and of its layer versions, its functions and their
+// reserved concurrency.
+func usage(ctx context.Context, tx lambdahost.Tx, account, region string) (lambdahost.AccountUsage, error) {
+	u, err := tx.Usage(ctx, account, region)
+	if err != nil {
+		return u, err
+	}
+	layers, err := layerUsageBytes(ctx, tx, account, region)
+	u.TotalCodeSize += layers
+	return u, err
 }
 
 // DefaultInlineCodeMax is the largest package stored with the metadata.
@@ -403,15 +421,15 @@ func (s *Service) openStored(ctx context.Context, d lambdahost.Digest) (lambdaho
 
 // openSealed opens sealed code b with key, which must be the one its
 // trailer names.
-func openSealed(b lambdahost.Blob, key *codeKey) (lambdahost.Blob, error) {
+func openSealed(b lambdahost.Blob, key lambdahost.CodeKey) (lambdahost.Blob, error) {
 	tr, n, err := lambdahost.ReadSealedTrailer(b, b.Size())
 	if err != nil {
 		return nil, err
 	}
-	if tr.KeyARN != key.arn {
-		return nil, fmt.Errorf("%w: sealed under %s, want %s", lambdahost.ErrSealedCode, tr.KeyARN, key.arn)
+	if tr.KeyARN != key.ARN() {
+		return nil, fmt.Errorf("%w: sealed under %s, want %s", lambdahost.ErrSealedCode, tr.KeyARN, key.ARN())
 	}
-	dataKey, err := key.unwrap(tr.WrappedKey)
+	dataKey, err := key.Unwrap(tr.WrappedKey)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", lambdahost.ErrSealedCode, err)
 	}

@@ -583,7 +583,7 @@ func (s *Service) checkSignature(ctx context.Context, tx lambdahost.Tx, id lambd
 	}
 	sig := sc.signed.Signature
 	allowed := slices.Contains(rec.AllowedPublishers, sig.ProfileVersionARN)
-	pub, err := s.signingPublisher(ctx, tx, sig.ProfileVersionARN)
+	pub, err := s.publisher(ctx, tx, sig.ProfileVersionARN)
 	switch {
 	case errors.Is(err, lambdahost.ErrNotFound) && !allowed:
 		// A profile lambdahost does not know, and not allowed anyway.
@@ -598,7 +598,16 @@ func (s *Service) checkSignature(ctx context.Context, tx lambdahost.Tx, id lambd
 		return "", invalidSignature(id)
 	}
 	st.code.SigningProfileVersionARN, st.code.SigningJobARN = sig.ProfileVersionARN, sig.JobARN
-	if !allowed {
+	return s.signaturePolicy(ctx, tx, rec, sig, pub)
+}
+
+// signaturePolicy runs the checks the config rec's policy governs on a
+// signature whose integrity verified with pub, its profile's key: the
+// profile is allowed, the signature has not expired, and neither it nor
+// its profile was revoked. It returns the name of the first that failed,
+// or "".
+func (s *Service) signaturePolicy(ctx context.Context, tx lambdahost.Tx, rec *cscRecord, sig lambdahost.CodeSignature, pub *lambdahost.Publisher) (string, error) {
+	if !slices.Contains(rec.AllowedPublishers, sig.ProfileVersionARN) {
 		return checkMismatch, nil
 	}
 	if !sig.ExpiresAt.IsZero() && !s.now().Before(sig.ExpiresAt) {
@@ -612,7 +621,7 @@ func (s *Service) checkSignature(ctx context.Context, tx lambdahost.Tx, id lambd
 	if !pub.CanceledAt.IsZero() && !sig.SignedAt.Before(pub.CanceledAt) {
 		return checkRevoked, nil
 	}
-	revoked, err := s.signatureRevoked(ctx, tx, sig.JobARN)
+	revoked, err := s.Publishers.SignatureRevoked(ctx, tx, sig.JobARN)
 	if err != nil {
 		return "", err
 	}
@@ -620,6 +629,15 @@ func (s *Service) checkSignature(ctx context.Context, tx lambdahost.Tx, id lambd
 		return checkRevoked, nil
 	}
 	return "", nil
+}
+
+// publisher asks Publishers who made a signature; without Publishers no
+// publisher is known.
+func (s *Service) publisher(ctx context.Context, tx lambdahost.Tx, profileVersionARN string) (*lambdahost.Publisher, error) {
+	if s.Publishers == nil {
+		return nil, fmt.Errorf("profile version %s: no signer configured: %w", profileVersionARN, lambdahost.ErrNotFound)
+	}
+	return s.Publishers.Publisher(ctx, tx, profileVersionARN)
 }
 
 func invalidSignature(id lambdahost.FunctionID) error {

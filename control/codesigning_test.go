@@ -12,6 +12,7 @@ import (
 
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/signer"
 )
 
 // signingFixture is a service with a clock the test moves, a master key,
@@ -27,15 +28,14 @@ func newSigningFixture(t *testing.T) *signingFixture {
 	t.Helper()
 	sf := &signingFixture{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	sf.fixture = newFixture(t, func(s *control.Service) {
-		s.MasterKey = bytes.Repeat([]byte{1}, lambdahost.MasterKeySize)
 		s.Now = func() time.Time { return sf.now }
 	})
-	p, err := sf.svc.PutSigningProfile(sf.ctx, control.PutSigningProfileInput{Name: "publisher", PlatformID: "AWSLambda-SHA384-ECDSA"})
+	p, err := sf.signer.PutSigningProfile(sf.ctx, signer.PutSigningProfileInput{Name: "publisher", PlatformID: "AWSLambda-SHA384-ECDSA"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sf.profile = p.VersionARN()
-	if sf.key, err = sf.svc.ExportSigningKey(sf.ctx, sf.profile); err != nil {
+	if sf.key, err = sf.signer.ExportSigningKey(sf.ctx, sf.profile); err != nil {
 		t.Fatal(err)
 	}
 	return sf
@@ -74,11 +74,11 @@ func (sf *signingFixture) deploy(t testing.TB, name string, zip []byte) (*contro
 func TestCodeVerification(t *testing.T) {
 	sf := newSigningFixture(t)
 	stranger, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	other, err := sf.svc.PutSigningProfile(sf.ctx, control.PutSigningProfileInput{Name: "other", PlatformID: "AWSLambda-SHA384-ECDSA"})
+	other, err := sf.signer.PutSigningProfile(sf.ctx, signer.PutSigningProfileInput{Name: "other", PlatformID: "AWSLambda-SHA384-ECDSA"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherKey, _ := sf.svc.ExportSigningKey(sf.ctx, other.VersionARN())
+	otherKey, _ := sf.signer.ExportSigningKey(sf.ctx, other.VersionARN())
 	good := sf.signed(t, "v-good", sf.profile, sf.key)
 	tampered := bytes.Clone(good)
 	tampered[40] ^= 0xff
@@ -177,7 +177,7 @@ func TestCodeVerificationRevocation(t *testing.T) {
 	sf.now = sf.now.Add(48 * time.Hour)
 	recent := sf.signed(t, "after revocation", sf.profile, sf.key)
 	version := sf.profile[strings.LastIndexByte(sf.profile, '/')+1:]
-	if err := sf.svc.RevokeSigningProfile(sf.ctx, "publisher", version, "key leaked", sf.now.Add(-24*time.Hour)); err != nil {
+	if err := sf.signer.RevokeSigningProfile(sf.ctx, "publisher", version, "key leaked", sf.now.Add(-24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := sf.deploy(t, "fn", recent); !isType(err, lambdahost.CodeVerificationFailedException) {
@@ -200,7 +200,7 @@ func TestCodeVerificationCanceledProfile(t *testing.T) {
 	}
 	before := sf.signed(t, "before cancel", sf.profile, sf.key)
 	sf.now = sf.now.Add(time.Hour)
-	if err := sf.svc.CancelSigningProfile(sf.ctx, "publisher"); err != nil {
+	if err := sf.signer.CancelSigningProfile(sf.ctx, "publisher"); err != nil {
 		t.Fatal(err)
 	}
 	sf.now = sf.now.Add(time.Hour)

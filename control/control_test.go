@@ -15,14 +15,18 @@ import (
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
+	"github.com/lambdahost/lambdahost/kms"
+	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
 
 type fixture struct {
-	svc   *control.Service
-	store *sqlite.Store
-	blobs *disk.BlobStore
-	ctx   context.Context
+	svc    *control.Service
+	keys   *kms.Service
+	signer *signer.Service
+	store  *sqlite.Store
+	blobs  *disk.BlobStore
+	ctx    context.Context
 }
 
 func newFixture(t testing.TB, configure func(*control.Service)) *fixture {
@@ -36,18 +40,28 @@ func newFixture(t testing.TB, configure func(*control.Service)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keys := kms.New(store, bytes.Repeat([]byte{1}, lambdahost.MasterKeySize))
 	svc := control.New(store, blobs)
-	svc.MasterKey = bytes.Repeat([]byte{1}, lambdahost.MasterKeySize)
+	sg := signer.New(store, blobs, bytes.Repeat([]byte{1}, lambdahost.MasterKeySize))
+	// The signer keeps the control plane's clock, which tests may move.
+	sg.Now = func() time.Time { return svc.Now() }
+	svc.Keys, svc.Publishers = keys, sg
 	svc.SettleSync = true
+	// No renewal during a test: replay ends the node's registration to
+	// play a restart (see fixture.replay).
+	svc.NodeTTL = time.Hour
 	if configure != nil {
 		configure(svc)
 	}
 	if err := svc.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	if err := sg.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { svc.Close(); store.Close() })
 	ctx := lambdahost.WithCaller(t.Context(), lambdahost.Caller{AccessKey: "test", Account: "000000000000", Region: "us-east-1"})
-	return &fixture{svc: svc, store: store, blobs: blobs, ctx: ctx}
+	return &fixture{svc: svc, keys: keys, signer: sg, store: store, blobs: blobs, ctx: ctx}
 }
 
 func zipOf(t testing.TB, content string) []byte {
@@ -200,7 +214,7 @@ func TestStartSettlesUnsettled(t *testing.T) {
 		t.Fatal(err)
 	}
 	restarted := control.New(f.store, f.blobs)
-	restarted.MasterKey = f.svc.MasterKey
+	restarted.Keys, restarted.Publishers = f.svc.Keys, f.svc.Publishers
 	restarted.SettleSync = true
 	if err := restarted.Start(f.ctx); err != nil {
 		t.Fatal(err)

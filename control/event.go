@@ -29,6 +29,8 @@ func (s *Service) EnqueueEvent(ctx context.Context, inv *Invocation, payload []b
 		RequestID: requestID,
 		TraceID:   traceID,
 		Created:   now,
+		// This node runs it; if it dies first, another claims it.
+		Node: s.Node,
 	}
 	err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		fn, err := tx.Function(ctx, ev.Function)
@@ -76,23 +78,26 @@ func (s *Service) ResolveEvent(ctx context.Context, ev *lambdahost.AsyncEvent) (
 	return s.resolveInvocation(ctx, ev.Function, ev.Qualifier)
 }
 
-// ReplayEvents hands every stored asynchronous event to fn, oldest first,
-// with what it runs now (see ResolveEvent). It is called once at start-up,
-// before any new event is stored: the events stored are those that a
-// previous process acknowledged and did not finish.
+// ReplayEvents claims the stored asynchronous events that no live node
+// runs (their node stopped or died before it finished them) and hands
+// each to fn, oldest first, with what it runs now (see ResolveEvent).
+// Nodes call it at start-up, before they store new events, and then
+// regularly, so that the events of a node that dies are run again by
+// another within its TTL and that interval (at least once).
 //
 // An event whose function, version or alias no longer exists is deleted,
 // with a log line: it can never run. One whose version cannot run now
-// (Pending or Failed) is kept, with a log line, for the next start.
-// DeleteFunction deletes a function's events with it, so these are only
-// events of deleted versions and aliases.
+// (Pending or Failed) stays claimed by this node, with a log line, and
+// runs again at its next start or after it is gone. DeleteFunction
+// deletes a function's events with it, so these are only events of
+// deleted versions and aliases.
 func (s *Service) ReplayEvents(ctx context.Context, fn func(inv *Invocation, ev *lambdahost.AsyncEvent)) error {
 	s.init()
 	after, replayed, dropped := "", 0, 0
 	for {
 		var page []*lambdahost.AsyncEvent
-		err := s.store.View(ctx, func(tx lambdahost.Tx) (err error) {
-			page, err = tx.ListEvents(ctx, after, replayPage)
+		err := s.store.Update(ctx, func(tx lambdahost.Tx) (err error) {
+			page, err = tx.ClaimEvents(ctx, s.Node, after, replayPage)
 			return err
 		})
 		if err != nil {
@@ -102,7 +107,7 @@ func (s *Service) ReplayEvents(ctx context.Context, fn func(inv *Invocation, ev 
 			break
 		}
 		// The cursor is compared, not looked up, so fn may finish and
-		// delete events of this page before the next is read.
+		// delete events of this page before the next is claimed.
 		after = page[len(page)-1].ID
 		for _, ev := range page {
 			log := s.Logger.With(lambdahost.LogKeyFunction, ev.Function.QualifiedARN(ev.Qualifier), lambdahost.LogKeyRequestID, ev.RequestID)

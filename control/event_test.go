@@ -46,9 +46,14 @@ type replayed struct {
 }
 
 // replay runs ReplayEvents without a caller in the context, as start-up
-// does, and returns what it handed over.
+// does, and returns what it handed over. It first ends the node's
+// registration, as if it had stopped: the events it holds are free again,
+// as for the next process.
 func (f *fixture) replay(t testing.TB) []replayed {
 	t.Helper()
+	if err := f.store.Leave(t.Context(), f.svc.Node); err != nil {
+		t.Fatal(err)
+	}
 	var got []replayed
 	err := f.svc.ReplayEvents(context.Background(), func(inv *control.Invocation, ev *lambdahost.AsyncEvent) {
 		got = append(got, replayed{inv, ev})

@@ -54,7 +54,8 @@ func validatePublishTo(p *string) error {
 }
 
 // CreateFunction creates a function from in and answers its $LATEST (or,
-// with Publish, its version 1) configuration, in state Pending.
+// with Publish, its version 1) configuration, in state Pending, under the
+// unqualified function ARN.
 func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (*FunctionConfig, error) {
 	s.init()
 	t, err := resolveFunction(ctx, in.FunctionName, ruleFunctionOnly)
@@ -79,6 +80,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		pkg = lambdahost.PackageZip
 	}
 	if err := validateConfig(&in.Config, pkg); err != nil {
+		return nil, err
+	}
+	if err := checkLogLevels(&in.Config, ""); err != nil {
 		return nil, err
 	}
 	if err := validateArchitectures(in.Architectures); err != nil {
@@ -121,10 +125,14 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		return nil, err
 	}
 	// From committing code to committing the metadata that references it,
-	// garbage collection must wait (see codeMu). Staging, which may fetch
-	// from S3 for a long time, needs no lock.
-	s.codeMu.RLock()
-	defer s.codeMu.RUnlock()
+	// garbage collection on any node must wait (see
+	// lambdahost.Coordinator.LockCode). Staging, which may fetch from S3
+	// for a long time, needs no lock.
+	unlock, err := s.store.LockCode(ctx, false)
+	if err != nil {
+		return nil, internal("lock code", err)
+	}
+	defer unlock()
 
 	now := s.now()
 	cfg := lambdahost.Config{
@@ -157,6 +165,10 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err := st.commit(ctx); err != nil {
 		return nil, internal("commit code", err)
 	}
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, internal("create function", err)
+	}
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		if err := s.checkStorage(ctx, tx, t.id, st.code.Size*int64(copies)); err != nil {
 			return err
@@ -164,6 +176,19 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		csc, err := s.verifyCode(ctx, tx, t.id, cscARN, st)
 		if err != nil {
 			return err
+		}
+		if in.Config.Layers != nil {
+			layers, recs, err := attachLayers(ctx, tx, c, t.id, *in.Config.Layers)
+			if err != nil {
+				return err
+			}
+			if err := checkUnzippedWithLayers(st.code, layers); err != nil {
+				return err
+			}
+			if err := s.verifyLayers(ctx, tx, t.id, cscARN, recs, nil); err != nil {
+				return err
+			}
+			latest.Config.Layers = layers
 		}
 		latest.Code = st.code
 		if err := tx.CreateFunction(ctx, fn); err != nil {
@@ -203,11 +228,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		return nil, internal("create function", err)
 	}
 	s.schedule(settle...)
-	out := &FunctionConfig{Version: answer, ARN: t.id.ARN()}
-	if answer != latest {
-		out.ARN = answer.ARN()
-	}
-	return out, nil
+	// With Publish, AWS answers version 1's configuration under the
+	// unqualified ARN (recorded), unlike UpdateFunctionCode's.
+	return &FunctionConfig{Version: answer, ARN: t.id.ARN()}, nil
 }
 
 // precheckCreate answers ResourceConflictException early, before any code is
@@ -250,10 +273,11 @@ func (s *Service) publishCopy(fn *lambdahost.Function, latest *lambdahost.Versio
 }
 
 // GetFunction answers the configuration, code and tags of a function
-// version or alias.
+// version or alias. Another account may read it when the function's
+// policy allows it lambda:GetFunction.
 func (s *Service) GetFunction(ctx context.Context, name, qualifier string) (*FunctionInfo, error) {
 	s.init()
-	t, err := resolve(ctx, name, lambdahost.NameNamespaced, qualifier)
+	t, err := s.resolveGranted(ctx, name, lambdahost.NameNamespaced, qualifier, actionGetFunction)
 	if err != nil {
 		return nil, err
 	}
@@ -280,10 +304,12 @@ func (s *Service) GetFunction(ctx context.Context, name, qualifier string) (*Fun
 	return &out, nil
 }
 
-// GetFunctionConfiguration answers the configuration of a version or alias.
+// GetFunctionConfiguration answers the configuration of a version or
+// alias. Another account may read it when the function's policy allows it
+// lambda:GetFunctionConfiguration.
 func (s *Service) GetFunctionConfiguration(ctx context.Context, name, qualifier string) (*FunctionConfig, error) {
 	s.init()
-	t, err := resolve(ctx, name, lambdahost.NameNamespaced, qualifier)
+	t, err := s.resolveGranted(ctx, name, lambdahost.NameNamespaced, qualifier, actionGetConfiguration)
 	if err != nil {
 		return nil, err
 	}
@@ -341,6 +367,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 			if err := unbindCSC(ctx, tx, t.id); err != nil {
 				return err
 			}
+			if err := forgetAccess(ctx, tx, t.id, ""); err != nil {
+				return err
+			}
 			return tx.DeleteFunction(ctx, t.id)
 		})
 	case q == lambdahost.VersionLatest:
@@ -375,6 +404,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 			if refs != nil {
 				return lambdahost.Errorf(lambdahost.ResourceConflictException,
 					"Unable to delete version because the following aliases reference it: %v", refs)
+			}
+			if err := forgetAccess(ctx, tx, t.id, q); err != nil {
+				return err
 			}
 			return tx.DeleteVersion(ctx, t.id, q)
 		})
@@ -449,8 +481,11 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	if err != nil {
 		return nil, err
 	}
-	s.codeMu.RLock() // see CreateFunction
-	defer s.codeMu.RUnlock()
+	unlock, err := s.store.LockCode(ctx, false) // see CreateFunction
+	if err != nil {
+		return nil, internal("lock code", err)
+	}
+	defer unlock()
 	publish := in.Publish || in.PublishTo != nil
 	copies := int64(1)
 	if publish {
@@ -470,6 +505,9 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	if in.DryRun {
 		err := s.store.View(ctx, func(tx lambdahost.Tx) error {
 			if err := s.checkStorage(ctx, tx, t.id, st.code.Size*copies-cur.Code.Size); err != nil {
+				return err
+			}
+			if err := checkUnzippedWithLayers(st.code, cur.Config.Layers); err != nil {
 				return err
 			}
 			_, err := s.verifyCode(ctx, tx, t.id, cscARN, st)
@@ -501,6 +539,9 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		}
 		// $LATEST's old code stops counting; a published copy counts anew.
 		if err := s.checkStorage(ctx, tx, t.id, st.code.Size*copies-latest.Code.Size); err != nil {
+			return err
+		}
+		if err := checkUnzippedWithLayers(st.code, latest.Config.Layers); err != nil {
 			return err
 		}
 		// The config is read again here: it may have changed since the
@@ -591,6 +632,10 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 	if err != nil {
 		return nil, err
 	}
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, internal("update function configuration", err)
+	}
 	var latest, unsettled *lambdahost.Version
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		fn, cur, err := latestOf(ctx, tx, t.id)
@@ -601,8 +646,28 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 		if err := validateConfig(&in.Config, latest.Code.PackageType); err != nil {
 			return err
 		}
+		if err := checkLogLevels(&in.Config, latest.Config.Logging.LogFormat); err != nil {
+			return err
+		}
 		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {
 			return err
+		}
+		if in.Config.Layers != nil {
+			layers, recs, err := attachLayers(ctx, tx, c, t.id, *in.Config.Layers)
+			if err != nil {
+				return err
+			}
+			if err := checkUnzippedWithLayers(latest.Code, layers); err != nil {
+				return err
+			}
+			bound, err := boundCSC(ctx, tx, t.id)
+			if err != nil {
+				return err
+			}
+			if err := s.verifyLayers(ctx, tx, t.id, bound, recs, latest.Config.Layers); err != nil {
+				return err
+			}
+			latest.Config.Layers = layers
 		}
 		apply(&latest.Config, &in.Config)
 		s.beginUpdate(latest)

@@ -42,7 +42,8 @@ type Invocation struct {
 //
 // It answers ValidationException or InvalidParameterValueException for a
 // malformed name or qualifier, AccessDeniedException for another account's
-// function, ResourceNotFoundException for another region's function or one
+// function unless its policy allows the caller lambda:InvokeFunction
+// (resolveGranted), ResourceNotFoundException for another region's function or one
 // that does not exist, ResourceConflictException (409) for a version that
 // is Pending or Failed, and CodeArtifactUserPendingException (409) for one
 // that is Inactive. A version whose last update is in progress or failed
@@ -50,7 +51,7 @@ type Invocation struct {
 // (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html)
 func (s *Service) ResolveInvoke(ctx context.Context, functionName, qualifier string) (*Invocation, error) {
 	s.init()
-	t, err := resolve(ctx, functionName, lambdahost.NameNamespaced, qualifier)
+	t, err := s.resolveGranted(ctx, functionName, lambdahost.NameNamespaced, qualifier, actionInvoke)
 	if err != nil {
 		return nil, err
 	}

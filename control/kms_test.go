@@ -12,6 +12,7 @@ import (
 
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/kms"
 )
 
 // marker is plaintext inside test packages; it must never reach the disk.
@@ -58,7 +59,7 @@ func (f *fixture) updateWith(t testing.TB, name string, data []byte, key string)
 
 func (f *fixture) newKey(t testing.TB) string {
 	t.Helper()
-	k, err := f.svc.CreateKey(f.ctx, "")
+	k, err := f.keys.CreateKey(f.ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +111,8 @@ func TestCodeSealedAtRest(t *testing.T) {
 			}
 			if !tt.key {
 				// The default key is Lambda's AWS managed key, alias/aws/lambda.
-				k, err := f.svc.DescribeKey(f.ctx, "alias/aws/lambda")
-				if err != nil || out.Code.SealedWith != k.ARN || k.KeyManager != control.KeyManagerAWS {
+				k, err := f.keys.DescribeKey(f.ctx, "alias/aws/lambda")
+				if err != nil || out.Code.SealedWith != k.ARN || k.KeyManager != kms.KeyManagerAWS {
 					t.Errorf("SealedWith=%q; alias/aws/lambda: %+v, %v", out.Code.SealedWith, k, err)
 				}
 			}
@@ -184,7 +185,7 @@ func TestDisabledKey(t *testing.T) {
 	if _, err := f.createWith(t, "f", storedZip(t, "v1"), key); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.DisableKey(f.ctx, key); err != nil {
+	if err := f.keys.DisableKey(f.ctx, key); err != nil {
 		t.Fatal(err)
 	}
 	out, err := f.updateWith(t, "f", storedZip(t, "v2"), key)
@@ -208,7 +209,7 @@ func TestDisabledKey(t *testing.T) {
 	if st := f.get(t, "g").Status; st.State != lambdahost.StateFailed || st.StateReasonCode != "DisabledKMSKey" {
 		t.Errorf("created with a disabled key: %+v, want State Failed, DisabledKMSKey", st)
 	}
-	if err := f.svc.EnableKey(f.ctx, key); err != nil {
+	if err := f.keys.EnableKey(f.ctx, key); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.updateWith(t, "f", storedZip(t, "v3"), key); err != nil {
@@ -232,7 +233,7 @@ func TestUnknownKey(t *testing.T) {
 	f := newFixture(t, nil)
 	own := f.newKey(t)
 	other := lambdahost.WithCaller(context.Background(), lambdahost.Caller{AccessKey: "other", Account: "111111111111", Region: "us-east-1"})
-	theirs, err := f.svc.CreateKey(other, "")
+	theirs, err := f.keys.CreateKey(other, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +242,7 @@ func TestUnknownKey(t *testing.T) {
 		theirs.ARN,
 		own[:len("arn:aws:kms:")] + "eu-west-1" + own[len("arn:aws:kms:us-east-1"):],
 	} {
-		if _, err := f.svc.DescribeKey(f.ctx, key); lambdahost.ErrorTypeOf(err) != lambdahost.NotFoundException {
+		if _, err := f.keys.DescribeKey(f.ctx, key); lambdahost.ErrorTypeOf(err) != lambdahost.NotFoundException {
 			t.Errorf("DescribeKey(%s) = %v, want NotFoundException", key, err)
 		}
 		f.svc.DeleteFunction(f.ctx, "f", "")
@@ -256,7 +257,7 @@ func TestUnknownKey(t *testing.T) {
 	if _, err := f.createWith(t, "d", storedZip(t, "d"), ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.DisableKey(f.ctx, f.get(t, "d").Code.SealedWith); lambdahost.ErrorTypeOf(err) != lambdahost.KMSInvalidStateException {
+	if err := f.keys.DisableKey(f.ctx, f.get(t, "d").Code.SealedWith); lambdahost.ErrorTypeOf(err) != lambdahost.KMSInvalidStateException {
 		t.Errorf("DisableKey of the default key = %v, want KMSInvalidStateException", err)
 	}
 }

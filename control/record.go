@@ -8,76 +8,37 @@ import (
 	"github.com/lambdahost/lambdahost"
 )
 
-// Control keeps its small documents (code signing configs, signing
-// profiles and jobs, KMS keys) as JSON records of the store; these read
-// and write them.
+// Control keeps its small documents (code signing configs, and whatever
+// else a Lambda feature needs) as JSON records of the store; these are
+// its shorthands for the root package's record helpers.
 
-// getRecord reads record (kind, key) as a T. A missing record is an error
-// wrapping lambdahost.ErrNotFound, which callers turn into their own
-// not-found answer.
+// getRecord is lambdahost.GetRecord: a missing record is an error wrapping
+// lambdahost.ErrNotFound.
 func getRecord[T any](ctx context.Context, tx lambdahost.Tx, kind, key string) (*T, error) {
-	b, err := tx.Record(ctx, kind, key)
-	if err != nil {
-		return nil, err
-	}
+	return lambdahost.GetRecord[T](ctx, tx, kind, key)
+}
+
+// decodeRecord decodes a record that ListRecords answered as a T.
+func decodeRecord[T any](r lambdahost.Record) (*T, error) {
 	v := new(T)
-	if err := json.Unmarshal(b, v); err != nil {
-		return nil, fmt.Errorf("decode %s %s: %w", kind, key, err)
+	if err := json.Unmarshal(r.Value, v); err != nil {
+		return nil, fmt.Errorf("decode record %s: %w", r.Key, err)
 	}
 	return v, nil
 }
 
-// putRecord stores v as record (kind, key), replacing what is there.
+// putRecord is lambdahost.PutRecord.
 func putRecord(ctx context.Context, tx lambdahost.Tx, kind, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s %s: %w", kind, key, err)
-	}
-	return tx.PutRecord(ctx, kind, key, b)
+	return lambdahost.PutRecord(ctx, tx, kind, key, v)
 }
 
-// createRecord is putRecord for a record that must not exist yet: an
-// error wrapping lambdahost.ErrExists if it does.
+// createRecord is lambdahost.CreateRecord: an error wrapping
+// lambdahost.ErrExists if the record exists.
 func createRecord(ctx context.Context, tx lambdahost.Tx, kind, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s %s: %w", kind, key, err)
-	}
-	return tx.CreateRecord(ctx, kind, key, b)
+	return lambdahost.CreateRecord(ctx, tx, kind, key, v)
 }
 
-// scanRecords reads kind's records under prefix, in key order, from the
-// one after prefix+token, decodes them as T and returns up to limit that
-// keep accepts (never nil), and the token of the last one answered if more
-// may follow. Records are read 100 at a time, so a filter that keeps few
-// does not read the whole kind into memory at once.
+// scanRecords is lambdahost.ScanRecords.
 func scanRecords[T any](ctx context.Context, tx lambdahost.Tx, kind, prefix, token string, limit int, keep func(*T) bool, tokenOf func(*T) string) ([]*T, string, error) {
-	out := []*T{}
-	after := ""
-	if token != "" {
-		after = prefix + token
-	}
-	for {
-		recs, err := tx.ListRecords(ctx, kind, prefix, after, 100)
-		if err != nil {
-			return nil, "", err
-		}
-		for _, r := range recs {
-			v := new(T)
-			if err := json.Unmarshal(r.Value, v); err != nil {
-				return nil, "", fmt.Errorf("decode %s %s: %w", kind, r.Key, err)
-			}
-			if !keep(v) {
-				continue
-			}
-			if len(out) == limit {
-				return out, tokenOf(out[len(out)-1]), nil
-			}
-			out = append(out, v)
-		}
-		if len(recs) < 100 {
-			return out, "", nil
-		}
-		after = recs[len(recs)-1].Key
-	}
+	return lambdahost.ScanRecords(ctx, tx, kind, prefix, token, limit, keep, tokenOf)
 }

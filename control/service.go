@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -29,9 +28,6 @@ type Service struct {
 	// S3 fetches code from S3 objects. If nil, S3 sources answer AWS's
 	// error for a bucket that does not exist.
 	S3 lambdahost.CodeSource
-	// Objects writes the signed zips of AWS Signer signing jobs, which
-	// read their source through S3. If either is nil, signing jobs fail.
-	Objects lambdahost.ObjectStore
 	// Images fetches container images. If nil, ImageUri answers AWS's
 	// error for an image that does not exist.
 	Images lambdahost.CodeSource
@@ -52,8 +48,9 @@ type Service struct {
 	// NewCodeSigningConfigID returns the ID of a new code signing config
 	// ("csc-" and 17 lowercase letters or digits). If nil, a random one.
 	NewCodeSigningConfigID func() string
-	// NewKeyID returns the ID of a new KMS key. If nil, a random UUID is used.
-	NewKeyID func() string
+	// NewURLID returns the ID of a new function URL (32 lowercase letters
+	// and digits). If nil, a random one.
+	NewURLID func() string
 	// Rand returns a number in [0, 1) for an alias's weighted routing. It
 	// must be safe for concurrent use. If nil, math/rand/v2's Float64 is
 	// used.
@@ -69,27 +66,34 @@ type Service struct {
 	// is deleted, so that the executor stops their environments now rather
 	// than when they idle out.
 	Deleted func(id lambdahost.FunctionID)
-	// MasterKey (lambdahost.MasterKeySize bytes) seals the secrets the
-	// service keeps in the store: signing profiles' private keys and the
-	// key material of local KMS keys.
-	MasterKey []byte
+	// Keys is the key service whose KMS keys seal code at rest. Operations
+	// that store or open code fail without one.
+	Keys lambdahost.KeyService
+	// Publishers tells code signing checks who made a signature. If nil,
+	// no publisher is known: a package signed by a profile a config allows
+	// cannot be verified.
+	Publishers lambdahost.Publishers
 	// SettleSync makes settling happen before an operation returns instead
 	// of just after. Tests use it for deterministic golden files.
 	SettleSync bool
 
-	// codeMu orders code commits against garbage collection: operations
-	// hold it shared from committing a blob until the metadata that
-	// references it has committed; CollectGarbage holds it exclusively while
-	// it decides and deletes. Otherwise GC could delete a blob that an
-	// update has just re-committed (deduplicated) and is about to reference.
-	// It covers one process; several processes sharing a store need a lock
-	// in the store (a later PostgreSQL issue).
-	codeMu sync.RWMutex
+	// Node identifies this process among those serving the store: the
+	// work it claims is its own while it renews its registration every
+	// NodeTTL/3 (see lambdahost.Coordinator). If empty, a new ID.
+	Node string
+	// NodeTTL is how long the node's registration lasts without renewal:
+	// work of a node that dies is taken over by another after about that.
+	// If zero, DefaultNodeTTL.
+	NodeTTL time.Duration
 
-	bg     sync.WaitGroup
-	ctx    context.Context
-	cancel context.CancelFunc
-	once   sync.Once
+	bg sync.WaitGroup
+	// beat renews the node's registration until Close.
+	beat     sync.WaitGroup
+	stopBeat context.CancelFunc
+	started  bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+	once     sync.Once
 }
 
 // New returns a Service over store and blobs. Call Start before use.
@@ -113,53 +117,57 @@ func (s *Service) init() {
 		if s.NewRevisionID == nil {
 			s.NewRevisionID = lambdahost.NewID
 		}
-		if s.NewKeyID == nil {
-			s.NewKeyID = lambdahost.NewID
-		}
 		if s.Rand == nil {
 			s.Rand = rand.Float64
 		}
 		if s.CodeStorageLimit == 0 {
 			s.CodeStorageLimit = DefaultCodeStorageLimit
 		}
+		if s.Node == "" {
+			s.Node = lambdahost.NewNodeID()
+		}
+		if s.NodeTTL == 0 {
+			s.NodeTTL = DefaultNodeTTL
+		}
 	})
 }
 
-// Start settles every version left Pending or InProgress by a previous
-// process (a crash between an update's two commits), and fails the
-// signing jobs it left InProgress.
+// Start registers the node and takes over the work no live node holds
+// (see Sweep): versions left Pending or InProgress by a process that
+// stopped between an update's two commits. Then it renews the node's
+// registration in the background until Close.
 func (s *Service) Start(ctx context.Context) error {
 	s.init()
-	var unsettled []*lambdahost.Version
-	if err := s.store.View(ctx, func(tx lambdahost.Tx) error {
-		var err error
-		unsettled, err = tx.Unsettled(ctx)
-		return err
-	}); err != nil {
-		return fmt.Errorf("find unsettled versions: %w", err)
+	if err := s.store.Heartbeat(ctx, s.Node, s.NodeTTL); err != nil {
+		return fmt.Errorf("register node: %w", err)
 	}
-	for _, v := range unsettled {
-		s.Logger.InfoContext(ctx, "settling version left unsettled", lambdahost.LogKeyFunction, v.ARN())
-		s.settle(ctx, v.Function, v.Name, v.RevisionID)
-	}
-	return s.failInterruptedSigningJobs(ctx)
+	bctx, stop := context.WithCancel(s.ctx)
+	s.stopBeat, s.started = stop, true
+	s.beat.Go(func() { s.heartbeat(bctx) })
+	return s.Sweep(ctx)
 }
 
-// Close waits for background settling to finish.
+// Close waits for background settling to finish, then ends the node's
+// registration, so that other nodes take over its unfinished work (the
+// asynchronous events it did not finish) at once.
 func (s *Service) Close() error {
 	s.init()
 	s.bg.Wait()
+	var err error
+	if s.started {
+		s.stopBeat()
+		s.beat.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = s.store.Leave(ctx, s.Node)
+		cancel()
+	}
 	s.cancel()
-	return nil
+	return err
 }
 
 // caller returns the authenticated caller of ctx.
 func caller(ctx context.Context) (lambdahost.Caller, error) {
-	c, ok := lambdahost.CallerFrom(ctx)
-	if !ok || c.Account == "" || c.Region == "" {
-		return c, errors.New("no authenticated caller in context")
-	}
-	return c, nil
+	return lambdahost.AuthenticatedCaller(ctx)
 }
 
 // target is a resolved function reference.
@@ -167,11 +175,32 @@ type target struct {
 	id        lambdahost.FunctionID
 	qualifier string
 	raw       string
+	// foreign marks another account's function in the caller's region,
+	// which only resolveGranted admits (see policy.go). named is the
+	// qualifier the name itself carried, which AccessDeniedException's
+	// resource shows; mismatch is a Qualifier parameter's contradiction
+	// of it, held back until access is granted, so that strangers learn
+	// nothing about the function.
+	foreign  bool
+	named    string
+	mismatch error
 }
 
 // resolve parses a FunctionName path value against the caller's account and
 // region, and reconciles it with a separate Qualifier parameter (may be "").
+// Another account's function is refused with AccessDeniedException.
 func resolve(ctx context.Context, name string, kind lambdahost.NameKind, qualifier string) (target, error) {
+	t, err := resolveAny(ctx, name, kind, qualifier)
+	if err == nil && t.foreign {
+		c, _ := caller(ctx)
+		return target{}, accessDenied(c, t.id.QualifiedARN(t.named))
+	}
+	return t, err
+}
+
+// resolveAny is resolve that answers another account's function in the
+// caller's region as a foreign target instead of refusing it.
+func resolveAny(ctx context.Context, name string, kind lambdahost.NameKind, qualifier string) (target, error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return target{}, err
@@ -185,30 +214,35 @@ func resolve(ctx context.Context, name string, kind lambdahost.NameKind, qualifi
 		v.Add("qualifier", lambdahost.Quote(qualifier), "Member must satisfy regular expression pattern: "+lambdahost.PatternQualifier)
 		return target{}, v.Err()
 	}
+	q := ref.Qualifier
+	var mismatch error
+	if qualifier != "" {
+		if q != "" && q != qualifier {
+			mismatch = lambdahost.Errorf(lambdahost.InvalidParameterValueException,
+				"The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		q = qualifier
+	}
 	if ref.Account != "" && ref.Account != c.Account {
 		id := lambdahost.FunctionID{Account: ref.Account, Region: c.Region, Name: ref.Name}
-		return target{}, accessDenied(c, id.QualifiedARN(ref.Qualifier))
+		if ref.Region != "" && ref.Region != c.Region {
+			return target{}, accessDenied(c, id.QualifiedARN(ref.Qualifier))
+		}
+		return target{id: id, qualifier: q, raw: name, foreign: true, named: ref.Qualifier, mismatch: mismatch}, nil
 	}
 	if ref.Region != "" && ref.Region != c.Region {
 		return target{}, lambdahost.Errorf(lambdahost.ResourceNotFoundException,
 			"Functions from '%s' are not reachable in this region ('%s')", ref.Region, c.Region)
 	}
-	q := ref.Qualifier
-	if qualifier != "" {
-		if q != "" && q != qualifier {
-			return target{}, lambdahost.Errorf(lambdahost.InvalidParameterValueException,
-				"The derived qualifier from the function name does not match the specified qualifier.")
-		}
-		q = qualifier
+	if mismatch != nil {
+		return target{}, mismatch
 	}
-	return target{id: lambdahost.FunctionID{Account: c.Account, Region: c.Region, Name: ref.Name}, qualifier: q, raw: name}, nil
+	return target{id: lambdahost.FunctionID{Account: c.Account, Region: c.Region, Name: ref.Name}, qualifier: q, raw: name, named: ref.Qualifier}, nil
 }
 
 // accessDenied is AWS's answer to a caller naming another account's resource.
 func accessDenied(c lambdahost.Caller, resource string) error {
-	return lambdahost.Errorf(lambdahost.AccessDeniedException,
-		"User: arn:aws:iam::%s:user/%s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
-		c.Account, c.AccessKey, resource)
+	return lambdahost.AccessDenied(c, resource)
 }
 
 // qualifierRule says which qualifier an operation on the function itself
@@ -269,22 +303,8 @@ func revisionMismatch() error {
 }
 
 // internal wraps an unexpected error as a ServiceException, keeping the
-// cause for the log.
-func internal(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var apiErr *lambdahost.Error
-	if errors.As(err, &apiErr) {
-		return err
-	}
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
-	e := lambdahost.Errorf(lambdahost.ServiceException, "An internal error occurred.")
-	e.Err = fmt.Errorf("%s: %w", op, err)
-	return e
-}
+// cause for the log: lambdahost.Internal.
+func internal(op string, err error) error { return lambdahost.Internal(op, err) }
 
 // now returns the current time truncated to milliseconds in UTC, the
 // precision of LastModified.

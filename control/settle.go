@@ -37,12 +37,25 @@ func (s *Service) putWith(ctx context.Context, tx lambdahost.Tx, fail error, v *
 		return nil, tx.PutVersion(ctx, &settled)
 	}
 	if s.preparesLater(v) {
+		// The node settles what it wrote; the claim keeps other nodes
+		// off it while this one lives (see Sweep).
+		if _, err := tx.Claim(ctx, claimSettle, settleKey(v.Function, v.Name, v.RevisionID), s.Node); err != nil {
+			return nil, err
+		}
 		return v, tx.PutVersion(ctx, v)
 	}
 	settled := *v
 	finish(&settled, nil)
 	settled.RevisionID = s.NewRevisionID()
 	return nil, tx.PutVersion(ctx, &settled)
+}
+
+// claimSettle is the kind of claim on settling a version at a revision.
+const claimSettle = "settle"
+
+// settleKey names the work of settling version name of id at revision rev.
+func settleKey(id lambdahost.FunctionID, name, rev string) string {
+	return id.QualifiedARN(name) + "@" + rev
 }
 
 // schedule settles each version once the operation that wrote it has
@@ -77,19 +90,25 @@ func (s *Service) settle(ctx context.Context, id lambdahost.FunctionID, name, re
 		v, err = tx.Version(ctx, id, name)
 		return err
 	})
-	if errors.Is(err, lambdahost.ErrNotFound) {
-		return // deleted meanwhile
+	if errors.Is(err, lambdahost.ErrNotFound) || (err == nil && v.RevisionID != rev) {
+		// Deleted or superseded meanwhile: nothing to settle.
+		if err := s.store.Update(ctx, func(tx lambdahost.Tx) error {
+			return tx.Unclaim(ctx, claimSettle, settleKey(id, name, rev), s.Node)
+		}); err != nil {
+			log.WarnContext(ctx, "settle: release claim", lambdahost.LogKeyError, err)
+		}
+		return
 	}
 	if err != nil {
 		log.ErrorContext(ctx, "settle: read version", lambdahost.LogKeyError, err)
 		return
 	}
-	if v.RevisionID != rev {
-		return
-	}
 	prepErr := s.prepare(ctx, v)
 	for attempt := 0; ; attempt++ {
 		err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+			if err := tx.Unclaim(ctx, claimSettle, settleKey(id, name, rev), s.Node); err != nil {
+				return err
+			}
 			cur, err := tx.Version(ctx, id, name)
 			if err != nil {
 				return err
@@ -130,7 +149,8 @@ func (s *Service) preparesLater(v *lambdahost.Version) bool {
 	return v.Code.PackageType == lambdahost.PackageImage && s.imagePreparer() != nil
 }
 
-// prepare checks that v's code is in place and lets the preparers ready it.
+// prepare checks that v's code and its layers' are in place and lets the
+// preparers ready it.
 // Their *lambdahost.ReasonError fails the update with that reason.
 func (s *Service) prepare(ctx context.Context, v *lambdahost.Version) error {
 	b, err := s.OpenCode(ctx, v.Code)
@@ -142,6 +162,17 @@ func (s *Service) prepare(ctx context.Context, v *lambdahost.Version) error {
 		return fmt.Errorf("check code: %w", err)
 	}
 	b.Close()
+	// The layers' code must be in place too, sealed under keys that work.
+	for _, l := range v.Config.Layers {
+		b, err := s.OpenCode(ctx, l.Code())
+		if errors.As(err, &kp) {
+			return kp.reasonError()
+		}
+		if err != nil {
+			return fmt.Errorf("check layer %s: %w", l.ARN, err)
+		}
+		b.Close()
+	}
 	if v.Code.PackageType == lambdahost.PackageImage {
 		if p := s.imagePreparer(); p != nil {
 			if err := p.Prepare(ctx, v); err != nil {

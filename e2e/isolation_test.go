@@ -13,9 +13,13 @@ import (
 // file. Account A (the attacker) tries every operation on B's function:
 // by bare name it is answered 404, as A has no such function; by B's full
 // or partial ARN, qualified or not, AccessDeniedException worded as AWS
-// words it. Invocations of each kind are refused the same way. After
-// every attempt B's function, versions, aliases, tags, concurrency and
-// code are unchanged and it still runs B's code. The same name in both
+// words it. Invocations of each kind are refused the same way, and so are
+// the policy and function URL operations (B's policy lets in a third
+// account, not A). After every attempt B's function, versions, aliases,
+// tags, concurrency, policy, URL config and code are unchanged and it
+// still runs B's code. Likewise for B's layer: A may not read, list,
+// delete, publish to or attach it, nor read or change its policy. The same
+// name in both
 // accounts is two functions with their own code, and an ARN of another
 // region is refused (scenario 24).
 func TestAccountIsolationSuite(t *testing.T) {
@@ -37,6 +41,9 @@ func TestAccountIsolationSuite(t *testing.T) {
 			b.Call(t, "CreateAlias", Params{"FunctionName": name, "Name": "live", "FunctionVersion": "1"}).OK(t)
 			b.Call(t, "TagResource", Params{"Resource": arnB, "Tags": Params{"owner": "b"}}).OK(t)
 			b.Call(t, "PutFunctionConcurrency", Params{"FunctionName": name, "ReservedConcurrentExecutions": 3}).OK(t)
+			// B's policy lets a third account in, not A; B's function has a URL.
+			b.Call(t, "AddPermission", Params{"FunctionName": name, "StatementId": "third", "Action": "lambda:InvokeFunction", "Principal": "333333333333"}).OK(t)
+			b.Call(t, "CreateFunctionUrlConfig", Params{"FunctionName": name, "AuthType": "AWS_IAM"}).OK(t)
 			snapshot := func() map[string]any {
 				t.Helper()
 				fn := Params{"FunctionName": name}
@@ -47,6 +54,8 @@ func TestAccountIsolationSuite(t *testing.T) {
 					"aliases":     b.Paginate(t, "ListAliases", fn, 50),
 					"tags":        b.Call(t, "ListTags", Params{"Resource": arnB}).OK(t).Body,
 					"concurrency": b.Call(t, "GetFunctionConcurrency", fn).OK(t).Body,
+					"policy":      b.Call(t, "GetPolicy", fn).OK(t).Body,
+					"url":         b.Call(t, "GetFunctionUrlConfig", fn).OK(t).Body,
 				}
 			}
 			before := snapshot()
@@ -93,6 +102,14 @@ func TestAccountIsolationSuite(t *testing.T) {
 					{"Invoke", Params{"FunctionName": ref, "Payload": []byte(`{}`), "InvocationType": "Event"}},
 					{"Invoke", Params{"FunctionName": ref, "Payload": []byte(`{}`), "InvocationType": "DryRun"}},
 					{"InvokeWithResponseStream", Params{"FunctionName": ref, "Payload": []byte(`{}`)}},
+					{"AddPermission", Params{"FunctionName": ref, "StatementId": "mine", "Action": "lambda:*", "Principal": credsA.AccountID}},
+					{"GetPolicy", Params{"FunctionName": ref}},
+					{"RemovePermission", Params{"FunctionName": ref, "StatementId": "third"}},
+					{"CreateFunctionUrlConfig", Params{"FunctionName": ref, "AuthType": "NONE"}},
+					{"GetFunctionUrlConfig", Params{"FunctionName": ref}},
+					{"UpdateFunctionUrlConfig", Params{"FunctionName": ref, "AuthType": "NONE"}},
+					{"ListFunctionUrlConfigs", Params{"FunctionName": ref}},
+					{"DeleteFunctionUrlConfig", Params{"FunctionName": ref}},
 					{"DeleteFunction", Params{"FunctionName": ref, "Qualifier": "1"}},
 					{"DeleteFunction", Params{"FunctionName": ref}},
 				}
@@ -114,6 +131,12 @@ func TestAccountIsolationSuite(t *testing.T) {
 					case "Invoke", "InvokeWithResponseStream", "PutFunctionConcurrency", "DeleteFunctionConcurrency":
 						// These name the version they would act on.
 						r.WantError(t, 404, "ResourceNotFoundException", "Function not found: "+arnA+":$LATEST")
+					case "GetPolicy", "GetFunctionUrlConfig", "DeleteFunctionUrlConfig":
+						r.WantError(t, 404, "ResourceNotFoundException", "The resource you requested does not exist.")
+					case "RemovePermission":
+						r.WantError(t, 404, "ResourceNotFoundException", "No policy found for: "+arnA)
+					case "CreateFunctionUrlConfig", "UpdateFunctionUrlConfig", "ListFunctionUrlConfigs":
+						r.WantError(t, 404, "ResourceNotFoundException", "Function does not exist")
 					default:
 						r.WantError(t, 404, "ResourceNotFoundException", "Function not found: "+arnA)
 					}
@@ -194,6 +217,53 @@ func TestAccountIsolationSuite(t *testing.T) {
 				a.Call(t, "DeleteFunction", Params{"FunctionName": shared}).OK(t)
 				wantCode(t, b.Call(t, "GetFunction", Params{"FunctionName": shared}).OK(t), "Configuration.", zipB)
 				wantPayload(t, invoke(t, b, shared, map[string]any{}), `"B's shared"`)
+			})
+
+			t.Run("layers", func(t *testing.T) {
+				layer := "victim-layer-" + kind
+				zipL := libsLayer(t, "B's "+kind)
+				v := publishLayer(t, b, layer, zipL, nil)
+				layerARN, versionARN := v.Str("LayerArn"), v.Str("LayerVersionArn")
+				b.Call(t, "AddLayerVersionPermission", Params{"LayerName": layer, "VersionNumber": 1, "StatementId": "c",
+					"Action": "lambda:GetLayerVersion", "Principal": "333333333333"}).OK(t)
+				policy := b.Call(t, "GetLayerVersionPolicy", Params{"LayerName": layer, "VersionNumber": 1}).OK(t).Body
+				denied := func(action, resource string) string {
+					return "User: arn:aws:iam::" + credsA.AccountID + ":user/" + credsA.AccessKeyID + " is not authorized to perform: " +
+						action + " on resource: " + resource + " because no resource-based policy allows the " + action + " action"
+				}
+				for _, o := range []struct {
+					op, action, resource string
+					params               Params
+				}{
+					{"GetLayerVersion", "lambda:GetLayerVersion", versionARN, Params{"LayerName": layerARN, "VersionNumber": 1}},
+					{"GetLayerVersionByArn", "lambda:GetLayerVersion", versionARN, Params{"Arn": versionARN}},
+					{"ListLayerVersions", "lambda:ListLayerVersions", layerARN, Params{"LayerName": layerARN}},
+					{"DeleteLayerVersion", "lambda:DeleteLayerVersion", versionARN, Params{"LayerName": layerARN, "VersionNumber": 1}},
+					{"GetLayerVersionPolicy", "lambda:GetLayerVersionPolicy", versionARN, Params{"LayerName": layerARN, "VersionNumber": 1}},
+					{"AddLayerVersionPermission", "lambda:AddLayerVersionPermission", versionARN, Params{"LayerName": layerARN, "VersionNumber": 1,
+						"StatementId": "a", "Action": "lambda:GetLayerVersion", "Principal": credsA.AccountID}},
+					{"RemoveLayerVersionPermission", "lambda:RemoveLayerVersionPermission", versionARN, Params{"LayerName": layerARN, "VersionNumber": 1, "StatementId": "c"}},
+					{"PublishLayerVersion", "lambda:PublishLayerVersion", layerARN, Params{"LayerName": layerARN, "Content": Params{"ZipFile": libsLayer(t, "A's")}}},
+					{"CreateFunction", "lambda:GetLayerVersion", versionARN, Params{"FunctionName": "a-uses-" + kind, "Runtime": "python3.12", "Role": testRole,
+						"Handler": "index.handler", "Code": Params{"ZipFile": handlerZip(t, "A")}, "Layers": []string{versionARN}}},
+				} {
+					a.Call(t, o.op, o.params).WantError(t, 403, "AccessDeniedException", denied(o.action, o.resource))
+				}
+				// By name, A names its own layer, which does not exist.
+				a.Call(t, "GetLayerVersion", Params{"LayerName": layer, "VersionNumber": 1}).
+					WantError(t, 404, "ResourceNotFoundException", "The resource you requested does not exist.")
+				if vs := items(a.Call(t, "ListLayerVersions", Params{"LayerName": layer}).OK(t).Get("LayerVersions")); len(vs) != 0 {
+					t.Errorf("A lists versions of %s: %v", layer, vs)
+				}
+				// B's layer, its versions and its policy are unchanged.
+				got := b.Call(t, "GetLayerVersion", Params{"LayerName": layer, "VersionNumber": 1}).OK(t)
+				wantStr(t, got, "Content.CodeSha256", codeSHA(zipL))
+				if vs := items(b.Call(t, "ListLayerVersions", Params{"LayerName": layer}).OK(t).Get("LayerVersions")); len(vs) != 1 {
+					t.Errorf("B's layer has %d versions after A's requests, want 1", len(vs))
+				}
+				if d := cmp.Diff(policy, b.Call(t, "GetLayerVersionPolicy", Params{"LayerName": layer, "VersionNumber": 1}).OK(t).Body); d != "" {
+					t.Errorf("B's layer policy changed (-before +after):\n%s", d)
+				}
 			})
 
 			// B's function still runs B's code, through its alias too.

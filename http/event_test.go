@@ -10,9 +10,13 @@ import (
 )
 
 // storedEvents returns the asynchronous events e's store holds, as a
-// restart would replay them.
+// restart would replay them: the node's registration ends first, as if it
+// had stopped, so that the events it holds are free again.
 func (e *env) storedEvents() []*lambdahost.AsyncEvent {
 	e.t.Helper()
+	if err := e.store.Leave(e.t.Context(), e.svc.Node); err != nil {
+		e.t.Fatal(err)
+	}
 	var evs []*lambdahost.AsyncEvent
 	err := e.svc.ReplayEvents(e.t.Context(), func(_ *control.Invocation, ev *lambdahost.AsyncEvent) { evs = append(evs, ev) })
 	if err != nil {

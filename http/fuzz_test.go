@@ -2,16 +2,13 @@ package http_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
+
 	"strings"
 	"testing"
 
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/lambdahost/lambdahost/internal/apitest"
 )
 
 // fuzzRoutes are the operations FuzzAPI sends its bodies to; the fuzzer
@@ -35,6 +32,11 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"PUT", "/2020-04-22/code-signing-configs/{f}"},
 	{"PUT", "/2020-06-30/functions/{f}/code-signing-config"},
 	{"GET", "/2020-04-22/code-signing-configs/{f}/functions"},
+	{"POST", "/2015-03-31/functions/{f}/policy"},
+	{"DELETE", "/2015-03-31/functions/{f}/policy/s"},
+	{"POST", "/2021-10-31/functions/{f}/url"},
+	{"PUT", "/2021-10-31/functions/{f}/url"},
+	{"GET", "/2021-10-31/functions/{f}/urls"},
 }
 
 // FuzzAPI sends signed requests with hostile bodies, names, query
@@ -67,6 +69,11 @@ func FuzzAPI(f *testing.F) {
 	f.Add(uint8(15), url.PathEscape(csc), "", `{"AllowedPublishers":{"SigningProfileVersionArns":[]}}`, "", "")
 	f.Add(uint8(16), "f", "", `{"CodeSigningConfigArn":"`+csc+`"}`, "", "")
 	f.Add(uint8(17), url.PathEscape(csc), "MaxItems=1&Marker=eA", ``, "", "")
+	f.Add(uint8(18), "f", "Qualifier=live", `{"StatementId":"s","Action":"lambda:InvokeFunction","Principal":"s3.amazonaws.com","SourceArn":"arn:aws:s3:::b","SourceAccount":"111111111111","PrincipalOrgID":"o-1234567890","FunctionUrlAuthType":"NONE","InvokedViaFunctionUrl":true,"RevisionId":"x"}`, "", "")
+	f.Add(uint8(19), "f", "RevisionId=x&Qualifier=1", ``, "", "")
+	f.Add(uint8(20), "f", "Qualifier=live", `{"AuthType":"NONE","InvokeMode":"RESPONSE_STREAM","Cors":{"AllowOrigins":["*"],"AllowMethods":["GET"],"MaxAge":-1,"AllowCredentials":true}}`, "", "")
+	f.Add(uint8(21), "f:live", "", `{"Cors":{"AllowHeaders":[""]}}`, "", "")
+	f.Add(uint8(22), "f", "MaxItems=0&Marker=%00", ``, "", "")
 	f.Fuzz(func(t *testing.T, route uint8, name, query, body, logType, clientContext string) {
 		rt := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		path := strings.ReplaceAll(rt.path, "{f}", name)
@@ -86,56 +93,10 @@ func FuzzAPI(f *testing.F) {
 	})
 }
 
-func truncate(s string) string {
-	if len(s) > 200 {
-		return s[:200] + "..."
-	}
-	return s
-}
-
 // serveFuzzed signs req (with body) for service, serves it and fails t if
 // the server answers a 5xx or, when awsErrors, a client error that is not
-// AWS-shaped (an X-Amzn-Errortype header and a JSON body).
+// AWS-shaped (see apitest.ServeFuzzed).
 func serveFuzzed(t *testing.T, e *env, req *http.Request, body, service string, awsErrors bool) {
 	t.Helper()
-	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), e.creds, req, hex.EncodeToString(sum[:]), service, e.region, clock); err != nil {
-		return
-	}
-	w := httptest.NewRecorder()
-	e.api.ServeHTTP(w, req)
-	if w.Code >= 500 {
-		t.Fatalf("%s %s?%s %s with %q: HTTP %d %s %s", req.Method, req.URL.Path, req.URL.RawQuery, req.Header.Get("X-Amz-Target"), truncate(body), w.Code, w.Header().Get("X-Amzn-Errortype"), w.Body)
-	}
-	if w.Code >= 400 && awsErrors && (w.Header().Get("X-Amzn-Errortype") == "" || !json.Valid(w.Body.Bytes())) {
-		t.Fatalf("%s %s: HTTP %d, X-Amzn-Errortype %q, body %q", req.Method, req.URL.Path, w.Code, w.Header().Get("X-Amzn-Errortype"), w.Body)
-	}
-}
-
-// kmsFuzzOps are the KMS operations FuzzKMS sends its bodies to, and one
-// that does not exist.
-var kmsFuzzOps = []string{"CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey", "Encrypt"}
-
-// FuzzKMS is FuzzAPI for the KMS-compatible key service (AWS JSON 1.1):
-// whatever the target and body, a success or an AWS-shaped client error.
-func FuzzKMS(f *testing.F) {
-	e := newEnv(f)
-	f.Add(uint8(0), `{"Description":"d","KeyUsage":"ENCRYPT_DECRYPT","KeySpec":"SYMMETRIC_DEFAULT","Tags":[{"TagKey":"a","TagValue":"b"}]}`)
-	f.Add(uint8(0), `{"KeySpec":"RSA_2048","Origin":"EXTERNAL","MultiRegion":true}`)
-	f.Add(uint8(1), `{"KeyId":"alias/aws/lambda"}`)
-	f.Add(uint8(1), `{"KeyId":"arn:aws:kms:us-east-1:111111111111:key/11111111-1111-4111-8111-000000000001"}`)
-	f.Add(uint8(1), `{"KeyId":"../../etc"}`)
-	f.Add(uint8(2), `{"Limit":0,"Marker":"\u0000"}`)
-	f.Add(uint8(3), `{"KeyId":"11111111-1111-4111-8111-000000000001"}`)
-	f.Add(uint8(4), `{"KeyId":`+strings.Repeat("[", 5000)+`}`)
-	f.Add(uint8(5), `{}`)
-	f.Fuzz(func(t *testing.T, op uint8, body string) {
-		req, err := http.NewRequestWithContext(context.Background(), "POST", "http://"+testHost+"/", strings.NewReader(body))
-		if err != nil {
-			return
-		}
-		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		req.Header.Set("X-Amz-Target", "TrentService."+kmsFuzzOps[int(op)%len(kmsFuzzOps)])
-		serveFuzzed(t, e, req, body, "kms", true)
-	})
+	apitest.ServeFuzzed(t, e.api, req, body, service, awsErrors)
 }

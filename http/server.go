@@ -3,24 +3,29 @@ package http
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/internal/awsapi"
 	"github.com/lambdahost/lambdahost/sigv4"
 )
 
-// Server is the Lambda API as an http.Handler.
+// Server is the Lambda API as an http.Handler, and the Router's home
+// Service.
 //
 // It depends on control.Service directly rather than on an interface in the
 // root package: control's input types are the operation contract, and an
 // interface restating them would have no second implementation.
 type Server struct {
-	service  *control.Service
-	blobs    lambdahost.BlobStore
-	verifier *sigv4.Verifier
-	mux      *http.ServeMux
+	service *control.Service
+	blobs   lambdahost.BlobStore
+	auth    *awsapi.Auth
+	mux     *http.ServeMux
+	// routeByPattern holds what handle registered on each mux pattern.
+	routeByPattern map[string]*route
 
 	// URLKey signs the code download URLs GetFunction answers. It must be
 	// set before serving; it should persist across restarts.
@@ -73,7 +78,8 @@ func (s *Server) acquireUpload() (release func(), err error) {
 // NewServer returns a Server for service, storing code in blobs and
 // authenticating with verifier.
 func NewServer(service *control.Service, blobs lambdahost.BlobStore, verifier *sigv4.Verifier) *Server {
-	s := &Server{service: service, blobs: blobs, verifier: verifier, mux: http.NewServeMux()}
+	s := &Server{service: service, blobs: blobs, mux: http.NewServeMux()}
+	s.auth = &awsapi.Auth{Verifier: verifier, Service: "lambda", WriteError: s.writeError, TooLarge: tooLarge}
 	s.routes()
 	return s
 }
@@ -92,17 +98,45 @@ func (s *Server) now() time.Time {
 	return s.Now()
 }
 
-func (s *Server) requestID() string {
-	if s.NewRequestID != nil {
-		return s.NewRequestID()
+// SigningName is "lambda", the Lambda API's signing name.
+func (s *Server) SigningName() string { return "lambda" }
+
+// Serves reports whether r is a Lambda API operation (or a code download
+// URL): a request that routes.go registers; or a request to a function
+// URL (urlserve.go).
+func (s *Server) Serves(r *http.Request) bool {
+	if isFunctionURL(r) {
+		// A function URL's traffic, whatever its path or signature.
+		return true
 	}
-	return lambdahost.NewID()
+	_, pattern := s.mux.Handler(withoutTrailingSlash(r))
+	return pattern != "" && pattern != catchAll
 }
 
-// ServeHTTP gives every request an ID, then routes it.
+// ServeHTTP gives every request an ID, then routes it. Requests addressed
+// to a function URL (urlserve.go) are that URL's traffic, not API calls.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := s.requestID()
-	w.Header().Set("X-Amzn-Requestid", id)
-	r = r.WithContext(lambdahost.WithRequestID(r.Context(), id))
-	s.mux.ServeHTTP(w, r)
+	if s.serveFunctionURL(w, r) {
+		return
+	}
+	s.mux.ServeHTTP(w, awsapi.StartRequest(w, withoutTrailingSlash(r), s.NewRequestID))
+}
+
+// withoutTrailingSlash returns r, or a copy of it without the trailing
+// slash of its path. Older SDKs' models (botocore before 1.31, as in
+// Debian 12) give some API operations one ("GET /2015-03-31/functions/"),
+// which Lambda accepts: they are routed without it. The signature still
+// covers the path as sent (sigv4 reads RequestURI). Function URL traffic
+// keeps its path as sent.
+func withoutTrailingSlash(r *http.Request) *http.Request {
+	p := r.URL.Path
+	if len(p) <= 1 || !strings.HasSuffix(p, "/") {
+		return r
+	}
+	u := *r.URL
+	u.Path = strings.TrimSuffix(p, "/")
+	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+	c := *r
+	c.URL = &u
+	return &c
 }

@@ -9,13 +9,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,17 +26,16 @@ import (
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
 	fnhttp "github.com/lambdahost/lambdahost/http"
-	"github.com/lambdahost/lambdahost/sigv4"
+	"github.com/lambdahost/lambdahost/internal/apitest"
+	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
 // clock is the fixed time of golden tests: requests are signed at it and
 // the service stamps LastModified with it.
-var clock = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+var clock = apitest.Clock
 
-const testHost = "lambdahost.test"
+const testHost = apitest.Host
 
 // env is an in-process lambdahost over real sqlite and disk adapters.
 type env struct {
@@ -46,6 +43,9 @@ type env struct {
 	srv     *httptest.Server
 	api     *fnhttp.Server
 	svc     *control.Service
+	keys    *kms.Service
+	store   lambdahost.Store
+	blobs   lambdahost.BlobStore
 	blocked *blockingPreparer
 	creds   aws.Credentials
 	region  string
@@ -92,56 +92,30 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keys := kms.New(store, bytes.Repeat([]byte{1}, lambdahost.MasterKeySize))
+	keys.Now = func() time.Time { return clock }
+	keys.NewKeyID = apitest.Counter("11111111-1111-4111-8111-%012d")
 	svc := control.New(store, blobs)
-	svc.MasterKey = bytes.Repeat([]byte{1}, lambdahost.MasterKeySize)
+	svc.Keys = keys
 	svc.Now = func() time.Time { return clock }
-	var mu sync.Mutex
-	revs, reqs, keys := 0, 0, 0
-	svc.NewKeyID = func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		keys++
-		return fmt.Sprintf("11111111-1111-4111-8111-%012d", keys)
-	}
-	cscs := 0
-	svc.NewCodeSigningConfigID = func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		cscs++
-		return fmt.Sprintf("csc-0000000000000%04d", cscs)
-	}
-	svc.NewRevisionID = func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		revs++
-		return fmt.Sprintf("00000000-0000-4000-8000-%012d", revs)
-	}
+	svc.NewCodeSigningConfigID = apitest.Counter("csc-0000000000000%04d")
+	svc.NewRevisionID = apitest.Counter("00000000-0000-4000-8000-%012d")
+	svc.NewURLID = apitest.Counter("url%029d")
 	svc.SettleSync = true
-	e := &env{t: t, svc: svc, creds: aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, region: "us-east-1", dbPath: filepath.Join(dir, "db")}
+	// No renewal during a test: storedEvents ends the node's registration
+	// to play a restart.
+	svc.NodeTTL = time.Hour
+	e := &env{t: t, svc: svc, keys: keys, store: store, blobs: blobs, creds: apitest.Test, region: apitest.Region, dbPath: filepath.Join(dir, "db")}
 	for _, o := range opts {
 		o(e)
 	}
 	if err := svc.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	verifier := &sigv4.Verifier{Service: "lambda", Now: func() time.Time { return clock }, Lookup: func(k string) (sigv4.Credential, bool) {
-		switch k {
-		case "test":
-			return sigv4.Credential{AccessKey: "test", Secret: "test", Account: "000000000000"}, true
-		case "other":
-			return sigv4.Credential{AccessKey: "other", Secret: "other", Account: "111111111111"}, true
-		}
-		return sigv4.Credential{}, false
-	}}
-	api := fnhttp.NewServer(svc, blobs, verifier)
+	api := fnhttp.NewServer(svc, blobs, apitest.Verifier("lambda"))
 	api.URLKey = []byte("0123456789abcdef0123456789abcdef")
 	api.Now = func() time.Time { return clock }
-	api.NewRequestID = func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		reqs++
-		return fmt.Sprintf("req-%04d", reqs)
-	}
+	api.NewRequestID = apitest.Counter("req-%04d")
 	api.Invoker = &fakeInvoker{}
 	e.api = api
 	e.srv = httptest.NewServer(api)
@@ -157,11 +131,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 }
 
 // response is what a golden file pins.
-type response struct {
-	Status  int               `json:"status"`
-	Headers map[string]string `json:"headers,omitempty"`
-	Body    json.RawMessage   `json:"body,omitempty"`
-}
+type response = apitest.Response
 
 // do sends a request signed as the aws CLI would sign it.
 func (e *env) do(method, path, body string) response {
@@ -174,53 +144,13 @@ func (e *env) doWith(method, path, body string, creds aws.Credentials, region st
 	return e.send("lambda", method, path, body, creds, region, nil, mutate)
 }
 
-// send sends a request for service (lambda, signer or kms) with header
-// set, signed as creds in region (unsigned if creds has no key); mutate,
-// if set, changes the request after signing. It records the status, the
+// send sends a request for service with header set,
+// signed as creds in region (unsigned if creds has no key); mutate, if
+// set, changes the request after signing. It records the status, the
 // headers the golden files compare and the indented JSON body.
 func (e *env) send(service, method, path, body string, creds aws.Credentials, region string, header http.Header, mutate func(*http.Request)) response {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Host = testHost
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	sum := sha256.Sum256([]byte(body))
-	if creds.AccessKeyID != "" {
-		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), service, region, clock); err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	if mutate != nil {
-		mutate(req)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	out := response{Status: resp.StatusCode, Headers: map[string]string{}}
-	for _, h := range []string{"Content-Type", "X-Amzn-Errortype", "Retry-After", "X-Amz-Function-Error", "X-Amz-Executed-Version", "X-Amz-Log-Result"} {
-		if v := resp.Header.Get(h); v != "" {
-			out.Headers[h] = v
-		}
-	}
-	if len(b) > 0 {
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, b, "", "  "); err != nil {
-			out.Body, _ = json.Marshal(string(b))
-		} else {
-			out.Body = buf.Bytes()
-		}
-	}
-	return out
+	return apitest.Send(e.t, e.srv.URL, apitest.Request{Service: service, Method: method, Path: path, Body: body, Creds: creds, Region: region, Header: header, Mutate: mutate})
 }
 
 // signedHeaders returns the headers of a request signed as e.do signs it.
@@ -253,7 +183,8 @@ func (e *env) rawOversized(method, path string, n int64) response {
 		e.t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	// Only a server waiting for the body could take this long.
+	conn.SetDeadline(time.Now().Add(2 * time.Minute))
 	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", method, path, testHost, n)
 	for k, vs := range req.Header {
 		for _, v := range vs {
@@ -311,36 +242,5 @@ func createBody(t testing.TB, name string, extra string) string {
 // checkGolden compares got with testdata/golden/<op>/<name>.json.
 func checkGolden(t *testing.T, op, name string, got response) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", op, name+".json")
-	b, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, '\n')
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./http -update to create it)", err)
-	}
-	if !jsonEqual(want, b) {
-		t.Errorf("%s differs from golden file:\n--- want\n%s\n--- got\n%s", path, want, b)
-	}
-}
-
-func jsonEqual(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	xa, _ := json.Marshal(x)
-	ya, _ := json.Marshal(y)
-	return bytes.Equal(xa, ya)
+	apitest.CheckGolden(t, op, name, got)
 }

@@ -57,6 +57,15 @@ type StreamWriter interface {
 	Flush() error
 }
 
+// StreamContentTyper is a StreamWriter that wants to know the Content-Type
+// the runtime gave a streamed response (a function URL reads the HTTP
+// status and headers from the start of a stream of
+// "application/vnd.awslambda.http-integration-response"). The executor
+// calls StreamContentType once, before the first Write.
+type StreamContentTyper interface {
+	StreamContentType(contentType string)
+}
+
 // Result is the outcome of an invocation.
 type Result struct {
 	// Payload is the function's response or error document. Empty if the

@@ -268,7 +268,7 @@ func TestNamespaces_MaxProcs(t *testing.T) {
 n = 0
 try:
     for i in range(64):
-        threading.Thread(target=time.sleep, args=(5,), daemon=True).start()
+        threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
         n += 1
 except RuntimeError:
     pass
@@ -395,7 +395,7 @@ func TestNamespaces_RootFS(t *testing.T) {
 // TestNamespaces_SetupErrors checks that failures before the command runs
 // are returned by Launch.
 func TestNamespaces_SetupErrors(t *testing.T) {
-	l := mustNamespaces(t, sandbox.Options{})
+	l := mustNamespaces(t, setupErrorOptions)
 	tests := []struct {
 		name string
 		spec lambdahost.LaunchSpec

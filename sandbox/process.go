@@ -21,9 +21,9 @@ import (
 
 var _ lambdahost.Process = (*Process)(nil)
 
-// outputDelay bounds how long an ended environment's output may stay open,
-// held by a process that escaped its process group in ModeProcess.
-const outputDelay = 2 * time.Second
+// DefaultOutputDelay bounds how long an ended environment's output may stay
+// open, held by a process that escaped its process group in ModeProcess.
+const DefaultOutputDelay = 2 * time.Second
 
 // devNull is the standard input of every environment.
 var devNull = sync.OnceValues(func() (*os.File, error) {
@@ -56,6 +56,9 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		is.UID, is.GID = int(l.uid), int(l.gid)
 	}
 	is.Rlimits = append(is.Rlimits, nsinit.Rlimit{Resource: unix.RLIMIT_NOFILE, Cur: 1024, Max: 1024})
+	if namespaces {
+		is.Rules = l.net.rules()
+	}
 
 	if output == nil {
 		output = io.Discard
@@ -68,6 +71,7 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		tmpImg:   tmp.img,
 		scratch:  l.scratch,
 		log:      l.log,
+		outDelay: l.outputDelay,
 		outDone:  make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -109,10 +113,6 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 	if p.cg != nil {
 		is.Cgroups = p.cg.tasks()
 	}
-	data, err := json.Marshal(is)
-	if err != nil {
-		return nil, err
-	}
 
 	// A file is handed to the environment as it is, so its output lands
 	// there directly; any other writer is fed from a pipe.
@@ -141,6 +141,17 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 	}
 	defer ip.conn.Close()
 	p.proc = ip.proc
+	if namespaces && l.net.mode != NetworkNone {
+		// pasta configures the namespace while the init waits for its
+		// Spec and builds the environment: the init waits for it only
+		// just before executing the command. A spare usually has it
+		// already.
+		p.net, err = l.attachNetwork(ip)
+		if err != nil {
+			ip.discard()
+			return nil, err
+		}
+	}
 	reaping = true
 	go p.wait()
 
@@ -149,10 +160,26 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 			return nil, err
 		}
 	}
-	err = sendSpec(ip.conn, data, out, mount)
+	fds := []*os.File{out}
+	if p.net != nil {
+		fds = append(fds, p.net.ready)
+		is.NetworkReady = true
+	}
+	// The detached mounts come last: Mount.Attach n is the n-th of them.
+	if mount != nil {
+		fds = append(fds, mount)
+	}
+	data, err := json.Marshal(is)
+	if err == nil {
+		err = sendSpec(ip.conn, data, fds)
+	}
 	if outW != nil {
 		outW.Close()
 		outW = nil
+	}
+	if p.net != nil {
+		// The init has its own copy, and only pasta may write to it.
+		p.net.ready.Close()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("send spec: %w", err)
@@ -172,6 +199,8 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		}
 	}
 	switch {
+	case r.err != "" && p.net != nil && p.net.err() != nil:
+		return nil, fmt.Errorf("%s: %w", r.err, p.net.err())
 	case r.err != "":
 		return nil, errors.New(r.err)
 	case is.Probe && !r.probe:
@@ -182,14 +211,14 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 	return p, nil
 }
 
-// sendSpec sends the Spec, with out and then mount, if not nil, as
-// SCM_RIGHTS, and ends the stream.
-func sendSpec(conn *net.UnixConn, data []byte, out, mount *os.File) error {
-	// Fd puts out in blocking mode, as the environment's processes expect
-	// of their standard output.
-	fds := []int{int(out.Fd())}
-	if mount != nil {
-		fds = append(fds, int(mount.Fd()))
+// sendSpec sends the Spec, with files (the output, then the network's
+// readiness pipe, if any, then the detached mounts) as SCM_RIGHTS, and ends the stream.
+func sendSpec(conn *net.UnixConn, data []byte, files []*os.File) error {
+	// Fd puts the output in blocking mode, as the environment's processes
+	// expect of their standard output.
+	fds := make([]int, len(files))
+	for i, f := range files {
+		fds[i] = int(f.Fd())
 	}
 	n, _, err := conn.WriteMsgUnix(data, unix.UnixRights(fds...), nil)
 	if err != nil {
@@ -205,7 +234,31 @@ func sendSpec(conn *net.UnixConn, data []byte, out, mount *os.File) error {
 type initProc struct {
 	proc *os.Process
 	conn *net.UnixConn
+
+	mu sync.Mutex
+	// net is the init's pasta once attachNetwork started it, or nil.
+	net    *netHelper
+	netErr error
+	// discarded forbids starting a pasta for a discarded init.
+	discarded bool
 }
+
+// attachNetwork starts pasta for ip unless it has one: a spare's is
+// started a little after the spare, or when it is taken if sooner.
+func (l *Launcher) attachNetwork(ip *initProc) (*netHelper, error) {
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	if ip.net == nil && ip.netErr == nil && !ip.discarded {
+		ip.net, ip.netErr = l.net.startNetwork(ip.proc.Pid)
+	}
+	if ip.discarded && ip.net == nil && ip.netErr == nil {
+		return nil, errDiscarded
+	}
+	return ip.net, ip.netErr
+}
+
+// errDiscarded is attachNetwork's answer for an init discarded first.
+var errDiscarded = errors.New("start pasta: the init was discarded")
 
 // startInit starts an init, in new namespaces if namespaces is set, and in
 // the v2 cgroup open as cgroupFD if that is not -1.
@@ -253,18 +306,30 @@ func (l *Launcher) startInit(namespaces bool, cgroupFD int) (*initProc, error) {
 	return &initProc{proc: proc, conn: conn}, nil
 }
 
-// exited reports whether the init has ended, without reaping it.
+// exited reports whether the init, or its pasta, has ended, without
+// reaping the init.
 func (ip *initProc) exited() bool {
+	ip.mu.Lock()
+	n, netErr := ip.net, ip.netErr
+	ip.mu.Unlock()
+	if netErr != nil || (n != nil && n.err() != nil) {
+		return true
+	}
 	var info unix.Siginfo
 	err := unix.Waitid(unix.P_PID, ip.proc.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
 	return err != nil || info.Signo != 0
 }
 
-// discard kills and reaps an unused init.
+// discard kills and reaps an unused init and its pasta.
 func (ip *initProc) discard() {
+	ip.mu.Lock()
+	ip.discarded = true
+	n := ip.net
+	ip.mu.Unlock()
 	ip.proc.Kill()
 	ip.proc.Wait()
 	ip.conn.Close()
+	n.stop()
 }
 
 // keepSpares keeps inits started ahead of Launch until Close: each waits,
@@ -283,6 +348,16 @@ func (l *Launcher) keepSpares() {
 			case <-time.After(time.Second):
 				continue
 			}
+		}
+		if namespaces && l.net.mode != NetworkNone {
+			// Its pasta comes a little later, out of the way of the
+			// cold start that the previous spare is likely serving
+			// now (starting pasta costs several milliseconds of CPU).
+			time.AfterFunc(spareNetworkDelay, func() {
+				if _, err := l.attachNetwork(ip); err != nil && err != errDiscarded {
+					l.log.Warn("start a spare's pasta", lambdahost.LogKeyError, err)
+				}
+			})
 		}
 		select {
 		case l.spares <- ip:
@@ -303,8 +378,12 @@ func (l *Launcher) keepSpares() {
 	}
 }
 
-// spareDelay is the pause before a spare init is replaced.
-const spareDelay = 25 * time.Millisecond
+// spareDelay is the pause before a spare init is replaced, and
+// spareNetworkDelay the further pause before its pasta is started.
+const (
+	spareDelay        = 25 * time.Millisecond
+	spareNetworkDelay = 100 * time.Millisecond
+)
 
 // takeSpare returns a live spare init for the mode, or nil.
 func (l *Launcher) takeSpare(namespaces bool) *initProc {
@@ -422,11 +501,13 @@ type Process struct {
 	listener net.Listener
 	cg       *cgroup
 	watch    *memWatch // samples cg
+	net      *netHelper
 	tmpDir   string
 	tmpImg   *image
 	scratch  *scratch // releases tmpImg
 	log      *slog.Logger
 	outR     *os.File
+	outDelay time.Duration // Launcher.outputDelay
 	outDone  chan struct{}
 	done     chan struct{}
 
@@ -538,7 +619,7 @@ func (p *Process) wait() {
 
 	select {
 	case <-p.outDone:
-	case <-time.After(outputDelay):
+	case <-time.After(p.outDelay):
 		p.outR.Close()
 		<-p.outDone
 	}
@@ -560,6 +641,7 @@ func (p *Process) release() {
 	if p.watch != nil {
 		p.watch.remove(p.cg)
 	}
+	p.net.stop()
 	if p.cg != nil {
 		if err := p.cg.remove(); err != nil {
 			p.log.Warn("remove cgroup", "sandbox", p.id, lambdahost.LogKeyError, err)

@@ -2,17 +2,21 @@ package sandbox
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -100,6 +104,23 @@ type Options struct {
 	// Launch, for a few megabytes of memory per spare. If zero, one is
 	// kept; if negative, none. Close stops them.
 	Prestart int
+	// Network is what environments in ModeNamespaces reach besides their
+	// Runtime API (see Network). If empty, NetworkNone. ModeProcess
+	// environments share the host's network whatever it says.
+	Network Network
+	// Pasta is the pasta program (Debian's passt package) that connects a
+	// networked environment's namespace to the host. If empty, "pasta" is
+	// looked up in PATH.
+	Pasta string
+	// Endpoints are the host addresses of lambdahost's own API, which
+	// NetworkInternet environments may still reach (TCP to exactly these);
+	// a loopback or unspecified address stands for the host's loopback,
+	// reached at HostName.
+	Endpoints []netip.AddrPort
+	// OutputDelay bounds how long an ended environment's output may stay
+	// open, held by a process that escaped its process group in
+	// ModeProcess. If zero, DefaultOutputDelay is used.
+	OutputDelay time.Duration
 	// Logger receives the launcher's decisions and clean-up failures. If
 	// nil, slog.Default is used.
 	Logger *slog.Logger
@@ -116,6 +137,10 @@ type Launcher struct {
 	cgroups  *cgroups // nil without a usable memory cgroup
 	scratch  *scratch
 	mem      memWatch
+	// net is the network of ModeNamespaces environments.
+	net *netConfig
+	// outputDelay is Options.OutputDelay or its default.
+	outputDelay time.Duration
 
 	// base are the mounts of every environment without RootFS: the host's
 	// system directories and the function user's passwd and group.
@@ -143,6 +168,8 @@ func New(opts Options) (*Launcher, error) {
 		gid:      opts.HostGID,
 		maxProcs: opts.MaxProcs,
 		asRoot:   os.Geteuid() == 0,
+
+		outputDelay: cmp.Or(opts.OutputDelay, DefaultOutputDelay),
 	}
 	if l.log == nil {
 		l.log = slog.Default()
@@ -196,9 +223,32 @@ func New(opts Options) (*Launcher, error) {
 	}
 	l.scratch = sc
 
+	netMode := opts.Network
+	if netMode == "" {
+		netMode = NetworkNone
+	}
+	if _, err := ParseNetwork(string(netMode)); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	none := &netConfig{mode: NetworkNone}
+	l.net = none
+	// The network is checked with the namespaces, by the same probe: one
+	// environment start in the usual case. Only if that probe fails is
+	// the network told apart from the namespaces, by a probe without it.
+	var netErr error
+	if netMode != NetworkNone && opts.Mode != ModeProcess {
+		if l.net, netErr = newNetConfig(netMode, opts.Pasta, opts.Endpoints); netErr != nil {
+			l.net = none
+		}
+	}
 	l.mode = ModeProcess
 	if opts.Mode != ModeProcess {
 		err := l.tryNamespaces()
+		if err != nil && l.net != none {
+			if l.net = none; l.tryNamespaces() == nil {
+				netErr, err = err, nil
+			}
+		}
 		switch {
 		case err == nil:
 			l.mode = ModeNamespaces
@@ -208,6 +258,10 @@ func New(opts Options) (*Launcher, error) {
 		default:
 			l.log.Warn("namespaces unavailable: environments run as plain processes, without file system or network isolation", lambdahost.LogKeyError, err)
 		}
+	}
+	if l.mode == ModeNamespaces && netErr != nil {
+		sc.close()
+		return nil, fmt.Errorf("sandbox: %w: %s: %w", ErrNetwork, netMode, netErr)
 	}
 	if l.mode == ModeNamespaces {
 		sc.start()
@@ -293,7 +347,10 @@ func (l *Launcher) probe(tmp tmpStore) error {
 		Mounts: l.mounts(l.base, tmpMount, nil),
 		Argv:   []string{"/probe"},
 	}
-	p, err := l.launch(context.Background(), spec, "probe", 16, nil, nil, tmp)
+	// Generous: the probe only ever waits this long if something hangs.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := l.launch(ctx, spec, "probe", 16, nil, nil, tmp)
 	if err != nil {
 		return err
 	}
@@ -308,6 +365,50 @@ func (l *Launcher) Mode() Mode { return l.mode }
 // its own of exactly LaunchSpec.TmpMB; if not, it is a directory of the
 // scratch directory whose size is not enforced.
 func (l *Launcher) TmpEnforced() bool { return l.scratch.images() }
+
+// Network reports what environments reach: the mode of Options.Network in
+// ModeNamespaces, NetworkShared in ModeProcess.
+func (l *Launcher) Network() Network {
+	if l.mode == ModeProcess {
+		return NetworkShared
+	}
+	return l.net.mode
+}
+
+// Endpoint returns the address ("host:port") at which an environment
+// reaches a service that listens at addr on the host, and false if it
+// cannot: with NetworkNone, with NetworkInternet unless addr is one of
+// Options.Endpoints, or for an IPv6 address (environments have IPv4 only).
+// A loopback or unspecified address is the host's loopback: HostName in a
+// namespace, 127.0.0.1 in ModeProcess.
+func (l *Launcher) Endpoint(addr netip.AddrPort) (string, bool) {
+	a := addr.Addr().Unmap()
+	port := strconv.Itoa(int(addr.Port()))
+	if l.mode == ModeProcess {
+		if a.IsLoopback() || a.IsUnspecified() {
+			return net.JoinHostPort("127.0.0.1", port), true
+		}
+		return net.JoinHostPort(a.String(), port), true
+	}
+	switch l.net.mode {
+	case NetworkHost:
+	case NetworkInternet:
+		if !slices.ContainsFunc(l.net.endpoints, func(e netip.AddrPort) bool {
+			return e.Port() == addr.Port() && e.Addr().Unmap() == a
+		}) {
+			return "", false
+		}
+	default:
+		return "", false
+	}
+	switch {
+	case a.IsUnspecified(), a.IsLoopback() && a.Is4():
+		return net.JoinHostPort(HostName, port), true
+	case a.Is4():
+		return net.JoinHostPort(a.String(), port), true
+	}
+	return "", false
+}
 
 // MemoryLimit reports how environments' memory is limited: "cgroup2",
 // "cgroup1", or "rlimit" (RLIMIT_DATA per process).
@@ -378,6 +479,13 @@ func (l *Launcher) launchNamespaces(ctx context.Context, spec *lambdahost.Launch
 	if tmp.img == nil {
 		tmpMount = nsinit.Mount{Target: "/tmp", Source: tmp.dir, Writable: true}
 	}
+	if l.net.mode != NetworkNone {
+		if spec.RootFS == "" {
+			base = slices.Concat(base, l.net.files)
+		} else {
+			base = slices.Concat(base, imageNetFiles(spec.RootFS, l.net.files))
+		}
+	}
 	is := &nsinit.Spec{
 		Mounts:   l.mounts(base, tmpMount, user),
 		Hostname: hostname(spec.ID),
@@ -386,6 +494,19 @@ func (l *Launcher) launchNamespaces(ctx context.Context, spec *lambdahost.Launch
 		Dir:      spec.Dir,
 	}
 	return l.launch(ctx, is, spec.ID, spec.MemoryMB, spec.Output, nil, tmp)
+}
+
+// imageNetFiles returns those of files (/etc/hosts, /etc/resolv.conf) that
+// the image at rootfs has as regular files, to be replaced: a file the image
+// lacks cannot be created in its read-only /etc.
+func imageNetFiles(rootfs string, files []nsinit.Mount) []nsinit.Mount {
+	var out []nsinit.Mount
+	for _, f := range files {
+		if fi, err := os.Lstat(filepath.Join(rootfs, f.Target)); err == nil && fi.Mode().IsRegular() {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // mounts orders the mounts of an environment: its base (host directories or

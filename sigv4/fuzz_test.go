@@ -23,8 +23,10 @@ const (
 // view is what a handler sees of a request: if a changed request verifies,
 // its view must equal the original's. Equivalent spellings (%3a for %3A,
 // header name case, an unsigned header, the body under UNSIGNED-PAYLOAD,
-// whitespace around header values, which SigV4 trims) may differ;
-// meaning may not.
+// whitespace around header values, which SigV4 trims, and runs of spaces
+// inside them, which it collapses) may differ; meaning may not. A signed
+// header's inner spacing is therefore not protected by SigV4 itself, on
+// AWS as here: handlers must not give it meaning.
 type view struct {
 	Method  string
 	Path    string
@@ -49,13 +51,28 @@ func viewOf(r *http.Request) (view, error) {
 	v := view{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Headers: map[string][]string{"Host": {strings.TrimSpace(r.Host)}}, Body: string(body)}
 	for _, h := range signedHeaders {
 		for _, hv := range r.Header.Values(h) {
-			v.Headers[h] = append(v.Headers[h], strings.TrimSpace(hv))
+			v.Headers[h] = append(v.Headers[h], collapseSpaces(hv))
 		}
 	}
 	if r.Header.Get("X-Amz-Content-Sha256") == "UNSIGNED-PAYLOAD" {
 		v.Body = "" // Not signed, so free to change.
 	}
 	return v, nil
+}
+
+// collapseSpaces trims v and collapses each run of spaces to one, as
+// SigV4's canonical header value does.
+func collapseSpaces(v string) string {
+	var b strings.Builder
+	space := false
+	for _, c := range []byte(strings.TrimSpace(v)) {
+		if c == ' ' && space {
+			continue
+		}
+		space = c == ' '
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // split cuts wire bytes into the request line before the path, the path,

@@ -3,10 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 
 	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/internal/storedoc"
 )
 
 // aliasColumns are the columns scanAliases reads, in its order.
@@ -40,9 +40,10 @@ func (t *tx) CreateAlias(ctx context.Context, a *lambdahost.Alias) error {
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("create alias %s: %w", a.ARN(), err)
 	}
-	data, err := json.Marshal(newAliasRecord(a))
+	t.change(a.Function)
+	data, err := storedoc.EncodeAlias(a)
 	if err != nil {
-		return fmt.Errorf("create alias %s: encode: %w", a.ARN(), err)
+		return fmt.Errorf("create alias: %w", err)
 	}
 	_, err = t.exec(ctx, `
 		INSERT INTO aliases (account, region, name, alias, function_version, revision_id, data)
@@ -65,9 +66,10 @@ func (t *tx) PutAlias(ctx context.Context, a *lambdahost.Alias) error {
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("put alias %s: %w", a.ARN(), err)
 	}
-	data, err := json.Marshal(newAliasRecord(a))
+	t.change(a.Function)
+	data, err := storedoc.EncodeAlias(a)
 	if err != nil {
-		return fmt.Errorf("put alias %s: encode: %w", a.ARN(), err)
+		return fmt.Errorf("put alias: %w", err)
 	}
 	res, err := t.exec(ctx, `
 		UPDATE aliases
@@ -87,6 +89,7 @@ func (t *tx) DeleteAlias(ctx context.Context, id lambdahost.FunctionID, name str
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("delete alias %s: %w", id.QualifiedARN(name), err)
 	}
+	t.change(id)
 	res, err := t.exec(ctx, `
 		DELETE FROM aliases WHERE account = ? AND region = ? AND name = ? AND alias = ?`,
 		id.Account, id.Region, id.Name, name)
@@ -129,28 +132,13 @@ func scanAliases(rows *sql.Rows) ([]*lambdahost.Alias, error) {
 			&a.FunctionVersion, &a.RevisionID, &data); err != nil {
 			return nil, err
 		}
-		var r aliasRecord
-		if err := json.Unmarshal(data, &r); err != nil {
-			return nil, fmt.Errorf("alias %s: decode: %w", a.ARN(), err)
+		if err := storedoc.DecodeAlias(data, &a); err != nil {
+			return nil, err
 		}
-		a.Description = r.Description
-		a.AdditionalVersionWeights = r.AdditionalVersionWeights
 		as = append(as, &a)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return as, nil
-}
-
-// aliasRecord is the JSON in aliases.data: the fields of a lambdahost.Alias
-// that are not columns of their own. A nil weight map stays nil and an
-// empty one stays empty.
-type aliasRecord struct {
-	Description              string             `json:"description,omitzero"`
-	AdditionalVersionWeights map[string]float64 `json:"additionalVersionWeights,omitzero"`
-}
-
-func newAliasRecord(a *lambdahost.Alias) aliasRecord {
-	return aliasRecord{Description: a.Description, AdditionalVersionWeights: a.AdditionalVersionWeights}
 }

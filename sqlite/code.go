@@ -64,3 +64,31 @@ func (t *tx) DeleteUnreferencedCode(ctx context.Context, referenced map[lambdaho
 	}
 	return len(doomed), nil
 }
+
+// ListCode implements lambdahost.Tx.
+func (t *tx) ListCode(ctx context.Context) ([]lambdahost.StoredCode, error) {
+	rows, err := t.query(ctx, `SELECT digest, length(data) FROM code ORDER BY digest`)
+	if err != nil {
+		return nil, fmt.Errorf("list code: %w", err)
+	}
+	defer rows.Close()
+	var out []lambdahost.StoredCode
+	for rows.Next() {
+		var (
+			b    []byte
+			size int64
+		)
+		if err := rows.Scan(&b, &size); err != nil {
+			return nil, fmt.Errorf("list code: %w", err)
+		}
+		d, err := toDigest(b)
+		if err != nil {
+			return nil, fmt.Errorf("list code: %w", err)
+		}
+		out = append(out, lambdahost.StoredCode{Address: d, Size: size})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list code: %w", err)
+	}
+	return out, nil
+}

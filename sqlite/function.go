@@ -44,11 +44,55 @@ func (t *tx) Function(ctx context.Context, id lambdahost.FunctionID) (*lambdahos
 	return f, nil
 }
 
+// AllFunctions implements lambdahost.Tx. The row-value comparison walks
+// the primary key.
+func (t *tx) AllFunctions(ctx context.Context, after lambdahost.FunctionID, limit int) ([]*lambdahost.Function, error) {
+	rows, err := t.query(ctx, `
+		SELECT account, region, name, created, last_version, changes, published_changes, tags, reserved_concurrency
+		FROM functions
+		WHERE (account, region, name) > (?, ?, ?)
+		ORDER BY account, region, name
+		LIMIT ?`,
+		after.Account, after.Region, after.Name, sqlLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list all functions: %w", err)
+	}
+	defer rows.Close()
+	var fs []*lambdahost.Function
+	for rows.Next() {
+		var (
+			f        lambdahost.Function
+			created  int64
+			tags     sql.NullString
+			reserved sql.NullInt64
+		)
+		if err := rows.Scan(&f.ID.Account, &f.ID.Region, &f.ID.Name, &created, &f.LastVersion, &f.Changes, &f.PublishedChanges, &tags, &reserved); err != nil {
+			return nil, fmt.Errorf("list all functions: %w", err)
+		}
+		f.Created = toTime(created)
+		if reserved.Valid {
+			n := int(reserved.Int64)
+			f.ReservedConcurrency = &n
+		}
+		if tags.Valid {
+			if err := json.Unmarshal([]byte(tags.String), &f.Tags); err != nil {
+				return nil, fmt.Errorf("list all functions: %s: decode tags: %w", f.ID.ARN(), err)
+			}
+		}
+		fs = append(fs, &f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list all functions: %w", err)
+	}
+	return fs, nil
+}
+
 // CreateFunction inserts f, or returns an error wrapping lambdahost.ErrExists.
 func (t *tx) CreateFunction(ctx context.Context, f *lambdahost.Function) error {
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("create function %s: %w", f.ID.ARN(), err)
 	}
+	t.change(f.ID)
 	tags, err := encodeTags(f.Tags)
 	if err != nil {
 		return fmt.Errorf("create function %s: %w", f.ID.ARN(), err)
@@ -73,6 +117,7 @@ func (t *tx) PutFunction(ctx context.Context, f *lambdahost.Function) error {
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("put function %s: %w", f.ID.ARN(), err)
 	}
+	t.change(f.ID)
 	tags, err := encodeTags(f.Tags)
 	if err != nil {
 		return fmt.Errorf("put function %s: %w", f.ID.ARN(), err)
@@ -96,6 +141,7 @@ func (t *tx) DeleteFunction(ctx context.Context, id lambdahost.FunctionID) error
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("delete function %s: %w", id.ARN(), err)
 	}
+	t.change(id)
 	res, err := t.exec(ctx, `
 		DELETE FROM functions WHERE account = ? AND region = ? AND name = ?`,
 		id.Account, id.Region, id.Name)

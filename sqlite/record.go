@@ -99,3 +99,31 @@ func notNull(b []byte) []byte {
 	}
 	return b
 }
+
+// RecordKinds returns the kinds of the records tx's store holds, in
+// bytewise order, for a tool that copies them all (migrate): the Tx
+// interface lists records of one kind. tx must be a transaction of a
+// sqlite Store.
+func RecordKinds(ctx context.Context, ltx lambdahost.Tx) ([]string, error) {
+	t, ok := ltx.(*tx)
+	if !ok {
+		return nil, errors.New("record kinds: not a sqlite transaction")
+	}
+	rows, err := t.query(ctx, `SELECT DISTINCT kind FROM records ORDER BY kind`)
+	if err != nil {
+		return nil, fmt.Errorf("record kinds: %w", err)
+	}
+	defer rows.Close()
+	var kinds []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("record kinds: %w", err)
+		}
+		kinds = append(kinds, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("record kinds: %w", err)
+	}
+	return kinds, nil
+}

@@ -35,9 +35,15 @@ type Store struct {
 	write *sql.DB
 	// read is a pool of query-only connections for View.
 	read *sql.DB
+	// readOnly says the store was opened with OpenReadOnly: write is nil.
+	readOnly bool
 	// writeStmts and readStmts cache prepared statements, so SQLite parses
 	// each query once per connection instead of once per call.
 	writeStmts, readStmts stmtCache
+
+	// coord holds what the store coordinates in memory: the code lock,
+	// concurrency counts and watchers (see cluster.go).
+	coord coordinator
 
 	closeOnce sync.Once
 	closeErr  error
@@ -91,7 +97,17 @@ func (s *Store) open(ctx context.Context) error {
 	if err := migrate(ctx, w); err != nil {
 		return err
 	}
+	// One process serves a SQLite store at a time: the nodes registered
+	// by earlier ones are gone, and the work they claimed is free.
+	if _, err := w.ExecContext(ctx, `DELETE FROM nodes`); err != nil {
+		return fmt.Errorf("forget earlier nodes: %w", err)
+	}
 
+	return s.openRead(ctx)
+}
+
+// openRead opens the pool of query-only connections that View uses.
+func (s *Store) openRead(ctx context.Context) error {
 	r, err := sql.Open(driverName, dsn(s.path, url.Values{
 		"_pragma": {
 			"busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")",
@@ -155,17 +171,22 @@ func (s *Store) close() error {
 // that would wait forever. It may call View, which sees only what is
 // committed.
 func (s *Store) Update(ctx context.Context, fn func(lambdahost.Tx) error) error {
+	if s.readOnly {
+		return fmt.Errorf("update: %w", errStoreReadOnly)
+	}
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("update: begin: %w", err)
 	}
 	defer s.writeStmts.prepareMissing(context.WithoutCancel(ctx))
-	if err := run(sqlTx, false, &s.writeStmts, fn); err != nil {
+	t := &tx{tx: sqlTx, stmts: &s.writeStmts}
+	if err := run(t, fn); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("update: commit: %w", err)
 	}
+	s.coord.publish(t.changed)
 	return nil
 }
 
@@ -178,7 +199,7 @@ func (s *Store) View(ctx context.Context, fn func(lambdahost.Tx) error) error {
 		return fmt.Errorf("view: begin: %w", err)
 	}
 	defer s.readStmts.prepareMissing(context.WithoutCancel(ctx))
-	if err := run(sqlTx, true, &s.readStmts, fn); err != nil {
+	if err := run(&tx{tx: sqlTx, readOnly: true, stmts: &s.readStmts}, fn); err != nil {
 		return err
 	}
 	// Ending a read transaction can fail only if the connection is lost,
@@ -189,9 +210,9 @@ func (s *Store) View(ctx context.Context, fn func(lambdahost.Tx) error) error {
 	return nil
 }
 
-// run calls fn on sqlTx and rolls the transaction back if fn fails or panics.
-func run(sqlTx *sql.Tx, readOnly bool, stmts *stmtCache, fn func(lambdahost.Tx) error) (err error) {
-	t := &tx{tx: sqlTx, readOnly: readOnly, stmts: stmts}
+// run calls fn on t and rolls the transaction back if fn fails or panics.
+func run(t *tx, fn func(lambdahost.Tx) error) (err error) {
+	sqlTx := t.tx
 	done := false
 	defer func() {
 		if !done {
@@ -214,6 +235,16 @@ type tx struct {
 	tx       *sql.Tx
 	readOnly bool
 	stmts    *stmtCache
+	// changed holds the functions the transaction changed, for Watch.
+	changed map[lambdahost.FunctionID]struct{}
+}
+
+// change notes that the transaction changed function id.
+func (t *tx) change(id lambdahost.FunctionID) {
+	if t.changed == nil {
+		t.changed = map[lambdahost.FunctionID]struct{}{}
+	}
+	t.changed[id] = struct{}{}
 }
 
 // stmtCache holds one prepared statement per query text for a *sql.DB.

@@ -1,13 +1,15 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/internal/storedoc"
 )
 
 // versionColumns are the columns scanVersions reads, in its order.
@@ -50,6 +52,14 @@ const (
 	codeRefsSQL = `SELECT DISTINCT code_digest, json_extract(data, '$.code.sealedWith') FROM versions
 		WHERE code_digest IS NOT NULL`
 
+	// layerRefsSQL reads the code of the layers versions use from their
+	// JSON documents (storedoc.LayerRecord), through the partial index
+	// versions_with_layers: only versions that have layers are read. Its
+	// condition is spelled as the index's, so that the planner uses it.
+	layerRefsSQL = `SELECT json_extract(l.value, '$.digest'), json_extract(l.value, '$.sealedWith')
+		FROM versions, json_each(versions.data, '$.config.layers') AS l
+		WHERE json_type(versions.data, '$.config.layers') = 'array'`
+
 	// unsettledSQL spells its condition as the partial index
 	// versions_unsettled does, so that the planner uses it. The values are
 	// lambdahost.StatePending and lambdahost.UpdateInProgress.
@@ -84,14 +94,15 @@ func (t *tx) PutVersion(ctx context.Context, v *lambdahost.Version) error {
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("put version %s: %w", v.ARN(), err)
 	}
+	t.change(v.Function)
 	order := lambdahost.VersionOrder(v.Name)
 	if order == -3 || (order > 0 && strconv.FormatInt(order, 10) != v.Name) {
 		// "01" would sort as 1 yet be another row than "1".
 		return fmt.Errorf("put version %s: invalid version name %q", v.ARN(), v.Name)
 	}
-	data, err := json.Marshal(newVersionRecord(v))
+	data, err := storedoc.EncodeVersion(v)
 	if err != nil {
-		return fmt.Errorf("put version %s: encode: %w", v.ARN(), err)
+		return fmt.Errorf("put version: %w", err)
 	}
 	var digest []byte
 	if !v.Code.Digest.IsZero() {
@@ -126,6 +137,7 @@ func (t *tx) DeleteVersion(ctx context.Context, id lambdahost.FunctionID, name s
 	if err := t.writable(); err != nil {
 		return fmt.Errorf("delete version %s: %w", id.QualifiedARN(name), err)
 	}
+	t.change(id)
 	res, err := t.exec(ctx, `
 		DELETE FROM versions WHERE account = ? AND region = ? AND name = ? AND version = ?`,
 		id.Account, id.Region, id.Name, name)
@@ -204,7 +216,54 @@ func (t *tx) Digests(ctx context.Context) ([]lambdahost.Digest, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list digests: %w", err)
 	}
+	layers, err := t.layerRefs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list digests: %w", err)
+	}
+	seen := map[lambdahost.Digest]bool{}
+	for _, d := range ds {
+		seen[d] = true
+	}
+	for _, r := range layers {
+		if !seen[r.Digest] {
+			seen[r.Digest] = true
+			ds = append(ds, r.Digest)
+		}
+	}
+	slices.SortFunc(ds, func(a, b lambdahost.Digest) int { return bytes.Compare(a[:], b[:]) })
 	return ds, nil
+}
+
+// layerRefs returns the code of every layer that a version uses, once per
+// (digest, key).
+func (t *tx) layerRefs(ctx context.Context) ([]lambdahost.CodeRef, error) {
+	rows, err := t.query(ctx, layerRefsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("list layer code: %w", err)
+	}
+	defer rows.Close()
+	seen := map[lambdahost.CodeRef]bool{}
+	var refs []lambdahost.CodeRef
+	for rows.Next() {
+		var hex string
+		var key sql.NullString
+		if err := rows.Scan(&hex, &key); err != nil {
+			return nil, fmt.Errorf("list layer code: %w", err)
+		}
+		d, err := lambdahost.ParseDigestHex(hex)
+		if err != nil {
+			return nil, fmt.Errorf("list layer code: %w", err)
+		}
+		r := lambdahost.CodeRef{Digest: d, SealedWith: key.String}
+		if !seen[r] {
+			seen[r] = true
+			refs = append(refs, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list layer code: %w", err)
+	}
+	return refs, nil
 }
 
 // CodeRefs implements lambdahost.Tx.
@@ -229,6 +288,21 @@ func (t *tx) CodeRefs(ctx context.Context) ([]lambdahost.CodeRef, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list code references: %w", err)
+	}
+	// A layer's code is referenced by the versions that use it; the same
+	// code may also be a version's own.
+	layers, err := t.layerRefs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list code references: %w", err)
+	}
+	have := make(map[lambdahost.CodeRef]bool, len(refs))
+	for _, r := range refs {
+		have[r] = true
+	}
+	for _, r := range layers {
+		if !have[r] {
+			refs = append(refs, r)
+		}
 	}
 	return refs, nil
 }
@@ -271,11 +345,9 @@ func scanVersions(rows *sql.Rows) ([]*lambdahost.Version, error) {
 				return nil, fmt.Errorf("version %s: %w", v.ARN(), err)
 			}
 		}
-		var r versionRecord
-		if err := json.Unmarshal(data, &r); err != nil {
-			return nil, fmt.Errorf("version %s: decode: %w", v.ARN(), err)
+		if err := storedoc.DecodeVersion(data, &v); err != nil {
+			return nil, err
 		}
-		r.apply(&v)
 		vs = append(vs, &v)
 	}
 	if err := rows.Err(); err != nil {
@@ -292,203 +364,4 @@ func toDigest(b []byte) (lambdahost.Digest, error) {
 	}
 	copy(d[:], b)
 	return d, nil
-}
-
-// versionRecord is the JSON in versions.data: the fields of a
-// lambdahost.Version that are not columns of their own. Fields are tagged
-// omitzero, so that nil maps and slices stay nil and empty ones stay empty.
-type versionRecord struct {
-	Config configRecord `json:"config,omitzero"`
-	Code   codeRecord   `json:"code,omitzero"`
-	Status statusRecord `json:"status,omitzero"`
-}
-
-type configRecord struct {
-	Runtime           string                   `json:"runtime,omitzero"`
-	Role              string                   `json:"role,omitzero"`
-	Handler           string                   `json:"handler,omitzero"`
-	Description       string                   `json:"description,omitzero"`
-	Timeout           int                      `json:"timeout,omitzero"`
-	MemorySize        int                      `json:"memorySize,omitzero"`
-	Environment       map[string]string        `json:"environment,omitzero"`
-	KMSKeyARN         string                   `json:"kmsKeyArn,omitzero"`
-	VpcConfig         *vpcConfigRecord         `json:"vpcConfig,omitzero"`
-	DeadLetterTarget  string                   `json:"deadLetterTarget,omitzero"`
-	TracingMode       string                   `json:"tracingMode,omitzero"`
-	Layers            []string                 `json:"layers,omitzero"`
-	FileSystemConfigs []fileSystemConfigRecord `json:"fileSystemConfigs,omitzero"`
-	ImageConfig       *imageConfigRecord       `json:"imageConfig,omitzero"`
-	Architectures     []string                 `json:"architectures,omitzero"`
-	EphemeralStorage  int                      `json:"ephemeralStorage,omitzero"`
-	SnapStartApplyOn  string                   `json:"snapStartApplyOn,omitzero"`
-	Logging           loggingConfigRecord      `json:"logging,omitzero"`
-}
-
-type vpcConfigRecord struct {
-	SubnetIDs               []string `json:"subnetIds,omitzero"`
-	SecurityGroupIDs        []string `json:"securityGroupIds,omitzero"`
-	Ipv6AllowedForDualStack bool     `json:"ipv6AllowedForDualStack,omitzero"`
-}
-
-type fileSystemConfigRecord struct {
-	ARN            string `json:"arn,omitzero"`
-	LocalMountPath string `json:"localMountPath,omitzero"`
-}
-
-type imageConfigRecord struct {
-	EntryPoint       []string `json:"entryPoint,omitzero"`
-	Command          []string `json:"command,omitzero"`
-	WorkingDirectory string   `json:"workingDirectory,omitzero"`
-}
-
-type loggingConfigRecord struct {
-	LogFormat           string `json:"logFormat,omitzero"`
-	ApplicationLogLevel string `json:"applicationLogLevel,omitzero"`
-	SystemLogLevel      string `json:"systemLogLevel,omitzero"`
-	LogGroup            string `json:"logGroup,omitzero"`
-}
-
-// codeRecord is a lambdahost.Code without Digest and Size, which are columns.
-type codeRecord struct {
-	PackageType              string `json:"packageType,omitzero"`
-	UnzippedSize             int64  `json:"unzippedSize,omitzero"`
-	SourceKMSKeyARN          string `json:"sourceKmsKeyArn,omitzero"`
-	ImageURI                 string `json:"imageUri,omitzero"`
-	ResolvedImageURI         string `json:"resolvedImageUri,omitzero"`
-	SigningProfileVersionARN string `json:"signingProfileVersionArn,omitzero"`
-	SigningJobARN            string `json:"signingJobArn,omitzero"`
-	SealedWith               string `json:"sealedWith,omitzero"`
-}
-
-// statusRecord is a lambdahost.Status without State and LastUpdateStatus,
-// which are columns.
-type statusRecord struct {
-	StateReason                string `json:"stateReason,omitzero"`
-	StateReasonCode            string `json:"stateReasonCode,omitzero"`
-	LastUpdateStatusReason     string `json:"lastUpdateStatusReason,omitzero"`
-	LastUpdateStatusReasonCode string `json:"lastUpdateStatusReasonCode,omitzero"`
-}
-
-func newVersionRecord(v *lambdahost.Version) versionRecord {
-	c := v.Config
-	r := versionRecord{
-		Config: configRecord{
-			Runtime:          c.Runtime,
-			Role:             c.Role,
-			Handler:          c.Handler,
-			Description:      c.Description,
-			Timeout:          c.Timeout,
-			MemorySize:       c.MemorySize,
-			Environment:      c.Environment,
-			KMSKeyARN:        c.KMSKeyARN,
-			DeadLetterTarget: c.DeadLetterTarget,
-			TracingMode:      c.TracingMode,
-			Layers:           c.Layers,
-			Architectures:    c.Architectures,
-			EphemeralStorage: c.EphemeralStorage,
-			SnapStartApplyOn: c.SnapStartApplyOn,
-			Logging: loggingConfigRecord{
-				LogFormat:           c.Logging.LogFormat,
-				ApplicationLogLevel: c.Logging.ApplicationLogLevel,
-				SystemLogLevel:      c.Logging.SystemLogLevel,
-				LogGroup:            c.Logging.LogGroup,
-			},
-		},
-		Code: codeRecord{
-			PackageType:              v.Code.PackageType,
-			UnzippedSize:             v.Code.UnzippedSize,
-			SourceKMSKeyARN:          v.Code.SourceKMSKeyARN,
-			ImageURI:                 v.Code.ImageURI,
-			ResolvedImageURI:         v.Code.ResolvedImageURI,
-			SigningProfileVersionARN: v.Code.SigningProfileVersionARN,
-			SigningJobARN:            v.Code.SigningJobARN,
-			SealedWith:               v.Code.SealedWith,
-		},
-		Status: statusRecord{
-			StateReason:                v.Status.StateReason,
-			StateReasonCode:            v.Status.StateReasonCode,
-			LastUpdateStatusReason:     v.Status.LastUpdateStatusReason,
-			LastUpdateStatusReasonCode: v.Status.LastUpdateStatusReasonCode,
-		},
-	}
-	if vc := c.VpcConfig; vc != nil {
-		r.Config.VpcConfig = &vpcConfigRecord{
-			SubnetIDs:               vc.SubnetIDs,
-			SecurityGroupIDs:        vc.SecurityGroupIDs,
-			Ipv6AllowedForDualStack: vc.Ipv6AllowedForDualStack,
-		}
-	}
-	if c.FileSystemConfigs != nil {
-		r.Config.FileSystemConfigs = make([]fileSystemConfigRecord, len(c.FileSystemConfigs))
-		for i, fs := range c.FileSystemConfigs {
-			r.Config.FileSystemConfigs[i] = fileSystemConfigRecord{ARN: fs.ARN, LocalMountPath: fs.LocalMountPath}
-		}
-	}
-	if ic := c.ImageConfig; ic != nil {
-		r.Config.ImageConfig = &imageConfigRecord{
-			EntryPoint:       ic.EntryPoint,
-			Command:          ic.Command,
-			WorkingDirectory: ic.WorkingDirectory,
-		}
-	}
-	return r
-}
-
-// apply sets the fields of v that r holds.
-func (r *versionRecord) apply(v *lambdahost.Version) {
-	c := &r.Config
-	v.Config = lambdahost.Config{
-		Runtime:          c.Runtime,
-		Role:             c.Role,
-		Handler:          c.Handler,
-		Description:      c.Description,
-		Timeout:          c.Timeout,
-		MemorySize:       c.MemorySize,
-		Environment:      c.Environment,
-		KMSKeyARN:        c.KMSKeyARN,
-		DeadLetterTarget: c.DeadLetterTarget,
-		TracingMode:      c.TracingMode,
-		Layers:           c.Layers,
-		Architectures:    c.Architectures,
-		EphemeralStorage: c.EphemeralStorage,
-		SnapStartApplyOn: c.SnapStartApplyOn,
-		Logging: lambdahost.LoggingConfig{
-			LogFormat:           c.Logging.LogFormat,
-			ApplicationLogLevel: c.Logging.ApplicationLogLevel,
-			SystemLogLevel:      c.Logging.SystemLogLevel,
-			LogGroup:            c.Logging.LogGroup,
-		},
-	}
-	if vc := c.VpcConfig; vc != nil {
-		v.Config.VpcConfig = &lambdahost.VpcConfig{
-			SubnetIDs:               vc.SubnetIDs,
-			SecurityGroupIDs:        vc.SecurityGroupIDs,
-			Ipv6AllowedForDualStack: vc.Ipv6AllowedForDualStack,
-		}
-	}
-	if c.FileSystemConfigs != nil {
-		v.Config.FileSystemConfigs = make([]lambdahost.FileSystemConfig, len(c.FileSystemConfigs))
-		for i, fs := range c.FileSystemConfigs {
-			v.Config.FileSystemConfigs[i] = lambdahost.FileSystemConfig{ARN: fs.ARN, LocalMountPath: fs.LocalMountPath}
-		}
-	}
-	if ic := c.ImageConfig; ic != nil {
-		v.Config.ImageConfig = &lambdahost.ImageConfig{
-			EntryPoint:       ic.EntryPoint,
-			Command:          ic.Command,
-			WorkingDirectory: ic.WorkingDirectory,
-		}
-	}
-	v.Code.PackageType = r.Code.PackageType
-	v.Code.UnzippedSize = r.Code.UnzippedSize
-	v.Code.SourceKMSKeyARN = r.Code.SourceKMSKeyARN
-	v.Code.ImageURI = r.Code.ImageURI
-	v.Code.ResolvedImageURI = r.Code.ResolvedImageURI
-	v.Code.SigningProfileVersionARN = r.Code.SigningProfileVersionARN
-	v.Code.SigningJobARN = r.Code.SigningJobARN
-	v.Code.SealedWith = r.Code.SealedWith
-	v.Status.StateReason = r.Status.StateReason
-	v.Status.StateReasonCode = r.Status.StateReasonCode
-	v.Status.LastUpdateStatusReason = r.Status.LastUpdateStatusReason
-	v.Status.LastUpdateStatusReasonCode = r.Status.LastUpdateStatusReasonCode
 }

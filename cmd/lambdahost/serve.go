@@ -11,11 +11,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lambdahost/lambdahost"
@@ -24,11 +27,14 @@ import (
 	fnhttp "github.com/lambdahost/lambdahost/http"
 	"github.com/lambdahost/lambdahost/invoke"
 	"github.com/lambdahost/lambdahost/invoke/bootstrap"
+	"github.com/lambdahost/lambdahost/kms"
+	"github.com/lambdahost/lambdahost/logs"
 	"github.com/lambdahost/lambdahost/oci"
 	fns3 "github.com/lambdahost/lambdahost/s3"
 	"github.com/lambdahost/lambdahost/sandbox"
+	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sigv4"
-	"github.com/lambdahost/lambdahost/sqlite"
+	"github.com/lambdahost/lambdahost/sts"
 )
 
 var errHelp = errors.New("help requested")
@@ -53,9 +59,25 @@ type Main struct {
 	Sandbox          string
 	ScratchDir       string
 	IdleTimeout      time.Duration
+	InitTimeout      time.Duration
 	MemoryBudgetMB   int
 	AsyncRetryDelays []time.Duration
 	MasterKeyFile    string
+	// FunctionNetwork is --function-network as given: host, internet,
+	// none, or "" for the default of the listen address.
+	FunctionNetwork string
+	// FunctionEnv are the --function-env NAME=VALUE entries.
+	FunctionEnv []string
+
+	runtime     runtimeFlags
+	functionEnv listFlag
+
+	LogStorageLimit  int64
+	LogSweepInterval time.Duration
+	// Backends: where metadata and code live (several nodes share them).
+	backendFlags
+	NodeTTL       time.Duration
+	SweepInterval time.Duration
 }
 
 // ParseFlags reads flags, with LAMBDAHOST_* environment variables as defaults.
@@ -82,9 +104,23 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Sandbox, "sandbox", env("sandbox", "auto"), "how functions are isolated: namespaces (user, pid, mount, network... namespaces and cgroups), process (plain processes: no isolation), or auto: namespaces where the kernel allows them (LAMBDAHOST_SANDBOX)")
 	fs.StringVar(&m.ScratchDir, "scratch-dir", env("scratch-dir", ""), "directory on disk for the /tmp of execution environments, each a file system of EphemeralStorage MB in a sparse file (LAMBDAHOST_SCRATCH_DIR); default: scratch in the data dir")
 	fs.DurationVar(&m.IdleTimeout, "idle-timeout", invoke.DefaultIdleTimeout, "how long an idle execution environment is kept warm")
+	fs.DurationVar(&m.InitTimeout, "init-timeout", invoke.DefaultInitTimeout, "how long a new execution environment's runtime may take to start (Lambda's is 10s)")
 	fs.IntVar(&m.MemoryBudgetMB, "memory-budget", 0, "memory for all execution environments together, in MB (default: three quarters of the host's memory)")
 	retries := fs.String("async-retry-delays", env("async-retry-delays", "1m,2m"), "waits before each retry of a failed asynchronous invocation, comma-separated; their number is the number of retries (LAMBDAHOST_ASYNC_RETRY_DELAYS)")
 	fs.StringVar(&m.MasterKeyFile, "master-key-file", env("master-key-file", ""), "file of the 32-byte key that seals the secrets kept in the metadata (LAMBDAHOST_MASTER_KEY_FILE); created if missing; default: master.key in the data dir")
+	fs.StringVar(&m.FunctionNetwork, "function-network", env("function-network", ""), "what functions reach besides lambdahost: host (outbound, and the host's loopback at "+sandbox.HostName+"), internet (public addresses and lambdahost's API only) or none (LAMBDAHOST_FUNCTION_NETWORK); default: host for a loopback --listen, internet otherwise")
+	m.functionEnv = listDefault(env("function-env", ""))
+	fs.Var(&m.functionEnv, "function-env", "NAME=VALUE added to every function's environment, below the function's own variables; repeatable (LAMBDAHOST_FUNCTION_ENV, comma-separated)")
+	m.runtime.register(fs, env, m.Getenv)
+	logLimit := fs.String("log-storage-limit", env("log-storage-limit", strconv.FormatInt(logs.DefaultAccountLimit, 10)), "bytes of CloudWatch Logs events kept per account; past it the oldest are deleted first (LAMBDAHOST_LOG_STORAGE_LIMIT)")
+	fs.DurationVar(&m.LogSweepInterval, "log-sweep-interval", 10*time.Minute, "how often log events past their group's retention are deleted")
+	fs.StringVar(&m.Database, "database", env("database", ""), "postgres://… URL of a PostgreSQL database that several nodes share (LAMBDAHOST_DATABASE); default: SQLite in the data dir")
+	fs.StringVar(&m.BlobStore, "blob-store", env("blob-store", ""), "s3://BUCKET/PREFIX where code blobs are kept, shared by several nodes (LAMBDAHOST_BLOB_STORE); default: the data dir")
+	fs.StringVar(&m.BlobS3Endpoint, "blob-s3-endpoint", env("blob-s3-endpoint", ""), "S3 endpoint of --blob-store (LAMBDAHOST_BLOB_S3_ENDPOINT); default: the AWS SDK configuration")
+	blobPathStyle := fs.String("blob-s3-path-style", env("blob-s3-path-style", "false"), "address the --blob-store bucket in the path (LAMBDAHOST_BLOB_S3_PATH_STYLE)")
+	fs.StringVar(&m.BlobS3Region, "blob-s3-region", env("blob-s3-region", ""), "region of --blob-store (LAMBDAHOST_BLOB_S3_REGION); default: the AWS SDK configuration")
+	nodeTTL := fs.String("node-ttl", env("node-ttl", control.DefaultNodeTTL.String()), "how long this node's registration lasts unrenewed: other nodes take over its work after that once it dies (LAMBDAHOST_NODE_TTL)")
+	sweepInterval := fs.String("sweep-interval", env("sweep-interval", defaultSweepInterval.String()), "how often this node looks for work of nodes that are gone (LAMBDAHOST_SWEEP_INTERVAL)")
 	fs.DurationVar(&m.GCInterval, "gc-interval", 10*time.Minute, "how often unreferenced code is deleted")
 	fs.DurationVar(&m.GCGrace, "gc-grace", time.Hour, "how old unreferenced code must be to be deleted")
 	if err := parseFlags(fs, args); err != nil {
@@ -94,6 +130,25 @@ func (m *Main) ParseFlags(args []string) error {
 	case "auto", "namespaces", "process":
 	default:
 		return fmt.Errorf("--sandbox: want auto, namespaces or process, got %q", m.Sandbox)
+	}
+	if m.FunctionNetwork != "" {
+		if _, err := sandbox.ParseNetwork(m.FunctionNetwork); err != nil {
+			return fmt.Errorf("--function-network: %w", err)
+		}
+	}
+	m.FunctionEnv = nil
+	for _, e := range m.functionEnv {
+		name, _, ok := strings.Cut(e, "=")
+		switch {
+		case !ok || !envNameRE.MatchString(name):
+			return fmt.Errorf("--function-env: want NAME=VALUE with a NAME of letters, digits and _, got %q", e)
+		case invoke.ReservedEnv(name):
+			return fmt.Errorf("--function-env %s: Lambda reserves this name", name)
+		}
+		m.FunctionEnv = append(m.FunctionEnv, e)
+	}
+	if err := m.runtime.check(); err != nil {
+		return err
 	}
 	m.AsyncRetryDelays = nil
 	for _, d := range strings.Split(*retries, ",") {
@@ -114,6 +169,23 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("--s3-path-style: want true or false, got %q", *pathStyle)
 	}
 	m.S3PathStyle = ps
+	if m.BlobS3PathStyle, err = strconv.ParseBool(*blobPathStyle); err != nil {
+		return fmt.Errorf("--blob-s3-path-style: want true or false, got %q", *blobPathStyle)
+	}
+	if err := m.backendFlags.check(""); err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		name string
+		in   string
+		out  *time.Duration
+	}{{"node-ttl", *nodeTTL, &m.NodeTTL}, {"sweep-interval", *sweepInterval, &m.SweepInterval}} {
+		v, err := time.ParseDuration(d.in)
+		if err != nil || v < 100*time.Millisecond {
+			return fmt.Errorf("--%s: want a duration of at least 100ms, got %q", d.name, d.in)
+		}
+		*d.out = v
+	}
 	for _, h := range strings.Split(*insecure, ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			m.InsecureRegistry = append(m.InsecureRegistry, h)
@@ -124,11 +196,23 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("--code-storage-limit: want a positive number of bytes, got %q", *limit)
 	}
 	m.CodeStorageLimit = n
+	ln, err := strconv.ParseInt(*logLimit, 10, 64)
+	if err != nil || ln <= 0 {
+		return fmt.Errorf("--log-storage-limit: want a positive number of bytes, got %q", *logLimit)
+	}
+	m.LogStorageLimit = ln
+	if m.LogSweepInterval <= 0 {
+		return fmt.Errorf("--log-sweep-interval: want a positive duration, got %v", m.LogSweepInterval)
+	}
 	if m.DataDir == "" {
 		return errors.New("--data-dir: no default data directory (set HOME or XDG_DATA_HOME)")
 	}
 	return nil
 }
+
+// envNameRE is the pattern of environment variable names the Lambda API
+// accepts.
+var envNameRE = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
 
 func defaultDataDir(getenv func(string) string) string {
 	if d := getenv("XDG_DATA_HOME"); d != "" {
@@ -155,19 +239,28 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.CredentialsFile == "" && !loopback(m.Listen) {
 		return fmt.Errorf("refusing to listen on %s with the built-in test credentials: pass --credentials FILE, or listen on a loopback address", m.Listen)
 	}
-	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	// One process per data dir: two servers on one store would each run
+	// the queued events and collect garbage with guards that cover only
+	// their own process.
+	lock, err := lockDataDir(m.DataDir, "serve")
+	if err != nil {
+		return err
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(m.DataDir, "lambdahost.db"))
+	defer lock.Close()
+	if err := checkRestored(m.DataDir); err != nil {
+		return err
+	}
+	gcLock, err := openGCLock(m.DataDir)
+	if err != nil {
+		return err
+	}
+	defer gcLock.Close()
+	store, err := openStore(ctx, m.Database, m.DataDir, logger)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	blobs, err := disk.NewBlobStore(filepath.Join(m.DataDir, "code"))
-	if err != nil {
-		return err
-	}
-	urlKey, err := loadOrCreateKey(filepath.Join(m.DataDir, "url.key"))
+	blobs, err := openBlobs(ctx, m.backendFlags, m.DataDir, logger)
 	if err != nil {
 		return err
 	}
@@ -179,6 +272,15 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Before anything reads what the key seals.
+	if err := checkMasterKey(ctx, store, masterKey); err != nil {
+		return err
+	}
+	// Registered before the services claim work (svc.Start renews it).
+	node := lambdahost.NewNodeID()
+	if err := store.Heartbeat(ctx, node, m.NodeTTL); err != nil {
+		return fmt.Errorf("register node: %w", err)
+	}
 
 	s3src, err := fns3.New(ctx, fns3.Options{Endpoint: m.S3Endpoint, PathStyle: m.S3PathStyle, Region: m.S3Region, Logger: logger})
 	if err != nil {
@@ -188,30 +290,104 @@ func (m *Main) Run(ctx context.Context) error {
 	images.Insecure = m.InsecureRegistry
 	images.Logger = logger
 
+	// Listening comes first: the address is what functions are told to
+	// call lambdahost at.
+	ln, err := net.Listen("tcp", m.Listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+
+	// The environments' credentials, vouched for by this node's
+	// registration: other nodes refuse them once it leaves (svc.Close) or
+	// dies (its registration expires).
+	sessions, err := sts.New(store, masterKey, node)
+	if err != nil {
+		return err
+	}
+	sessions.Logger = logger
+	// Deferred before the executor's Close, so run after it: the
+	// environments' sessions end first.
+	defer sessions.Close()
+
+	// The services besides Lambda's control plane, which depends on them
+	// through root interfaces: KMS keys seal code, Signer's profiles sign it.
+	keys := kms.New(store, masterKey)
+	signing := signer.New(store, blobs, masterKey)
+	signing.S3, signing.Objects = s3src, s3src
+	signing.Logger = logger
+	signing.Node = node
+	if err := signing.Start(ctx); err != nil {
+		return err
+	}
+
+	// CloudWatch Logs: functions' output is written by the Ingester, off
+	// the invoke path. It is closed after the executor (defers run last
+	// first), so that the lines of the last invocations are written.
+	logStore, ok := store.(lambdahost.LogStore)
+	if !ok {
+		return fmt.Errorf("the %T store does not keep CloudWatch Logs", store)
+	}
+	logService := logs.New(logStore)
+	logService.AccountLimit = m.LogStorageLimit
+	logService.Logger = logger.With(lambdahost.LogKeyComponent, "logs")
+	ingester := logs.NewIngester(logService)
+	ingester.Start()
+	defer func() {
+		if err := ingester.Close(); err != nil {
+			logger.Error("store the last function logs", lambdahost.LogKeyError, err)
+		}
+	}()
+
 	svc := control.New(store, blobs)
+	svc.Keys = keys
+	svc.Publishers = signing
 	svc.CodeStorageLimit = m.CodeStorageLimit
 	svc.Logger = logger
 	svc.S3 = s3src
-	svc.Objects = s3src
 	svc.Images = images
-	svc.MasterKey = masterKey
+	svc.Node, svc.NodeTTL = node, m.NodeTTL
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
 	defer svc.Close()
-
-	executor, err := m.executor(ctx, svc, images, logger)
+	// After Start, which checked the master key that seals it.
+	urlKey, err := loadURLKey(ctx, store, m.Database != "", masterKey, m.DataDir)
 	if err != nil {
 		return err
 	}
+
+	executor, err := m.executor(ctx, svc, images, sessions, ln.Addr().(*net.TCPAddr).AddrPort(), logger)
+	if err != nil {
+		return err
+	}
+	executor.Logs = ingester
+	executor.Concurrency = nodeLimiter{store: store, node: node}
 	executor.Start()
 	defer executor.Close()
 	svc.Collectors = append(svc.Collectors, executor)
 	svc.Deleted = executor.Retire
+	// The loops that follow other nodes end before the executor and the
+	// service close.
+	var loops sync.WaitGroup
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer func() { stopWatch(); loops.Wait() }()
+	loops.Go(func() { watchChanges(watchCtx, store, svc, executor, logger) })
 
 	verifier := &sigv4.Verifier{Service: "lambda", Lookup: func(key string) (sigv4.Credential, bool) {
 		c, ok := creds[key]
 		return c, ok
+	}, LookupSession: func(key, token string) (sigv4.Credential, error) {
+		// Not ctx, which ends before the requests in flight are drained.
+		id, err := sessions.Verify(context.WithoutCancel(ctx), key, token)
+		if errors.Is(err, sts.ErrExpired) {
+			return sigv4.Credential{}, fmt.Errorf("%w: %w", sigv4.ErrTokenExpired, err)
+		}
+		if err != nil {
+			return sigv4.Credential{}, err
+		}
+		return sigv4.Credential{AccessKey: key, Secret: id.Secret, Account: id.Account, Principal: id.ARN, UserID: id.UserID}, nil
 	}}
 	api := fnhttp.NewServer(svc, blobs, verifier)
 	api.URLKey = urlKey
@@ -222,17 +398,35 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := svc.ReplayEvents(ctx, api.InvokeEvent); err != nil {
 		return err
 	}
+	// And those of other nodes that die while this one serves.
+	loops.Go(func() { sweep(watchCtx, m.SweepInterval, svc, signing, api.InvokeEvent, logger) })
+	// Every AWS service on the listener, picked by the service each
+	// request is signed for (see fnhttp.Router).
+	signerAPI := signer.NewServer(signing, verifier)
+	signerAPI.Logger = logger.With(lambdahost.LogKeyComponent, "signer")
+	kmsAPI := kms.NewServer(keys, verifier)
+	kmsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "kms")
+	stsAPI := sts.NewServer(verifier)
+	stsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "sts")
+	router := fnhttp.NewRouter(api)
+	router.Register(signerAPI)
+	router.Register(kmsAPI)
+	router.Register(stsAPI)
+	logsAPI := logs.NewServer(logService, verifier)
+	logsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "logs")
+	router.Register(logsAPI)
 
-	ln, err := net.Listen("tcp", m.Listen)
-	if err != nil {
-		return err
-	}
-	addr := ln.Addr().String()
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
+	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// Live tails last up to three hours: a shutdown ends them.
+	srv.RegisterOnShutdown(logsAPI.CloseTails)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	logger.Info("listening", "address", addr, "data_dir", m.DataDir, "version", version)
+	logger.Info("listening", "address", addr, "data_dir", m.DataDir, "node", node, "version", version)
+	if err := lock.setListen(addr); err != nil {
+		_ = srv.Close()
+		return err
+	}
 	if m.ReadyFile != "" {
 		if err := writeReadyFile(m.ReadyFile, addr); err != nil {
 			_ = srv.Close()
@@ -244,19 +438,28 @@ func (m *Main) Run(ctx context.Context) error {
 	gcCtx, stopGC := context.WithCancel(ctx)
 	go func() {
 		defer close(gcDone)
-		m.collectGarbage(gcCtx, svc, logger)
+		m.collectGarbage(gcCtx, svc, gcLock, sessions, logger)
+	}()
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		sw := logs.NewSweeper(logService)
+		sw.Interval = m.LogSweepInterval
+		sw.Run(gcCtx)
 	}()
 
 	select {
 	case err := <-served:
 		stopGC()
 		<-gcDone
+		<-sweepDone
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: draining in-flight requests")
 	stopGC()
 	<-gcDone
+	<-sweepDone
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -265,10 +468,25 @@ func (m *Main) Run(ctx context.Context) error {
 	return nil
 }
 
-// executor wires the executor: the sandbox, the host's runtimes and the
-// code the control plane stores.
-func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.Source, logger *slog.Logger) (*invoke.Executor, error) {
-	opts := sandbox.Options{StateDir: filepath.Join(m.DataDir, "sandbox"), ScratchDir: m.ScratchDir, Logger: logger}
+// networkFor returns the function network of --function-network, or the
+// default for a listener on listen: host on a loopback address, which only
+// the machine's own users reach; internet otherwise, since a shared server's
+// functions should not reach the host's or each other's private services.
+func networkFor(flagValue, listen string) (mode sandbox.Network, explicit bool) {
+	if flagValue != "" {
+		return sandbox.Network(flagValue), true
+	}
+	if loopback(listen) {
+		return sandbox.NetworkHost, false
+	}
+	return sandbox.NetworkInternet, false
+}
+
+// executor wires the executor: the sandbox and its network, the host's
+// runtimes, the environments' credentials and the code the control plane
+// stores. api is the address lambdahost's API listens on.
+func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.Source, sessions *sts.Service, api netip.AddrPort, logger *slog.Logger) (*invoke.Executor, error) {
+	opts := sandbox.Options{StateDir: filepath.Join(m.DataDir, "sandbox"), ScratchDir: m.ScratchDir, Logger: logger, Endpoints: []netip.AddrPort{api}}
 	if opts.ScratchDir == "" {
 		opts.ScratchDir = filepath.Join(m.DataDir, "scratch")
 	}
@@ -278,11 +496,28 @@ func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.S
 	case "process":
 		opts.Mode = sandbox.ModeProcess
 	}
+	network, explicit := networkFor(m.FunctionNetwork, m.Listen)
+	opts.Network = network
 	launcher, err := sandbox.New(opts)
+	if errors.Is(err, sandbox.ErrNetwork) && !explicit {
+		logger.Warn("no network for functions: environments reach nothing but lambdahost's Runtime API; install pasta (apt-get install passt) for outbound networking",
+			"function_network", network, lambdahost.LogKeyError, err)
+		opts.Network = sandbox.NetworkNone
+		launcher, err = sandbox.New(opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	host := bootstrap.Discover()
+	if launcher.Mode() == sandbox.ModeProcess && explicit && network != sandbox.NetworkHost {
+		logger.Warn("--sandbox process shares the host's network: --function-network is not enforced", "function_network", network)
+	}
+	endpoint := ""
+	if ep, ok := launcher.Endpoint(api); ok {
+		endpoint = "http://" + ep
+	}
+	logger.Info("function network", "mode", launcher.Network(), "aws_endpoint_url", endpoint)
+
+	host := m.runtime.host()
 	if err := host.Install(ctx, filepath.Join(m.DataDir, "runtime")); err != nil {
 		if host.BootstrapDir == "" {
 			return nil, err
@@ -294,8 +529,15 @@ func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.S
 		tmp = "directory (size not enforced)"
 	}
 	logger.Info("executor", "sandbox", launcher.Mode(), "memory_limit", launcher.MemoryLimit(), "tmp", tmp, "scratch_dir", opts.ScratchDir, "runtimes", strings.Join(host.Runtimes(), ","))
+	if sdk, err := bootstrap.ReadSDKManifest(host.SDKDir); err != nil || len(sdk.Python) == 0 || len(sdk.Node) == 0 {
+		logger.Warn("the AWS SDKs are not installed for functions: boto3 and @aws-sdk/* cannot be imported unless bundled; run `lambdahost runtimes --install`",
+			"runtimes_dir", m.runtime.RuntimesDir)
+	}
 	x := &invoke.Executor{
-		Launcher: launcher,
+		Launcher:    launcher,
+		Sessions:    sessions,
+		Endpoint:    endpoint,
+		FunctionEnv: m.FunctionEnv,
 		Runtime: func(id string) (*invoke.Runtime, error) {
 			rt, err := host.Resolve(id)
 			if err != nil {
@@ -318,6 +560,7 @@ func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.S
 		},
 		Dir:            filepath.Join(m.DataDir, "exec"),
 		IdleTimeout:    m.IdleTimeout,
+		InitTimeout:    m.InitTimeout,
 		MemoryBudgetMB: m.MemoryBudgetMB,
 		RetryDelays:    m.AsyncRetryDelays,
 		Foreign:        foreignArchitectures(),
@@ -345,15 +588,30 @@ func foreignArchitectures() []string {
 	return []string{arch[runtime.GOARCH]}
 }
 
-// collectGarbage deletes unreferenced code now and every GCInterval.
-func (m *Main) collectGarbage(ctx context.Context, svc *control.Service, logger *slog.Logger) {
+// collectGarbage deletes unreferenced code, and the records of sessions
+// that have expired, now and every GCInterval. Code is collected holding
+// lock exclusively; a round that finds lock taken (a backup or check is
+// reading code) skips code.
+func (m *Main) collectGarbage(ctx context.Context, svc *control.Service, lock *disk.LockFile, sessions *sts.Service, logger *slog.Logger) {
 	t := time.NewTicker(m.GCInterval)
 	defer t.Stop()
 	for {
-		if n, err := svc.CollectGarbage(ctx, m.GCGrace); err != nil && ctx.Err() == nil {
+		if err := lock.TryLock(); errors.Is(err, disk.ErrLocked) {
+			logger.Info("garbage collection deferred: a backup or check is reading the data dir")
+		} else if err != nil {
 			logger.Warn("collect garbage", lambdahost.LogKeyError, err)
-		} else if n > 0 {
-			logger.Info("deleted unreferenced code", "blobs", n)
+		} else {
+			if n, err := svc.CollectGarbage(ctx, m.GCGrace); err != nil && ctx.Err() == nil {
+				logger.Warn("collect garbage", lambdahost.LogKeyError, err)
+			} else if n > 0 {
+				logger.Info("deleted unreferenced code", "blobs", n)
+			}
+			if err := lock.Unlock(); err != nil {
+				logger.Warn("collect garbage", lambdahost.LogKeyError, err)
+			}
+		}
+		if _, err := sessions.Collect(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("collect ended sessions", lambdahost.LogKeyError, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -10,13 +10,13 @@ import (
 	"testing"
 
 	"github.com/lambdahost/lambdahost"
-	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
 
 // newProfile makes a data dir as serve leaves it, with one signing
 // profile, and returns the dir, the profile version ARN and the service.
-func newProfile(t *testing.T, validity *control.ValidityPeriod) (string, string, *control.Service) {
+func newProfile(t *testing.T, validity *signer.ValidityPeriod) (string, string, *signer.Service) {
 	t.Helper()
 	dir := t.TempDir()
 	key, err := loadMasterKey(filepath.Join(dir, "master.key"))
@@ -28,10 +28,9 @@ func newProfile(t *testing.T, validity *control.ValidityPeriod) (string, string,
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	svc := control.New(store, nil)
-	svc.MasterKey = key
+	svc := signer.New(store, nil, key)
 	ctx := lambdahost.WithCaller(t.Context(), lambdahost.Caller{AccessKey: "test", Account: "000000000000", Region: "us-east-1"})
-	p, err := svc.PutSigningProfile(ctx, control.PutSigningProfileInput{Name: "prof", PlatformID: control.SigningPlatformID, Validity: validity})
+	p, err := svc.PutSigningProfile(ctx, signer.PutSigningProfileInput{Name: "prof", PlatformID: signer.SigningPlatformID, Validity: validity})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +63,7 @@ func writeZip(t *testing.T, path string) []byte {
 // zip offline with it: the signature names the profile version and a job
 // in its account and region, and verifies with the profile's key.
 func TestExportKeyAndSign(t *testing.T) {
-	dir, arn, svc := newProfile(t, &control.ValidityPeriod{Value: 30, Type: control.ValidityDays})
+	dir, arn, svc := newProfile(t, &signer.ValidityPeriod{Value: 30, Type: signer.ValidityDays})
 	pemFile := filepath.Join(t.TempDir(), "key.pem")
 	if code, out := runCmd(t, "signer", "export-key", "--data-dir", dir, "--profile-version-arn", arn, "--out", pemFile); code != 0 {
 		t.Fatalf("export-key: exit %d: %s", code, out)

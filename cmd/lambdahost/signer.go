@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
 
@@ -85,9 +85,7 @@ func (c *exportKey) run(ctx context.Context) error {
 		return err
 	}
 	defer store.Close()
-	svc := control.New(store, nil)
-	svc.MasterKey = masterKey
-	k, err := svc.ExportProfileKey(ctx, c.ProfileVersionARN)
+	k, err := signer.New(store, nil, masterKey).ExportProfileKey(ctx, c.ProfileVersionARN)
 	if err != nil {
 		return err
 	}
@@ -113,7 +111,7 @@ func (c *exportKey) run(ctx context.Context) error {
 
 // encodeProfileKey writes k as a PKCS #8 PEM block whose headers name the
 // profile version and its signature validity period.
-func encodeProfileKey(k *control.ExportedKey) ([]byte, error) {
+func encodeProfileKey(k *signer.ExportedKey) ([]byte, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(k.Key)
 	if err != nil {
 		return nil, err
@@ -130,7 +128,7 @@ func encodeProfileKey(k *control.ExportedKey) ([]byte, error) {
 
 // decodeProfileKey reads what encodeProfileKey wrote. A missing validity
 // header means AWS Signer's default, 135 months.
-func decodeProfileKey(b []byte) (*control.ExportedKey, error) {
+func decodeProfileKey(b []byte) (*signer.ExportedKey, error) {
 	block, _ := pem.Decode(b)
 	if block == nil || block.Type != "PRIVATE KEY" {
 		return nil, errors.New("no PRIVATE KEY PEM block")
@@ -139,14 +137,14 @@ func decodeProfileKey(b []byte) (*control.ExportedKey, error) {
 	if _, _, err := splitProfileVersionARN(arn); err != nil {
 		return nil, fmt.Errorf("%s header: %w", pemHeaderProfileVersionARN, err)
 	}
-	validity := control.DefaultSignatureValidity
+	validity := signer.DefaultSignatureValidity
 	if v := block.Headers[pemHeaderValidity]; v != "" {
 		n, unit, ok := strings.Cut(v, " ")
 		value, err := strconv.Atoi(n)
-		if !ok || err != nil || value <= 0 || (unit != control.ValidityDays && unit != control.ValidityMonths && unit != control.ValidityYears) {
+		if !ok || err != nil || value <= 0 || (unit != signer.ValidityDays && unit != signer.ValidityMonths && unit != signer.ValidityYears) {
 			return nil, fmt.Errorf("%s header: want a number and DAYS, MONTHS or YEARS, got %q", pemHeaderValidity, v)
 		}
-		validity = control.ValidityPeriod{Value: value, Type: unit}
+		validity = signer.ValidityPeriod{Value: value, Type: unit}
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
@@ -156,7 +154,7 @@ func decodeProfileKey(b []byte) (*control.ExportedKey, error) {
 	if !ok || ek.Curve.Params().BitSize != 384 {
 		return nil, errors.New("not an ECDSA P-384 key")
 	}
-	return &control.ExportedKey{Key: ek, ProfileVersionARN: arn, Validity: validity}, nil
+	return &signer.ExportedKey{Key: ek, ProfileVersionARN: arn, Validity: validity}, nil
 }
 
 // splitProfileVersionARN returns the region and account of

@@ -61,13 +61,35 @@ func run() error {
 		if err := pivot(spec.Root); err != nil {
 			return err
 		}
+		if spec.NetworkReady {
+			if networkFD < 0 {
+				return errors.New("no network readiness descriptor")
+			}
+			err := waitNetwork(networkFD)
+			networkFD = -1
+			if err != nil {
+				return err
+			}
+		}
+		// After the network helper's routes: the kernel checks a
+		// route's gateway against the rules when the route is added,
+		// and a rule refusing the gateway would refuse the default
+		// route itself.
+		if err := addRules(spec.Rules); err != nil {
+			return err
+		}
 	}
 	return start(spec)
 }
 
+// networkFD is the read end of the network helper's readiness pipe, the
+// second descriptor that may come with the Spec (Spec.NetworkReady), or -1.
+var networkFD = -1
+
 // readSpec reads the JSON Spec from SpecFD up to end of file, and makes the
-// first descriptor that comes with it the standard output and error. It
-// returns the others, the detached mounts of Mount.Attach.
+// first descriptor that comes with it the standard output and error. The
+// next, when Spec.NetworkReady is set, is kept in networkFD; it returns the
+// others, the detached mounts of Mount.Attach.
 func readSpec() (*Spec, []int, error) {
 	buf := make([]byte, 0, 16<<10)
 	oob := make([]byte, unix.CmsgSpace(4*maxFDs))
@@ -95,9 +117,10 @@ func readSpec() (*Spec, []int, error) {
 					return nil, nil, err
 				}
 				for _, fd := range fds {
-					if output < 0 {
+					switch {
+					case output < 0:
 						output = fd
-					} else {
+					default:
 						attach = append(attach, fd)
 					}
 				}
@@ -123,6 +146,9 @@ func readSpec() (*Spec, []int, error) {
 	}
 	if len(spec.Argv) == 0 {
 		return nil, nil, errors.New("empty command")
+	}
+	if spec.NetworkReady && len(attach) > 0 {
+		networkFD, attach = attach[0], attach[1:]
 	}
 	return spec, attach, nil
 }

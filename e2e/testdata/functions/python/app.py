@@ -3,6 +3,7 @@
 What it does is driven by the event; every key is optional:
 
   print        a line to print
+  log          {"level", "message"}: log a record with the logging module
   append       {"path", "line"}: append a line to a file (async tests
                count their runs in /tmp)
   sleep_ms     milliseconds to sleep
@@ -137,6 +138,10 @@ def handler(event, context):
         event = {}
     if event.get("print"):
         print(event["print"])
+    if event.get("log"):
+        import logging
+
+        logging.getLogger().log(logging.getLevelName(event["log"]["level"]), event["log"]["message"])
     if event.get("append"):
         with open(event["append"]["path"], "a") as f:
             f.write(event["append"]["line"] + "\n")
