@@ -79,6 +79,8 @@ type config struct {
 	invokeConc   []int         // client counts of the throughput test
 	invokeDur    time.Duration // length of each throughput run
 	invokeMemK   int           // environments of the memory test
+	invokeTmpN   int           // timed /tmp writes
+	invokeTmpMB  int           // MiB each /tmp write writes
 	rie          string        // auto or off
 	rieBin       string        // an installed aws-lambda-rie, instead of go install
 	rieVersion   string        // the RIE module version to go install
@@ -130,6 +132,8 @@ func main() {
 	conc := flag.String("invoke-concurrency", "1,2,8,32", "comma-separated client counts of the Invoke throughput test")
 	flag.DurationVar(&cfg.invokeDur, "invoke-duration", 2*time.Second, "length of each Invoke throughput run")
 	flag.IntVar(&cfg.invokeMemK, "invoke-mem-envs", 8, "warm environments started at once in the Invoke memory test")
+	flag.IntVar(&cfg.invokeTmpN, "invoke-tmp-n", 5, "timed sequential writes to /tmp by the Python function")
+	flag.IntVar(&cfg.invokeTmpMB, "invoke-tmp-mb", 400, "MiB each /tmp write writes (MemorySize 256, EphemeralStorage 512)")
 	flag.StringVar(&cfg.rie, "rie", "auto", "compare Invoke with the AWS Lambda Runtime Interface Emulator: auto (go install it into a temporary GOBIN) or off")
 	flag.StringVar(&cfg.rieBin, "rie-bin", "", "an aws-lambda-rie binary to use instead of installing one")
 	flag.StringVar(&cfg.rieVersion, "rie-version", "latest", "the version of "+rieModule+" to go install")
@@ -178,8 +182,8 @@ func main() {
 	if cfg.urlN < 1 || cfg.urlClients < 1 {
 		fatalf("-url-n and -url-clients must be positive")
 	}
-	if cfg.invokeN < 1 || cfg.invokeColdN < 1 || cfg.invokeMemK < 1 || cfg.invokeWarmup < 0 || cfg.invokeDur <= 0 {
-		fatalf("-invoke-n, -invoke-cold-n, -invoke-mem-envs and -invoke-duration must be positive, -invoke-warmup not negative")
+	if cfg.invokeN < 1 || cfg.invokeColdN < 1 || cfg.invokeMemK < 1 || cfg.invokeWarmup < 0 || cfg.invokeDur <= 0 || cfg.invokeTmpN < 1 || cfg.invokeTmpMB < 1 || cfg.invokeTmpMB > 500 {
+		fatalf("-invoke-n, -invoke-cold-n, -invoke-mem-envs, -invoke-tmp-n and -invoke-duration must be positive, -invoke-warmup not negative, -invoke-tmp-mb between 1 and 500")
 	}
 	for _, s := range strings.Split(*sizes, ",") {
 		s = strings.TrimSpace(s)

@@ -111,6 +111,8 @@
 //	    unzipped size limits                        TestLayerLimits                boto3 sdk
 //	    signed layer from S3 under Enforce          TestSignedLayer                cli
 //	35  the reads of a deploy tool's refresh        TestRefreshReads               cli boto3 sdk
+//	36  /tmp: disk apart from memory, ENOSPC, warm  TestEphemeralStorage           boto3 sdk
+//	    /tmp: 10 GB, private, resized, emptied      TestEphemeralStorage           sdk
 package e2e
 
 import (

@@ -33,9 +33,18 @@ var devNull = sync.OnceValues(func() (*os.File, error) {
 // launch builds the environment described by is with an init, started now
 // or taken from the spares, in namespaces unless listener is set (the
 // host-side listener of ModeProcess), and waits until the init has executed
-// the command or failed. memoryMB sets the cgroup or rlimit; tmpDir, if
-// set, is removed when the environment ends.
-func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memoryMB int, output io.Writer, listener net.Listener, tmpDir string) (_ *Process, err error) {
+// the command or failed. memoryMB sets the cgroup or rlimit. The mount of
+// tmp.img, if set, is sent to the init for the Mount whose Attach is 1; the
+// image is released, and tmp.dir removed, when the environment ends.
+func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memoryMB int, output io.Writer, listener net.Listener, tmp tmpStore) (_ *Process, err error) {
+	var mount *os.File
+	if tmp.img != nil {
+		// The init has its own copy once the Spec is sent; the image
+		// keeps the file system through its root. Taken out before the
+		// reaper may release the image.
+		mount, tmp.img.mount = tmp.img.mount, nil
+		defer mount.Close()
+	}
 	namespaces := listener == nil
 	is.Namespaces = namespaces
 	is.Root = l.rootDir
@@ -58,7 +67,9 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		id:       id,
 		group:    !namespaces,
 		listener: listener,
-		tmpDir:   tmpDir,
+		tmpDir:   tmp.dir,
+		tmpImg:   tmp.img,
+		scratch:  l.scratch,
 		log:      l.log,
 		outDelay: l.outputDelay,
 		outDone:  make(chan struct{}),
@@ -88,6 +99,8 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		if p.cg, err = l.cgroups.create(cgroupName(id), memoryMB, l.maxProcs); err != nil {
 			return nil, err
 		}
+		p.watch = &l.mem
+		p.watch.add(p.cg)
 	}
 	if p.cg == nil && memoryMB > 0 {
 		limit := uint64(memoryMB) << 20
@@ -152,6 +165,10 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		fds = append(fds, p.net.ready)
 		is.NetworkReady = true
 	}
+	// The detached mounts come last: Mount.Attach n is the n-th of them.
+	if mount != nil {
+		fds = append(fds, mount)
+	}
 	data, err := json.Marshal(is)
 	if err == nil {
 		err = sendSpec(ip.conn, data, fds)
@@ -195,7 +212,7 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 }
 
 // sendSpec sends the Spec, with files (the output, then the network's
-// readiness pipe, if any) as SCM_RIGHTS, and ends the stream.
+// readiness pipe, if any, then the detached mounts) as SCM_RIGHTS, and ends the stream.
 func sendSpec(conn *net.UnixConn, data []byte, files []*os.File) error {
 	// Fd puts the output in blocking mode, as the environment's processes
 	// expect of their standard output.
@@ -483,8 +500,11 @@ type Process struct {
 	group    bool // ModeProcess: stop the whole process group
 	listener net.Listener
 	cg       *cgroup
+	watch    *memWatch // samples cg
 	net      *netHelper
 	tmpDir   string
+	tmpImg   *image
+	scratch  *scratch // releases tmpImg
 	log      *slog.Logger
 	outR     *os.File
 	outDelay time.Duration // Launcher.outputDelay
@@ -519,8 +539,10 @@ func (p *Process) Exit() lambdahost.ProcessExit {
 	return p.exit
 }
 
-// MaxMemory returns the peak memory use of the environment's cgroup in
-// bytes, or 0 without a cgroup.
+// MaxMemory returns the peak memory use of the environment's processes in
+// bytes, or 0 without a cgroup: the high-water mark of its cgroup's usage
+// less the page cache that no process maps, such as files written to /tmp
+// (see memUse).
 func (p *Process) MaxMemory() int64 {
 	p.mu.Lock()
 	ended, m := p.ended, p.maxMem
@@ -528,16 +550,11 @@ func (p *Process) MaxMemory() int64 {
 	if ended || p.cg == nil {
 		return m
 	}
-	if m := p.cg.peak(); m > 0 {
-		return m
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.maxMem
+	return p.cg.sample()
 }
 
 // Kill stops every process of the environment, waits until Done is closed
-// and its resources (cgroup, listener, /tmp directory) are released. It is
+// and its resources (cgroup, listener, /tmp) are released. It is
 // safe to call more than once and after the environment ended.
 func (p *Process) Kill() error {
 	p.mu.Lock()
@@ -597,7 +614,7 @@ func (p *Process) wait() {
 	var peak int64
 	if p.cg != nil {
 		exit.OutOfMemory = p.cg.oomKilled()
-		peak = p.cg.peak()
+		peak = p.cg.sample()
 	}
 
 	select {
@@ -621,6 +638,9 @@ func (p *Process) waitExit() lambdahost.ProcessExit {
 
 // release frees the environment's resources.
 func (p *Process) release() {
+	if p.watch != nil {
+		p.watch.remove(p.cg)
+	}
 	p.net.stop()
 	if p.cg != nil {
 		if err := p.cg.remove(); err != nil {
@@ -632,6 +652,9 @@ func (p *Process) release() {
 	p.mu.Unlock()
 	if l != nil {
 		l.Close()
+	}
+	if p.tmpImg != nil {
+		p.scratch.release(p.tmpImg)
 	}
 	if p.tmpDir != "" {
 		if err := os.RemoveAll(p.tmpDir); err != nil {

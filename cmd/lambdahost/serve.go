@@ -57,6 +57,7 @@ type Main struct {
 	S3Region         string
 	InsecureRegistry []string
 	Sandbox          string
+	ScratchDir       string
 	IdleTimeout      time.Duration
 	InitTimeout      time.Duration
 	MemoryBudgetMB   int
@@ -101,6 +102,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.S3Region, "s3-region", env("s3-region", ""), "region for S3 requests (LAMBDAHOST_S3_REGION); default: the AWS SDK configuration")
 	insecure := fs.String("insecure-registry", env("insecure-registry", ""), "comma-separated registries (host[:port]) that may be reached over plain HTTP besides loopback ones (LAMBDAHOST_INSECURE_REGISTRY)")
 	fs.StringVar(&m.Sandbox, "sandbox", env("sandbox", "auto"), "how functions are isolated: namespaces (user, pid, mount, network... namespaces and cgroups), process (plain processes: no isolation), or auto: namespaces where the kernel allows them (LAMBDAHOST_SANDBOX)")
+	fs.StringVar(&m.ScratchDir, "scratch-dir", env("scratch-dir", ""), "directory on disk for the /tmp of execution environments, each a file system of EphemeralStorage MB in a sparse file (LAMBDAHOST_SCRATCH_DIR); default: scratch in the data dir")
 	fs.DurationVar(&m.IdleTimeout, "idle-timeout", invoke.DefaultIdleTimeout, "how long an idle execution environment is kept warm")
 	fs.DurationVar(&m.InitTimeout, "init-timeout", invoke.DefaultInitTimeout, "how long a new execution environment's runtime may take to start (Lambda's is 10s)")
 	fs.IntVar(&m.MemoryBudgetMB, "memory-budget", 0, "memory for all execution environments together, in MB (default: three quarters of the host's memory)")
@@ -484,7 +486,10 @@ func networkFor(flagValue, listen string) (mode sandbox.Network, explicit bool) 
 // runtimes, the environments' credentials and the code the control plane
 // stores. api is the address lambdahost's API listens on.
 func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.Source, sessions *sts.Service, api netip.AddrPort, logger *slog.Logger) (*invoke.Executor, error) {
-	opts := sandbox.Options{StateDir: filepath.Join(m.DataDir, "sandbox"), Logger: logger, Endpoints: []netip.AddrPort{api}}
+	opts := sandbox.Options{StateDir: filepath.Join(m.DataDir, "sandbox"), ScratchDir: m.ScratchDir, Logger: logger, Endpoints: []netip.AddrPort{api}}
+	if opts.ScratchDir == "" {
+		opts.ScratchDir = filepath.Join(m.DataDir, "scratch")
+	}
 	switch m.Sandbox {
 	case "namespaces":
 		opts.Mode = sandbox.ModeNamespaces
@@ -519,7 +524,11 @@ func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.S
 		}
 		logger.Warn("precompile runtime clients", lambdahost.LogKeyError, err)
 	}
-	logger.Info("executor", "sandbox", launcher.Mode(), "memory_limit", launcher.MemoryLimit(), "runtimes", strings.Join(host.Runtimes(), ","))
+	tmp := "file system"
+	if !launcher.TmpEnforced() {
+		tmp = "directory (size not enforced)"
+	}
+	logger.Info("executor", "sandbox", launcher.Mode(), "memory_limit", launcher.MemoryLimit(), "tmp", tmp, "scratch_dir", opts.ScratchDir, "runtimes", strings.Join(host.Runtimes(), ","))
 	if sdk, err := bootstrap.ReadSDKManifest(host.SDKDir); err != nil || len(sdk.Python) == 0 || len(sdk.Node) == 0 {
 		logger.Warn("the AWS SDKs are not installed for functions: boto3 and @aws-sdk/* cannot be imported unless bundled; run `lambdahost runtimes --install`",
 			"runtimes_dir", m.runtime.RuntimesDir)

@@ -14,9 +14,9 @@
 // Descriptor 3 is one end of a Unix stream socket pair. The launcher writes
 // the JSON Spec, with the descriptor of the environment's output as
 // SCM_RIGHTS (followed, when Spec.NetworkReady is set, by the read end of
-// the network helper's readiness pipe), and shuts down its writing side;
-// the init reads to end of file and makes the output its standard output
-// and error. Before doing
+// the network helper's readiness pipe, then by the detached mounts for
+// Mount.Attach), and shuts down its writing side; the init reads to end of
+// file and makes the output its standard output and error. Before doing
 // anything else it moves into the environment's v1 cgroups (Spec.Cgroups);
 // a v2 init is already in its cgroup, cloned into it or moved by the
 // launcher before the Spec is sent. So nothing the init does for the
@@ -39,6 +39,10 @@ const Arg0 = "lambdahost-sandbox-init"
 
 // SpecFD is the file descriptor on which the init receives its Spec.
 const SpecFD = 3
+
+// maxFDs is how many descriptors the init accepts with its Spec: the output
+// and the detached mounts of Mount.Attach.
+const maxFDs = 8
 
 // Messages the init sends on SpecFD.
 const (
@@ -104,7 +108,7 @@ type Spec struct {
 }
 
 // Mount is one step in building the root file system. Exactly one of Link,
-// Type, Content and Source says what it places at Target.
+// Attach, Type, Content and Source says what it places at Target.
 type Mount struct {
 	// Target is an absolute path inside the new root. Missing parent
 	// directories are created with mode 0755. Symbolic links met on the way
@@ -112,6 +116,10 @@ type Mount struct {
 	Target string `json:"target"`
 	// Link, if set, makes Target a symbolic link with this content.
 	Link string `json:"link,omitempty"`
+	// Attach, if not zero, attaches at Target a detached mount made by the
+	// launcher (fsmount(2)): the Attach-th descriptor sent after the
+	// output. Its flags are the ones it was made with.
+	Attach int `json:"attach,omitempty"`
 	// Type, if set, mounts a new file system of this type ("tmpfs",
 	// "proc") with Flags and Data.
 	Type string `json:"type,omitempty"`
