@@ -28,7 +28,7 @@ func TestDeps(t *testing.T) {
 // and cmd/lambdahost alone wires them. A new service adds its package.
 func TestServiceDeps(t *testing.T) {
 	const module = "github.com/lambdahost/lambdahost"
-	services := []string{"control", "http", "kms", "logs", "signer"}
+	services := []string{"control", "http", "kms", "logs", "signer", "sts"}
 	for _, dir := range services {
 		pkg, err := build.ImportDir(dir, 0)
 		if err != nil {

@@ -30,13 +30,19 @@ const (
 	UnrecognizedClientException        ErrorType = "UnrecognizedClientException"
 	MissingAuthenticationToken         ErrorType = "MissingAuthenticationTokenException"
 	IncompleteSignatureException       ErrorType = "IncompleteSignatureException"
-	AccessDeniedException              ErrorType = "AccessDeniedException"
-	UnknownOperationException          ErrorType = "UnknownOperationException"
-	ServiceException                   ErrorType = "ServiceException"
-	RequestTooLargeException           ErrorType = "RequestTooLargeException"
-	InvalidRuntimeException            ErrorType = "InvalidRuntimeException"
-	InvalidZipFileException            ErrorType = "InvalidZipFileException"
-	ResourceNotReadyException          ErrorType = "ResourceNotReadyException"
+	// ExpiredTokenException refuses temporary credentials past their
+	// expiry (403, as AWS's front door answers it).
+	ExpiredTokenException     ErrorType = "ExpiredTokenException"
+	AccessDeniedException     ErrorType = "AccessDeniedException"
+	UnknownOperationException ErrorType = "UnknownOperationException"
+	ServiceException          ErrorType = "ServiceException"
+	RequestTooLargeException  ErrorType = "RequestTooLargeException"
+	InvalidRuntimeException   ErrorType = "InvalidRuntimeException"
+	InvalidZipFileException   ErrorType = "InvalidZipFileException"
+	ResourceNotReadyException ErrorType = "ResourceNotReadyException"
+	// ProvisionedConcurrencyConfigNotFoundException is GetProvisionedConcurrencyConfig's
+	// answer for a version or alias without a config (404, "message").
+	ProvisionedConcurrencyConfigNotFoundException ErrorType = "ProvisionedConcurrencyConfigNotFoundException"
 	// PolicyLengthExceededException refuses an AddPermission that would
 	// make a resource-based policy larger than AWS's 20480 bytes.
 	PolicyLengthExceededException ErrorType = "PolicyLengthExceededException"
@@ -73,50 +79,52 @@ const (
 // statusByType is the one table of HTTP statuses, as the Lambda API
 // reference lists them for each error.
 var statusByType = map[ErrorType]int{
-	ResourceNotFoundException:          http.StatusNotFound,
-	ResourceConflictException:          http.StatusConflict,
-	InvalidParameterValueException:     http.StatusBadRequest,
-	InvalidRequestContentException:     http.StatusBadRequest,
-	ValidationException:                http.StatusBadRequest,
-	PreconditionFailedException:        http.StatusPreconditionFailed,
-	RequestEntityTooLargeException:     http.StatusRequestEntityTooLarge,
-	UnsupportedMediaTypeException:      http.StatusUnsupportedMediaType,
-	TooManyRequestsException:           http.StatusTooManyRequests,
-	CodeStorageExceededException:       http.StatusBadRequest,
-	CodeVerificationFailedException:    http.StatusBadRequest,
-	InvalidCodeSignatureException:      http.StatusBadRequest,
-	CodeSigningConfigNotFoundException: http.StatusNotFound,
-	InvalidSignatureException:          http.StatusForbidden,
-	UnrecognizedClientException:        http.StatusForbidden,
-	MissingAuthenticationToken:         http.StatusForbidden,
-	IncompleteSignatureException:       http.StatusForbidden,
-	AccessDeniedException:              http.StatusForbidden,
-	UnknownOperationException:          http.StatusNotFound,
-	ServiceException:                   http.StatusInternalServerError,
-	RequestTooLargeException:           http.StatusRequestEntityTooLarge,
-	InvalidRuntimeException:            http.StatusBadGateway,
-	InvalidZipFileException:            http.StatusBadGateway,
-	ResourceNotReadyException:          http.StatusBadGateway,
-	PolicyLengthExceededException:      http.StatusBadRequest,
-	CodeArtifactUserPendingException:   http.StatusConflict,
-	KMSDisabledException:               http.StatusBadGateway,
-	KMSNotFoundException:               http.StatusBadGateway,
-	KMSAccessDeniedException:           http.StatusBadGateway,
-	KMSInvalidStateException:           http.StatusBadGateway,
-	NotFoundException:                  http.StatusBadRequest,
-	DisabledException:                  http.StatusBadRequest,
-	InvalidArnException:                http.StatusBadRequest,
-	InvalidMarkerException:             http.StatusBadRequest,
-	KMSInternalException:               http.StatusInternalServerError,
-	SerializationException:             http.StatusBadRequest,
-	UnsupportedOperationException:      http.StatusBadRequest,
-	ConflictException:                  http.StatusConflict,
-	InternalServiceErrorException:      http.StatusInternalServerError,
-	InvalidParameterException:          http.StatusBadRequest,
-	ResourceAlreadyExistsException:     http.StatusBadRequest,
-	LimitExceededException:             http.StatusBadRequest,
-	InvalidOperationException:          http.StatusBadRequest,
-	ServiceUnavailableException:        http.StatusServiceUnavailable,
+	ResourceNotFoundException:                     http.StatusNotFound,
+	ResourceConflictException:                     http.StatusConflict,
+	InvalidParameterValueException:                http.StatusBadRequest,
+	InvalidRequestContentException:                http.StatusBadRequest,
+	ValidationException:                           http.StatusBadRequest,
+	PreconditionFailedException:                   http.StatusPreconditionFailed,
+	RequestEntityTooLargeException:                http.StatusRequestEntityTooLarge,
+	UnsupportedMediaTypeException:                 http.StatusUnsupportedMediaType,
+	TooManyRequestsException:                      http.StatusTooManyRequests,
+	CodeStorageExceededException:                  http.StatusBadRequest,
+	CodeVerificationFailedException:               http.StatusBadRequest,
+	InvalidCodeSignatureException:                 http.StatusBadRequest,
+	CodeSigningConfigNotFoundException:            http.StatusNotFound,
+	InvalidSignatureException:                     http.StatusForbidden,
+	UnrecognizedClientException:                   http.StatusForbidden,
+	MissingAuthenticationToken:                    http.StatusForbidden,
+	IncompleteSignatureException:                  http.StatusForbidden,
+	ExpiredTokenException:                         http.StatusForbidden,
+	AccessDeniedException:                         http.StatusForbidden,
+	UnknownOperationException:                     http.StatusNotFound,
+	ServiceException:                              http.StatusInternalServerError,
+	RequestTooLargeException:                      http.StatusRequestEntityTooLarge,
+	InvalidRuntimeException:                       http.StatusBadGateway,
+	InvalidZipFileException:                       http.StatusBadGateway,
+	ResourceNotReadyException:                     http.StatusBadGateway,
+	PolicyLengthExceededException:                 http.StatusBadRequest,
+	CodeArtifactUserPendingException:              http.StatusConflict,
+	KMSDisabledException:                          http.StatusBadGateway,
+	KMSNotFoundException:                          http.StatusBadGateway,
+	KMSAccessDeniedException:                      http.StatusBadGateway,
+	KMSInvalidStateException:                      http.StatusBadGateway,
+	NotFoundException:                             http.StatusBadRequest,
+	DisabledException:                             http.StatusBadRequest,
+	InvalidArnException:                           http.StatusBadRequest,
+	InvalidMarkerException:                        http.StatusBadRequest,
+	KMSInternalException:                          http.StatusInternalServerError,
+	SerializationException:                        http.StatusBadRequest,
+	UnsupportedOperationException:                 http.StatusBadRequest,
+	ConflictException:                             http.StatusConflict,
+	InternalServiceErrorException:                 http.StatusInternalServerError,
+	InvalidParameterException:                     http.StatusBadRequest,
+	ResourceAlreadyExistsException:                http.StatusBadRequest,
+	LimitExceededException:                        http.StatusBadRequest,
+	InvalidOperationException:                     http.StatusBadRequest,
+	ServiceUnavailableException:                   http.StatusServiceUnavailable,
+	ProvisionedConcurrencyConfigNotFoundException: http.StatusNotFound,
 }
 
 // Status returns the HTTP status AWS sends with errors of type t,
@@ -184,8 +192,8 @@ func Internal(op string, err error) error {
 // resource, which no resource-based policy lets it use.
 func AccessDenied(c Caller, resource string) *Error {
 	return Errorf(AccessDeniedException,
-		"User: arn:aws:iam::%s:user/%s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
-		c.Account, c.AccessKey, resource)
+		"User: %s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
+		c.PrincipalARN(), resource)
 }
 
 // Sentinels that adapters wrap; control/ turns them into API errors.

@@ -365,10 +365,19 @@ func TestRollback(t *testing.T) {
 }
 
 // TestPages renders every page of a function with versions, an alias, a
-// policy, a URL and tags, and keeps accounts apart.
+// policy, a URL, tags and a layer, and keeps accounts apart.
 func TestPages(t *testing.T) {
 	e := newEnv(t)
 	e.create("f")
+	for _, name := range []string{"used", "unused"} {
+		if _, err := e.svc.PublishLayerVersion(e.ctx, &control.PublishLayerVersionInput{LayerName: name, Content: e.code("layer " + name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	usedARN := "arn:aws:lambda:us-east-1:111111111111:layer:used:1"
+	if _, err := e.svc.UpdateFunctionConfiguration(e.ctx, &control.UpdateConfigInput{FunctionName: "f", Config: control.ConfigInput{Layers: &[]string{usedARN}}}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.svc.CreateAlias(e.ctx, &control.AliasInput{FunctionName: "f", Name: "live", FunctionVersion: ptr("1")}); err != nil {
 		t.Fatal(err)
 	}
@@ -386,11 +395,11 @@ func TestPages(t *testing.T) {
 	}{
 		{"functions", []string{`id="fn-f"`, "python3.12", "Active", "Successful"}},
 		{"functions?fragment=row&name=f", []string{`<tr id="fn-f"`}},
-		{"functions/f", []string{"Versions", "live", "222222222222", "team", "ops", "CreateFunction", `id="rollback-form"`, `<label for="invoke-payload"`}},
+		{"functions/f", []string{"Versions", "live", "222222222222", "team", "ops", "CreateFunction", `id="rollback-form"`, `<label for="invoke-payload"`, usedARN}},
 		{"functions/f?fragment=live", []string{`id="summary"`, "CreateFunction"}},
 		{"functions/f/deployments", []string{"CreateFunction", "AKIDA", "published version 1"}},
 		{"functions/f/invocations", []string{"keeps no function logs"}},
-		{"layers", []string{"No function uses a layer"}},
+		{"layers", []string{usedARN, `<a href="/_lambdahost/console/functions/f">f</a>`, "arn:aws:lambda:us-east-1:111111111111:layer:unused:1</th><td>No function"}},
 		{"code-signing-configs", []string{"No code signing configs"}},
 	} {
 		t.Run(tt.path, func(t *testing.T) {

@@ -351,7 +351,8 @@ type layerUse struct {
 	Functions []string
 }
 
-// handleLayers lists the layer versions the account's functions use.
+// handleLayers lists the account's layers (each with its newest version)
+// and every layer version its functions use, with the functions using it.
 func (s *Server) handleLayers(w http.ResponseWriter, r *http.Request, ss *session) {
 	ctx := s.callerContext(r, ss)
 	fns, err := s.allFunctions(ctx)
@@ -359,10 +360,24 @@ func (s *Server) handleLayers(w http.ResponseWriter, r *http.Request, ss *sessio
 		s.apiError(w, r, ss, err)
 		return
 	}
+	own, err := listAll(func(marker *string) ([]*control.LayerVersion, string, error) {
+		out, err := s.Service.ListLayers(ctx, control.LayerFilter{}, control.ListInput{Marker: marker})
+		if err != nil {
+			return nil, "", err
+		}
+		return out.Layers, out.NextMarker, nil
+	})
+	if err != nil {
+		s.apiError(w, r, ss, err)
+		return
+	}
 	used := map[string][]string{}
+	for _, l := range own {
+		used[l.ARN()] = nil
+	}
 	for _, f := range fns {
 		for _, l := range f.Config.Layers {
-			used[l] = append(used[l], f.Function.Name)
+			used[l.ARN] = append(used[l.ARN], f.Function.Name)
 		}
 	}
 	var layers []layerUse

@@ -34,7 +34,7 @@ func (s *Service) GetAccountSettings(ctx context.Context) (*AccountSettings, err
 		ConcurrentExecutions: accountConcurrency,
 	}
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
-		out.Usage, err = tx.Usage(ctx, c.Account, c.Region)
+		out.Usage, err = usage(ctx, tx, c.Account, c.Region)
 		return err
 	})
 	if err != nil {
@@ -51,8 +51,10 @@ type Collector interface {
 }
 
 // CollectGarbage deletes code blobs that nothing references (see
-// codeHolders) and that were last committed more than grace ago. The grace period spares blobs
-// committed by operations whose metadata has not committed yet.
+// codeHolders: versions, their own code and their layers', and layer
+// versions) and that were last committed more than grace ago. The grace
+// period spares blobs committed by operations whose metadata has not
+// committed yet.
 func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (deleted int, err error) {
 	s.init()
 	began := time.Now()

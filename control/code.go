@@ -366,7 +366,12 @@ func (s *Service) tier(ctx context.Context, st *staged, w lambdahost.BlobWriter)
 // stored by id's account in its region by delta bytes would pass the limit.
 // Every version counts its code, as AWS counts it.
 func (s *Service) checkStorage(ctx context.Context, tx lambdahost.Tx, id lambdahost.FunctionID, delta int64) error {
-	u, err := tx.Usage(ctx, id.Account, id.Region)
+	return s.checkAccountStorage(ctx, tx, id.Account, id.Region, delta)
+}
+
+// checkAccountStorage is checkStorage for account in region.
+func (s *Service) checkAccountStorage(ctx context.Context, tx lambdahost.Tx, account, region string, delta int64) error {
+	u, err := usage(ctx, tx, account, region)
 	if err != nil {
 		return err
 	}
@@ -374,6 +379,19 @@ func (s *Service) checkStorage(ctx context.Context, tx lambdahost.Tx, id lambdah
 		return lambdahost.Errorf(lambdahost.CodeStorageExceededException, "Code storage limit exceeded.")
 	}
 	return nil
+}
+
+// usage is what account uses in region, as AWS counts it: the code of its
+// functions' versions and of its layer versions, its functions and their
+// reserved concurrency.
+func usage(ctx context.Context, tx lambdahost.Tx, account, region string) (lambdahost.AccountUsage, error) {
+	u, err := tx.Usage(ctx, account, region)
+	if err != nil {
+		return u, err
+	}
+	layers, err := layerUsageBytes(ctx, tx, account, region)
+	u.TotalCodeSize += layers
+	return u, err
 }
 
 // DefaultInlineCodeMax is the largest package stored with the metadata.

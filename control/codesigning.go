@@ -618,7 +618,16 @@ func (s *Service) checkSignature(ctx context.Context, tx lambdahost.Tx, id lambd
 		return "", invalidSignature(id)
 	}
 	st.code.SigningProfileVersionARN, st.code.SigningJobARN = sig.ProfileVersionARN, sig.JobARN
-	if !allowed {
+	return s.signaturePolicy(ctx, tx, rec, sig, pub)
+}
+
+// signaturePolicy runs the checks the config rec's policy governs on a
+// signature whose integrity verified with pub, its profile's key: the
+// profile is allowed, the signature has not expired, and neither it nor
+// its profile was revoked. It returns the name of the first that failed,
+// or "".
+func (s *Service) signaturePolicy(ctx context.Context, tx lambdahost.Tx, rec *cscRecord, sig lambdahost.CodeSignature, pub *lambdahost.Publisher) (string, error) {
+	if !slices.Contains(rec.AllowedPublishers, sig.ProfileVersionARN) {
 		return checkMismatch, nil
 	}
 	if !sig.ExpiresAt.IsZero() && !s.now().Before(sig.ExpiresAt) {

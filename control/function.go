@@ -54,7 +54,8 @@ func validatePublishTo(p *string) error {
 }
 
 // CreateFunction creates a function from in and answers its $LATEST (or,
-// with Publish, its version 1) configuration, in state Pending.
+// with Publish, its version 1) configuration, in state Pending, under the
+// unqualified function ARN.
 func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (*FunctionConfig, error) {
 	s.init()
 	began := s.Now()
@@ -165,6 +166,10 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err := st.commit(ctx); err != nil {
 		return nil, internal("commit code", err)
 	}
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, internal("create function", err)
+	}
 	var (
 		hist    *Deployment
 		settled bool
@@ -178,6 +183,19 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		csc, err := s.verifyCode(ctx, tx, t.id, cscARN, st)
 		if err != nil {
 			return err
+		}
+		if in.Config.Layers != nil {
+			layers, recs, err := attachLayers(ctx, tx, c, t.id, *in.Config.Layers)
+			if err != nil {
+				return err
+			}
+			if err := checkUnzippedWithLayers(st.code, layers); err != nil {
+				return err
+			}
+			if err := s.verifyLayers(ctx, tx, t.id, cscARN, recs, nil); err != nil {
+				return err
+			}
+			latest.Config.Layers = layers
 		}
 		latest.Code = st.code
 		if err := tx.CreateFunction(ctx, fn); err != nil {
@@ -228,11 +246,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		s.meterSettled(hist)
 	}
 	s.schedule(settle...)
-	out := &FunctionConfig{Version: answer, ARN: t.id.ARN()}
-	if answer != latest {
-		out.ARN = answer.ARN()
-	}
-	return out, nil
+	// With Publish, AWS answers version 1's configuration under the
+	// unqualified ARN (recorded), unlike UpdateFunctionCode's.
+	return &FunctionConfig{Version: answer, ARN: t.id.ARN()}, nil
 }
 
 // precheckCreate answers ResourceConflictException early, before any code is
@@ -552,6 +568,9 @@ func (s *Service) deployCode(ctx context.Context, in deployInput) (*FunctionConf
 			if err := s.checkStorage(ctx, tx, t.id, st.code.Size*copies-cur.Code.Size); err != nil {
 				return err
 			}
+			if err := checkUnzippedWithLayers(st.code, cur.Config.Layers); err != nil {
+				return err
+			}
 			_, err := s.verifyCode(ctx, tx, t.id, in.cscARN, st)
 			return err
 		})
@@ -589,6 +608,9 @@ func (s *Service) deployCode(ctx context.Context, in deployInput) (*FunctionConf
 		}
 		// $LATEST's old code stops counting; a published copy counts anew.
 		if err := s.checkStorage(ctx, tx, t.id, st.code.Size*copies-latest.Code.Size); err != nil {
+			return err
+		}
+		if err := checkUnzippedWithLayers(st.code, latest.Config.Layers); err != nil {
 			return err
 		}
 		// The config is read again here: it may have changed since the
@@ -694,6 +716,10 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 	if err != nil {
 		return nil, err
 	}
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, internal("update function configuration", err)
+	}
 	var latest, unsettled *lambdahost.Version
 	var (
 		hist    *Deployment
@@ -713,6 +739,23 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 		}
 		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {
 			return err
+		}
+		if in.Config.Layers != nil {
+			layers, recs, err := attachLayers(ctx, tx, c, t.id, *in.Config.Layers)
+			if err != nil {
+				return err
+			}
+			if err := checkUnzippedWithLayers(latest.Code, layers); err != nil {
+				return err
+			}
+			bound, err := boundCSC(ctx, tx, t.id)
+			if err != nil {
+				return err
+			}
+			if err := s.verifyLayers(ctx, tx, t.id, bound, recs, latest.Config.Layers); err != nil {
+				return err
+			}
+			latest.Config.Layers = layers
 		}
 		apply(&latest.Config, &in.Config)
 		s.beginUpdate(latest)

@@ -18,6 +18,15 @@ func getRecord[T any](ctx context.Context, tx lambdahost.Tx, kind, key string) (
 	return lambdahost.GetRecord[T](ctx, tx, kind, key)
 }
 
+// decodeRecord decodes a record that ListRecords answered as a T.
+func decodeRecord[T any](r lambdahost.Record) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(r.Value, v); err != nil {
+		return nil, fmt.Errorf("decode record %s: %w", r.Key, err)
+	}
+	return v, nil
+}
+
 // putRecord is lambdahost.PutRecord.
 func putRecord(ctx context.Context, tx lambdahost.Tx, kind, key string, v any) error {
 	return lambdahost.PutRecord(ctx, tx, kind, key, v)
@@ -32,13 +41,4 @@ func createRecord(ctx context.Context, tx lambdahost.Tx, kind, key string, v any
 // scanRecords is lambdahost.ScanRecords.
 func scanRecords[T any](ctx context.Context, tx lambdahost.Tx, kind, prefix, token string, limit int, keep func(*T) bool, tokenOf func(*T) string) ([]*T, string, error) {
 	return lambdahost.ScanRecords(ctx, tx, kind, prefix, token, limit, keep, tokenOf)
-}
-
-// decodeRecord decodes the value of r as a T.
-func decodeRecord[T any](r lambdahost.Record) (*T, error) {
-	v := new(T)
-	if err := json.Unmarshal(r.Value, v); err != nil {
-		return nil, fmt.Errorf("decode record %s: %w", r.Key, err)
-	}
-	return v, nil
 }

@@ -161,7 +161,8 @@ func (s *Service) preparesLater(v *lambdahost.Version) bool {
 	return v.Code.PackageType == lambdahost.PackageImage && s.imagePreparer() != nil
 }
 
-// prepare checks that v's code is in place and lets the preparers ready it.
+// prepare checks that v's code and its layers' are in place and lets the
+// preparers ready it.
 // Their *lambdahost.ReasonError fails the update with that reason.
 func (s *Service) prepare(ctx context.Context, v *lambdahost.Version) error {
 	b, err := s.OpenCode(ctx, v.Code)
@@ -173,6 +174,17 @@ func (s *Service) prepare(ctx context.Context, v *lambdahost.Version) error {
 		return fmt.Errorf("check code: %w", err)
 	}
 	b.Close()
+	// The layers' code must be in place too, sealed under keys that work.
+	for _, l := range v.Config.Layers {
+		b, err := s.OpenCode(ctx, l.Code())
+		if errors.As(err, &kp) {
+			return kp.reasonError()
+		}
+		if err != nil {
+			return fmt.Errorf("check layer %s: %w", l.ARN, err)
+		}
+		b.Close()
+	}
 	if v.Code.PackageType == lambdahost.PackageImage {
 		if p := s.imagePreparer(); p != nil {
 			if err := p.Prepare(ctx, v); err != nil {

@@ -93,6 +93,7 @@ func TestAsyncEventSurvivesCrash(t *testing.T) {
 	_, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Runtime: types.RuntimePython312, Role: aws.String(testRole),
 		Handler: aws.String("index.handler"), Code: &types.FunctionCode{ZipFile: makeZip(t, "index.py", reportingHandler)},
+		Timeout: aws.Int32(fnTimeout),
 	})
 	if err != nil {
 		t.Fatalf("CreateFunction: %v", err)
@@ -109,7 +110,7 @@ func TestAsyncEventSurvivesCrash(t *testing.T) {
 		t.Fatalf("synchronous Invoke: function error %s: %s", aws.ToString(syncOut.FunctionError), syncOut.Payload)
 	}
 	syncID, _ := awsmiddleware.GetRequestIDMetadata(syncOut.ResultMetadata)
-	tap.waitCount(t, "RAN:"+strings.ToUpper("sync-"+token)+":"+syncID, 1, 10*time.Second, "synchronous run")
+	tap.waitCount(t, "RAN:"+strings.ToUpper("sync-"+token)+":"+syncID, 1, waitTimeout, "synchronous run")
 
 	if _, err := client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{
 		FunctionName: aws.String(name), ReservedConcurrentExecutions: aws.Int32(0),
@@ -144,8 +145,10 @@ func TestAsyncEventSurvivesCrash(t *testing.T) {
 	if _, err := client.DeleteFunctionConcurrency(ctx, &lambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String(name)}); err != nil {
 		t.Fatalf("DeleteFunctionConcurrency: %v", err)
 	}
-	// The throttled event is retried with backoff: 1s, 2s, 4s...
-	tap.waitCount(t, ran, 1, 30*time.Second, "once the throttle is lifted")
+	// The throttled event is retried with backoff: 1s, 2s, 4s... up to
+	// five minutes, so the next try comes at most as long after the
+	// restart as the throttle took to lift (or five minutes).
+	tap.waitCount(t, ran, 1, 5*time.Minute+waitTimeout, "once the throttle is lifted")
 	time.Sleep(time.Second)
 	tap.waitCount(t, ran, 1, 0, "a second after the event ran")
 

@@ -3,6 +3,7 @@ package http_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -363,7 +364,7 @@ func goldenCases() []goldenCase {
 }
 
 func TestGolden(t *testing.T) {
-	for _, tc := range append(append(goldenCases(), invokeGoldenCases()...), policyGoldenCases()...) {
+	for _, tc := range slices.Concat(goldenCases(), invokeGoldenCases(), layerGoldenCases(), pendingGoldenCases(), policyGoldenCases(), sessionGoldenCases()) {
 		t.Run(tc.op+"/"+tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.opts...)

@@ -52,6 +52,8 @@ type env struct {
 
 	// idleSince is when the environment last went idle (pool's lock).
 	idleSince time.Time
+	// session holds the environment's credentials, or is nil.
+	session *lambdahost.Session
 	// cold is true until the environment has served an invocation.
 	cold     bool
 	killOnce sync.Once
@@ -159,6 +161,16 @@ func (e *env) kill() {
 		// Shutdown until its timeout.
 		e.srv.Close()
 	})
+}
+
+// expiring reports whether the environment's credentials expire before an
+// invocation of t starting now could end, with a minute to spare.
+func (e *env) expiring(t Target) bool {
+	if e.session == nil {
+		return false
+	}
+	need := time.Duration(timeoutOf(t.Version))*time.Second + time.Minute
+	return time.Until(e.session.Expires) < need
 }
 
 func (e *env) markReady() {

@@ -95,7 +95,8 @@ type Executor struct {
 	// Image readies an image function's file system and settings. If nil,
 	// image functions cannot be invoked.
 	Image func(ctx context.Context, v *lambdahost.Version) (*Image, error)
-	// Dir holds unpacked code (Dir/code/<hex>).
+	// Dir holds unpacked code (Dir/code/<hex>, function code and layers
+	// alike) and the merged layers environments see at /opt (Dir/opt).
 	Dir string
 	// MemoryBudgetMB bounds the memory of all environments together. If
 	// zero, three quarters of the host's memory.
@@ -121,6 +122,19 @@ type Executor struct {
 	// is empty, it is the architecture of this program.
 	Arch    string
 	Foreign []string
+	// Sessions, if set, issues each environment temporary credentials for
+	// its function's execution role (AWS_ACCESS_KEY_ID,
+	// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), ended with the
+	// environment. An environment is not reused once they would expire
+	// before its next invocation could end.
+	Sessions lambdahost.SessionIssuer
+	// Endpoint, if set, is every environment's AWS_ENDPOINT_URL: where
+	// lambdahost's API is reached from inside it.
+	Endpoint string
+	// FunctionEnv are variables ("KEY=value") every environment gets: a
+	// function's own Environment wins over them, and they lose to the
+	// variables Lambda reserves (see ReservedEnv), as does Endpoint to them.
+	FunctionEnv []string
 	// Concurrency, if set, counts the invocations in flight across every
 	// process sharing the store, so that reserved and account concurrency
 	// hold for all of them together. If nil, this process counts its own.
@@ -144,6 +158,7 @@ type Executor struct {
 	Logs lambdahost.LogSink
 
 	code *codeDirs
+	opt  *optDirs
 
 	mu sync.Mutex
 	// slots maps a function version to its current pool.
@@ -222,6 +237,7 @@ func (x *Executor) init() {
 			}
 		}
 		x.code = &codeDirs{dir: filepath.Join(x.Dir, "code"), open: x.Code}
+		x.opt = &optDirs{dir: filepath.Join(x.Dir, "opt"), code: x.code}
 		x.slots = map[string]*pool{}
 		x.inflight = map[string]int{}
 		x.live = map[*env]struct{}{}
@@ -294,11 +310,16 @@ func (x *Executor) Close() error {
 	return nil
 }
 
-// Collect removes unpacked code that no version references. It satisfies
-// control.Collector.
+// Collect removes unpacked code that no version references, and merged
+// layers built from such code. It satisfies control.Collector.
 func (x *Executor) Collect(ctx context.Context, referenced map[lambdahost.Digest]bool) (int, error) {
 	x.init()
-	return x.code.collect(referenced)
+	n, err := x.code.collect(referenced)
+	if err != nil {
+		return n, err
+	}
+	m, err := x.opt.collect(referenced)
+	return n + m, err
 }
 
 // Invoke runs req synchronously. Errors are API errors (throttling, an
