@@ -167,8 +167,11 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The function's page, reached by following its link.
-	run(t, ctx, chromedp.Click(`#fn-`+name+` a`), chromedp.WaitVisible(`#invoke-form`))
+	// The function's page, reached by following its link. The click is
+	// the page's own: live updates replace the row as the update settles,
+	// and a node the driver looked up first may be gone by its click.
+	evaluate[bool](t, ctx, `(document.querySelector("#fn-`+name+` a").click(), true)`)
+	run(t, ctx, chromedp.WaitVisible(`#invoke-form`))
 	poll(t, ctx, `document.body.dataset.liveState === "ready"`, 2*time.Minute)
 	if p := evaluate[[]string](t, ctx, a11yProblems); len(p) > 0 {
 		t.Errorf("function page: %v", p)
