@@ -77,3 +77,26 @@ func AuthenticatedCaller(ctx context.Context) (Caller, error) {
 	}
 	return c, nil
 }
+
+// Client is where a request came from, as the server saw it: for the
+// records that say who changed what (a function's deployment history).
+type Client struct {
+	// SourceIP is the address of the peer, without its port.
+	SourceIP string
+	// UserAgent is the request's User-Agent header.
+	UserAgent string
+}
+
+type clientKey struct{}
+
+// WithClient returns ctx carrying c.
+func WithClient(ctx context.Context, c Client) context.Context {
+	return context.WithValue(ctx, clientKey{}, c)
+}
+
+// ClientFrom returns the Client stored in ctx by WithClient, or the zero
+// Client.
+func ClientFrom(ctx context.Context) Client {
+	c, _ := ctx.Value(clientKey{}).(Client)
+	return c
+}

@@ -47,6 +47,36 @@ func TestServiceDeps(t *testing.T) {
 	}
 }
 
+// TestOperatorDeps keeps the operator's view apart: only metrics imports
+// the Prometheus client (the rest report through lambdahost.Meter), and
+// the console reaches lambdahost through the control plane alone.
+func TestOperatorDeps(t *testing.T) {
+	const module = "github.com/lambdahost/lambdahost"
+	for _, dir := range []string{".", "control", "invoke", "http", "console", "sqlite", "postgres"} {
+		pkg, err := build.ImportDir(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range pkg.Imports {
+			if strings.HasPrefix(imp, "github.com/prometheus/") {
+				t.Errorf("%s imports %s: report through lambdahost.Meter; only metrics/ imports Prometheus", dir, imp)
+			}
+			if rest, ok := strings.CutPrefix(imp, module+"/"); dir == "console" && ok && rest != "control" {
+				t.Errorf("console imports %s; it may import only the root package and control", imp)
+			}
+		}
+	}
+	pkg, err := build.ImportDir("metrics", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range pkg.Imports {
+		if rest, ok := strings.CutPrefix(imp, module+"/"); ok {
+			t.Errorf("metrics imports %s; it may import only the root package", rest)
+		}
+	}
+}
+
 // TestExecutorDeps keeps the executor off the service packages: it hands
 // functions' logs to a lambdahost.LogSink, which cmd/lambdahost wires to
 // package logs.

@@ -192,3 +192,10 @@ func (r CodeRef) Address() Digest {
 	}
 	return CodeAddress(r.SealedWith, r.Digest)
 }
+
+// Sizer is a Store that can tell how much space it takes (the SQLite
+// file, the PostgreSQL database), for an operator's metrics.
+type Sizer interface {
+	// Size returns the store's size in bytes.
+	Size(ctx context.Context) (int64, error)
+}

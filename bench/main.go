@@ -9,7 +9,7 @@
 //
 // Usage:
 //
-//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-layers=true|false] [-layers-only] [-network-only] [-rie auto|off] [-url=true|false] [-url-only] [-out FILE]
+//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-layers=true|false] [-layers-only] [-network-only] [-rie auto|off] [-url=true|false] [-url-only] [-operator-only] [-out FILE]
 //
 // See bench/README.md for what is measured and how.
 package main
@@ -95,6 +95,10 @@ type config struct {
 	urlN       int  // timed URL/Invoke pairs
 	urlClients int  // clients of the URL throughput test
 
+	operatorOnly    bool // run only the operator test
+	operatorSaves   int  // saves per runtime under deploy --watch
+	operatorUpdates int  // UpdateFunctionCode calls per server in the metrics overhead test
+
 	clusterOnly    bool          // run only the cluster test
 	clusterNodes   []int         // cluster sizes
 	clusterClients int           // clients of the throughput tests
@@ -145,6 +149,9 @@ func main() {
 	flag.BoolVar(&cfg.urlOnly, "url-only", false, "measure only function URLs")
 	flag.IntVar(&cfg.urlN, "url-n", 1000, "timed pairs of a function URL call and an Invoke")
 	flag.IntVar(&cfg.urlClients, "url-clients", 8, "clients of the function URL throughput test")
+	flag.BoolVar(&cfg.operatorOnly, "operator-only", false, "measure only the operator's view: console page times with -list-functions functions, save → running under deploy --watch (Python and Go), and the cost of metrics on warm Invoke (-invoke-n) and UpdateFunctionCode")
+	flag.IntVar(&cfg.operatorSaves, "operator-saves", 20, "saves per runtime in the deploy --watch test")
+	flag.IntVar(&cfg.operatorUpdates, "operator-updates", 100, "UpdateFunctionCode calls per server in the metrics overhead test")
 	flag.BoolVar(&cfg.clusterOnly, "cluster-only", false, "measure only several nodes on PostgreSQL and versitygw: UpdateFunctionCode and Invoke throughput, visibility of changes, recovery after SIGKILL")
 	clusterNodes := flag.String("cluster-nodes", "1,2,3", "comma-separated node counts of the cluster test")
 	flag.IntVar(&cfg.clusterClients, "cluster-clients", 8, "clients of the cluster throughput tests, spread over the nodes")
@@ -312,6 +319,20 @@ func run(cfg *config) error {
 			}
 		}
 		return err
+	}
+	if cfg.operatorOnly {
+		bin, err := buildLambdahost(moduleDir, tmp)
+		if err != nil {
+			return err
+		}
+		res, err := operatorTest(tmp, moduleDir, bin, cfg)
+		if err != nil {
+			return fmt.Errorf("operator: %w", err)
+		}
+		return report(cfg, start, []tableSpec{{operatorHeader, operatorRows(res)}}, func(w io.Writer) {
+			fmt.Fprintln(w, "Notes:")
+			operatorNotes(w, cfg, res)
+		})
 	}
 	if cfg.deployOnly || cfg.invokeOnly || cfg.layersOnly || cfg.urlOnly {
 		bin, err := buildLambdahost(moduleDir, tmp)

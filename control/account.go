@@ -57,6 +57,8 @@ type Collector interface {
 // committed yet.
 func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (deleted int, err error) {
 	s.init()
+	began := time.Now()
+	defer func() { s.meter().GarbageCollected(deleted, time.Since(began), err) }()
 	// No code commit, on any node, may run between reading the references
 	// and deleting: see lambdahost.Coordinator.LockCode.
 	unlock, err := s.store.LockCode(ctx, true)

@@ -58,6 +58,7 @@ func validatePublishTo(p *string) error {
 // unqualified function ARN.
 func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (*FunctionConfig, error) {
 	s.init()
+	began := s.Now()
 	t, err := resolveFunction(ctx, in.FunctionName, ruleFunctionOnly)
 	if err != nil {
 		return nil, err
@@ -169,7 +170,13 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err != nil {
 		return nil, internal("create function", err)
 	}
+	var (
+		hist    *Deployment
+		settled bool
+	)
+	committing := time.Now()
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		settle = settle[:0]
 		if err := s.checkStorage(ctx, tx, t.id, st.code.Size*int64(copies)); err != nil {
 			return err
 		}
@@ -219,13 +226,24 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 			settle = append(settle, u)
 			answer = pub
 		}
-		return nil
+		hist = deploymentOf(ctx, "CreateFunction", began, fn.Changes, latest)
+		hist.Status = lambdahost.UpdateInProgress
+		hist.Timing = st.timingSoFar()
+		if answer != latest {
+			hist.PublishedVersion = answer.Name
+		}
+		settled, err = s.recordDeployment(ctx, tx, t.id, hist)
+		return err
 	})
 	if errors.Is(err, lambdahost.ErrExists) {
 		return nil, lambdahost.Errorf(lambdahost.ResourceConflictException, "Function already exist: %s", t.id.Name)
 	}
 	if err != nil {
 		return nil, internal("create function", err)
+	}
+	s.deployed(ctx, "CreateFunction", t.id, st, committing)
+	if settled {
+		s.meterSettled(hist)
 	}
 	s.schedule(settle...)
 	// With Publish, AWS answers version 1's configuration under the
@@ -370,6 +388,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 			if err := forgetAccess(ctx, tx, t.id, ""); err != nil {
 				return err
 			}
+			if err := forgetDeployments(ctx, tx, t.id); err != nil {
+				return err
+			}
 			return tx.DeleteFunction(ctx, t.id)
 		})
 	case q == lambdahost.VersionLatest:
@@ -417,6 +438,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 	if s.Deleted != nil {
 		s.Deleted(t.id)
 	}
+	if t.qualifier == "" {
+		s.meter().FunctionDeleted(t.id)
+	}
 	return nil
 }
 
@@ -437,6 +461,7 @@ type UpdateCodeInput struct {
 // would-be configuration without changing anything.
 func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (*FunctionConfig, error) {
 	s.init()
+	began := s.Now()
 	t, err := resolveFunction(ctx, in.FunctionName, ruleLatestOnly)
 	if err != nil {
 		return nil, err
@@ -481,28 +506,64 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	if err != nil {
 		return nil, err
 	}
+	if cscARN != "" {
+		// Hash the package for its signature before the write transaction.
+		st.readSignature()
+	}
+	return s.deployCode(ctx, deployInput{
+		op: "UpdateFunctionCode", id: t.id, began: began, st: st, cur: cur,
+		publish: in.Publish, publishTo: in.PublishTo, dryRun: in.DryRun,
+		revisionID: in.RevisionID, architectures: in.Architectures, cscARN: cscARN,
+	})
+}
+
+// deployInput is a deployment of staged code to $LATEST: an
+// UpdateFunctionCode, or a rollback to a version's code.
+type deployInput struct {
+	op              string
+	id              lambdahost.FunctionID
+	began           time.Time
+	st              *staged
+	cur             *lambdahost.Version
+	publish, dryRun bool
+	publishTo       *string
+	revisionID      *string
+	architectures   []string
+	// cscARN is the code signing config the function used when the code
+	// was staged; the transaction checks the one it commits with.
+	cscARN string
+	// rolledBackTo is the version whose code a rollback deploys, and
+	// check confirms within the transaction that it still has that code.
+	rolledBackTo string
+	check        func(ctx context.Context, tx lambdahost.Tx) error
+}
+
+// deployCode commits in.st as $LATEST's code (with in.publish, also as a
+// new version), holding the code lock (see CreateFunction): the second
+// half of UpdateFunctionCode, once the code is staged and hashed.
+func (s *Service) deployCode(ctx context.Context, in deployInput) (*FunctionConfig, error) {
+	t, st, cur := target{id: in.id}, in.st, in.cur
+	if in.check == nil {
+		in.check = func(context.Context, lambdahost.Tx) error { return nil }
+	}
 	unlock, err := s.store.LockCode(ctx, false) // see CreateFunction
 	if err != nil {
 		return nil, internal("lock code", err)
 	}
 	defer unlock()
-	publish := in.Publish || in.PublishTo != nil
+	publish := in.publish || in.publishTo != nil
 	copies := int64(1)
 	if publish {
 		copies = 2
 	}
 	build := func(latest *lambdahost.Version) {
 		latest.Code = st.code
-		if in.Architectures != nil {
-			latest.Config.Architectures = slices.Clone(in.Architectures)
+		if in.architectures != nil {
+			latest.Config.Architectures = slices.Clone(in.architectures)
 		}
 		s.beginUpdate(latest)
 	}
-	if cscARN != "" {
-		// Hash the package for its signature before the write transaction.
-		st.readSignature()
-	}
-	if in.DryRun {
+	if in.dryRun {
 		err := s.store.View(ctx, func(tx lambdahost.Tx) error {
 			if err := s.checkStorage(ctx, tx, t.id, st.code.Size*copies-cur.Code.Size); err != nil {
 				return err
@@ -510,7 +571,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 			if err := checkUnzippedWithLayers(st.code, cur.Config.Layers); err != nil {
 				return err
 			}
-			_, err := s.verifyCode(ctx, tx, t.id, cscARN, st)
+			_, err := s.verifyCode(ctx, tx, t.id, in.cscARN, st)
 			return err
 		})
 		if err != nil {
@@ -527,6 +588,11 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	}
 	var latest, pub *lambdahost.Version
 	var settle []*lambdahost.Version
+	var (
+		hist    *Deployment
+		settled bool
+	)
+	committing := time.Now()
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		settle = settle[:0]
 		fn, cur, err := latestOf(ctx, tx, t.id)
@@ -534,7 +600,10 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 			return err
 		}
 		latest = cur
-		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {
+		if err := checkWritable(t.id, latest, in.revisionID); err != nil {
+			return err
+		}
+		if err := in.check(ctx, tx); err != nil {
 			return err
 		}
 		// $LATEST's old code stops counting; a published copy counts anew.
@@ -559,7 +628,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		build(latest)
 		fn.Changes++
 		if publish {
-			pub = s.publishCopy(fn, latest, in.PublishTo, nil, latest.LastModified)
+			pub = s.publishCopy(fn, latest, in.publishTo, nil, latest.LastModified)
 			u, err := s.putWith(ctx, tx, st.fail, pub)
 			if err != nil {
 				return err
@@ -570,11 +639,25 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 			return err
 		}
 		u, err := s.putWith(ctx, tx, st.fail, latest)
+		if err != nil {
+			return err
+		}
 		settle = append(settle, u)
+		hist = deploymentOf(ctx, in.op, in.began, fn.Changes, latest)
+		hist.Timing = st.timingSoFar()
+		hist.RolledBackTo = in.rolledBackTo
+		if pub != nil {
+			hist.PublishedVersion = pub.Name
+		}
+		settled, err = s.recordDeployment(ctx, tx, t.id, hist)
 		return err
 	})
 	if err != nil {
 		return nil, s.notFoundOr(t, err, "update function code")
+	}
+	s.deployed(ctx, in.op, t.id, st, committing)
+	if settled {
+		s.meterSettled(hist)
 	}
 	s.schedule(settle...)
 	if pub != nil {
@@ -628,6 +711,7 @@ type UpdateConfigInput struct {
 // with LastUpdateStatus InProgress.
 func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateConfigInput) (*FunctionConfig, error) {
 	s.init()
+	began := s.Now()
 	t, err := resolveFunction(ctx, in.FunctionName, ruleLatestOnly)
 	if err != nil {
 		return nil, err
@@ -637,6 +721,10 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 		return nil, internal("update function configuration", err)
 	}
 	var latest, unsettled *lambdahost.Version
+	var (
+		hist    *Deployment
+		settled bool
+	)
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		fn, cur, err := latestOf(ctx, tx, t.id)
 		if err != nil {
@@ -675,11 +763,19 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 		if err := tx.PutFunction(ctx, fn); err != nil {
 			return err
 		}
-		unsettled, err = s.put(ctx, tx, latest)
+		if unsettled, err = s.put(ctx, tx, latest); err != nil {
+			return err
+		}
+		hist = deploymentOf(ctx, "UpdateFunctionConfiguration", began, fn.Changes, latest)
+		hist.Changed = in.Config.fields()
+		settled, err = s.recordDeployment(ctx, tx, t.id, hist)
 		return err
 	})
 	if err != nil {
 		return nil, s.notFoundOr(t, err, "update function configuration")
+	}
+	if settled {
+		s.meterSettled(hist)
 	}
 	s.schedule(unsettled)
 	return &FunctionConfig{Version: latest, ARN: t.id.ARN()}, nil

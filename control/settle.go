@@ -104,8 +104,10 @@ func (s *Service) settle(ctx context.Context, id lambdahost.FunctionID, name, re
 		return
 	}
 	prepErr := s.prepare(ctx, v)
+	var hist *Deployment
 	for attempt := 0; ; attempt++ {
 		err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+			hist = nil
 			if err := tx.Unclaim(ctx, claimSettle, settleKey(id, name, rev), s.Node); err != nil {
 				return err
 			}
@@ -118,7 +120,14 @@ func (s *Service) settle(ctx context.Context, id lambdahost.FunctionID, name, re
 			}
 			finish(cur, prepErr)
 			cur.RevisionID = s.NewRevisionID()
-			return tx.PutVersion(ctx, cur)
+			if err := tx.PutVersion(ctx, cur); err != nil {
+				return err
+			}
+			if name != lambdahost.VersionLatest {
+				return nil
+			}
+			hist, err = s.settledDeployment(ctx, tx, id, cur)
+			return err
 		})
 		if err == nil || errors.Is(err, lambdahost.ErrNotFound) || ctx.Err() != nil || attempt == 4 {
 			break
@@ -128,6 +137,9 @@ func (s *Service) settle(ctx context.Context, id lambdahost.FunctionID, name, re
 	if err != nil && !errors.Is(err, lambdahost.ErrNotFound) {
 		// Left unsettled: the next Start settles it.
 		log.ErrorContext(ctx, "settle: write version", lambdahost.LogKeyError, err)
+	}
+	if err == nil {
+		s.meterSettled(hist)
 	}
 	if prepErr != nil {
 		log.WarnContext(ctx, "update failed", lambdahost.LogKeyError, prepErr)

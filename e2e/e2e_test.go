@@ -113,6 +113,12 @@
 //	35  the reads of a deploy tool's refresh        TestRefreshReads               cli boto3 sdk
 //	36  /tmp: disk apart from memory, ENOSPC, warm  TestEphemeralStorage           boto3 sdk
 //	    /tmp: 10 GB, private, resized, emptied      TestEphemeralStorage           sdk
+//	37  console: sign in, live list, invoke, roll   TestConsoleBrowser             sdk chromium
+//	    back InProgress → Successful, history, a11y
+//	38  /metrics counters move with real calls      TestMetrics                    sdk net/http
+//	    --metrics-listen with a bearer token        TestMetricsListen              net/http
+//	39  deploy: reproducible zip, publish, alias    TestDeploy                     bin sdk
+//	    deploy --watch: edit → runs, failure, goes on TestDeployWatch              bin sdk
 package e2e
 
 import (

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/lambdahost/lambdahost"
 	fnhttp "github.com/lambdahost/lambdahost/http"
@@ -198,4 +203,67 @@ func FuzzRouter(f *testing.F) {
 		}
 		apitest.ServeFuzzed(t, rt, req, "{}", service, true)
 	})
+}
+
+// apiMeter records the requests a Router counts.
+type apiMeter struct {
+	lambdahost.NopMeter
+	got []string
+}
+
+func (m *apiMeter) APIRequest(service, op string, status int, elapsed time.Duration) {
+	m.got = append(m.got, fmt.Sprintf("%s %s %d", service, op, status))
+}
+
+// TestRouterMount: a mounted handler answers its paths unless a service
+// serves the request (a function URL's host, a service's path); the
+// Meter counts API requests by service, operation and status, and not
+// the mounted handlers' requests.
+func TestRouterMount(t *testing.T) {
+	e := newEnv(t)
+	rt := newRouter(e)
+	m := &apiMeter{}
+	rt.Meter = m
+	rt.Mount("/_lambdahost/console/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "console") }))
+	rt.Mount("/metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "metrics") }))
+	srv := httptest.NewServer(rt)
+	defer srv.Close()
+	for _, tt := range []struct {
+		name, host, path string
+		want             string
+	}{
+		{name: "console", path: "/_lambdahost/console/functions", want: "console"},
+		{name: "metrics", path: "/metrics", want: "metrics"},
+		{name: "function-url-host", host: "abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.localhost", path: "/metrics", want: "AccessDeniedException"},
+		{name: "code-download", path: "/_lambdahost/code/00", want: "AccessDenied"},
+		{name: "api-unsigned", path: "/2015-03-31/functions", want: "MissingAuthenticationTokenException"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
+			if tt.host != "" {
+				req.Host = tt.host
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(b)+resp.Header.Get("X-Amzn-Errortype"), tt.want) {
+				t.Errorf("answered %d %s %s, want %s", resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), b, tt.want)
+			}
+		})
+	}
+	apitest.Send(t, srv.URL, apitest.Request{Service: "lambda", Method: "GET", Path: "/2015-03-31/functions", Creds: apitest.Test})
+	apitest.Send(t, srv.URL, apitest.Request{Service: "lambda", Method: "GET", Path: "/2015-03-31/functions/nope", Creds: apitest.Test})
+	want := []string{
+		"lambda InvokeFunctionUrl 403",
+		"lambda GetCode 403",
+		"lambda ListFunctions 403",
+		"lambda ListFunctions 200",
+		"lambda GetFunction 404",
+	}
+	if diff := cmp.Diff(want, m.got); diff != "" {
+		t.Errorf("counted requests (-want +got):\n%s", diff)
+	}
 }

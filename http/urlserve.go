@@ -95,6 +95,7 @@ func (s *Server) serveFunctionURL(w http.ResponseWriter, r *http.Request) bool {
 	if !ok {
 		return false
 	}
+	r = awsapi.WithOperation(r, "InvokeFunctionUrl")
 	(&urlTraffic{s: s}).serve(w, r, id, region, rawPath)
 	return true
 }

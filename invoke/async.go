@@ -21,12 +21,21 @@ const maxThrottleBackoff = 5 * time.Minute
 func (x *Executor) InvokeAsync(req *Request) {
 	x.init()
 	req.Tail, req.Stream, req.ClientContext = false, nil, ""
+	req.async = true
 	if req.Queued.IsZero() {
 		req.Queued = time.Now()
 	}
+	x.mu.Lock()
+	x.queued[req] = req.Queued
+	x.mu.Unlock()
 	x.bg.Add(1)
 	go func() {
 		defer x.bg.Done()
+		defer func() {
+			x.mu.Lock()
+			delete(x.queued, req)
+			x.mu.Unlock()
+		}()
 		if x.runAsync(req) && req.Done != nil {
 			req.Done()
 		}

@@ -47,6 +47,9 @@ type Request struct {
 	// replayed at the next start. It runs on the invocation's goroutine,
 	// which Close waits for.
 	Done func()
+
+	// async marks an invocation that InvokeAsync runs, for metrics.
+	async bool
 }
 
 // StreamWriter receives a streamed response.

@@ -146,6 +146,9 @@ type Executor struct {
 	// every line of every function's log.
 	Logger      *slog.Logger
 	FunctionLog func(fn lambdahost.FunctionID, line []byte)
+	// Meter receives every invocation's outcome, cold starts and
+	// throttles. If nil, nothing is measured.
+	Meter lambdahost.Meter
 	// Logs, if set, stores every function's log as Lambda sends it to
 	// CloudWatch Logs: each environment's lines in a stream of its own in
 	// the function's log group, with the platform's INIT_START, START,
@@ -170,6 +173,9 @@ type Executor struct {
 	closed   bool
 	// live holds every started environment until it is dropped.
 	live map[*env]struct{}
+	// queued holds the asynchronous events in hand, with when each was
+	// first queued (AsyncQueue).
+	queued map[*Request]time.Time
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -235,6 +241,7 @@ func (x *Executor) init() {
 		x.slots = map[string]*pool{}
 		x.inflight = map[string]int{}
 		x.live = map[*env]struct{}{}
+		x.queued = map[*Request]time.Time{}
 		x.freed = make(chan struct{})
 		x.ctx, x.cancel = context.WithCancel(context.Background())
 	})
@@ -319,6 +326,13 @@ func (x *Executor) Collect(ctx context.Context, referenced map[lambdahost.Digest
 // unavailable runtime); the function's own failures are in the Result.
 func (x *Executor) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	x.init()
+	began := time.Now()
+	res, err := x.invoke(ctx, req)
+	x.meterInvocation(req, res, err, time.Since(began))
+	return res, err
+}
+
+func (x *Executor) invoke(ctx context.Context, req *Request) (*Result, error) {
 	x.mu.Lock()
 	if x.closed {
 		x.mu.Unlock()
@@ -401,6 +415,9 @@ func (x *Executor) run(e *env, req *Request, retry bool) *Result {
 	var initDur time.Duration
 	if cold {
 		initDur = e.initDur
+		if initDur > 0 {
+			x.meter().ColdStart(t.Function, initDur)
+		}
 	}
 	x.endLines(e.log, t, c, o, dur, e.proc.MaxMemory(), initDur)
 	x.release(e, o.fatal)

@@ -11,6 +11,7 @@
 //	lambdahost signer export-key --profile-version-arn ARN --out key.pem [--data-dir DIR]
 //	lambdahost sign --key key.pem --in code.zip --out signed.zip
 //	lambdahost migrate --from DATA_DIR --to-database postgres://… --to-blob-store s3://BUCKET/PREFIX
+//	lambdahost deploy --function NAME [--dir DIR] [--watch] [--publish] [--alias ALIAS] [--endpoint URL]
 //	lambdahost version
 //
 // Every flag of these commands may also be set by an environment variable named
@@ -41,7 +42,7 @@ func main() {
 // run runs the command line args and returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: lambdahost serve|backup|restore|check [flags] | lambdahost runtimes [--install] | lambdahost version")
+		fmt.Fprintln(stderr, "usage: lambdahost serve|backup|restore|check|deploy [flags] | lambdahost runtimes [--install] | lambdahost version")
 		return 2
 	}
 	switch args[0] {
@@ -92,8 +93,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0
 	case "sign":
 		return runSign(args[1:], stdout, stderr)
+	case "deploy":
+		c := &deployCmd{Stdout: stdout, Stderr: stderr, Getenv: getenv}
+		return runCommand(ctx, "deploy", c.parseFlags, c.run, args[1:], stderr)
 	default:
-		fmt.Fprintf(stderr, "lambdahost: unknown command %q\nusage: lambdahost serve|backup|restore|check [flags] | lambdahost runtimes [--install] | lambdahost version\n", args[0])
+		fmt.Fprintf(stderr, "lambdahost: unknown command %q\nusage: lambdahost serve|backup|restore|check|deploy [flags] | lambdahost runtimes [--install] | lambdahost version\n", args[0])
 		return 2
 	}
 }

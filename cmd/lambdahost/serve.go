@@ -78,6 +78,8 @@ type Main struct {
 	backendFlags
 	NodeTTL       time.Duration
 	SweepInterval time.Duration
+	// The operator's view: metrics and the console (operator.go).
+	operatorFlags
 }
 
 // ParseFlags reads flags, with LAMBDAHOST_* environment variables as defaults.
@@ -121,6 +123,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.BlobS3Region, "blob-s3-region", env("blob-s3-region", ""), "region of --blob-store (LAMBDAHOST_BLOB_S3_REGION); default: the AWS SDK configuration")
 	nodeTTL := fs.String("node-ttl", env("node-ttl", control.DefaultNodeTTL.String()), "how long this node's registration lasts unrenewed: other nodes take over its work after that once it dies (LAMBDAHOST_NODE_TTL)")
 	sweepInterval := fs.String("sweep-interval", env("sweep-interval", defaultSweepInterval.String()), "how often this node looks for work of nodes that are gone (LAMBDAHOST_SWEEP_INTERVAL)")
+	m.operatorFlags.register(fs, env)
 	fs.DurationVar(&m.GCInterval, "gc-interval", 10*time.Minute, "how often unreferenced code is deleted")
 	fs.DurationVar(&m.GCGrace, "gc-grace", time.Hour, "how old unreferenced code must be to be deleted")
 	if err := parseFlags(fs, args); err != nil {
@@ -173,6 +176,9 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("--blob-s3-path-style: want true or false, got %q", *blobPathStyle)
 	}
 	if err := m.backendFlags.check(""); err != nil {
+		return err
+	}
+	if err := m.operatorFlags.check(); err != nil {
 		return err
 	}
 	for _, d := range []struct {
@@ -363,6 +369,10 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	executor.Logs = ingester
+	meter := m.newMetrics(store, blobs, executor)
+	if meter != nil {
+		svc.Meter, executor.Meter = meter, meter
+	}
 	executor.Concurrency = nodeLimiter{store: store, node: node}
 	executor.Start()
 	defer executor.Close()
@@ -415,11 +425,19 @@ func (m *Main) Run(ctx context.Context) error {
 	logsAPI := logs.NewServer(logService, verifier)
 	logsAPI.Logger = logger.With(lambdahost.LogKeyComponent, "logs")
 	router.Register(logsAPI)
+	// lambdahost's own pages beside the services: the console, /metrics.
+	operator, err := m.mountOperator(router, meter, svc, api, creds, urlKey, store, logStore, logger)
+	if err != nil {
+		return err
+	}
+	defer operator.shutdown()
 
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	// Live tails last up to three hours: a shutdown ends them.
+	// Live tails last up to three hours, console event streams as long
+	// as a page is open: a shutdown ends them.
 	srv.RegisterOnShutdown(logsAPI.CloseTails)
+	srv.RegisterOnShutdown(operator.shutdown)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("listening", "address", addr, "data_dir", m.DataDir, "node", node, "version", version)
@@ -428,7 +446,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	if m.ReadyFile != "" {
-		if err := writeReadyFile(m.ReadyFile, addr); err != nil {
+		if err := writeReadyFile(m.ReadyFile, addr, m.metricsAddr); err != nil {
 			_ = srv.Close()
 			return err
 		}
@@ -690,8 +708,12 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	return key, nil
 }
 
-func writeReadyFile(path, addr string) error {
-	b, _ := json.Marshal(map[string]string{"address": addr, "endpoint": "http://" + addr})
+func writeReadyFile(path, addr, metricsAddr string) error {
+	ready := map[string]string{"address": addr, "endpoint": "http://" + addr}
+	if metricsAddr != "" {
+		ready["metrics_endpoint"] = "http://" + metricsAddr
+	}
+	b, _ := json.Marshal(ready)
 	return writeFileAtomic(path, append(b, '\n'), 0o644)
 }
 

@@ -77,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.Store) {
 		{"event-rolls-back", testEventRollback},
 		{"record-round-trip", testRecordRoundTrip},
 		{"record-list", testRecordList},
+		{"size", testSize},
 		{"inline-code", testInlineCode},
 		{"inline-code-rolls-back", testInlineCodeRollback},
 		{"update-error-rolls-back", testUpdateRollback},
