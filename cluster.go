@@ -41,6 +41,13 @@ type Coordinator interface {
 	// invocations it counts are free for other nodes. Leaving a node that is
 	// not registered is not an error.
 	Leave(ctx context.Context, node string) error
+	// Alive reports whether node is registered and its registration has
+	// not expired, by the store's clock: false once it Left, its TTL
+	// passed without renewal, or if it never registered. A node whose
+	// registration expired is alive again once it renews it. Services use
+	// it to honour what another node vouches for only while that node
+	// runs (the temporary credentials it issued).
+	Alive(ctx context.Context, node string) (bool, error)
 
 	// LockCode takes the code lock, shared or exclusive, across every node,
 	// and returns the function that releases it. Operations hold it shared

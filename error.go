@@ -30,13 +30,16 @@ const (
 	UnrecognizedClientException        ErrorType = "UnrecognizedClientException"
 	MissingAuthenticationToken         ErrorType = "MissingAuthenticationTokenException"
 	IncompleteSignatureException       ErrorType = "IncompleteSignatureException"
-	AccessDeniedException              ErrorType = "AccessDeniedException"
-	UnknownOperationException          ErrorType = "UnknownOperationException"
-	ServiceException                   ErrorType = "ServiceException"
-	RequestTooLargeException           ErrorType = "RequestTooLargeException"
-	InvalidRuntimeException            ErrorType = "InvalidRuntimeException"
-	InvalidZipFileException            ErrorType = "InvalidZipFileException"
-	ResourceNotReadyException          ErrorType = "ResourceNotReadyException"
+	// ExpiredTokenException refuses temporary credentials past their
+	// expiry (403, as AWS's front door answers it).
+	ExpiredTokenException     ErrorType = "ExpiredTokenException"
+	AccessDeniedException     ErrorType = "AccessDeniedException"
+	UnknownOperationException ErrorType = "UnknownOperationException"
+	ServiceException          ErrorType = "ServiceException"
+	RequestTooLargeException  ErrorType = "RequestTooLargeException"
+	InvalidRuntimeException   ErrorType = "InvalidRuntimeException"
+	InvalidZipFileException   ErrorType = "InvalidZipFileException"
+	ResourceNotReadyException ErrorType = "ResourceNotReadyException"
 	// ProvisionedConcurrencyConfigNotFoundException is GetProvisionedConcurrencyConfig's
 	// answer for a version or alias without a config (404, "message").
 	ProvisionedConcurrencyConfigNotFoundException ErrorType = "ProvisionedConcurrencyConfigNotFoundException"
@@ -70,6 +73,13 @@ const (
 	// ResourceNotFoundException, AccessDeniedException, TooManyRequestsException).
 	ConflictException             ErrorType = "ConflictException"
 	InternalServiceErrorException ErrorType = "InternalServiceErrorException"
+	// CloudWatch Logs' errors besides the shared ones, answered in JSON
+	// 1.1 with 400.
+	InvalidParameterException      ErrorType = "InvalidParameterException"
+	ResourceAlreadyExistsException ErrorType = "ResourceAlreadyExistsException"
+	LimitExceededException         ErrorType = "LimitExceededException"
+	InvalidOperationException      ErrorType = "InvalidOperationException"
+	ServiceUnavailableException    ErrorType = "ServiceUnavailableException"
 )
 
 // statusByType is the one table of HTTP statuses, as the Lambda API
@@ -92,6 +102,7 @@ var statusByType = map[ErrorType]int{
 	UnrecognizedClientException:                   http.StatusForbidden,
 	MissingAuthenticationToken:                    http.StatusForbidden,
 	IncompleteSignatureException:                  http.StatusForbidden,
+	ExpiredTokenException:                         http.StatusForbidden,
 	AccessDeniedException:                         http.StatusForbidden,
 	UnknownOperationException:                     http.StatusNotFound,
 	ServiceException:                              http.StatusInternalServerError,
@@ -102,6 +113,7 @@ var statusByType = map[ErrorType]int{
 	ProvisionedConcurrencyConfigNotFoundException: http.StatusNotFound,
 	ResourceInUseException:                        http.StatusBadRequest,
 	RecursiveInvocationException:                  http.StatusBadRequest,
+	PolicyLengthExceededException:                 http.StatusBadRequest,
 	CodeArtifactUserPendingException:              http.StatusConflict,
 	KMSDisabledException:                          http.StatusBadGateway,
 	KMSNotFoundException:                          http.StatusBadGateway,
@@ -116,7 +128,11 @@ var statusByType = map[ErrorType]int{
 	UnsupportedOperationException:                 http.StatusBadRequest,
 	ConflictException:                             http.StatusConflict,
 	InternalServiceErrorException:                 http.StatusInternalServerError,
-	PolicyLengthExceededException:                 http.StatusBadRequest,
+	InvalidParameterException:                     http.StatusBadRequest,
+	ResourceAlreadyExistsException:                http.StatusBadRequest,
+	LimitExceededException:                        http.StatusBadRequest,
+	InvalidOperationException:                     http.StatusBadRequest,
+	ServiceUnavailableException:                   http.StatusServiceUnavailable,
 }
 
 // Status returns the HTTP status AWS sends with errors of type t,
@@ -187,8 +203,8 @@ func Internal(op string, err error) error {
 // resource, which no resource-based policy lets it use.
 func AccessDenied(c Caller, resource string) *Error {
 	return Errorf(AccessDeniedException,
-		"User: arn:aws:iam::%s:user/%s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
-		c.Account, c.AccessKey, resource)
+		"User: %s is not authorized to perform this action on resource: %s because no resource-based policy allows it",
+		c.PrincipalARN(), resource)
 }
 
 // Sentinels that adapters wrap; control/ turns them into API errors.

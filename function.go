@@ -119,12 +119,14 @@ type Config struct {
 	// MemorySize is in MB.
 	MemorySize int
 	// Environment is nil when the function has no Environment block.
-	Environment       map[string]string
-	KMSKeyARN         string
-	VpcConfig         *VpcConfig
-	DeadLetterTarget  string
-	TracingMode       string
-	Layers            []string
+	Environment      map[string]string
+	KMSKeyARN        string
+	VpcConfig        *VpcConfig
+	DeadLetterTarget string
+	TracingMode      string
+	// Layers are the layer versions the function uses, in the order their
+	// contents are extracted into /opt.
+	Layers            []Layer
 	FileSystemConfigs []FileSystemConfig
 	ImageConfig       *ImageConfig
 	Architectures     []string
@@ -132,6 +134,33 @@ type Config struct {
 	EphemeralStorage int
 	SnapStartApplyOn string
 	Logging          LoggingConfig
+}
+
+// Layer is a layer version a function version uses. It keeps what it
+// needs of the layer version's code when it is attached, so that deleting
+// the layer version changes nothing for the function, as on AWS.
+type Layer struct {
+	// ARN is the layer version ARN (arn:aws:lambda:...:layer:NAME:N).
+	ARN string
+	// Digest, Size, UnzippedSize and SealedWith are those of the layer's
+	// zip, as in Code.
+	Digest       Digest
+	Size         int64
+	UnzippedSize int64
+	SealedWith   string
+	// SigningProfileVersionARN and SigningJobARN name who signed the
+	// layer, if anyone did.
+	SigningProfileVersionARN string
+	SigningJobARN            string
+}
+
+// Code returns the layer's package as a zip Code, to open or unpack it as
+// a function's own code.
+func (l Layer) Code() Code {
+	return Code{
+		PackageType: PackageZip, Digest: l.Digest, Size: l.Size, UnzippedSize: l.UnzippedSize,
+		SealedWith: l.SealedWith, SigningProfileVersionARN: l.SigningProfileVersionARN, SigningJobARN: l.SigningJobARN,
+	}
 }
 
 // VpcConfig attaches a function to subnets and security groups.

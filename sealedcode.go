@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io"
 	"sync"
+	"time"
 )
 
 // Code at rest is envelope-encrypted: a random data key per upload
@@ -102,6 +103,9 @@ type SealedWriter struct {
 	size     int64
 	h        hash.Hash
 	finished bool
+	// hashing and sealing are the time spent hashing and encrypting what
+	// was written, for DeployTiming.
+	hashing, sealing time.Duration
 }
 
 var _ BlobWriter = (*SealedWriter)(nil)
@@ -137,7 +141,9 @@ func (s *SealedWriter) Write(p []byte) (int, error) {
 	for len(p) > 0 {
 		k := min(len(p), SealedChunkSize-len(s.buf))
 		s.buf = append(s.buf, p[:k]...)
+		t := time.Now()
 		s.h.Write(p[:k])
+		s.hashing += time.Since(t)
 		s.size += int64(k)
 		n += k
 		p = p[k:]
@@ -151,13 +157,23 @@ func (s *SealedWriter) Write(p []byte) (int, error) {
 }
 
 func (s *SealedWriter) flush(last bool) error {
+	t := time.Now()
 	s.ct = s.aead.Seal(s.ct[:0], chunkNonce(s.chunks), s.buf, chunkAAD(last))
+	s.sealing += time.Since(t)
 	if _, err := s.w.Write(s.ct); err != nil {
 		return fmt.Errorf("write sealed code: %w", err)
 	}
 	s.chunks++
 	s.buf = s.buf[:0]
 	return nil
+}
+
+// Timing returns the time spent so far hashing and encrypting what was
+// written.
+func (s *SealedWriter) Timing() (hashing, sealing time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hashing, s.sealing
 }
 
 // ReadAt reads back plaintext written so far.

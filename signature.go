@@ -113,12 +113,19 @@ func hashCovered(r io.ReaderAt, size int64) (digest []byte, comment int64, err e
 	if err != nil {
 		return nil, 0, err
 	}
+	digest, err = hashUpTo(r, eocd)
+	return digest, eocd + eocdLen, err
+}
+
+// hashUpTo returns the SHA-384 of what a signature covers, given the
+// offset of the end of central directory record.
+func hashUpTo(r io.ReaderAt, eocd int64) ([]byte, error) {
 	h := sha512.New384()
 	if err := copyRange(h, r, eocd+20); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	h.Write([]byte{0, 0})
-	return h.Sum(nil), eocd + eocdLen, nil
+	return h.Sum(nil), nil
 }
 
 func copyRange(h hash.Hash, r io.ReaderAt, n int64) error {
@@ -165,10 +172,13 @@ func SignZip(r io.ReaderAt, size int64, w io.Writer, sig CodeSignature, key cryp
 // carries no signature block, or ErrBadSignature if it carries one that
 // cannot be read.
 func ReadCodeSignature(r io.ReaderAt, size int64) (*SignedCode, error) {
-	content, comment, err := hashCovered(r, size)
+	eocd, err := findEOCD(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("read code signature: %w: %v", ErrNotSigned, err)
 	}
+	// The comment is looked at first: an unsigned package, the usual case,
+	// is not hashed.
+	comment := eocd + eocdLen
 	n := size - comment
 	if n < int64(len(signatureMagic)) || n > maxSignatureBlock {
 		return nil, fmt.Errorf("read code signature: %w", ErrNotSigned)
@@ -191,6 +201,10 @@ func ReadCodeSignature(r io.ReaderAt, size int64) (*SignedCode, error) {
 	}
 	if blk.ProfileVersionARN == "" || len(blk.Signature) == 0 {
 		return nil, fmt.Errorf("read code signature: %w: incomplete block", ErrBadSignature)
+	}
+	content, err := hashUpTo(r, eocd)
+	if err != nil {
+		return nil, fmt.Errorf("read code signature: %w", err)
 	}
 	return &SignedCode{
 		Signature: CodeSignature{blk.ProfileVersionARN, blk.JobARN, blk.SignedAt.UTC(), blk.ExpiresAt.UTC()},

@@ -96,12 +96,16 @@ type Tx interface {
 	// concurrency: AWS's usage, code storage quota and concurrency quota
 	// are per account and region.
 	Usage(ctx context.Context, account, region string) (AccountUsage, error)
-	// Digests returns every code digest any version references, leaving out
-	// the zero digest of versions without code.
+	// Digests returns every code digest any version references, its own
+	// code's and its layers' (Config.Layers), leaving out the zero digest
+	// of versions without code.
 	Digests(ctx context.Context) ([]Digest, error)
 	// CodeRefs returns every distinct (digest, key) pair of code that
-	// versions reference, leaving out versions without code: the key is
-	// Code.SealedWith, empty for code stored before it was sealed.
+	// versions reference, leaving out versions without code: their own
+	// code, whose key is Code.SealedWith (empty for code stored before it
+	// was sealed), and the code of the layers they use (Config.Layers,
+	// Layer.Digest and Layer.SealedWith), which a function keeps after its
+	// layer version is deleted.
 	CodeRefs(ctx context.Context) ([]CodeRef, error)
 	// Unsettled returns every version whose State is Pending or whose
 	// LastUpdateStatus is InProgress, so that they can be settled after a restart.
@@ -206,4 +210,11 @@ func (r CodeRef) Address() Digest {
 		return r.Digest
 	}
 	return CodeAddress(r.SealedWith, r.Digest)
+}
+
+// Sizer is a Store that can tell how much space it takes (the SQLite
+// file, the PostgreSQL database), for an operator's metrics.
+type Sizer interface {
+	// Size returns the store's size in bytes.
+	Size(ctx context.Context) (int64, error)
 }

@@ -35,19 +35,38 @@ import (
 const (
 	pyRuntime = "python3.12"
 	// pythonHandler sleeps for sleep_ms if asked to and answers its request
-	// ID, so that the bench can find its REPORT line in a log.
-	pythonHandler = `import time
+	// ID, so that the bench can find its REPORT line in a log. Asked for
+	// tmp_write_mb, it writes that many MiB to a file of /tmp, 1 MiB at a
+	// time, removes it and answers how long the writes and the close took.
+	pythonHandler = `import os
+import time
 
 
 def handler(event, context):
-    ms = event.get("sleep_ms") if isinstance(event, dict) else None
+    event = event if isinstance(event, dict) else {}
+    ms = event.get("sleep_ms")
     if ms:
         time.sleep(ms / 1000)
+    mb = event.get("tmp_write_mb")
+    if mb:
+        path = "/tmp/bench-%s.bin" % context.aws_request_id
+        chunk = b"\x01" * (1 << 20)
+        t0 = time.perf_counter()
+        with open(path, "wb") as f:
+            for _ in range(mb):
+                f.write(chunk)
+        seconds = time.perf_counter() - t0
+        os.remove(path)
+        return {"request_id": context.aws_request_id, "tmp_write_s": seconds}
     return {"request_id": context.aws_request_id}
 `
 	// memSleepMS is how long the memory test's invocations sleep, so
 	// that all of them run at once, each in its own environment.
 	memSleepMS = 1500
+	// The /tmp write test's function: a /tmp larger than its memory, as
+	// Lambda allows.
+	tmpMemoryMB  = 256
+	tmpStorageMB = 512
 )
 
 // invokeLang is one runtime under test.
@@ -67,6 +86,7 @@ type invokeResult struct {
 	rieSkip string // why RIE was left out
 	rieVer  string // the RIE module version
 
+	tmpMB    int     // MiB each /tmp write writes
 	sandbox  string  // what isolates our environments, as observed
 	spares   treeMem // the sandbox's spare inits, after the memory test
 	idleRSS  int64   // the server's RSS before any invocation
@@ -78,6 +98,7 @@ type invokeResult struct {
 type runSet struct {
 	warm warmResult
 	cold coldResult
+	tmp  tmpResult // Python only
 	// coldNew is ours only: cold starts of functions just created, which
 	// have no environment to retire.
 	coldNew coldResult
@@ -93,6 +114,13 @@ type warmResult struct {
 	overhead []time.Duration // round trip − REPORT Duration, per sample
 	errors   int
 	elapsed  time.Duration
+}
+
+// tmpResult is the outcome of the /tmp writes.
+type tmpResult struct {
+	mbps   []float64 // MiB/s of each write, as the function timed it
+	maxMem []int     // REPORT Max Memory Used, MB (ours)
+	errors int
 }
 
 // coldResult is the outcome of the cold invocations.
@@ -221,6 +249,7 @@ type reportLine struct {
 	requestID    string
 	duration     time.Duration
 	initDuration time.Duration // 0 if the line has none
+	maxMemoryMB  int           // Max Memory Used, 0 if the line has none
 }
 
 // parseReports returns the REPORT lines of a Lambda log, such as
@@ -251,6 +280,8 @@ func parseReports(log []byte) []reportLine {
 				r.duration, hasDur = parseMS(v)
 			case "Init Duration":
 				r.initDuration, _ = parseMS(v)
+			case "Max Memory Used":
+				r.maxMemoryMB, _ = strconv.Atoi(strings.TrimSuffix(v, " MB"))
 			}
 		}
 		if r.requestID != "" && hasDur {
@@ -322,7 +353,7 @@ func invokeTest(tmp, moduleDir, bin string, cfg *config) (*invokeResult, error) 
 	if err := os.MkdirAll(filepath.Join(dir, "gofn"), 0o755); err != nil {
 		return nil, err
 	}
-	res := &invokeResult{ours: map[string]*runSet{}, rie: map[string]*runSet{}}
+	res := &invokeResult{ours: map[string]*runSet{}, rie: map[string]*runSet{}, tmpMB: cfg.invokeTmpMB}
 
 	// Install RIE while the function is built and measured.
 	var (
@@ -392,16 +423,23 @@ func invokeTest(tmp, moduleDir, bin string, cfg *config) (*invokeResult, error) 
 	ctx := context.Background()
 
 	// Each runtime gets three functions, so that the tests do not share
-	// environments: warm (and throughput), cold, and memory.
+	// environments: warm (and throughput), cold, and memory; Python a
+	// fourth for the /tmp writes.
+	suffixes := func(l invokeLang) []string {
+		if l.name == "Python" {
+			return []string{"", "-cold", "-mem", "-tmp"}
+		}
+		return []string{"", "-cold", "-mem"}
+	}
 	for _, l := range langs {
-		for _, suffix := range []string{"", "-cold", "-mem"} {
+		for _, suffix := range suffixes(l) {
 			if err := createInvokeFunction(ctx, lc, "bench-"+strings.ToLower(l.name)+suffix, l); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for _, l := range langs {
-		for _, suffix := range []string{"", "-cold", "-mem"} {
+		for _, suffix := range suffixes(l) {
 			if err := waitUpdated(ctx, lc, "bench-"+strings.ToLower(l.name)+suffix, 30*time.Second); err != nil {
 				return nil, err
 			}
@@ -491,6 +529,19 @@ func invokeTest(tmp, moduleDir, bin string, cfg *config) (*invokeResult, error) 
 				return nil, fmt.Errorf("RIE %s memory: %w", l.name, err)
 			}
 		}
+
+		if l.name == "Python" {
+			logf("invoke: Python /tmp: %d writes of %d MiB each", cfg.invokeTmpN, cfg.invokeTmpMB)
+			tmpWrites(ctx, &endpoint{lc: lc, fn: name + "-tmp"}, cfg, &ours.tmp)
+			if rb != nil {
+				r, err := startRIE(rb.spec, "tmp")
+				if err != nil {
+					return nil, fmt.Errorf("RIE /tmp: %w", err)
+				}
+				tmpWrites(ctx, r.endpoint(rb.lc), cfg, &rb.set.tmp)
+				stopLogged(r.process)
+			}
+		}
 	}
 
 	logf("invoke: stopping lambdahost (SIGTERM)")
@@ -499,6 +550,39 @@ func invokeTest(tmp, moduleDir, bin string, cfg *config) (*invokeResult, error) 
 		logf("invoke lambdahost exit: %v (log: %s)", res.stopErr, filepath.Join(dir, "lambdahost.log"))
 	}
 	return res, nil
+}
+
+// tmpWrites has ep write cfg.invokeTmpMB MiB to /tmp, once untimed, then
+// cfg.invokeTmpN times, and records the rate the function measured and the
+// Max Memory Used its REPORT line gives (lambdahost's; RIE's is its
+// configured memory).
+func tmpWrites(ctx context.Context, ep *endpoint, cfg *config, res *tmpResult) {
+	payload := []byte(fmt.Sprintf(`{"tmp_write_mb":%d}`, cfg.invokeTmpMB))
+	for i := range cfg.invokeTmpN + 1 {
+		_, out, err := ep.invoke(ctx, payload, ep.opt == nil)
+		if err != nil {
+			logf("/tmp write %d: %v", i, err)
+			res.errors++
+			continue
+		}
+		var r struct {
+			Seconds float64 `json:"tmp_write_s"`
+		}
+		if err := json.Unmarshal(out.Payload, &r); err != nil || r.Seconds <= 0 {
+			logf("/tmp write %d: answer %s", i, trim(out.Payload))
+			res.errors++
+			continue
+		}
+		if i == 0 {
+			continue
+		}
+		res.mbps = append(res.mbps, float64(cfg.invokeTmpMB)/r.Seconds)
+		if ep.opt == nil {
+			if rep, err := tailReport(out); err == nil && rep.maxMemoryMB > 0 {
+				res.maxMem = append(res.maxMem, rep.maxMemoryMB)
+			}
+		}
+	}
 }
 
 // coldGap separates cold starts, as they are rarely back to back: a
@@ -578,14 +662,20 @@ func sandboxKind(server, env int) string {
 
 // createInvokeFunction creates fn with l's code.
 func createInvokeFunction(ctx context.Context, lc *lambda.Client, fn string, l invokeLang) error {
-	_, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{
+	in := &lambda.CreateFunctionInput{
 		FunctionName: aws.String(fn),
 		Runtime:      l.runtime,
 		Handler:      aws.String(l.handler),
 		Role:         aws.String(role),
 		Code:         &types.FunctionCode{ZipFile: l.zip},
 		Timeout:      aws.Int32(30),
-	})
+	}
+	if strings.HasSuffix(fn, "-tmp") {
+		in.MemorySize = aws.Int32(tmpMemoryMB)
+		in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(tmpStorageMB)}
+		in.Timeout = aws.Int32(300)
+	}
+	_, err := lc.CreateFunction(ctx, in)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", fn, err)
 	}

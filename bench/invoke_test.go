@@ -63,9 +63,9 @@ func TestParseReports(t *testing.T) {
 	}, "\n")
 	got := parseReports([]byte(log))
 	want := []reportLine{
-		{requestID: "a1", duration: 410 * time.Microsecond, initDuration: 4200 * time.Microsecond},
-		{requestID: "b2", duration: 7630 * time.Microsecond, initDuration: 20 * time.Microsecond},
-		{requestID: "c3", duration: 1234560 * time.Microsecond},
+		{requestID: "a1", duration: 410 * time.Microsecond, initDuration: 4200 * time.Microsecond, maxMemoryMB: 9},
+		{requestID: "b2", duration: 7630 * time.Microsecond, initDuration: 20 * time.Microsecond, maxMemoryMB: 128},
+		{requestID: "c3", duration: 1234560 * time.Microsecond, maxMemoryMB: 9},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("parseReports:\n got %+v\nwant %+v", got, want)

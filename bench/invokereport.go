@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -112,6 +113,9 @@ func invokeRows(res *invokeResult) []row {
 			memRow(lang+" memory per warm env: runtime RSS + host", func(m envMem) int64 { return m.runtime.rss + m.host }),
 			row{metric: lang + " memory per warm env: memory cgroup usage", ours: cg, moto: "—"},
 		)
+		if len(o.tmp.mbps) > 0 || o.tmp.errors > 0 {
+			rows = append(rows, tmpRows(lang, res.tmpMB, o, r)...)
+		}
 	}
 	if res.pySkip != "" {
 		rows = append(rows, row{metric: "Python", ours: "skipped (see notes)"})
@@ -175,6 +179,9 @@ func invokeNotes(w io.Writer, cfg *config, res *invokeResult) {
 		}
 		fmt.Fprintln(w, ".")
 	}
+	if o := res.ours["Python"]; o != nil && (len(o.tmp.mbps) > 0 || o.tmp.errors > 0) {
+		fmt.Fprintf(w, "- /tmp: the Python function (MemorySize %d, EphemeralStorage %d) writes %d MiB to a new file of /tmp, 1 MiB per write(2), and times the writes and the close (no fsync), then removes the file; one untimed run, then %d timed, one at a time. lambdahost's /tmp is an ext4 file system of its own on a loop device over a sparse file in the data dir, so the page cache fills up to the memory limit and is then written back as the function writes; RIE's runtime writes to the host's /tmp (the bench's file system, with all the host's memory for its page cache). The Max Memory Used row is the range of the timed runs' REPORT lines (page cache of /tmp left out).\n", tmpMemoryMB, tmpStorageMB, res.tmpMB, cfg.invokeTmpN)
+	}
 	if res.rieSkip != "" {
 		fmt.Fprintf(w, "- RIE skipped: %s.\n", res.rieSkip)
 	} else {
@@ -198,6 +205,40 @@ func invokeNotes(w io.Writer, cfg *config, res *invokeResult) {
 	} else {
 		fmt.Fprintln(w, "- The invoke lambdahost exited cleanly on SIGTERM.")
 	}
+}
+
+// tmpRows compares the /tmp writes: their rate, and lambdahost's Max
+// Memory Used.
+func tmpRows(lang string, mb int, o, r *runSet) []row {
+	rate := func(s *runSet) string {
+		if len(s.tmp.mbps) == 0 {
+			return "—"
+		}
+		v := fmt.Sprintf("%.0f MiB/s", percentileFloat(s.tmp.mbps, .5))
+		if s.tmp.errors > 0 {
+			v += fmt.Sprintf(", %d errors", s.tmp.errors)
+		}
+		return v
+	}
+	x := row{metric: fmt.Sprintf("%s /tmp sequential write of %d MiB, MemorySize %d, /tmp %d MB, p50", lang, mb, tmpMemoryMB, tmpStorageMB), ours: rate(o), moto: "—"}
+	if r != nil {
+		x.moto = rate(r) + " (host /tmp)"
+		if len(o.tmp.mbps) > 0 && len(r.tmp.mbps) > 0 {
+			x.ratio = fmtRatio(percentileFloat(o.tmp.mbps, .5) / percentileFloat(r.tmp.mbps, .5))
+		}
+	}
+	mem := "—"
+	if len(o.tmp.maxMem) > 0 {
+		mem = fmt.Sprintf("%d–%d MB", slices.Min(o.tmp.maxMem), slices.Max(o.tmp.maxMem))
+	}
+	return []row{x, {metric: lang + " /tmp write: REPORT Max Memory Used", ours: mem, moto: "—"}}
+}
+
+// percentileFloat returns the q-quantile of vs (nearest rank).
+func percentileFloat(vs []float64, q float64) float64 {
+	s := slices.Sorted(slices.Values(vs))
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	return s[max(i, 0)]
 }
 
 // cpuPer formats the CPU each successful invocation cost: server (or RIE),

@@ -4,11 +4,12 @@
 // deploys from S3 (versitygw) and from container images (the distribution
 // registry); Invoke (warm overhead, cold starts, throughput, memory per
 // environment) against the AWS Lambda Runtime Interface Emulator; and
-// function URLs against direct Invoke.
+// layers (PublishLayerVersion latency, cold starts with 0 and 5 layers);
+// and function URLs against direct Invoke.
 //
 // Usage:
 //
-//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-rie auto|off] [-url=true|false] [-url-only] [-out FILE]
+//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-layers=true|false] [-layers-only] [-network-only] [-rie auto|off] [-url=true|false] [-url-only] [-operator-only] [-out FILE]
 //
 // See bench/README.md for what is measured and how.
 package main
@@ -71,20 +72,32 @@ type config struct {
 
 	invoke       bool          // also run the invoke test
 	invokeOnly   bool          // run only the invoke test
+	networkOnly  bool          // run only the network test
 	invokeN      int           // timed warm invocation pairs per runtime
 	invokeWarmup int           // untimed warm invocations per runtime
 	invokeColdN  int           // timed cold starts per runtime
 	invokeConc   []int         // client counts of the throughput test
 	invokeDur    time.Duration // length of each throughput run
 	invokeMemK   int           // environments of the memory test
+	invokeTmpN   int           // timed /tmp writes
+	invokeTmpMB  int           // MiB each /tmp write writes
 	rie          string        // auto or off
 	rieBin       string        // an installed aws-lambda-rie, instead of go install
 	rieVersion   string        // the RIE module version to go install
+
+	layers        bool       // also run the layer test
+	layersOnly    bool       // run only the layer test
+	layerSizes    []sizeSpec // PublishLayerVersion zip sizes
+	layerPublishN int        // timed publishes per size up to 4 MiB; half above
 
 	url        bool // also run the function URL test
 	urlOnly    bool // run only the function URL test
 	urlN       int  // timed URL/Invoke pairs
 	urlClients int  // clients of the URL throughput test
+
+	operatorOnly    bool // run only the operator test
+	operatorSaves   int  // saves per runtime under deploy --watch
+	operatorUpdates int  // UpdateFunctionCode calls per server in the metrics overhead test
 
 	clusterOnly    bool          // run only the cluster test
 	clusterNodes   []int         // cluster sizes
@@ -116,19 +129,29 @@ func main() {
 	flag.IntVar(&cfg.deployImageN, "deploy-image-n", 8, "timed cold and timed warm image updates in the deploy test")
 	flag.BoolVar(&cfg.invoke, "invoke", true, "also measure Invoke (warm overhead, cold starts, throughput, memory) against the AWS Lambda Runtime Interface Emulator; -invoke=false skips it")
 	flag.BoolVar(&cfg.invokeOnly, "invoke-only", false, "measure only Invoke")
+	flag.BoolVar(&cfg.networkOnly, "network-only", false, "measure only what a function network costs: cold starts and warm invocations with --function-network none and host (needs pasta)")
 	flag.IntVar(&cfg.invokeN, "invoke-n", 1000, "timed warm invocation pairs per runtime (one plain, one with LogType Tail)")
 	flag.IntVar(&cfg.invokeWarmup, "invoke-warmup", 100, "untimed warm invocations per runtime before the timed ones")
 	flag.IntVar(&cfg.invokeColdN, "invoke-cold-n", 20, "timed cold starts per runtime")
 	conc := flag.String("invoke-concurrency", "1,2,8,32", "comma-separated client counts of the Invoke throughput test")
 	flag.DurationVar(&cfg.invokeDur, "invoke-duration", 2*time.Second, "length of each Invoke throughput run")
 	flag.IntVar(&cfg.invokeMemK, "invoke-mem-envs", 8, "warm environments started at once in the Invoke memory test")
+	flag.IntVar(&cfg.invokeTmpN, "invoke-tmp-n", 5, "timed sequential writes to /tmp by the Python function")
+	flag.IntVar(&cfg.invokeTmpMB, "invoke-tmp-mb", 400, "MiB each /tmp write writes (MemorySize 256, EphemeralStorage 512)")
 	flag.StringVar(&cfg.rie, "rie", "auto", "compare Invoke with the AWS Lambda Runtime Interface Emulator: auto (go install it into a temporary GOBIN) or off")
 	flag.StringVar(&cfg.rieBin, "rie-bin", "", "an aws-lambda-rie binary to use instead of installing one")
 	flag.StringVar(&cfg.rieVersion, "rie-version", "latest", "the version of "+rieModule+" to go install")
+	flag.BoolVar(&cfg.layers, "layers", true, "also measure layers (PublishLayerVersion latency, Python cold starts with 0 and 5 layers); -layers=false skips them")
+	flag.BoolVar(&cfg.layersOnly, "layers-only", false, "measure only layers")
+	layerSizes := flag.String("layer-sizes", "1MiB,10MiB", "comma-separated PublishLayerVersion zip sizes")
+	flag.IntVar(&cfg.layerPublishN, "layer-publish-n", 40, "timed PublishLayerVersion calls per size up to 4 MiB, half that above")
 	flag.BoolVar(&cfg.url, "url", true, "also measure function URLs against direct Invoke (round trip, throughput); -url=false skips it")
 	flag.BoolVar(&cfg.urlOnly, "url-only", false, "measure only function URLs")
 	flag.IntVar(&cfg.urlN, "url-n", 1000, "timed pairs of a function URL call and an Invoke")
 	flag.IntVar(&cfg.urlClients, "url-clients", 8, "clients of the function URL throughput test")
+	flag.BoolVar(&cfg.operatorOnly, "operator-only", false, "measure only the operator's view: console page times with -list-functions functions, save → running under deploy --watch (Python and Go), and the cost of metrics on warm Invoke (-invoke-n) and UpdateFunctionCode")
+	flag.IntVar(&cfg.operatorSaves, "operator-saves", 20, "saves per runtime in the deploy --watch test")
+	flag.IntVar(&cfg.operatorUpdates, "operator-updates", 100, "UpdateFunctionCode calls per server in the metrics overhead test")
 	flag.BoolVar(&cfg.clusterOnly, "cluster-only", false, "measure only several nodes on PostgreSQL and versitygw: UpdateFunctionCode and Invoke throughput, visibility of changes, recovery after SIGKILL")
 	clusterNodes := flag.String("cluster-nodes", "1,2,3", "comma-separated node counts of the cluster test")
 	flag.IntVar(&cfg.clusterClients, "cluster-clients", 8, "clients of the cluster throughput tests, spread over the nodes")
@@ -166,8 +189,8 @@ func main() {
 	if cfg.urlN < 1 || cfg.urlClients < 1 {
 		fatalf("-url-n and -url-clients must be positive")
 	}
-	if cfg.invokeN < 1 || cfg.invokeColdN < 1 || cfg.invokeMemK < 1 || cfg.invokeWarmup < 0 || cfg.invokeDur <= 0 {
-		fatalf("-invoke-n, -invoke-cold-n, -invoke-mem-envs and -invoke-duration must be positive, -invoke-warmup not negative")
+	if cfg.invokeN < 1 || cfg.invokeColdN < 1 || cfg.invokeMemK < 1 || cfg.invokeWarmup < 0 || cfg.invokeDur <= 0 || cfg.invokeTmpN < 1 || cfg.invokeTmpMB < 1 || cfg.invokeTmpMB > 500 {
+		fatalf("-invoke-n, -invoke-cold-n, -invoke-mem-envs, -invoke-tmp-n and -invoke-duration must be positive, -invoke-warmup not negative, -invoke-tmp-mb between 1 and 500")
 	}
 	for _, s := range strings.Split(*sizes, ",") {
 		s = strings.TrimSpace(s)
@@ -176,6 +199,17 @@ func main() {
 			fatalf("-sizes: %v", err)
 		}
 		cfg.sizes = append(cfg.sizes, sizeSpec{label: s, bytes: b, n: updatesFor(b, *n)})
+	}
+	for _, s := range strings.Split(*layerSizes, ",") {
+		s = strings.TrimSpace(s)
+		b, err := parseSize(s)
+		if err != nil {
+			fatalf("-layer-sizes: %v", err)
+		}
+		cfg.layerSizes = append(cfg.layerSizes, sizeSpec{label: s, bytes: b})
+	}
+	if cfg.layerPublishN < 1 {
+		fatalf("-layer-publish-n: want at least 1, got %d", cfg.layerPublishN)
 	}
 	cfg.memSize = 10 << 20
 	if err := run(&cfg); err != nil {
@@ -256,6 +290,20 @@ func run(cfg *config) error {
 		os.Exit(130)
 	}()
 
+	if cfg.networkOnly {
+		bin, err := buildLambdahost(moduleDir, tmp)
+		if err != nil {
+			return err
+		}
+		res, err := networkTest(tmp, moduleDir, bin, cfg)
+		if err != nil {
+			return fmt.Errorf("network: %w", err)
+		}
+		return report(cfg, start, []tableSpec{{networkHeader, networkRows(res)}}, func(w io.Writer) {
+			fmt.Fprintln(w, "Notes:")
+			networkNotes(w, res)
+		})
+	}
 	if cfg.clusterOnly {
 		bin, err := buildLambdahost(moduleDir, tmp)
 		if err != nil {
@@ -272,7 +320,21 @@ func run(cfg *config) error {
 		}
 		return err
 	}
-	if cfg.deployOnly || cfg.invokeOnly || cfg.urlOnly {
+	if cfg.operatorOnly {
+		bin, err := buildLambdahost(moduleDir, tmp)
+		if err != nil {
+			return err
+		}
+		res, err := operatorTest(tmp, moduleDir, bin, cfg)
+		if err != nil {
+			return fmt.Errorf("operator: %w", err)
+		}
+		return report(cfg, start, []tableSpec{{operatorHeader, operatorRows(res)}}, func(w io.Writer) {
+			fmt.Fprintln(w, "Notes:")
+			operatorNotes(w, cfg, res)
+		})
+	}
+	if cfg.deployOnly || cfg.invokeOnly || cfg.layersOnly || cfg.urlOnly {
 		bin, err := buildLambdahost(moduleDir, tmp)
 		if err != nil {
 			return err
@@ -281,6 +343,7 @@ func run(cfg *config) error {
 			tables []tableSpec
 			dep    *deployResult
 			inv    *invokeResult
+			lay    *layerResult
 			urls   *urlResult
 		)
 		if cfg.deployOnly {
@@ -295,6 +358,12 @@ func run(cfg *config) error {
 			}
 			tables = append(tables, tableSpec{invokeHeader, invokeRows(inv)})
 		}
+		if cfg.layersOnly {
+			if lay, err = layerTest(tmp, bin, cfg); err != nil {
+				return fmt.Errorf("layers: %w", err)
+			}
+			tables = append(tables, tableSpec{defaultHeader, layerRows(lay)})
+		}
 		if cfg.urlOnly {
 			if urls, err = urlTest(tmp, moduleDir, bin, cfg); err != nil {
 				return fmt.Errorf("url: %w", err)
@@ -308,6 +377,9 @@ func run(cfg *config) error {
 			}
 			if inv != nil {
 				invokeNotes(w, cfg, inv)
+			}
+			if lay != nil {
+				layerNotes(w, cfg, lay)
 			}
 			if urls != nil {
 				urlNotes(w, cfg, urls)
@@ -467,9 +539,19 @@ func run(cfg *config) error {
 		}
 	}
 
+	var lay *layerResult
+	if cfg.layers {
+		if lay, err = layerTest(tmp, bin, cfg); err != nil {
+			return fmt.Errorf("layers: %w", err)
+		}
+	}
+
 	rows := table(cfg, data, list, mem, moto)
 	if dep != nil {
 		rows = append(rows, deployRows(dep)...)
+	}
+	if lay != nil {
+		rows = append(rows, layerRows(lay)...)
 	}
 	tables := []tableSpec{{defaultHeader, rows}}
 	if inv != nil {
@@ -485,6 +567,9 @@ func run(cfg *config) error {
 		}
 		if inv != nil {
 			invokeNotes(w, cfg, inv)
+		}
+		if lay != nil {
+			layerNotes(w, cfg, lay)
 		}
 		if urls != nil {
 			urlNotes(w, cfg, urls)

@@ -35,7 +35,7 @@ func (s *Service) GetAccountSettings(ctx context.Context) (*AccountSettings, err
 	}
 	provisioned := 0
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
-		out.Usage, err = tx.Usage(ctx, c.Account, c.Region)
+		out.Usage, err = usage(ctx, tx, c.Account, c.Region)
 		if err != nil {
 			return err
 		}
@@ -62,10 +62,14 @@ type Collector interface {
 }
 
 // CollectGarbage deletes code blobs that nothing references (see
-// codeHolders) and that were last committed more than grace ago. The grace period spares blobs
-// committed by operations whose metadata has not committed yet.
+// codeHolders: versions, their own code and their layers', and layer
+// versions) and that were last committed more than grace ago. The grace
+// period spares blobs committed by operations whose metadata has not
+// committed yet.
 func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (deleted int, err error) {
 	s.init()
+	began := time.Now()
+	defer func() { s.meter().GarbageCollected(deleted, time.Since(began), err) }()
 	// No code commit, on any node, may run between reading the references
 	// and deleting: see lambdahost.Coordinator.LockCode.
 	unlock, err := s.store.LockCode(ctx, true)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/lambdahost/lambdahost"
 )
@@ -49,7 +50,53 @@ type staged struct {
 	// signature, read on demand when the function uses code signing.
 	zip io.ReaderAt
 	sig signatureCheck
+	// timing measures the deployment's phases (see timed); fetched is
+	// how long reading the code from its source took, when control read
+	// it (S3, images), and streamed the hashing and sealing done while
+	// it was read.
+	timing           lambdahost.DeployTiming
+	fetched          time.Duration
+	streamedHash     time.Duration
+	streamedSeal     time.Duration
+	streamedMeasured bool
+	warnedSignature  *signatureWarning
 }
+
+// measureStream notes the hashing and sealing done as the code streamed
+// in, before commit seals its last chunk.
+func (st *staged) measureStream() {
+	if st.sealed == nil || st.streamedMeasured {
+		return
+	}
+	st.streamedHash, st.streamedSeal = st.sealed.Timing()
+	st.streamedMeasured = true
+}
+
+// finishTiming returns the phases of st's deployment measured so far:
+// received is what the wire layer measured of reading a ZipFile upload
+// (see lambdahost.DeployTiming.Received), zero for fetched code.
+func (st *staged) finishTiming(received time.Duration) lambdahost.DeployTiming {
+	st.measureStream()
+	t := st.timing
+	t.Bytes = st.code.Size
+	if st.sealed != nil {
+		hashing, sealing := st.sealed.Timing()
+		t.Hash += hashing
+		t.Seal += sealing
+		if t.Bytes == 0 {
+			t.Bytes = st.sealed.Size()
+		}
+	}
+	if st.fetched > 0 {
+		received = st.fetched
+	}
+	t.Receive = max(received-st.streamedHash-st.streamedSeal, 0)
+	t.Received = received
+	return t
+}
+
+// timed adds the time since start to *d.
+func timed(d *time.Duration, start time.Time) { *d += time.Since(start) }
 
 // store writes inline code within tx; for code in the blob store, commit
 // has already made it durable.
@@ -170,6 +217,7 @@ func (s *Service) seal(ctx context.Context, st *staged) error {
 	if err != nil {
 		return internal("seal code", err)
 	}
+	defer timed(&st.timing.Seal, time.Now())
 	key, err := s.codeKeyFor(ctx, c.Account, c.Region, st.code.SourceKMSKeyARN)
 	var kp *keyProblem
 	if errors.As(err, &kp) {
@@ -190,9 +238,11 @@ func (s *Service) seal(ctx context.Context, st *staged) error {
 	st.addr = lambdahost.CodeAddress(key.ARN(), st.code.Digest)
 	trailer := lambdahost.SealedTrailer{KeyARN: key.ARN(), WrappedKey: wrapped}
 	st.commit = func(ctx context.Context) error {
+		st.measureStream()
 		if err := st.sealed.Finish(trailer); err != nil {
 			return err
 		}
+		defer timed(&st.timing.Store, time.Now())
 		u := st.sealed.Underlying()
 		if st.small {
 			st.inline = make([]byte, u.Size())
@@ -254,10 +304,12 @@ func (s *Service) stageFetched(ctx context.Context, account string, src lambdaho
 	// the caller's Abort of in.Zip does not cover it, so it is aborted when
 	// the request's context ends.
 	context.AfterFunc(ctx, func() { w.Abort() })
+	began := time.Now()
 	code, err := src.Fetch(ctx, account, loc, w)
 	if err != nil {
 		return nil, internal("fetch code", err)
 	}
+	fetched := time.Since(began)
 	if packageType == lambdahost.PackageImage {
 		st := &staged{code: code}
 		st.code.Digest, st.code.Size = w.Digest(), 0
@@ -268,9 +320,10 @@ func (s *Service) stageFetched(ctx context.Context, account string, src lambdaho
 		if err := s.tier(ctx, st, w); err != nil {
 			return nil, err
 		}
+		st.fetched = fetched
 		return st, nil
 	}
-	st := &staged{}
+	st := &staged{fetched: fetched}
 	if err := s.stageZip(ctx, st, w); err != nil {
 		return nil, err
 	}
@@ -286,7 +339,9 @@ func (s *Service) stageZip(ctx context.Context, st *staged, w lambdahost.BlobWri
 	if size == 0 {
 		return invalidf("Uploaded file must be a non-empty zip")
 	}
+	began := time.Now()
 	unzipped, err := lambdahost.InspectZip(w, size)
+	timed(&st.timing.Hash, began)
 	if err != nil {
 		return err
 	}
@@ -311,7 +366,12 @@ func (s *Service) tier(ctx context.Context, st *staged, w lambdahost.BlobWriter)
 // stored by id's account in its region by delta bytes would pass the limit.
 // Every version counts its code, as AWS counts it.
 func (s *Service) checkStorage(ctx context.Context, tx lambdahost.Tx, id lambdahost.FunctionID, delta int64) error {
-	u, err := tx.Usage(ctx, id.Account, id.Region)
+	return s.checkAccountStorage(ctx, tx, id.Account, id.Region, delta)
+}
+
+// checkAccountStorage is checkStorage for account in region.
+func (s *Service) checkAccountStorage(ctx context.Context, tx lambdahost.Tx, account, region string, delta int64) error {
+	u, err := usage(ctx, tx, account, region)
 	if err != nil {
 		return err
 	}
@@ -319,6 +379,19 @@ func (s *Service) checkStorage(ctx context.Context, tx lambdahost.Tx, id lambdah
 		return lambdahost.Errorf(lambdahost.CodeStorageExceededException, "Code storage limit exceeded.")
 	}
 	return nil
+}
+
+// usage is what account uses in region, as AWS counts it: the code of its
+// functions' versions and of its layer versions, its functions and their
+// reserved concurrency.
+func usage(ctx context.Context, tx lambdahost.Tx, account, region string) (lambdahost.AccountUsage, error) {
+	u, err := tx.Usage(ctx, account, region)
+	if err != nil {
+		return u, err
+	}
+	layers, err := layerUsageBytes(ctx, tx, account, region)
+	u.TotalCodeSize += layers
+	return u, err
 }
 
 // DefaultInlineCodeMax is the largest package stored with the metadata.

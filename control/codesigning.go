@@ -516,6 +516,7 @@ type signatureCheck struct {
 
 func (st *staged) readSignature() *signatureCheck {
 	if !st.sig.done && st.zip != nil {
+		defer timed(&st.timing.Hash, time.Now())
 		st.sig.signed, st.sig.err = lambdahost.ReadCodeSignature(st.zip, st.code.Size)
 		st.sig.done = true
 	}
@@ -540,6 +541,7 @@ func SignatureValidationErrors() int64 { return signatureValidationErrors.Load()
 // is refused whatever the policy, with InvalidCodeSignatureException.
 func (s *Service) verifyCode(ctx context.Context, tx lambdahost.Tx, id lambdahost.FunctionID, cscARN string, st *staged) (*cscRecord, error) {
 	st.code.SigningProfileVersionARN, st.code.SigningJobARN = "", ""
+	st.warnedSignature = nil
 	if cscARN == "" {
 		return nil, nil
 	}
@@ -561,11 +563,29 @@ func (s *Service) verifyCode(ctx context.Context, tx lambdahost.Tx, id lambdahos
 		return nil, lambdahost.Errorf(lambdahost.CodeVerificationFailedException,
 			"Lambda cannot deploy the function. The function or layer might be signed using a signature that the client is not configured to accept. Check the provided signature for %s.", id.Name)
 	}
-	n := signatureValidationErrors.Add(1)
-	s.Logger.WarnContext(ctx, "deploying code that failed a signature check: the code signing policy is Warn",
-		lambdahost.LogKeyFunction, id.ARN(), "check", failed, "code_signing_config", cscARN,
-		"signing_profile_version", st.code.SigningProfileVersionARN, "signature_validation_errors", n)
+	// Counted once the deployment commits (warnedSignature): the
+	// transaction may run again.
+	st.warnedSignature = &signatureWarning{check: failed, csc: cscARN}
 	return rec, nil
+}
+
+// signatureWarning is a failed signature check that a Warn policy let
+// through.
+type signatureWarning struct{ check, csc string }
+
+// countSignatureWarning counts and logs, once the deployment of st to
+// function id has committed, a signature check that failed under a Warn
+// policy.
+func (s *Service) countSignatureWarning(ctx context.Context, id lambdahost.FunctionID, st *staged) {
+	w := st.warnedSignature
+	if w == nil {
+		return
+	}
+	n := signatureValidationErrors.Add(1)
+	s.meter().SignatureValidationError(id)
+	s.Logger.WarnContext(ctx, "deployed code that failed a signature check: the code signing policy is Warn",
+		lambdahost.LogKeyFunction, id.ARN(), "check", w.check, "code_signing_config", w.csc,
+		"signing_profile_version", st.code.SigningProfileVersionARN, "signature_validation_errors", n)
 }
 
 // checkSignature runs the checks; it returns the name of the first
@@ -598,7 +618,16 @@ func (s *Service) checkSignature(ctx context.Context, tx lambdahost.Tx, id lambd
 		return "", invalidSignature(id)
 	}
 	st.code.SigningProfileVersionARN, st.code.SigningJobARN = sig.ProfileVersionARN, sig.JobARN
-	if !allowed {
+	return s.signaturePolicy(ctx, tx, rec, sig, pub)
+}
+
+// signaturePolicy runs the checks the config rec's policy governs on a
+// signature whose integrity verified with pub, its profile's key: the
+// profile is allowed, the signature has not expired, and neither it nor
+// its profile was revoked. It returns the name of the first that failed,
+// or "".
+func (s *Service) signaturePolicy(ctx context.Context, tx lambdahost.Tx, rec *cscRecord, sig lambdahost.CodeSignature, pub *lambdahost.Publisher) (string, error) {
+	if !slices.Contains(rec.AllowedPublishers, sig.ProfileVersionARN) {
 		return checkMismatch, nil
 	}
 	if !sig.ExpiresAt.IsZero() && !s.now().Before(sig.ExpiresAt) {

@@ -54,9 +54,11 @@ func validatePublishTo(p *string) error {
 }
 
 // CreateFunction creates a function from in and answers its $LATEST (or,
-// with Publish, its version 1) configuration, in state Pending.
+// with Publish, its version 1) configuration, in state Pending, under the
+// unqualified function ARN.
 func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (*FunctionConfig, error) {
 	s.init()
+	began := s.Now()
 	t, err := resolveFunction(ctx, in.FunctionName, ruleFunctionOnly)
 	if err != nil {
 		return nil, err
@@ -79,6 +81,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		pkg = lambdahost.PackageZip
 	}
 	if err := validateConfig(&in.Config, pkg); err != nil {
+		return nil, err
+	}
+	if err := checkLogLevels(&in.Config, ""); err != nil {
 		return nil, err
 	}
 	if err := validateArchitectures(in.Architectures); err != nil {
@@ -161,13 +166,36 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err := st.commit(ctx); err != nil {
 		return nil, internal("commit code", err)
 	}
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, internal("create function", err)
+	}
+	var (
+		hist    *Deployment
+		settled bool
+	)
+	committing := time.Now()
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+		settle = settle[:0]
 		if err := s.checkStorage(ctx, tx, t.id, st.code.Size*int64(copies)); err != nil {
 			return err
 		}
 		csc, err := s.verifyCode(ctx, tx, t.id, cscARN, st)
 		if err != nil {
 			return err
+		}
+		if in.Config.Layers != nil {
+			layers, recs, err := attachLayers(ctx, tx, c, t.id, *in.Config.Layers)
+			if err != nil {
+				return err
+			}
+			if err := checkUnzippedWithLayers(st.code, layers); err != nil {
+				return err
+			}
+			if err := s.verifyLayers(ctx, tx, t.id, cscARN, recs, nil); err != nil {
+				return err
+			}
+			latest.Config.Layers = layers
 		}
 		latest.Code = st.code
 		if err := tx.CreateFunction(ctx, fn); err != nil {
@@ -198,7 +226,14 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 			settle = append(settle, u)
 			answer = pub
 		}
-		return nil
+		hist = deploymentOf(ctx, "CreateFunction", began, fn.Changes, latest)
+		hist.Status = lambdahost.UpdateInProgress
+		hist.Timing = st.timingSoFar()
+		if answer != latest {
+			hist.PublishedVersion = answer.Name
+		}
+		settled, err = s.recordDeployment(ctx, tx, t.id, hist)
+		return err
 	})
 	if errors.Is(err, lambdahost.ErrExists) {
 		return nil, lambdahost.Errorf(lambdahost.ResourceConflictException, "Function already exist: %s", t.id.Name)
@@ -206,12 +241,14 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err != nil {
 		return nil, internal("create function", err)
 	}
-	s.schedule(settle...)
-	out := &FunctionConfig{Version: answer, ARN: t.id.ARN()}
-	if answer != latest {
-		out.ARN = answer.ARN()
+	s.deployed(ctx, "CreateFunction", t.id, st, committing)
+	if settled {
+		s.meterSettled(hist)
 	}
-	return out, nil
+	s.schedule(settle...)
+	// With Publish, AWS answers version 1's configuration under the
+	// unqualified ARN (recorded), unlike UpdateFunctionCode's.
+	return &FunctionConfig{Version: answer, ARN: t.id.ARN()}, nil
 }
 
 // precheckCreate answers ResourceConflictException early, before any code is
@@ -354,6 +391,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 			if err := forgetAccess(ctx, tx, t.id, ""); err != nil {
 				return err
 			}
+			if err := forgetDeployments(ctx, tx, t.id); err != nil {
+				return err
+			}
 			return tx.DeleteFunction(ctx, t.id)
 		})
 	case q == lambdahost.VersionLatest:
@@ -405,6 +445,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 		s.Deleted(t.id)
 	}
 	s.provisionChanged()
+	if t.qualifier == "" {
+		s.meter().FunctionDeleted(t.id)
+	}
 	return nil
 }
 
@@ -425,6 +468,7 @@ type UpdateCodeInput struct {
 // would-be configuration without changing anything.
 func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (*FunctionConfig, error) {
 	s.init()
+	began := s.Now()
 	t, err := resolveFunction(ctx, in.FunctionName, ruleLatestOnly)
 	if err != nil {
 		return nil, err
@@ -469,33 +513,72 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	if err != nil {
 		return nil, err
 	}
+	if cscARN != "" {
+		// Hash the package for its signature before the write transaction.
+		st.readSignature()
+	}
+	return s.deployCode(ctx, deployInput{
+		op: "UpdateFunctionCode", id: t.id, began: began, st: st, cur: cur,
+		publish: in.Publish, publishTo: in.PublishTo, dryRun: in.DryRun,
+		revisionID: in.RevisionID, architectures: in.Architectures, cscARN: cscARN,
+	})
+}
+
+// deployInput is a deployment of staged code to $LATEST: an
+// UpdateFunctionCode, or a rollback to a version's code.
+type deployInput struct {
+	op              string
+	id              lambdahost.FunctionID
+	began           time.Time
+	st              *staged
+	cur             *lambdahost.Version
+	publish, dryRun bool
+	publishTo       *string
+	revisionID      *string
+	architectures   []string
+	// cscARN is the code signing config the function used when the code
+	// was staged; the transaction checks the one it commits with.
+	cscARN string
+	// rolledBackTo is the version whose code a rollback deploys, and
+	// check confirms within the transaction that it still has that code.
+	rolledBackTo string
+	check        func(ctx context.Context, tx lambdahost.Tx) error
+}
+
+// deployCode commits in.st as $LATEST's code (with in.publish, also as a
+// new version), holding the code lock (see CreateFunction): the second
+// half of UpdateFunctionCode, once the code is staged and hashed.
+func (s *Service) deployCode(ctx context.Context, in deployInput) (*FunctionConfig, error) {
+	t, st, cur := target{id: in.id}, in.st, in.cur
+	if in.check == nil {
+		in.check = func(context.Context, lambdahost.Tx) error { return nil }
+	}
 	unlock, err := s.store.LockCode(ctx, false) // see CreateFunction
 	if err != nil {
 		return nil, internal("lock code", err)
 	}
 	defer unlock()
-	publish := in.Publish || in.PublishTo != nil
+	publish := in.publish || in.publishTo != nil
 	copies := int64(1)
 	if publish {
 		copies = 2
 	}
 	build := func(latest *lambdahost.Version) {
 		latest.Code = st.code
-		if in.Architectures != nil {
-			latest.Config.Architectures = slices.Clone(in.Architectures)
+		if in.architectures != nil {
+			latest.Config.Architectures = slices.Clone(in.architectures)
 		}
 		s.beginUpdate(latest)
 	}
-	if cscARN != "" {
-		// Hash the package for its signature before the write transaction.
-		st.readSignature()
-	}
-	if in.DryRun {
+	if in.dryRun {
 		err := s.store.View(ctx, func(tx lambdahost.Tx) error {
 			if err := s.checkStorage(ctx, tx, t.id, st.code.Size*copies-cur.Code.Size); err != nil {
 				return err
 			}
-			_, err := s.verifyCode(ctx, tx, t.id, cscARN, st)
+			if err := checkUnzippedWithLayers(st.code, cur.Config.Layers); err != nil {
+				return err
+			}
+			_, err := s.verifyCode(ctx, tx, t.id, in.cscARN, st)
 			return err
 		})
 		if err != nil {
@@ -512,6 +595,11 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 	}
 	var latest, pub *lambdahost.Version
 	var settle []*lambdahost.Version
+	var (
+		hist    *Deployment
+		settled bool
+	)
+	committing := time.Now()
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		settle = settle[:0]
 		fn, cur, err := latestOf(ctx, tx, t.id)
@@ -519,11 +607,17 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 			return err
 		}
 		latest = cur
-		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {
+		if err := checkWritable(t.id, latest, in.revisionID); err != nil {
+			return err
+		}
+		if err := in.check(ctx, tx); err != nil {
 			return err
 		}
 		// $LATEST's old code stops counting; a published copy counts anew.
 		if err := s.checkStorage(ctx, tx, t.id, st.code.Size*copies-latest.Code.Size); err != nil {
+			return err
+		}
+		if err := checkUnzippedWithLayers(st.code, latest.Config.Layers); err != nil {
 			return err
 		}
 		// The config is read again here: it may have changed since the
@@ -541,7 +635,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 		build(latest)
 		fn.Changes++
 		if publish {
-			pub = s.publishCopy(fn, latest, in.PublishTo, nil, latest.LastModified)
+			pub = s.publishCopy(fn, latest, in.publishTo, nil, latest.LastModified)
 			u, err := s.putWith(ctx, tx, st.fail, pub)
 			if err != nil {
 				return err
@@ -552,11 +646,25 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateCodeInput) (
 			return err
 		}
 		u, err := s.putWith(ctx, tx, st.fail, latest)
+		if err != nil {
+			return err
+		}
 		settle = append(settle, u)
+		hist = deploymentOf(ctx, in.op, in.began, fn.Changes, latest)
+		hist.Timing = st.timingSoFar()
+		hist.RolledBackTo = in.rolledBackTo
+		if pub != nil {
+			hist.PublishedVersion = pub.Name
+		}
+		settled, err = s.recordDeployment(ctx, tx, t.id, hist)
 		return err
 	})
 	if err != nil {
 		return nil, s.notFoundOr(t, err, "update function code")
+	}
+	s.deployed(ctx, in.op, t.id, st, committing)
+	if settled {
+		s.meterSettled(hist)
 	}
 	s.schedule(settle...)
 	if pub != nil {
@@ -610,11 +718,20 @@ type UpdateConfigInput struct {
 // with LastUpdateStatus InProgress.
 func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateConfigInput) (*FunctionConfig, error) {
 	s.init()
+	began := s.Now()
 	t, err := resolveFunction(ctx, in.FunctionName, ruleLatestOnly)
 	if err != nil {
 		return nil, err
 	}
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, internal("update function configuration", err)
+	}
 	var latest, unsettled *lambdahost.Version
+	var (
+		hist    *Deployment
+		settled bool
+	)
 	err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
 		fn, cur, err := latestOf(ctx, tx, t.id)
 		if err != nil {
@@ -624,8 +741,28 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 		if err := validateConfig(&in.Config, latest.Code.PackageType); err != nil {
 			return err
 		}
+		if err := checkLogLevels(&in.Config, latest.Config.Logging.LogFormat); err != nil {
+			return err
+		}
 		if err := checkWritable(t.id, latest, in.RevisionID); err != nil {
 			return err
+		}
+		if in.Config.Layers != nil {
+			layers, recs, err := attachLayers(ctx, tx, c, t.id, *in.Config.Layers)
+			if err != nil {
+				return err
+			}
+			if err := checkUnzippedWithLayers(latest.Code, layers); err != nil {
+				return err
+			}
+			bound, err := boundCSC(ctx, tx, t.id)
+			if err != nil {
+				return err
+			}
+			if err := s.verifyLayers(ctx, tx, t.id, bound, recs, latest.Config.Layers); err != nil {
+				return err
+			}
+			latest.Config.Layers = layers
 		}
 		apply(&latest.Config, &in.Config)
 		s.beginUpdate(latest)
@@ -633,11 +770,19 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateCon
 		if err := tx.PutFunction(ctx, fn); err != nil {
 			return err
 		}
-		unsettled, err = s.put(ctx, tx, latest)
+		if unsettled, err = s.put(ctx, tx, latest); err != nil {
+			return err
+		}
+		hist = deploymentOf(ctx, "UpdateFunctionConfiguration", began, fn.Changes, latest)
+		hist.Changed = in.Config.fields()
+		settled, err = s.recordDeployment(ctx, tx, t.id, hist)
 		return err
 	})
 	if err != nil {
 		return nil, s.notFoundOr(t, err, "update function configuration")
+	}
+	if settled {
+		s.meterSettled(hist)
 	}
 	s.schedule(unsettled)
 	return &FunctionConfig{Version: latest, ARN: t.id.ARN()}, nil

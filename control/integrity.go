@@ -33,6 +33,7 @@ type CheckOptions struct {
 // CheckReport is what Check found.
 type CheckReport struct {
 	Functions, Versions, Aliases int
+	LayerVersions                int
 	// Packages counts the distinct stored packages verified, Bytes their
 	// stored size.
 	Packages int
@@ -89,6 +90,10 @@ type Orphan struct {
 //   - every resource-based policy and function URL belongs to a function,
 //     version or alias that exists, and every URL and the index entry of
 //     its ID name each other (access_check.go);
+//   - every layer version's number is within its layer's counter, every
+//     layer policy belongs to a layer version that exists, and the layer
+//     code each account is counted for is what its layer versions store
+//     (layer_check.go);
 //   - every package that a resource references (CodeUses) is stored,
 //     inline or as a blob, and its content matches its CodeSha256: plain
 //     code by its SHA-256, sealed code by opening every chunk with its
@@ -110,6 +115,9 @@ func (s *Service) Check(ctx context.Context, opts CheckOptions) (*CheckReport, e
 			return err
 		}
 		if err := c.access(ctx); err != nil {
+			return err
+		}
+		if err := c.layers(ctx); err != nil {
 			return err
 		}
 		if err := c.kmsKeys(ctx); err != nil {
@@ -381,6 +389,10 @@ func (c *checker) verifyAll(ctx context.Context, order []lambdahost.CodeRef, use
 			continue
 		}
 		for _, u := range uses[r] {
+			if u.Layer != "" {
+				c.problem(u.Holder, "layer %s: code %s: %s", u.Layer, u.Digest, msgs[i])
+				continue
+			}
 			c.problem(u.Holder, "code %s: %s", u.Digest, msgs[i])
 		}
 	}
@@ -456,7 +468,7 @@ func (c *checker) verify(ctx context.Context, j *verifyJob) (msg string, size in
 		return "damaged: " + err.Error(), size, false, nil
 	}
 	if tr.KeyARN != r.SealedWith {
-		return fmt.Sprintf("damaged: sealed under %s, but its version says %s", tr.KeyARN, r.SealedWith), size, false, nil
+		return fmt.Sprintf("damaged: sealed under %s, but its holder says %s", tr.KeyARN, r.SealedWith), size, false, nil
 	}
 	k := j.key
 	if k.problem != "" {

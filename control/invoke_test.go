@@ -135,8 +135,10 @@ func TestResolveInvokeErrors(t *testing.T) {
 		// status, if set, is written to version statusOf of f first.
 		status   *lambdahost.Status
 		statusOf string
-		wantTyp  lambdahost.ErrorType
-		wantMsg  string
+		// caller, if set, calls instead of the fixture's access key.
+		caller  *lambdahost.Caller
+		wantTyp lambdahost.ErrorType
+		wantMsg string
 	}{
 		{name: "function-not-found", function: "nope", wantTyp: lambdahost.ResourceNotFoundException,
 			wantMsg: "Function not found: " + arnPrefix + "nope:$LATEST"},
@@ -164,6 +166,11 @@ func TestResolveInvokeErrors(t *testing.T) {
 			wantMsg: "Functions from 'eu-west-1' are not reachable in this region ('us-east-1')"},
 		{name: "other-account", function: "arn:aws:lambda:us-east-1:111111111111:function:f:live", wantTyp: lambdahost.AccessDeniedException,
 			wantMsg: "User: arn:aws:iam::000000000000:user/test is not authorized to perform this action on resource: arn:aws:lambda:us-east-1:111111111111:function:f:live because no resource-based policy allows it"},
+		{name: "other-account-as-session", function: "arn:aws:lambda:us-east-1:111111111111:function:f",
+			caller: &lambdahost.Caller{AccessKey: "ASIAEXAMPLE", Account: "000000000000", Region: "us-east-1",
+				ARN: "arn:aws:sts::000000000000:assumed-role/role/fn", UserID: "AROAEXAMPLE:fn"},
+			wantTyp: lambdahost.AccessDeniedException,
+			wantMsg: "User: arn:aws:sts::000000000000:assumed-role/role/fn is not authorized to perform this action on resource: arn:aws:lambda:us-east-1:111111111111:function:f because no resource-based policy allows it"},
 		{name: "pending", function: "f", status: &lambdahost.Status{State: lambdahost.StatePending, StateReason: "The function is being created.", StateReasonCode: "Creating"},
 			statusOf: lambdahost.VersionLatest, wantTyp: lambdahost.ResourceConflictException,
 			wantMsg: "The operation cannot be performed at this time. The function is currently in the following state: Pending"},
@@ -183,7 +190,11 @@ func TestResolveInvokeErrors(t *testing.T) {
 			if tt.status != nil {
 				f.setStatus(t, "f", tt.statusOf, *tt.status)
 			}
-			got, err := f.svc.ResolveInvoke(f.ctx, tt.function, tt.qualifier)
+			ctx := f.ctx
+			if tt.caller != nil {
+				ctx = lambdahost.WithCaller(ctx, *tt.caller)
+			}
+			got, err := f.svc.ResolveInvoke(ctx, tt.function, tt.qualifier)
 			if err == nil {
 				t.Fatalf("resolved %s (%s), want %s", got.InvokedARN, got.ExecutedVersion, tt.wantTyp)
 			}

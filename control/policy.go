@@ -638,8 +638,10 @@ type principal struct {
 	// Anonymous is an unauthenticated caller (a function URL whose
 	// AuthType is NONE): only "*" matches it.
 	Anonymous bool
-	// Account and ARN identify a signed caller: lambdahost's callers are
-	// access keys, arn:aws:iam::<account>:user/<access key>.
+	// Account and ARN identify a signed caller (Caller.PrincipalARN): an
+	// operator's access key, arn:aws:iam::<account>:user/<access key>, or
+	// an execution environment's role session,
+	// arn:aws:sts::<account>:assumed-role/<role>/<function>.
 	Account string
 	ARN     string
 	// Service is a service principal (s3.amazonaws.com), for calls that
@@ -651,10 +653,8 @@ func callerPrincipal(c lambdahost.Caller) principal {
 	return principal{Account: c.Account, ARN: callerARN(c)}
 }
 
-// callerARN is the IAM identity lambdahost gives a caller's access key.
-func callerARN(c lambdahost.Caller) string {
-	return "arn:aws:iam::" + c.Account + ":user/" + c.AccessKey
-}
+// callerARN is the identity a caller acts as.
+func callerARN(c lambdahost.Caller) string { return c.PrincipalARN() }
 
 // access is a request that a policy is asked to allow.
 type access struct {

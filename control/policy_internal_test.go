@@ -30,6 +30,8 @@ func with(in *AddPermissionInput, f func(*AddPermissionInput)) *AddPermissionInp
 func TestPolicyAllows(t *testing.T) {
 	b := principal{Account: "111111111111", ARN: "arn:aws:iam::111111111111:user/AKIAB"}
 	c := principal{Account: "333333333333", ARN: "arn:aws:iam::333333333333:user/AKIAC"}
+	// An execution environment of account 111111111111's function fn.
+	session := principal{Account: "111111111111", ARN: "arn:aws:sts::111111111111:assumed-role/role/fn"}
 	anon := principal{Anonymous: true}
 	s3 := principal{Service: "s3.amazonaws.com"}
 	invoke := func(p principal, keys map[string]string) access {
@@ -52,6 +54,11 @@ func TestPolicyAllows(t *testing.T) {
 		{"root-arn", []*AddPermissionInput{perm("a", actionInvoke, "arn:aws:iam::111111111111:root")}, invoke(b, direct), true},
 		{"user-arn", []*AddPermissionInput{perm("a", actionInvoke, "arn:aws:iam::111111111111:user/AKIAB")}, invoke(b, direct), true},
 		{"other-user-arn", []*AddPermissionInput{perm("a", actionInvoke, "arn:aws:iam::111111111111:user/AKIAX")}, invoke(b, direct), false},
+		{"session-of-account", []*AddPermissionInput{perm("a", actionInvoke, "111111111111")}, invoke(session, direct), true},
+		{"session-of-root-arn", []*AddPermissionInput{perm("a", actionInvoke, "arn:aws:iam::111111111111:root")}, invoke(session, direct), true},
+		{"session-arn", []*AddPermissionInput{perm("a", actionInvoke, "arn:aws:sts::111111111111:assumed-role/role/fn")}, invoke(session, direct), true},
+		{"other-session-arn", []*AddPermissionInput{perm("a", actionInvoke, "arn:aws:sts::111111111111:assumed-role/role/other")}, invoke(session, direct), false},
+		{"user-arn-not-session", []*AddPermissionInput{perm("a", actionInvoke, "arn:aws:iam::111111111111:user/AKIAB")}, invoke(session, direct), false},
 		{"wrong-action", []*AddPermissionInput{perm("a", actionGetFunction, "111111111111")}, invoke(b, direct), false},
 		{"lambda-star", []*AddPermissionInput{perm("a", "lambda:*", "111111111111")}, invoke(b, direct), true},
 		{"star", []*AddPermissionInput{perm("a", "*", "111111111111")}, invoke(b, direct), true},

@@ -2,6 +2,8 @@ package control
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/lambdahost/lambdahost"
 )
@@ -14,6 +16,15 @@ import (
 // lambdahost.ErrNotFound.
 func getRecord[T any](ctx context.Context, tx lambdahost.Tx, kind, key string) (*T, error) {
 	return lambdahost.GetRecord[T](ctx, tx, kind, key)
+}
+
+// decodeRecord decodes a record that ListRecords answered as a T.
+func decodeRecord[T any](r lambdahost.Record) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(r.Value, v); err != nil {
+		return nil, fmt.Errorf("decode record %s: %w", r.Key, err)
+	}
+	return v, nil
 }
 
 // putRecord is lambdahost.PutRecord.

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"fmt"
 	"math"
 
 	"github.com/lambdahost/lambdahost"
@@ -10,15 +11,19 @@ import (
 // Which stored code is referenced, and by whom, is decided here alone:
 // garbage collection keeps what codeHolders' refs list, and check, backup
 // and restore verify and copy what their uses list. A new kind of
-// resource that holds code (layer versions) is one more codeHolder, and
-// every one of them learns about it at once.
+// resource that holds code is one more codeHolder, and every one of them
+// learns about it at once.
 
 // CodeUse is one resource's reference to stored code.
 type CodeUse struct {
 	lambdahost.CodeRef
 	// Holder is the ARN of the resource that references the code: a
-	// function version's qualified ARN.
+	// function version's qualified ARN, or a layer version's ARN.
 	Holder string
+	// Layer is, for the code of a layer that a function version uses
+	// (Config.Layers), that layer version's ARN; "" for a version's own
+	// code. The version keeps the code after the layer version is deleted.
+	Layer string
 	// Unstored says the code was never stored, by design: the holder's
 	// creation or update failed because its KMS key could not seal the
 	// code, and the holder reports that failure (see staged.fail).
@@ -40,6 +45,7 @@ type codeHolder struct {
 // codeHolders are every kind of resource that references stored code.
 var codeHolders = []codeHolder{
 	{kind: "function version", refs: versionRefs, uses: versionUses},
+	{kind: "layer version", refs: layerVersionRefs, uses: layerVersionUses},
 }
 
 // referencedCode returns the code that some resource references, each
@@ -74,6 +80,8 @@ func CodeUses(ctx context.Context, tx lambdahost.Tx, fn func(CodeUse) error) err
 	return nil
 }
 
+// versionRefs returns the code of versions: their own and their layers'
+// (Tx.CodeRefs includes both).
 func versionRefs(ctx context.Context, tx lambdahost.Tx) ([]lambdahost.CodeRef, error) {
 	return tx.CodeRefs(ctx)
 }
@@ -121,7 +129,49 @@ func versionUses(ctx context.Context, tx lambdahost.Tx, fn func(CodeUse) error) 
 				return err
 			}
 		}
+		for _, v := range vs {
+			// A layer's code was stored when the layer version was
+			// published, so it is never Unstored.
+			for _, l := range v.Config.Layers {
+				err := fn(CodeUse{
+					CodeRef: lambdahost.CodeRef{Digest: l.Digest, SealedWith: l.SealedWith},
+					Holder:  v.ARN(),
+					Layer:   l.ARN,
+				})
+				if err != nil {
+					return err
+				}
+			}
+		}
 		return nil
+	})
+}
+
+// layerVersionRefs returns the code of every layer version of every
+// account, used by a function or not.
+func layerVersionRefs(ctx context.Context, tx lambdahost.Tx) ([]lambdahost.CodeRef, error) {
+	var refs []lambdahost.CodeRef
+	err := layerVersionUses(ctx, tx, func(u CodeUse) error {
+		refs = append(refs, u.CodeRef)
+		return nil
+	})
+	return refs, err
+}
+
+// layerVersionUses calls fn for the code of every layer version. A layer
+// version's code is stored before its record is written (PublishLayerVersion
+// fails otherwise), so it is never Unstored.
+func layerVersionUses(ctx context.Context, tx lambdahost.Tx, fn func(CodeUse) error) error {
+	return eachRecord(ctx, tx, kindLayerVersion, func(r lambdahost.Record) error {
+		lv, err := decodeRecord[layerVersionRecord](r)
+		if err != nil {
+			return err
+		}
+		d, err := lv.digest()
+		if err != nil {
+			return fmt.Errorf("layer version %s: %w", lv.arn(), err)
+		}
+		return fn(CodeUse{CodeRef: lambdahost.CodeRef{Digest: d, SealedWith: lv.SealedWith}, Holder: lv.arn()})
 	})
 }
 

@@ -106,6 +106,10 @@ type Service struct {
 	// zero, DefaultESMInterval.
 	ESMInterval time.Duration
 
+	// Meter receives what the service measures: code deployments by
+	// phase, the time updates take to settle, signature validation errors
+	// and garbage collection. If nil, nothing is measured.
+	Meter lambdahost.Meter
 	// SettleSync makes settling happen before an operation returns instead
 	// of just after. Tests use it for deterministic golden files.
 	SettleSync bool

@@ -104,8 +104,10 @@ func (s *Service) settle(ctx context.Context, id lambdahost.FunctionID, name, re
 		return
 	}
 	prepErr := s.prepare(ctx, v)
+	var hist *Deployment
 	for attempt := 0; ; attempt++ {
 		err = s.store.Update(ctx, func(tx lambdahost.Tx) error {
+			hist = nil
 			if err := tx.Unclaim(ctx, claimSettle, settleKey(id, name, rev), s.Node); err != nil {
 				return err
 			}
@@ -118,7 +120,14 @@ func (s *Service) settle(ctx context.Context, id lambdahost.FunctionID, name, re
 			}
 			finish(cur, prepErr)
 			cur.RevisionID = s.NewRevisionID()
-			return tx.PutVersion(ctx, cur)
+			if err := tx.PutVersion(ctx, cur); err != nil {
+				return err
+			}
+			if name != lambdahost.VersionLatest {
+				return nil
+			}
+			hist, err = s.settledDeployment(ctx, tx, id, cur)
+			return err
 		})
 		if err == nil || errors.Is(err, lambdahost.ErrNotFound) || ctx.Err() != nil || attempt == 4 {
 			break
@@ -128,6 +137,9 @@ func (s *Service) settle(ctx context.Context, id lambdahost.FunctionID, name, re
 	if err != nil && !errors.Is(err, lambdahost.ErrNotFound) {
 		// Left unsettled: the next Start settles it.
 		log.ErrorContext(ctx, "settle: write version", lambdahost.LogKeyError, err)
+	}
+	if err == nil {
+		s.meterSettled(hist)
 	}
 	if prepErr != nil {
 		log.WarnContext(ctx, "update failed", lambdahost.LogKeyError, prepErr)
@@ -149,7 +161,8 @@ func (s *Service) preparesLater(v *lambdahost.Version) bool {
 	return v.Code.PackageType == lambdahost.PackageImage && s.imagePreparer() != nil
 }
 
-// prepare checks that v's code is in place and lets the preparers ready it.
+// prepare checks that v's code and its layers' are in place and lets the
+// preparers ready it.
 // Their *lambdahost.ReasonError fails the update with that reason.
 func (s *Service) prepare(ctx context.Context, v *lambdahost.Version) error {
 	b, err := s.OpenCode(ctx, v.Code)
@@ -161,6 +174,17 @@ func (s *Service) prepare(ctx context.Context, v *lambdahost.Version) error {
 		return fmt.Errorf("check code: %w", err)
 	}
 	b.Close()
+	// The layers' code must be in place too, sealed under keys that work.
+	for _, l := range v.Config.Layers {
+		b, err := s.OpenCode(ctx, l.Code())
+		if errors.As(err, &kp) {
+			return kp.reasonError()
+		}
+		if err != nil {
+			return fmt.Errorf("check layer %s: %w", l.ARN, err)
+		}
+		b.Close()
+	}
 	if v.Code.PackageType == lambdahost.PackageImage {
 		if p := s.imagePreparer(); p != nil {
 			if err := p.Prepare(ctx, v); err != nil {

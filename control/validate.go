@@ -43,6 +43,10 @@ type ConfigInput struct {
 // validation message lists them (recorded responses).
 var supportedRuntimes = []string{"nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x", "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8", "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2"}
 
+// Runtimes returns every runtime CreateFunction and
+// UpdateFunctionConfiguration accept, whether or not this host can run it.
+func Runtimes() []string { return append(slices.Clone(supportedRuntimes), "ruby4.0") }
+
 // Runtimes the model knows that AWS no longer accepts for create or update.
 var deprecatedRuntimes = []string{"nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "java8", "python2.7", "python3.6", "python3.7", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "nodejs4.3-edge", "go1.x", "ruby2.5", "ruby2.7", "provided"}
 
@@ -54,7 +58,6 @@ var (
 	reEnvKey    = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
 	reHandler   = regexp.MustCompile(`^[^\s]+$`)
 	reKMSKey    = regexp.MustCompile(`^(?:(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|())$`)
-	reLayer     = regexp.MustCompile(`^(?:(arn:[a-zA-Z0-9-]+:lambda:(?:eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+))$`)
 	reLogGroup  = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]+$`)
 	reSubnet    = regexp.MustCompile(`^subnet-[0-9a-z]*$`)
 	reSG        = regexp.MustCompile(`^sg-[0-9a-zA-Z]*$`)
@@ -63,7 +66,6 @@ var (
 )
 
 const (
-	patternLayer    = `(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)`
 	patternKMSKey   = `(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()`
 	patternLogGroup = `[\.\-_/#A-Za-z0-9]+`
 	// maxEnvironmentSize is the 4 KB limit on the JSON of the variables.
@@ -120,12 +122,12 @@ func validateConfig(in *ConfigInput, packageType string) error {
 	if in.Layers != nil {
 		var bad []string
 		for _, l := range *in.Layers {
-			if len(l) < 1 || len(l) > 2048 || !reLayer.MatchString(l) {
+			if !lambdahost.ValidLayerVersionARN(l) {
 				bad = append(bad, l)
 			}
 		}
 		if bad != nil {
-			v.Add("layers", "'["+strings.Join(*in.Layers, ", ")+"]'", "Member must satisfy constraint: [Member must have length less than or equal to 2048, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: "+patternLayer+", Member must not be null]")
+			v.Add("layers", "'["+strings.Join(*in.Layers, ", ")+"]'", "Member must satisfy constraint: [Member must have length less than or equal to 2048, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: "+lambdahost.PatternLayerVersionARN+", Member must not be null]")
 		}
 	}
 	if in.Logging != nil {
@@ -183,9 +185,6 @@ func validateConfig(in *ConfigInput, packageType string) error {
 	if in.DeadLetterTarget != nil && *in.DeadLetterTarget != "" && !strings.HasPrefix(*in.DeadLetterTarget, "arn:") {
 		return invalidf("Invalid dead letter queue ARN: ARNs must start with 'arn:': %s", *in.DeadLetterTarget)
 	}
-	if in.Logging != nil && in.Logging.LogFormat != "JSON" && (in.Logging.ApplicationLogLevel != "" || in.Logging.SystemLogLevel != "") {
-		return invalidf("To set ApplicationLogLevel or SystemLogLevel, you must set LogFormat to JSON.")
-	}
 	if in.SnapStartApplyOn != nil && *in.SnapStartApplyOn == "PublishedVersions" && in.Runtime != nil && !strings.HasPrefix(*in.Runtime, "java") && !strings.HasPrefix(*in.Runtime, "python") && !strings.HasPrefix(*in.Runtime, "dotnet") {
 		return invalidf("%s is not supported for SnapStart enabled functions.", *in.Runtime)
 	}
@@ -196,15 +195,10 @@ func validateConfig(in *ConfigInput, packageType string) error {
 	} else if in.ImageConfig != nil {
 		return invalidf("ImageConfig is not supported for functions with package type Zip.")
 	}
-	// Resources lambdahost has no service for: AWS answers that they do not exist.
-	if in.Layers != nil {
-		if len(*in.Layers) > 5 {
-			return invalidf("Cannot reference more than 5 layers.")
-		}
-		if len(*in.Layers) > 0 {
-			return invalidf("Layer version %s does not exist.", (*in.Layers)[0])
-		}
+	if in.Layers != nil && len(*in.Layers) > maxLayers {
+		return invalidf("Cannot reference more than 5 layers.")
 	}
+	// Resources lambdahost has no service for: AWS answers that they do not exist.
 	if in.VpcConfig != nil {
 		if ids := in.VpcConfig.SubnetIDs; len(ids) > 0 {
 			return invalidf("Error occurred while DescribeSubnets. EC2 Error Code: InvalidSubnetID.NotFound. EC2 Error Message: The subnet ID '%s' does not exist", ids[0])
@@ -234,6 +228,24 @@ var (
 
 // checkDescription adds the model's Description constraint to v, for every
 // operation that takes a Description.
+// checkLogLevels refuses log levels for a function whose log format,
+// once in is applied to a configuration of format current ("" for a new
+// function), is Text: only the JSON format filters by level.
+func checkLogLevels(in *ConfigInput, current string) error {
+	l := in.Logging
+	if l == nil || l.ApplicationLogLevel == "" && l.SystemLogLevel == "" {
+		return nil
+	}
+	format := l.LogFormat
+	if format == "" {
+		format = current
+	}
+	if format != "JSON" {
+		return invalidf("LogLevel is not supported when LogFormat is set to \"Text\". Remove LogLevel from your request or change the LogFormat to \"Json\" and try again.")
+	}
+	return nil
+}
+
 func checkDescription(v *lambdahost.Validation, d *string) {
 	if d != nil && len(*d) > 256 {
 		v.Add("description", lambdahost.Quote(*d), "Member must have length less than or equal to 256")
@@ -310,7 +322,8 @@ func validateArchitectures(a []string) error {
 	return v.Err()
 }
 
-// apply writes the given fields of in over c.
+// apply writes the given fields of in over c, but Layers, which
+// attachLayers resolves to the layer versions they name.
 func apply(c *lambdahost.Config, in *ConfigInput) {
 	set := func(dst *string, src *string) {
 		if src != nil {
@@ -347,9 +360,6 @@ func apply(c *lambdahost.Config, in *ConfigInput) {
 		if len(vc.SubnetIDs) == 0 && len(vc.SecurityGroupIDs) == 0 {
 			c.VpcConfig = nil
 		}
-	}
-	if in.Layers != nil {
-		c.Layers = slices.Clone(*in.Layers)
 	}
 	if in.FileSystemConfigs != nil {
 		c.FileSystemConfigs = slices.Clone(*in.FileSystemConfigs)

@@ -13,7 +13,7 @@ import (
 // routes to cannot be deleted (scenario 7).
 func TestAliases(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		name := "aliases-" + d.Name()
 		arn := functionARN("us-east-1", "000000000000", name)

@@ -101,6 +101,7 @@ func TestAsyncEventSurvivesCrash(t *testing.T) {
 		FunctionName: aws.String(name), Runtime: types.RuntimePython312, Role: aws.String(testRole),
 		Handler: aws.String("index.handler"), Code: &types.FunctionCode{ZipFile: makeZip(t, "index.py", heldHandler)},
 		Environment: &types.Environment{Variables: map[string]string{"HOLD": "1"}},
+		Timeout:     aws.Int32(fnTimeout),
 	})
 	if err != nil {
 		t.Fatalf("CreateFunction: %v", err)
@@ -123,7 +124,7 @@ func TestAsyncEventSurvivesCrash(t *testing.T) {
 	}
 	ran := "RAN:" + strings.ToUpper(token) + ":" + requestID
 	// The first run failed: the event waits an hour for its retry.
-	tap.waitCount(t, ran, 1, 2*time.Minute, "the first run")
+	tap.waitCount(t, ran, 1, waitTimeout, "the first run")
 	if _, err := client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
 		FunctionName: aws.String(name), Environment: &types.Environment{Variables: map[string]string{}},
 	}); err != nil {
@@ -135,8 +136,9 @@ func TestAsyncEventSurvivesCrash(t *testing.T) {
 
 	srv.Kill()
 	srv.Restart()
+	client = NewSDKClient(srv.Endpoint, TestCredentials, "us-east-1")
 	// The replayed event runs at once, on the configuration of now.
-	tap.waitCount(t, ran, 2, 2*time.Minute, "after the restart")
+	tap.waitCount(t, ran, 2, waitTimeout, "after the restart")
 
 	// The finished event is deleted: after a clean stop (which waits for
 	// it to be finished) and a restart, it does not run again.

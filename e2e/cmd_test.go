@@ -45,19 +45,20 @@ func TestCommandLine(t *testing.T) {
 	t.Parallel()
 	t.Run("version", func(t *testing.T) {
 		t.Parallel()
-		stdout, stderr, code := runBinary(t, 10*time.Second, "version")
+		stdout, stderr, code := runBinary(t, waitTimeout, "version")
 		if code != 0 {
 			t.Errorf("lambdahost version: exit status %d, stderr %q", code, stderr)
 		}
-		if !regexp.MustCompile(`^lambdahost \S+\n$`).MatchString(stdout) {
-			t.Errorf("lambdahost version printed %q, want \"lambdahost VERSION\\n\"", stdout)
+		// The version, then the function network serve would give.
+		if !regexp.MustCompile(`^lambdahost \S+\nfunction network: (host|internet|none) \([^\n]*\n$`).MatchString(stdout) {
+			t.Errorf("lambdahost version printed %q, want \"lambdahost VERSION\\nfunction network: MODE (...)\\n\"", stdout)
 		}
 	})
 	t.Run("public-listen-without-credentials", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
 		ready := filepath.Join(dir, "ready.json")
-		_, stderr, code := runBinary(t, 20*time.Second, "serve", "--listen", "0.0.0.0:0",
+		_, stderr, code := runBinary(t, waitTimeout, "serve", "--listen", "0.0.0.0:0",
 			"--data-dir", filepath.Join(dir, "data"), "--ready-file", ready)
 		if code == 0 {
 			t.Errorf("serve --listen 0.0.0.0:0 without --credentials exited 0, want a failure")
@@ -72,7 +73,7 @@ func TestCommandLine(t *testing.T) {
 	})
 	t.Run("unknown-command", func(t *testing.T) {
 		t.Parallel()
-		_, stderr, code := runBinary(t, 10*time.Second, "frobnicate")
+		_, stderr, code := runBinary(t, waitTimeout, "frobnicate")
 		if code != 2 || !strings.Contains(stderr, "usage") {
 			t.Errorf("lambdahost frobnicate: exit status %d, stderr %q; want 2 and a usage line", code, stderr)
 		}

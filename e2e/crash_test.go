@@ -170,7 +170,7 @@ func (c *crashCreator) verify(t *testing.T, d Driver) {
 			get.WantError(t, 404, "ResourceNotFoundException", "")
 			continue
 		}
-		if err := d.Wait(t, "FunctionActiveV2", Params{"FunctionName": name}, 30*time.Second); err != nil {
+		if err := d.Wait(t, "FunctionActiveV2", Params{"FunctionName": name}, waitTimeout); err != nil {
 			t.Errorf("%s: %s did not become Active after restart: %v", d.Name(), name, err)
 			continue
 		}
@@ -218,7 +218,11 @@ func TestCrashDuringUpdates(t *testing.T) {
 			wg.Go(func() { f.update(t, client, round) })
 		}
 		wg.Go(func() { creator.create(t, client) })
-		time.Sleep(50*time.Millisecond + time.Duration(rng.Int64N(int64(450*time.Millisecond))))
+		// Kill at a random moment once an update of the round was
+		// acknowledged, however slow the machine: a round that killed
+		// before any would prove nothing.
+		waitAck(t, fns)
+		time.Sleep(time.Duration(rng.Int64N(int64(450 * time.Millisecond))))
 		srv.Kill()
 		wg.Wait()
 		for _, f := range fns {
@@ -250,12 +254,31 @@ func TestCrashDuringUpdates(t *testing.T) {
 	}
 }
 
+// waitAck waits until an update to one of fns has been acknowledged since
+// their acks were reset.
+func waitAck(t *testing.T, fns []*crashFunction) {
+	t.Helper()
+	for deadline := time.Now().Add(waitTimeout); ; time.Sleep(5 * time.Millisecond) {
+		for _, f := range fns {
+			f.mu.Lock()
+			n := f.acks
+			f.mu.Unlock()
+			if n > 0 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no update acknowledged within %v", waitTimeout)
+		}
+	}
+}
+
 // verifyAfterCrash checks one function after a restart, and makes its
 // current code the acknowledged one for the next round.
 func verifyAfterCrash(t *testing.T, d Driver, f *crashFunction) {
 	t.Helper()
 	fn := Params{"FunctionName": f.name}
-	if err := d.Wait(t, "FunctionUpdatedV2", fn, 30*time.Second); err != nil {
+	if err := d.Wait(t, "FunctionUpdatedV2", fn, waitTimeout); err != nil {
 		t.Errorf("%s: %s did not settle to Successful after restart: %v", d.Name(), f.name, err)
 		return
 	}
@@ -345,7 +368,7 @@ func TestSIGTERMDrainsUpdate(t *testing.T) {
 				case <-slow.started:
 				case r := <-done:
 					t.Fatalf("update finished before its body was sent: %+v", r)
-				case <-time.After(30 * time.Second):
+				case <-time.After(waitTimeout):
 					t.Fatal("the update's body never started")
 				}
 				time.Sleep(100 * time.Millisecond)

@@ -286,16 +286,33 @@ var paginatedOps = map[string]string{
 	"ListCodeSigningConfigs":           "CodeSigningConfigs",
 	"ListFunctionsByCodeSigningConfig": "FunctionArns",
 	"ListFunctionUrlConfigs":           "FunctionUrlConfigs",
+
+	"ListLayers":        "Layers",
+	"ListLayerVersions": "LayerVersions",
+
+	"ListEventSourceMappings":           "EventSourceMappings",
+	"ListFunctionEventInvokeConfigs":    "FunctionEventInvokeConfigs",
+	"ListProvisionedConcurrencyConfigs": "ProvisionedConcurrencyConfigs",
 }
 
 // CLI drives the aws CLI, with its own config and credentials files.
+//
+// Commands run in a few long-lived Python processes (testdata/cli/
+// runner.py) that each run command after command as the aws script does,
+// each with a new CLI driver and botocore session: the same code, minus
+// starting Python and importing the CLI, which is most of what a command
+// costs. Where that is not possible (an aws CLI that is not Python's, v2),
+// or with LAMBDAHOST_E2E_CLI=exec, every command is a process of its own.
 type CLI struct {
 	path     string
+	python   string // the aws script's interpreter, for runner.py; "" to exec aws
 	dir      string
 	endpoint string
 	env      []string
 	files    int
 	mu       sync.Mutex
+	idle     []*cliRunner // runners waiting for a command
+	runners  []*cliRunner // every runner started, to stop at the end
 }
 
 // CLIResult is what one aws command printed.
@@ -325,7 +342,9 @@ func NewCLI(t testing.TB, endpoint string, creds Credentials, region string) *CL
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_PAGER=",
 	)
-	return &CLI{path: path, dir: dir, endpoint: endpoint, env: env}
+	c := &CLI{path: path, python: cliPython(path), dir: dir, endpoint: endpoint, env: env}
+	t.Cleanup(c.stopRunners)
+	return c
 }
 
 // Name implements Driver.
@@ -334,9 +353,34 @@ func (c *CLI) Name() string { return CLIDriver }
 // Run runs "aws --endpoint-url ENDPOINT --output json ARGS...".
 func (c *CLI) Run(t testing.TB, args ...string) *CLIResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	args = append([]string{"--endpoint-url", c.endpoint, "--output", "json"}, args...)
+	var r *CLIResult
+	var err error
+	if c.python != "" {
+		r, err = c.runInRunner(args)
+	} else {
+		r, err = c.exec(t, args)
+	}
+	if err != nil {
+		t.Fatalf("aws %s: %v", strings.Join(args[4:], " "), err)
+	}
+	if s := bytes.TrimSpace([]byte(r.Stdout)); len(s) > 0 {
+		if err := json.Unmarshal(s, &r.JSON); err != nil {
+			t.Fatalf("aws %s: stdout is not a JSON object: %v\n%s", strings.Join(args[4:], " "), err, s)
+		}
+	}
+	return r
+}
+
+// cliTimeout bounds one aws command: only a server that never answers
+// could make one take this long.
+const cliTimeout = 10 * time.Minute
+
+// exec runs aws ARGS as a process of its own.
+func (c *CLI) exec(t testing.TB, args []string) (*CLIResult, error) {
+	ctx, cancel := context.WithTimeout(t.Context(), cliTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.path, append([]string{"--endpoint-url", c.endpoint, "--output", "json"}, args...)...)
+	cmd := exec.CommandContext(ctx, c.path, args...)
 	cmd.Env = c.env
 	cmd.Dir = c.dir
 	dieWithTest(cmd)
@@ -349,15 +393,148 @@ func (c *CLI) Run(t testing.TB, args ...string) *CLIResult {
 	case errors.As(err, &ee):
 		r.ExitCode = ee.ExitCode()
 	case err != nil:
-		t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
+		return nil, err
 	}
-	if s := bytes.TrimSpace(stdout.Bytes()); len(s) > 0 {
-		if err := json.Unmarshal(s, &r.JSON); err != nil {
-			t.Fatalf("aws %s: stdout is not a JSON object: %v\n%s", strings.Join(args, " "), err, s)
+	return r, nil
+}
+
+// cliRunner is a runner.py process.
+type cliRunner struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+}
+
+// runInRunner runs aws ARGS in an idle runner, or a new one.
+func (c *CLI) runInRunner(args []string) (*CLIResult, error) {
+	c.mu.Lock()
+	var r *cliRunner
+	if n := len(c.idle); n > 0 {
+		r, c.idle = c.idle[n-1], c.idle[:n-1]
+	}
+	c.mu.Unlock()
+	if r == nil {
+		var err error
+		if r, err = c.startRunner(); err != nil {
+			return nil, err
 		}
 	}
-	return r
+	req, err := json.Marshal(map[string]any{"args": args})
+	if err != nil {
+		return nil, err
+	}
+	type answer struct {
+		RC     int    `json:"rc"`
+		Stdout string `json:"stdout"`
+		Stderr string `json:"stderr"`
+	}
+	done := make(chan error, 1)
+	var a answer
+	go func() {
+		if _, err := r.stdin.Write(append(req, '\n')); err != nil {
+			done <- err
+			return
+		}
+		line, err := r.stdout.ReadBytes('\n')
+		if err != nil {
+			done <- fmt.Errorf("runner.py: %w", err)
+			return
+		}
+		done <- json.Unmarshal(line, &a)
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(cliTimeout):
+		err = fmt.Errorf("no answer after %v", cliTimeout)
+	}
+	if err != nil {
+		r.cmd.Process.Kill()
+		return nil, err
+	}
+	c.mu.Lock()
+	c.idle = append(c.idle, r)
+	c.mu.Unlock()
+	return &CLIResult{Stdout: a.Stdout, Stderr: a.Stderr, ExitCode: a.RC}, nil
 }
+
+func (c *CLI) startRunner() (*cliRunner, error) {
+	script, err := filepath.Abs(filepath.Join("testdata", "cli", "runner.py"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(c.python, script)
+	cmd.Env = c.env
+	cmd.Dir = c.dir
+	cmd.Stderr = os.Stderr
+	dieWithTest(cmd)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	r := &cliRunner{cmd: cmd, stdin: stdin, stdout: bufio.NewReader(stdout)}
+	c.mu.Lock()
+	c.runners = append(c.runners, r)
+	c.mu.Unlock()
+	return r, nil
+}
+
+// stopRunners ends the runners: they exit at the end of their input.
+func (c *CLI) stopRunners() {
+	c.mu.Lock()
+	runners := c.runners
+	c.runners, c.idle = nil, nil
+	c.mu.Unlock()
+	for _, r := range runners {
+		r.stdin.Close()
+		done := make(chan struct{})
+		go func() {
+			r.cmd.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(waitTimeout):
+			r.cmd.Process.Kill()
+			<-done
+		}
+	}
+}
+
+// cliPython returns the interpreter of the aws script at path, if it is
+// the Python CLI (v1) and LAMBDAHOST_E2E_CLI is not "exec": runner.py runs
+// its commands. Otherwise it returns "", and every command is a process.
+var cliPython = func() func(path string) string {
+	var once sync.Once
+	var python string
+	return func(path string) string {
+		once.Do(func() {
+			if os.Getenv("LAMBDAHOST_E2E_CLI") == "exec" {
+				return
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return
+			}
+			defer f.Close()
+			line, _ := bufio.NewReader(f).ReadString('\n')
+			interp, ok := strings.CutPrefix(strings.TrimSpace(line), "#!")
+			if !ok || !strings.Contains(filepath.Base(interp), "python") || strings.ContainsRune(interp, ' ') {
+				return
+			}
+			if exec.Command(interp, "-c", "import awscli.clidriver").Run() == nil {
+				python = interp
+			}
+		})
+		return python
+	}
+}()
 
 // blobFile writes b to a new file and returns its path.
 func (c *CLI) blobFile(t testing.TB, b []byte) string {
@@ -408,11 +585,16 @@ func (c *CLI) Call(t testing.TB, op string, params Params) *Result {
 			args = append(args, flag)
 			continue
 		case []string:
-			args = append(append(args, flag), v...)
-			continue
+			// An empty list cannot be typed as a flag; it goes in
+			// --cli-input-json.
+			if len(v) > 0 {
+				args = append(append(args, flag), v...)
+				continue
+			}
 		}
-		if code, ok := v.(Params); ok && k == "Code" {
-			// CreateFunction's Code.ZipFile is the CLI's --zip-file.
+		if code, ok := v.(Params); ok && (k == "Code" || k == "Content") {
+			// CreateFunction's Code.ZipFile and PublishLayerVersion's
+			// Content.ZipFile are the CLI's --zip-file.
 			code = cloneParams(code)
 			if b, ok := code["ZipFile"].([]byte); ok {
 				args = append(args, "--zip-file", "fileb://"+c.blobFile(t, b))

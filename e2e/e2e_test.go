@@ -6,9 +6,35 @@
 //	go test -tags e2e ./e2e/
 //
 // TestMain builds ./cmd/lambdahost once (or uses LAMBDAHOST_E2E_BINARY).
-// Every test starts its own server on 127.0.0.1:0 with its own data
-// directory (Start). A missing aws CLI, python3 or boto3 skips the tests
-// that need it, unless LAMBDAHOST_E2E_REQUIRE=1, as in CI, fails them.
+// A test starts its own server on 127.0.0.1:0 with its own data directory
+// (Start), or uses the package's shared one (Shared) if it needs no
+// options, no restart and no account-wide state of its own. A missing aws
+// CLI, python3 or boto3 skips the tests that need it, unless
+// LAMBDAHOST_E2E_REQUIRE=1, as in CI, fails them.
+//
+// Rules that keep the suite green on a loaded 2-core CI machine under
+// -race, and its time in bounds:
+//   - Every test calls t.Parallel(): the package runs 8 tests at once
+//     (most wait on processes), and its wall time is CI's critical path.
+//   - Nothing is decided by a deadline, a sleep or a short timeout. Poll
+//     for the behaviour with waitTimeout (minutes) as the bound, which only
+//     decides how long a broken build takes to fail. Functions get Timeout
+//     fnTimeout (createFunction, createParams); a test of the timeout
+//     itself makes the handler outlast any bound (sleep for minutes).
+//     Where time itself is tested (ages, skews, backoffs), leave minutes
+//     of margin.
+//   - "Nothing else happens" checks (no fourth retry, no second run) may
+//     sleep a little before looking: a slow machine can only make them
+//     pass, never fail.
+//   - A component the machine lacks skips the test with requireTool (or
+//     testserver's helpers), which fails it in CI.
+//   - Large payloads: the SDK driver passes []byte members around
+//     encoding/json; keep tens of megabytes out of other JSON paths.
+//   - CPU is the budget. An aws CLI command is the dearest call (about
+//     0.15 s of CPU even in the CLI driver's long-lived runners, against
+//     milliseconds for the SDK): give the CLI what it adds, how it passes
+//     parameters and prints answers, on one runtime (forDriver), not every
+//     variation.
 //
 // Scenarios and the drivers each goes through (raw: hand-signed or unsigned
 // net/http requests; bin: the binary's command line):
@@ -65,6 +91,8 @@
 //	    a node started later catches up             TestClusterLateNode            cli boto3 sdk
 //	    reserved concurrency across nodes           TestClusterReservedConcurrency boto3 sdk
 //	    another master key refuses to serve         TestClusterWrongMasterKey      bin sdk
+//	    an environment's session on every node,
+//	    until its node is killed                    TestClusterSessions            sdk (inside: boto3)
 //	    migrate a populated SQLite data dir         TestMigrate                    bin cli boto3 sdk
 //	31  AddPermission, GetPolicy, RemovePermission  TestPermissions                cli boto3 sdk
 //	    B invokes A's function only while granted   TestCrossAccountPermissions    cli boto3 sdk
@@ -72,6 +100,25 @@
 //	    URL traffic: queries, cookies, bodies, auth TestFunctionURLTraffic         sdk curl net/http
 //	    RESPONSE_STREAM URLs stream as written      TestFunctionURLStreaming       sdk curl net/http
 //	    URLs in Chromium: CORS, cookies, streaming  TestFunctionURLBrowser         sdk chromium
+//	33  functions reach the world (pasta, SDKs):
+//	    API and host loopback from inside           TestFunctionNetworkHost        sdk (inside: boto3, sdk)
+//	    @aws-sdk in a Node.js ES module             TestFunctionNodeSDK            sdk (inside: @aws-sdk)
+//	    --function-network none and internet        TestFunctionNetworkModes       sdk (inside: boto3, sdk)
+//	    copied credentials: role, account, end      TestFunctionCredentials        sdk boto3 (inside: boto3)
+//	34  layers: publish, attach, /opt, v2, delete   TestLayers                     cli boto3 sdk (restart: sdk)
+//	    /opt/bootstrap, later layers win            TestLayerBootstrap             sdk
+//	    another account refused, then allowed       TestLayerAcrossAccounts        cli boto3 sdk
+//	    unzipped size limits                        TestLayerLimits                boto3 sdk
+//	    signed layer from S3 under Enforce          TestSignedLayer                cli
+//	35  the reads of a deploy tool's refresh        TestRefreshReads               cli boto3 sdk
+//	36  /tmp: disk apart from memory, ENOSPC, warm  TestEphemeralStorage           boto3 sdk
+//	    /tmp: 10 GB, private, resized, emptied      TestEphemeralStorage           sdk
+//	37  console: sign in, live list, invoke, roll   TestConsoleBrowser             sdk chromium
+//	    back InProgress → Successful, history, a11y
+//	38  /metrics counters move with real calls      TestMetrics                    sdk net/http
+//	    --metrics-listen with a bearer token        TestMetricsListen              net/http
+//	39  deploy: reproducible zip, publish, alias    TestDeploy                     bin sdk
+//	    deploy --watch: edit → runs, failure, goes on TestDeployWatch              bin sdk
 package e2e
 
 import (
@@ -114,7 +161,7 @@ func runTests(m *testing.M) int {
 	}
 	if b := os.Getenv("LAMBDAHOST_E2E_BINARY"); b != "" {
 		binary = b
-		return m.Run()
+		return runAndStopShared(m)
 	}
 	dir, err := os.MkdirTemp("", "lambdahost-e2e-")
 	if err != nil {
@@ -134,7 +181,17 @@ func runTests(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/lambdahost: %v\n%s", err, out)
 		return 1
 	}
-	return m.Run()
+	return runAndStopShared(m)
+}
+
+// runAndStopShared runs the tests, then stops the shared server (Shared):
+// the run fails if it did not exit cleanly.
+func runAndStopShared(m *testing.M) int {
+	code := m.Run()
+	if !stopShared() && code == 0 {
+		code = 1
+	}
+	return code
 }
 
 // moduleRoot returns the directory of go.mod.
@@ -227,6 +284,11 @@ func download(t testing.TB, url string) []byte {
 	return b
 }
 
+// fnTimeout is the Timeout, in seconds, of the functions the tests create:
+// long enough that it never decides a test on a loaded machine. Tests of
+// the timeout itself set their own.
+const fnTimeout = 120
+
 // createParams are CreateFunction's parameters for a Python zip function.
 func createParams(name string, zip []byte) Params {
 	return Params{
@@ -235,11 +297,15 @@ func createParams(name string, zip []byte) Params {
 		"Role":         testRole,
 		"Handler":      "index.handler",
 		"Code":         Params{"ZipFile": zip},
+		"Timeout":      fnTimeout,
 	}
 }
 
-// waitTimeout bounds every waiter that is expected to succeed.
-const waitTimeout = time.Minute
+// waitTimeout bounds every waiter that is expected to succeed, and every
+// poll for something that happens at once when the code works: it only
+// decides how long a broken build takes to fail, so it is generous for a
+// loaded machine.
+const waitTimeout = 3 * time.Minute
 
 // mustCreate creates a function from zip and waits until it is Active.
 func mustCreate(t testing.TB, d Driver, name string, zip []byte) *Result {

@@ -27,7 +27,7 @@ const (
 // for the update (scenario 1).
 func TestLifecycle(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		name := "lifecycle-" + d.Name()
 		zip1 := handlerZip(t, name+" v1")
@@ -76,7 +76,7 @@ func TestLifecycle(t *testing.T) {
 // (scenario 2).
 func TestStateAndRevisionID(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		name := "revisions-" + d.Name()
 		create := d.Call(t, "CreateFunction", createParams(name, handlerZip(t, name))).OK(t)
@@ -139,7 +139,7 @@ func TestStateAndRevisionID(t *testing.T) {
 // PublishTo, DryRun, Architectures and SourceKMSKeyArn (scenario 3).
 func TestUpdateFunctionCodeOptions(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	// SourceKMSKeyArn must name a key of the local key service.
 	key := lookup(kms(t, NewCLI(t, srv.Endpoint, TestCredentials, "us-east-1"), "create-key"), "KeyMetadata.Arn").(string)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
@@ -208,7 +208,7 @@ func TestUpdateFunctionCodeOptions(t *testing.T) {
 // and that none of them changes the function (scenario 3).
 func TestUpdateFunctionCodeErrors(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	long := strings.Repeat("a", 65)
 	tests := []struct {
 		name    string
@@ -294,7 +294,7 @@ func TestUpdateFunctionCodeErrors(t *testing.T) {
 		},
 	}
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
-		name := "errors-" + d.Name()
+		name := "code-errors-" + d.Name()
 		fn := Params{"FunctionName": name}
 		mustCreate(t, d, name, handlerZip(t, name))
 		before := d.Call(t, "GetFunctionConfiguration", fn).OK(t)

@@ -74,12 +74,13 @@ func TestImageInvoke(t *testing.T) {
 		FunctionName: aws.String("image-fn"), Role: aws.String(testRole), PackageType: types.PackageTypeImage,
 		Code:        &types.FunctionCode{ImageUri: aws.String(repo + ":v1")},
 		Environment: &types.Environment{Variables: map[string]string{"OWN": "mine"}},
+		Timeout:     aws.Int32(fnTimeout),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := lambda.NewFunctionActiveV2Waiter(c, func(o *lambda.FunctionActiveV2WaiterOptions) { o.MinDelay = 50 * time.Millisecond }).
-		Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("image-fn")}, time.Minute); err != nil {
+		Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("image-fn")}, waitTimeout); err != nil {
 		t.Fatal(err)
 	}
 	invokeImage := func(event string) map[string]any {
@@ -107,7 +108,7 @@ func TestImageInvoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := lambda.NewFunctionUpdatedV2Waiter(c, func(o *lambda.FunctionUpdatedV2WaiterOptions) { o.MinDelay = 50 * time.Millisecond }).
-		Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("image-fn")}, time.Minute); err != nil {
+		Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("image-fn")}, waitTimeout); err != nil {
 		t.Fatal(err)
 	}
 	if r := invokeImage(`{}`); r["version"] != "img-2" {

@@ -33,7 +33,8 @@ type testFunction struct {
 	name    string
 	runtime string
 	handler string
-	// lang is "python", "node" (testdata/functions/<lang>) or "go".
+	// lang is "python", "node", "pycaller" (testdata/functions/<lang>),
+	// "go" (internal/testfn/gofn) or "gocaller" (internal/testfn/callerfn).
 	lang string
 	// reports is what the reply's "runtime" member says ("" for Go).
 	reports string
@@ -87,8 +88,11 @@ func (f testFunction) fnName(prefix string, d Driver) string {
 // and zipping is instant; for Go it is linked into the binary.
 func (f testFunction) zip(t testing.TB, version any) []byte {
 	t.Helper()
-	if f.lang == "go" {
+	switch f.lang {
+	case "go":
 		return goZip(t, fmt.Sprint(version))
+	case "gocaller":
+		return goPkgZip(t, "./internal/testfn/callerfn", fmt.Sprint(version))
 	}
 	return sourceZip(t, f.lang, version)
 }
@@ -117,8 +121,8 @@ func sourceZip(t testing.TB, lang string, version any) []byte {
 	return makeZip(t, files...)
 }
 
-// goBuilds caches Go test function packages by version.
-var goBuilds sync.Map // version → *goBuild
+// goBuilds caches Go test function packages by package and version.
+var goBuilds sync.Map // package + " " + version → *goBuild
 
 type goBuild struct {
 	once sync.Once
@@ -131,16 +135,22 @@ type goBuild struct {
 // Each version is built once per test run.
 func goZip(t testing.TB, version string) []byte {
 	t.Helper()
-	v, _ := goBuilds.LoadOrStore(version, &goBuild{})
+	return goPkgZip(t, "./internal/testfn/gofn", version)
+}
+
+// goPkgZip is goZip for the Go test function in package pkg.
+func goPkgZip(t testing.TB, pkg, version string) []byte {
+	t.Helper()
+	v, _ := goBuilds.LoadOrStore(pkg+" "+version, &goBuild{})
 	b := v.(*goBuild)
-	b.once.Do(func() { b.zip, b.err = buildGoFn(version) })
+	b.once.Do(func() { b.zip, b.err = buildGoFn(pkg, version) })
 	if b.err != nil {
 		t.Fatal(b.err)
 	}
 	return b.zip
 }
 
-func buildGoFn(version string) ([]byte, error) {
+func buildGoFn(pkg, version string) ([]byte, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return nil, err
@@ -152,7 +162,7 @@ func buildGoFn(version string) ([]byte, error) {
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "bootstrap")
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath",
-		"-ldflags", "-s -w -X main.Version="+version, "-o", bin, "./internal/testfn/gofn")
+		"-ldflags", "-s -w -X main.Version="+version, "-o", bin, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -180,11 +190,12 @@ func buildGoFn(version string) ([]byte, error) {
 }
 
 // createFunction creates function name running f's code at version, with
-// extra CreateFunction parameters, and waits until it is Active.
+// extra CreateFunction parameters (Timeout is fnTimeout unless extra sets
+// it), and waits until it is Active.
 func createFunction(t testing.TB, d Driver, name string, f testFunction, version any, extra Params) *Result {
 	t.Helper()
 	p := Params{"FunctionName": name, "Runtime": f.runtime, "Role": testRole, "Handler": f.handler,
-		"Code": Params{"ZipFile": f.zip(t, version)}}
+		"Code": Params{"ZipFile": f.zip(t, version)}, "Timeout": fnTimeout}
 	for k, v := range extra {
 		p[k] = v
 	}
@@ -262,7 +273,7 @@ func wantErrorDoc(t testing.TB, r *Result, errorType, message string) map[string
 // runs the new code.
 func TestInvokeUpdateCode(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		for _, f := range runtimeFns {
 			t.Run(f.name, func(t *testing.T) {
@@ -305,7 +316,7 @@ func TestInvokeUpdateCode(t *testing.T) {
 // X-Amz-Function-Error: Unhandled and each runtime's own document.
 func TestInvokeFunctionErrors(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		t.Run("python", func(t *testing.T) {
 			t.Parallel()
@@ -378,32 +389,39 @@ func TestInvokeFunctionErrors(t *testing.T) {
 	})
 }
 
-// reTimedOut is the error message of an invocation that timed out after
-// one second.
-const reTimedOut = `^RequestId: \S+ Error: Task timed out after 1\.00 seconds$`
+// timeoutSeconds is the Timeout of TestInvokeTimeout's function: the
+// handler prints before it sleeps, and the log of the timed-out invocation
+// must hold that line, so the handler gets ample time to print it.
+const timeoutSeconds = 10
 
-// TestInvokeTimeout runs a handler past its one-second Timeout: the
-// invocation ends at the deadline with Sandbox.Timedout, and the next one
-// works.
+// reTimedOut is the error message of an invocation that timed out after
+// timeoutSeconds.
+const reTimedOut = `^RequestId: \S+ Error: Task timed out after 10\.00 seconds$`
+
+// TestInvokeTimeout runs a handler past its Timeout: the invocation ends
+// at the deadline with Sandbox.Timedout, and the function works again.
+// The handler would sleep for five minutes: only the timeout can end the
+// invocation within waitTimeout.
 func TestInvokeTimeout(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachRuntime(t, srv, func(t *testing.T, d Driver, f testFunction) {
 		name := f.fnName("timeout", d)
-		createFunction(t, d, name, f, "slow", Params{"Timeout": 1})
-		// A warm environment, so that the time taken is the
-		// invocation's, without a cold start.
-		wantVersion(t, invoke(t, d, name, Params{}), "slow")
+		createFunction(t, d, name, f, "slow", Params{"Timeout": timeoutSeconds})
 		begin := time.Now()
-		r := invoke(t, d, name, Params{"sleep_ms": 3000, "print": "going to sleep"}, Params{"LogType": "Tail"})
+		r := invoke(t, d, name, Params{"sleep_ms": 300000, "print": "going to sleep"}, Params{"LogType": "Tail"})
 		took := time.Since(begin)
 		wantErrorDoc(t, r, "Sandbox.Timedout", reTimedOut)
-		if d.Name() != CLIDriver && took > 2500*time.Millisecond {
+		if took > waitTimeout {
 			t.Errorf("the timed-out invocation took %v: it waited for the handler", took)
 		}
-		if !strings.Contains(r.Log, "going to sleep") || !strings.Contains(r.Log, "Task timed out after 1.00 seconds") {
+		if !strings.Contains(r.Log, "going to sleep") || !strings.Contains(r.Log, fmt.Sprintf("Task timed out after %d.00 seconds", timeoutSeconds)) {
 			t.Errorf("log of the timed-out invocation:\n%s", r.Log)
 		}
+		// The function works again, with a Timeout that a loaded machine
+		// cannot hit.
+		d.Call(t, "UpdateFunctionConfiguration", Params{"FunctionName": name, "Timeout": fnTimeout}).OK(t)
+		mustWait(t, d, "FunctionUpdatedV2", Params{"FunctionName": name})
 		wantVersion(t, invoke(t, d, name, Params{"sleep_ms": 10}), "slow")
 	})
 }
@@ -412,13 +430,13 @@ func TestInvokeTimeout(t *testing.T) {
 // invocation fails with Runtime.OutOfMemory, and the next one works.
 func TestInvokeOutOfMemory(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, sdkDrivers, func(t *testing.T, d Driver) {
 		for _, f := range []testFunction{python312Fn, nodeFn, goFn} {
 			t.Run(f.name, func(t *testing.T) {
 				t.Parallel()
 				name := f.fnName("oom", d)
-				createFunction(t, d, name, f, "small", Params{"MemorySize": 128, "Timeout": 30})
+				createFunction(t, d, name, f, "small", Params{"MemorySize": 128})
 				wantErrorDoc(t, invoke(t, d, name, Params{"allocate_mb": 400}), "Runtime.OutOfMemory",
 					`^RequestId: \S+ Error: Runtime exited with error: `)
 				wantVersion(t, invoke(t, d, name, Params{"allocate_mb": 8}), "small")
@@ -431,7 +449,7 @@ func TestInvokeOutOfMemory(t *testing.T) {
 // REPORT lines of the invocation around what the function printed.
 func TestInvokeLogTail(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachRuntime(t, srv, func(t *testing.T, d Driver, f testFunction) {
 		name := f.fnName("tail", d)
 		createFunction(t, d, name, f, "logs", nil)
@@ -471,7 +489,7 @@ func wantLog(t testing.TB, r *Result, id, version, line string) {
 // version.
 func TestInvokeVersionsAndAliases(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		name := "versions-" + d.Name()
 		arn := functionARN("us-east-1", "000000000000", name)
@@ -554,11 +572,11 @@ func TestInvokeAsync(t *testing.T) {
 		if len(r.Payload) != 0 || r.FunctionError != "" {
 			t.Errorf("Event invocation answered FunctionError %q, payload %q; want none", r.FunctionError, r.Payload)
 		}
-		waitRead(t, d, name, "/tmp/ran", "ok\n", 20*time.Second)
+		waitRead(t, d, name, "/tmp/ran", "ok\n", waitTimeout)
 
 		invoke(t, d, name, Params{"append": Params{"path": "/tmp/failed", "line": "try"}, "fail": "async boom"},
 			Params{"InvocationType": "Event"}).OK(t).WantStatus(t, 202)
-		waitRead(t, d, name, "/tmp/failed", "try\ntry\ntry\n", 30*time.Second)
+		waitRead(t, d, name, "/tmp/failed", "try\ntry\ntry\n", waitTimeout)
 		// No fourth run: the two retries are all.
 		time.Sleep(2 * time.Second)
 		if got := readTmp(t, d, name, "/tmp/failed"); got != "try\ntry\ntry\n" {
@@ -603,7 +621,7 @@ func waitRead(t testing.TB, d Driver, name, path, want string, timeout time.Dura
 // that are not JSON or too large, and a function throttled to zero.
 func TestInvokeAPIErrors(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	reg := newStallingRegistry(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		name := python312Fn.fnName("apierr", d)
@@ -721,11 +739,11 @@ func (s *stallingRegistry) image(t *testing.T, repo string) string {
 // changed Environment after UpdateFunctionConfiguration.
 func TestInvokeEnvironment(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachRuntime(t, srv, func(t *testing.T, d Driver, f testFunction) {
 		name := f.fnName("env", d)
 		arn := functionARN("us-east-1", "000000000000", name)
-		createFunction(t, d, name, f, "env", Params{"MemorySize": 256, "Timeout": 7,
+		createFunction(t, d, name, f, "env", Params{"MemorySize": 256, "Timeout": 600,
 			"Environment": Params{"Variables": Params{"GREETING": "hello"}}})
 		want := map[string]any{
 			"GREETING":                        "hello",
@@ -749,8 +767,10 @@ func TestInvokeEnvironment(t *testing.T) {
 				}
 			}
 			deadline := int64(wantVersion(t, invoke(t, d, name, Params{}), "env")["deadline_ms"].(float64))
-			if left := time.Until(time.UnixMilli(deadline)); left <= 0 || left > 7*time.Second {
-				t.Errorf("deadline in %v, want within the Timeout of 7s", left)
+			// Ten minutes ahead, less the time the invocation took
+			// (at most waitTimeout).
+			if left := time.Until(time.UnixMilli(deadline)); left <= 10*time.Minute-waitTimeout || left > 10*time.Minute {
+				t.Errorf("deadline in %v, want about the Timeout of 10 minutes", left)
 			}
 		} else {
 			var names []string
@@ -769,8 +789,8 @@ func TestInvokeEnvironment(t *testing.T) {
 					t.Errorf("context %s=%v, want %v", k, ctx[k], v)
 				}
 			}
-			if ms, _ := ctx["remaining_ms"].(float64); ms <= 0 || ms > 7000 {
-				t.Errorf("context remaining time %vms, want within the Timeout of 7000ms", ctx["remaining_ms"])
+			if ms, _ := ctx["remaining_ms"].(float64); ms <= float64((10*time.Minute-waitTimeout).Milliseconds()) || ms > 600000 {
+				t.Errorf("context remaining time %vms, want about the Timeout of 600000ms", ctx["remaining_ms"])
 			}
 			if str(reply, "arn") != arn {
 				t.Errorf("context invoked function ARN %q, want %q", str(reply, "arn"), arn)
@@ -791,7 +811,7 @@ func TestInvokeEnvironment(t *testing.T) {
 // with the log when asked.
 func TestInvokeWithResponseStream(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, sdkDrivers, func(t *testing.T, d Driver) {
 		for _, f := range []testFunction{python312Fn, nodeFn} {
 			t.Run(f.name, func(t *testing.T) {

@@ -17,7 +17,9 @@ import (
 // the policy and function URL operations (B's policy lets in a third
 // account, not A). After every attempt B's function, versions, aliases,
 // tags, concurrency, policy, URL config and code are unchanged and it
-// still runs B's code. The same name in both
+// still runs B's code. Likewise for B's layer: A may not read, list,
+// delete, publish to or attach it, nor read or change its policy. The same
+// name in both
 // accounts is two functions with their own code, and an ARN of another
 // region is refused (scenario 24).
 func TestAccountIsolationSuite(t *testing.T) {
@@ -215,6 +217,53 @@ func TestAccountIsolationSuite(t *testing.T) {
 				a.Call(t, "DeleteFunction", Params{"FunctionName": shared}).OK(t)
 				wantCode(t, b.Call(t, "GetFunction", Params{"FunctionName": shared}).OK(t), "Configuration.", zipB)
 				wantPayload(t, invoke(t, b, shared, map[string]any{}), `"B's shared"`)
+			})
+
+			t.Run("layers", func(t *testing.T) {
+				layer := "victim-layer-" + kind
+				zipL := libsLayer(t, "B's "+kind)
+				v := publishLayer(t, b, layer, zipL, nil)
+				layerARN, versionARN := v.Str("LayerArn"), v.Str("LayerVersionArn")
+				b.Call(t, "AddLayerVersionPermission", Params{"LayerName": layer, "VersionNumber": 1, "StatementId": "c",
+					"Action": "lambda:GetLayerVersion", "Principal": "333333333333"}).OK(t)
+				policy := b.Call(t, "GetLayerVersionPolicy", Params{"LayerName": layer, "VersionNumber": 1}).OK(t).Body
+				denied := func(action, resource string) string {
+					return "User: arn:aws:iam::" + credsA.AccountID + ":user/" + credsA.AccessKeyID + " is not authorized to perform: " +
+						action + " on resource: " + resource + " because no resource-based policy allows the " + action + " action"
+				}
+				for _, o := range []struct {
+					op, action, resource string
+					params               Params
+				}{
+					{"GetLayerVersion", "lambda:GetLayerVersion", versionARN, Params{"LayerName": layerARN, "VersionNumber": 1}},
+					{"GetLayerVersionByArn", "lambda:GetLayerVersion", versionARN, Params{"Arn": versionARN}},
+					{"ListLayerVersions", "lambda:ListLayerVersions", layerARN, Params{"LayerName": layerARN}},
+					{"DeleteLayerVersion", "lambda:DeleteLayerVersion", versionARN, Params{"LayerName": layerARN, "VersionNumber": 1}},
+					{"GetLayerVersionPolicy", "lambda:GetLayerVersionPolicy", versionARN, Params{"LayerName": layerARN, "VersionNumber": 1}},
+					{"AddLayerVersionPermission", "lambda:AddLayerVersionPermission", versionARN, Params{"LayerName": layerARN, "VersionNumber": 1,
+						"StatementId": "a", "Action": "lambda:GetLayerVersion", "Principal": credsA.AccountID}},
+					{"RemoveLayerVersionPermission", "lambda:RemoveLayerVersionPermission", versionARN, Params{"LayerName": layerARN, "VersionNumber": 1, "StatementId": "c"}},
+					{"PublishLayerVersion", "lambda:PublishLayerVersion", layerARN, Params{"LayerName": layerARN, "Content": Params{"ZipFile": libsLayer(t, "A's")}}},
+					{"CreateFunction", "lambda:GetLayerVersion", versionARN, Params{"FunctionName": "a-uses-" + kind, "Runtime": "python3.12", "Role": testRole,
+						"Handler": "index.handler", "Code": Params{"ZipFile": handlerZip(t, "A")}, "Layers": []string{versionARN}}},
+				} {
+					a.Call(t, o.op, o.params).WantError(t, 403, "AccessDeniedException", denied(o.action, o.resource))
+				}
+				// By name, A names its own layer, which does not exist.
+				a.Call(t, "GetLayerVersion", Params{"LayerName": layer, "VersionNumber": 1}).
+					WantError(t, 404, "ResourceNotFoundException", "The resource you requested does not exist.")
+				if vs := items(a.Call(t, "ListLayerVersions", Params{"LayerName": layer}).OK(t).Get("LayerVersions")); len(vs) != 0 {
+					t.Errorf("A lists versions of %s: %v", layer, vs)
+				}
+				// B's layer, its versions and its policy are unchanged.
+				got := b.Call(t, "GetLayerVersion", Params{"LayerName": layer, "VersionNumber": 1}).OK(t)
+				wantStr(t, got, "Content.CodeSha256", codeSHA(zipL))
+				if vs := items(b.Call(t, "ListLayerVersions", Params{"LayerName": layer}).OK(t).Get("LayerVersions")); len(vs) != 1 {
+					t.Errorf("B's layer has %d versions after A's requests, want 1", len(vs))
+				}
+				if d := cmp.Diff(policy, b.Call(t, "GetLayerVersionPolicy", Params{"LayerName": layer, "VersionNumber": 1}).OK(t).Body); d != "" {
+					t.Errorf("B's layer policy changed (-before +after):\n%s", d)
+				}
 			})
 
 			// B's function still runs B's code, through its alias too.

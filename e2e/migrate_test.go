@@ -21,11 +21,13 @@ import (
 
 // TestMigrate populates a single node on SQLite (small code stored inline,
 // code too large for that in the blob directory, a published version, an
-// alias, tags, reserved concurrency, an Event invocation waiting for its
-// retry), stops it, moves it with lambdahost migrate to PostgreSQL and
-// S3, and serves it from two nodes: they answer the same functions and
-// code, run them, and run the queued event.
-// migrate run again changes nothing and verifies again.
+// alias, tags, reserved concurrency, an Event invocation queued behind a
+// throttle, a layer whose version 1, a blob, only the function keeps, and
+// whose version 2 is inline), stops it, moves it with lambdahost migrate
+// to PostgreSQL and S3, and serves it from two nodes: they answer the same
+// functions, layers and code, run them, and run the queued event once the
+// throttle is lifted. migrate run again changes nothing and verifies
+// again.
 func TestMigrate(t *testing.T) {
 	t.Parallel()
 	tap := &logTap{TB: t}
@@ -46,9 +48,17 @@ func TestMigrate(t *testing.T) {
 	for i := range pad {
 		pad[i] = byte('a' + r.IntN(26))
 	}
-	big := makeZip(t, "index.py", "def handler(event, context):\n    return 'big'\n", "pad.txt", string(pad))
-	mustCreate(t, d, "big", big)
+	// big answers what its layer's module holds.
+	layer1 := makeZip(t, "python/migrated_word.py", "WORD = 'big'\n", "pad.txt", string(pad))
+	layer2 := makeZip(t, "python/migrated_word.py", "WORD = 'v2'\n")
+	l1 := publishLayer(t, d, "migrated", layer1, nil).Str("LayerVersionArn")
+	big := makeZip(t, "index.py", "import migrated_word\ndef handler(event, context):\n    return migrated_word.WORD\n", "pad.txt", string(pad))
+	d.Call(t, "CreateFunction", Params{"FunctionName": "big", "Runtime": "python3.12", "Role": testRole, "Handler": "index.handler",
+		"Code": Params{"ZipFile": big}, "Layers": []string{l1}, "Timeout": 60}).OK(t)
+	mustWait(t, d, "FunctionActiveV2", Params{"FunctionName": "big"})
 	d.Call(t, "PublishVersion", Params{"FunctionName": "big"}).OK(t)
+	publishLayer(t, d, "migrated", layer2, nil)
+	d.Call(t, "DeleteLayerVersion", Params{"LayerName": "migrated", "VersionNumber": 1}).OK(t)
 	d.Call(t, "CreateAlias", Params{"FunctionName": "big", "Name": "live", "FunctionVersion": "1"}).OK(t)
 	d.Call(t, "PutFunctionConcurrency", Params{"FunctionName": "small", "ReservedConcurrentExecutions": 5}).OK(t)
 	token := fmt.Sprintf("migrated-%x", time.Now().UnixNano())
@@ -95,7 +105,7 @@ func TestMigrate(t *testing.T) {
 		got := migrate()
 		t.Logf("migrate: %s", got)
 		if !strings.Contains(got, "moved 2 functions, 3 versions, 1 aliases, 1 queued events") ||
-			!strings.Contains(got, "verified the CodeSha256 of 3 versions") {
+			!strings.Contains(got, "verified the CodeSha256 of 3 versions and 2 layer packages") {
 			t.Errorf("migrate printed %q", got)
 		}
 	}
@@ -118,6 +128,11 @@ func TestMigrate(t *testing.T) {
 		if string(res.Payload) != `"big"` {
 			t.Errorf("node %d: big:live answered %s", i, res.Payload)
 		}
+		lv := d.Call(t, "GetLayerVersion", Params{"LayerName": "migrated", "VersionNumber": 2}).OK(t)
+		if got := download(t, lv.Str("Content.Location")); !bytes.Equal(got, layer2) {
+			t.Errorf("node %d: layer version 2 downloads as other bytes than published", i)
+		}
+		d.Call(t, "GetLayerVersion", Params{"LayerName": "migrated", "VersionNumber": 1}).WantError(t, 404, "ResourceNotFoundException", "")
 	}
 	tap.waitCount(t, ran, 2, 2*time.Minute, "on the cluster")
 }

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -146,7 +147,8 @@ func (f *opsFunction) update(t *testing.T, ctx context.Context, client *lambda.C
 		zip := f.zip(t, version)
 		sha := codeSHA(zip)
 		i := f.send(sha, version)
-		callCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		// Only a server that never answers could take this long.
+		callCtx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		out, err := client.UpdateFunctionCode(callCtx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(f.name), ZipFile: zip})
 		cancel()
 		var apiErr smithy.APIError
@@ -220,14 +222,25 @@ func backup(t *testing.T, dataDir, to string) (start, end time.Time) {
 // deletes replaced code every 20ms. Each backup, restored into a fresh
 // data dir and served, must show every function with code it had at one
 // moment within the backup: CodeSha256, the bytes of Code.Location and
-// what an invocation answers agree, through the SDK and boto3. check
-// passes on a restored data dir, and fails naming the function once its
-// code blob is corrupted or deleted.
+// what an invocation answers agree, through the SDK and boto3. A layer's
+// version 1 (attached to ops-a, deleted before the backups, so only ops-a
+// keeps its code) and version 2 come back too. check passes on a restored
+// data dir, and fails naming the function, and the layer, once their code
+// blobs are corrupted or deleted.
 func TestBackupDuringUpdates(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithArgs("--gc-interval", "20ms", "--gc-grace", "0s"))
 	client := NewSDKClient(srv.Endpoint, TestCredentials, "us-east-1")
 	setup := &SDK{Client: client}
+	// Layer zips too large to be stored inline.
+	layerZip := func(word string) []byte {
+		pad := make([]byte, 200<<10)
+		rand.Read(pad)
+		return makeZip(t, "python/ops_layer.py", "WORD = '"+word+"'\n", "pad.bin", string(pad))
+	}
+	layer1, layer2 := layerZip("v1"), layerZip("v2")
+	layer1ARN := publishLayer(t, setup, "ops-layer", layer1, nil).Str("LayerVersionArn")
+	layer2ARN := publishLayer(t, setup, "ops-layer", layer2, nil).Str("LayerVersionArn")
 	fns := []*opsFunction{
 		{name: "ops-big", pad: 1 << 20}, {name: "ops-blob", pad: 200 << 10},
 		{name: "ops-a"}, {name: "ops-b"},
@@ -236,9 +249,14 @@ func TestBackupDuringUpdates(t *testing.T) {
 		f.version = map[string]int{}
 		zip := f.zip(t, 0)
 		i := f.send(codeSHA(zip), 0)
-		createFunction(t, setup, f.name, python312Fn, 0, Params{"Code": Params{"ZipFile": zip}})
+		extra := Params{"Code": Params{"ZipFile": zip}}
+		if f.name == "ops-a" {
+			extra["Layers"] = []string{layer1ARN}
+		}
+		createFunction(t, setup, f.name, python312Fn, 0, extra)
 		f.answered(i, true, false)
 	}
+	setup.Call(t, "DeleteLayerVersion", Params{"LayerName": "ops-layer", "VersionNumber": 1}).OK(t)
 
 	ctx, stop := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
@@ -259,10 +277,14 @@ func TestBackupDuringUpdates(t *testing.T) {
 		for _, f := range fns {
 			want[f] = f.acks() + 1
 		}
+		deadline := time.Now().Add(waitTimeout)
 		for _, f := range fns {
 			for f.acks() < want[f] {
 				if t.Failed() {
 					t.FailNow()
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: no update acknowledged within %v", f.name, waitTimeout)
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
@@ -324,18 +346,28 @@ func TestBackupDuringUpdates(t *testing.T) {
 			if !from.Before(to) {
 				t.Errorf("backup %d, %s: the functions' code was never all current at one moment during the backup", i, d.Name())
 			}
+			// ops-a ran above with its layer unpacked at /opt; its
+			// configuration still names the deleted version 1.
+			cfg := d.Call(t, "GetFunctionConfiguration", Params{"FunctionName": "ops-a"}).OK(t)
+			if ls := items(cfg.Get("Layers")); len(ls) != 1 || str(ls[0], "Arn") != layer1ARN {
+				t.Errorf("backup %d, %s: ops-a's Layers = %v, want %s", i, d.Name(), cfg.Get("Layers"), layer1ARN)
+			}
+			lv := d.Call(t, "GetLayerVersionByArn", Params{"Arn": layer2ARN}).OK(t)
+			if got := download(t, lv.Str("Content.Location")); !bytes.Equal(got, layer2) {
+				t.Errorf("backup %d, %s: layer version 2 downloads as other bytes than published", i, d.Name())
+			}
 		}
 		if stdout, stderr, code := runBinary(t, opsTimeout, "check", "--data-dir", dataDir); code != 0 {
 			t.Errorf("check of restored backup %d: exit status %d: %s%s", i, code, stdout, stderr)
 		}
 	}
 
-	// Damage the restored code blobs by hand (ops-big's and ops-blob's:
-	// the rest is stored inline); check beside the server names the
-	// functions.
+	// Damage the restored code blobs by hand (ops-big's, ops-blob's and
+	// the two layer versions': the rest is stored inline); check beside
+	// the server names the functions and the layer.
 	blobs, err := filepath.Glob(filepath.Join(last.DataDir, "code", "blobs", "sha256", "*"))
-	if err != nil || len(blobs) != 2 {
-		t.Fatalf("restored blobs: %v, %v; want those of ops-big and ops-blob", blobs, err)
+	if err != nil || len(blobs) != 4 {
+		t.Fatalf("restored blobs: %v, %v; want those of ops-big, ops-blob and the two layer versions", blobs, err)
 	}
 	for _, blob := range blobs {
 		b, err := os.ReadFile(blob)
@@ -358,6 +390,11 @@ func TestBackupDuringUpdates(t *testing.T) {
 		for _, fn := range []string{"ops-big", "ops-blob"} {
 			if code != 1 || !strings.Contains(stdout, "function:"+fn+":$LATEST: code") || !strings.Contains(stdout, what) {
 				t.Errorf("check: exit status %d, output %q; want 1 and a problem of %s's $LATEST saying %q", code, stdout, fn, what)
+			}
+		}
+		for _, holder := range []string{layer2ARN + ": code", "function:ops-a:$LATEST: layer " + layer1ARN + ": code"} {
+			if !strings.Contains(stdout, holder) {
+				t.Errorf("check: output %q; want a problem of %q", stdout, holder)
 			}
 		}
 	}

@@ -42,8 +42,8 @@ func TestSandbox(t *testing.T) {
 	}()
 
 	name := "sandbox"
-	// 1024 MB, so that /tmp (memory-backed here) fills before memory does.
-	createFunction(t, d, name, python312Fn, "sandbox", Params{"MemorySize": 1024, "Timeout": 30, "EphemeralStorage": Params{"Size": 512}})
+	// /tmp is disk apart from memory: it fills before 256 MB of memory do.
+	createFunction(t, d, name, python312Fn, "sandbox", Params{"MemorySize": 256, "Timeout": 30, "EphemeralStorage": Params{"Size": 512}})
 	reply := invoke(t, d, name, Params{"probe": Params{
 		"write_task": true, "proc": true, "ids": true, "connect": ln.Addr().String(), "tmp_mb": 600, "tmp_small": true,
 	}}).Reply(t)

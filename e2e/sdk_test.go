@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +36,7 @@ func NewSDKClient(endpoint string, creds Credentials, region string, optFns ...f
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
 		Retryer:      aws.NopRetryer{},
-		HTTPClient:   &http.Client{Timeout: 5 * time.Minute},
+		HTTPClient:   &http.Client{Timeout: 10 * time.Minute},
 	}
 	for _, f := range optFns {
 		f(&opts)
@@ -52,17 +54,89 @@ type SDK struct {
 // Name implements Driver.
 func (s *SDK) Name() string { return SDKDriver }
 
-type sdkOp func(ctx context.Context, c *lambda.Client, params []byte) (any, error)
+type sdkOp func(ctx context.Context, c *lambda.Client, params sdkParams) (any, error)
 
 // op adapts a client method to sdkOp.
 func op[In, Out any](m func(*lambda.Client, context.Context, *In, ...func(*lambda.Options)) (*Out, error)) sdkOp {
-	return func(ctx context.Context, c *lambda.Client, params []byte) (any, error) {
+	return func(ctx context.Context, c *lambda.Client, params sdkParams) (any, error) {
 		in := new(In)
-		if err := decodeStrict(params, in); err != nil {
+		if err := params.decode(in); err != nil {
 			return nil, err
 		}
 		return m(c, ctx, in)
 	}
+}
+
+// sdkParams are an operation's Params as Call passes them on: JSON, but
+// for their []byte members, which it keeps out of encoding/json. Tens of
+// megabytes of base64 (a zip near the size limit) cost seconds of CPU
+// under -race, which a loaded machine stretches to minutes.
+type sdkParams struct {
+	json  []byte
+	blobs []blob
+}
+
+// blob is a []byte member of Params at path (member names from the top).
+type blob struct {
+	path []string
+	data []byte
+}
+
+func newSDKParams(params Params) (sdkParams, error) {
+	rest, blobs := takeBlobs(params, nil)
+	b, err := json.Marshal(rest)
+	return sdkParams{json: b, blobs: blobs}, err
+}
+
+// takeBlobs returns params without its []byte members, at any depth of
+// nested Params, and those members.
+func takeBlobs(params Params, prefix []string) (Params, []blob) {
+	out := Params{}
+	var blobs []blob
+	for k, v := range params {
+		path := append(slices.Clip(prefix), k)
+		switch v := v.(type) {
+		case []byte:
+			blobs = append(blobs, blob{path, v})
+		case Params:
+			sub, bs := takeBlobs(v, path)
+			out[k] = sub
+			blobs = append(blobs, bs...)
+		default:
+			out[k] = v
+		}
+	}
+	return out, blobs
+}
+
+// decode decodes p into in, a pointer to an input struct whose fields are
+// named as the API's members.
+func (p sdkParams) decode(in any) error {
+	if err := decodeStrict(p.json, in); err != nil {
+		return err
+	}
+	for _, b := range p.blobs {
+		v := reflect.ValueOf(in).Elem()
+		for i, name := range b.path {
+			if v.Kind() == reflect.Pointer {
+				if v.IsNil() {
+					v.Set(reflect.New(v.Type().Elem()))
+				}
+				v = v.Elem()
+			}
+			if v.Kind() != reflect.Struct {
+				return fmt.Errorf("params for %T: %s is not a structure", in, strings.Join(b.path[:i], "."))
+			}
+			if v = v.FieldByName(name); !v.IsValid() {
+				return fmt.Errorf("params for %T: unknown member %s", in, strings.Join(b.path[:i+1], "."))
+			}
+		}
+		if v.Type() != reflect.TypeFor[[]byte]() {
+			return fmt.Errorf("params for %T: %s is a %s, not a blob", in, strings.Join(b.path, "."), v.Type())
+		}
+		v.SetBytes(b.data)
+	}
+	return nil
 }
 
 // decodeStrict decodes params into in, refusing members the input lacks.
@@ -137,6 +211,16 @@ var sdkOps = map[string]sdkOp{
 	"UpdateFunctionUrlConfig": op((*lambda.Client).UpdateFunctionUrlConfig),
 	"DeleteFunctionUrlConfig": op((*lambda.Client).DeleteFunctionUrlConfig),
 	"ListFunctionUrlConfigs":  op((*lambda.Client).ListFunctionUrlConfigs),
+
+	"PublishLayerVersion":          op((*lambda.Client).PublishLayerVersion),
+	"GetLayerVersion":              op((*lambda.Client).GetLayerVersion),
+	"GetLayerVersionByArn":         op((*lambda.Client).GetLayerVersionByArn),
+	"ListLayers":                   op((*lambda.Client).ListLayers),
+	"ListLayerVersions":            op((*lambda.Client).ListLayerVersions),
+	"DeleteLayerVersion":           op((*lambda.Client).DeleteLayerVersion),
+	"AddLayerVersionPermission":    op((*lambda.Client).AddLayerVersionPermission),
+	"GetLayerVersionPolicy":        op((*lambda.Client).GetLayerVersionPolicy),
+	"RemoveLayerVersionPermission": op((*lambda.Client).RemoveLayerVersionPermission),
 }
 
 // invokeWithResponseStream reads the whole event stream and answers what
@@ -146,9 +230,9 @@ var sdkOps = map[string]sdkOp{
 // Each call gets its own protocol: smithy-go v1.28.9's event stream
 // decoder shares one buffer per client (Codec.payloadBuf), so two streams
 // read at once through one client race on it.
-func invokeWithResponseStream(ctx context.Context, c *lambda.Client, params []byte) (any, error) {
+func invokeWithResponseStream(ctx context.Context, c *lambda.Client, params sdkParams) (any, error) {
 	in := new(lambda.InvokeWithResponseStreamInput)
-	if err := decodeStrict(params, in); err != nil {
+	if err := params.decode(in); err != nil {
 		return nil, err
 	}
 	out, err := c.InvokeWithResponseStream(ctx, in, func(o *lambda.Options) { o.Protocol = restjson1.New(nil) })
@@ -183,13 +267,14 @@ func (s *SDK) Call(t testing.TB, opName string, params Params) *Result {
 	if !ok {
 		t.Fatalf("sdk driver: no operation %s", opName)
 	}
-	b, err := json.Marshal(params)
+	p, err := newSDKParams(params)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	// Only a server that never answers could take this long.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
-	out, err := f(ctx, s.Client, b)
+	out, err := f(ctx, s.Client, p)
 	return sdkResult(t, opName, out, err)
 }
 

@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -22,19 +21,21 @@ import (
 // InvokeComplete.
 func TestInvokeStreamsChunks(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	c := NewSDKClient(srv.Endpoint, TestCredentials, "us-east-1")
 	d := NewDriver(t, SDKDriver, srv, TestCredentials, "us-east-1")
-	createFunction(t, d, "chunks", goFn, "chunks", nil)
+	createFunction(t, d, "streams-chunks", goFn, "chunks", nil)
 
 	stream := func(payload string) ([]string, *types.InvokeWithResponseStreamCompleteEvent) {
 		t.Helper()
 		return readStream(t, c, &lambda.InvokeWithResponseStreamInput{
-			FunctionName: aws.String("chunks"), Payload: []byte(payload), LogType: types.LogTypeTail,
+			FunctionName: aws.String("streams-chunks"), Payload: []byte(payload), LogType: types.LogTypeTail,
 		})
 	}
 
-	chunks, complete := stream(`{"chunks":4}`)
+	// Chunks 300 ms apart: coming as fewer than two events would take
+	// the server stalling that long at each of three chunks.
+	chunks, complete := stream(`{"chunks":4,"chunk_ms":300}`)
 	if got := strings.Join(chunks, ""); got != "chunk 0;chunk 1;chunk 2;chunk 3;" {
 		t.Errorf("streamed %q", got)
 	}
@@ -55,7 +56,7 @@ func TestInvokeStreamsChunks(t *testing.T) {
 }
 
 // nodeStreamingZip is a Node.js function wrapped in
-// awslambda.streamifyResponse that writes four parts 50 ms apart, and
+// awslambda.streamifyResponse that writes four parts 300 ms apart, and
 // fails after them if the event says so.
 func nodeStreamingZip(t *testing.T) []byte {
 	t.Helper()
@@ -69,7 +70,7 @@ func nodeStreamingZip(t *testing.T) []byte {
   responseStream.setContentType('text/plain');
   for (let i = 0; i < 4; i++) {
     responseStream.write('part ' + i + ';');
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
   }
   if (event.fail) throw new Error('node stream broke');
   responseStream.end();
@@ -85,21 +86,21 @@ func nodeStreamingZip(t *testing.T) []byte {
 // Node.js runtime client, chunk by chunk, errors in InvokeComplete.
 func TestInvokeStreamsNode(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	c := NewSDKClient(srv.Endpoint, TestCredentials, "us-east-1")
 	ctx := t.Context()
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName: aws.String("node-stream"), Runtime: types.RuntimeNodejs20x, Handler: aws.String("index.handler"),
-		Role: aws.String(testRole), Code: &types.FunctionCode{ZipFile: nodeStreamingZip(t)},
+		FunctionName: aws.String("streams-node"), Runtime: types.RuntimeNodejs20x, Handler: aws.String("index.handler"),
+		Role: aws.String(testRole), Code: &types.FunctionCode{ZipFile: nodeStreamingZip(t)}, Timeout: aws.Int32(fnTimeout),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("node-stream")}, time.Minute); err != nil {
+	if err := lambda.NewFunctionActiveV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("streams-node")}, waitTimeout); err != nil {
 		t.Fatal(err)
 	}
 	read := func(payload string) ([]string, *types.InvokeWithResponseStreamCompleteEvent) {
 		t.Helper()
-		return readStream(t, c, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("node-stream"), Payload: []byte(payload)})
+		return readStream(t, c, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("streams-node"), Payload: []byte(payload)})
 	}
 	chunks, complete := read(`{}`)
 	if got := strings.Join(chunks, ""); got != "part 0;part 1;part 2;part 3;" || len(chunks) < 2 || complete.ErrorCode != nil {
@@ -110,7 +111,7 @@ func TestInvokeStreamsNode(t *testing.T) {
 		t.Errorf("failed stream: chunks %q, InvokeComplete %+v", chunks, complete)
 	}
 	// Invoke (not streaming) gets the whole response at once.
-	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("node-stream"), Payload: []byte(`{}`)})
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("streams-node"), Payload: []byte(`{}`)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func TestSwapUnderLoad(t *testing.T) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 2 * swapClients
 	client := NewSDKClient(srv.Endpoint, TestCredentials, "us-east-1", func(o *lambda.Options) {
-		o.HTTPClient = &http.Client{Transport: transport, Timeout: time.Minute}
+		o.HTTPClient = &http.Client{Transport: transport, Timeout: waitTimeout}
 	})
 	d := &SDK{Client: client}
 	name := "swap"
@@ -56,6 +56,9 @@ func TestSwapUnderLoad(t *testing.T) {
 		invokes []swapInvoke
 		// served is the highest version any invocation answered.
 		served atomic.Int64
+		// latestSent is when the latest-sent invocation that has answered
+		// was sent (UnixNano).
+		latestSent atomic.Int64
 	)
 	for range swapClients {
 		wg.Add(1)
@@ -71,6 +74,8 @@ func TestSwapUnderLoad(t *testing.T) {
 				inv := swapInvokeOnce(client, name)
 				mine = append(mine, inv)
 				for v := served.Load(); int64(inv.version) > v && !served.CompareAndSwap(v, int64(inv.version)); v = served.Load() {
+				}
+				for v := latestSent.Load(); inv.sent.UnixNano() > v && !latestSent.CompareAndSwap(v, inv.sent.UnixNano()); v = latestSent.Load() {
 				}
 			}
 		}()
@@ -107,17 +112,24 @@ func TestSwapUnderLoad(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		for deadline := time.Now().Add(10 * time.Second); served.Load() < int64(i); time.Sleep(time.Millisecond) {
+		for deadline := time.Now().Add(waitTimeout); served.Load() < int64(i); time.Sleep(time.Millisecond) {
 			if time.Now().After(deadline) {
 				stop()
 				wg.Wait()
-				t.Fatalf("update %d: no invocation answered it within 10s", i)
+				t.Fatalf("update %d: no invocation answered it within %v", i, waitTimeout)
 			}
 		}
 	}
 	updating := time.Since(begin)
-	// Keep invoking a little after the last update.
-	time.Sleep(300 * time.Millisecond)
+	// Keep invoking until an invocation sent after the last update was
+	// seen Successful has answered.
+	for deadline := time.Now().Add(waitTimeout); latestSent.Load() <= successful[swapUpdates].UnixNano(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			stop()
+			wg.Wait()
+			t.Fatalf("no invocation sent after the last update answered within %v", waitTimeout)
+		}
+	}
 	stop()
 	wg.Wait()
 
@@ -160,7 +172,7 @@ func TestSwapUnderLoad(t *testing.T) {
 // swapInvokeOnce invokes name once and notes what answered.
 func swapInvokeOnce(client *lambda.Client, name string) swapInvoke {
 	inv := swapInvoke{sent: time.Now(), version: -1}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	out, err := client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(name), Payload: []byte("{}")})
 	inv.done = time.Now()

@@ -13,7 +13,7 @@ import (
 // (scenario 9).
 func TestTags(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		name := "tags-" + d.Name()
 		arn := functionARN("us-east-1", "000000000000", name)

@@ -15,7 +15,7 @@ import (
 // ListVersionsByFunction's paging (scenario 6).
 func TestPublishVersion(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
+	srv := Shared(t)
 	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
 		name := "publish-" + d.Name()
 		arn := functionARN("us-east-1", "000000000000", name)
@@ -89,5 +89,24 @@ func TestPublishVersion(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("ListVersionsByFunction through the %s paginator, page size 1 (-want +got):\n%s", d.Name(), diff)
 		}
+	})
+}
+
+// TestCreateFunctionPublish: CreateFunction with Publish answers version
+// 1's configuration under the unqualified FunctionArn, as AWS does, so
+// that a client passing that ARN on addresses the function, not version 1.
+func TestCreateFunctionPublish(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
+		name := "publish-on-create-" + d.Name()
+		p := createParams(name, handlerZip(t, name))
+		p["Publish"] = true
+		created := d.Call(t, "CreateFunction", p).OK(t)
+		wantStr(t, created, "FunctionArn", functionARN("us-east-1", "000000000000", name))
+		wantStr(t, created, "Version", "1")
+		mustWait(t, d, "PublishedVersionActive", Params{"FunctionName": name, "Qualifier": "1"})
+		latest := d.Call(t, "GetFunctionConfiguration", Params{"FunctionName": created.Str("FunctionArn")}).OK(t)
+		wantStr(t, latest, "Version", "$LATEST")
 	})
 }

@@ -85,7 +85,7 @@ func TestCodeUploadLimit(t *testing.T) {
 	}
 	io.WriteString(conn, "\r\n"+body[:10])
 	// Wait until the server has started reading that request.
-	for deadline := time.Now().Add(10 * time.Second); e.api.UploadsInUse() == 0; {
+	for deadline := time.Now().Add(2 * time.Minute); e.api.UploadsInUse() == 0; {
 		if time.Now().After(deadline) {
 			t.Fatal("the held upload never took its slot")
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
@@ -211,10 +212,13 @@ func (s *Server) readCodeRequest(w http.ResponseWriter, r *http.Request, path []
 
 func (s *Server) handleCreateFunction(w http.ResponseWriter, r *http.Request) {
 	var req createFunctionRequest
+	began := time.Now()
 	ctx, zip, ok := s.readCodeRequest(w, r, []string{"Code", "ZipFile"}, &req)
 	if !ok {
 		return
 	}
+	timing := &lambdahost.DeployTiming{Received: time.Since(began)}
+	ctx = lambdahost.WithDeployTiming(ctx, timing)
 	if zip != nil {
 		defer zip.Abort()
 	}
@@ -241,6 +245,7 @@ func (s *Server) handleCreateFunction(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	setServerTiming(w, timing)
 	writeJSON(w, http.StatusCreated, toConfiguration(out))
 }
 
@@ -259,10 +264,13 @@ type updateCodeRequest struct {
 
 func (s *Server) handleUpdateFunctionCode(w http.ResponseWriter, r *http.Request) {
 	var req updateCodeRequest
+	began := time.Now()
 	ctx, zip, ok := s.readCodeRequest(w, r, []string{"ZipFile"}, &req)
 	if !ok {
 		return
 	}
+	timing := &lambdahost.DeployTiming{Received: time.Since(began)}
+	ctx = lambdahost.WithDeployTiming(ctx, timing)
 	if zip != nil {
 		defer zip.Abort()
 	}
@@ -279,7 +287,22 @@ func (s *Server) handleUpdateFunctionCode(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, err)
 		return
 	}
+	setServerTiming(w, timing)
 	writeJSON(w, http.StatusOK, toConfiguration(out))
+}
+
+// setServerTiming tells the client how long each phase of its deployment
+// took, in a Server-Timing header (W3C Server Timing; durations in
+// milliseconds): receive, hash, seal, store and commit, as
+// lambdahost.DeployTiming defines them. lambdahost deploy prints them.
+// A DryRun, which deploys nothing, has none.
+func setServerTiming(w http.ResponseWriter, t *lambdahost.DeployTiming) {
+	if t.Commit == 0 {
+		return
+	}
+	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64) }
+	w.Header().Set("Server-Timing", "receive;dur="+ms(t.Receive)+", hash;dur="+ms(t.Hash)+", seal;dur="+ms(t.Seal)+
+		", store;dur="+ms(t.Store)+", commit;dur="+ms(t.Commit))
 }
 
 type updateConfigRequest struct {

@@ -116,10 +116,6 @@ func (s *Server) handlePutProvisionedConcurrencyConfig(w http.ResponseWriter, r 
 }
 
 func (s *Server) handleGetProvisionedConcurrencyConfig(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Get("List") == "ALL" {
-		s.handleListProvisionedConcurrencyConfigs(w, r)
-		return
-	}
 	c, err := s.service.GetProvisionedConcurrencyConfig(r.Context(), r.PathValue("FunctionName"), r.URL.Query().Get("Qualifier"))
 	if err != nil {
 		s.writeError(w, r, err)

@@ -76,6 +76,12 @@ func goldenCases() []goldenCase {
 			return e.do("POST", "/2015-03-31/functions", createBody(e.t, "f", `"Environment":{"Variables":{"AWS_REGION":"x","OK":"y"}}`))
 		}},
 		{op: "CreateFunction", name: "not-a-zip", req: req("POST", "/2015-03-31/functions", `{"FunctionName":"f","Runtime":"python3.12","Role":"arn:aws:iam::000000000000:role/r","Handler":"a.b","Code":{"ZipFile":"aGVsbG8="}}`)},
+		{op: "CreateFunction", name: "logging-json", req: func(e *env) response {
+			return e.do("POST", "/2015-03-31/functions", createBody(e.t, "f", `"LoggingConfig":{"LogFormat":"JSON","ApplicationLogLevel":"WARN"}`))
+		}},
+		{op: "CreateFunction", name: "logging-text-with-levels", req: func(e *env) response {
+			return e.do("POST", "/2015-03-31/functions", createBody(e.t, "f", `"LoggingConfig":{"LogFormat":"Text","SystemLogLevel":"WARN"}`))
+		}},
 		{op: "CreateFunction", name: "uppercase-architecture", req: func(e *env) response {
 			return e.do("POST", "/2015-03-31/functions", createBody(e.t, "f", `"Architectures":["X86_64"]`))
 		}},
@@ -183,6 +189,14 @@ func goldenCases() []goldenCase {
 
 		// UpdateFunctionConfiguration
 		{op: "UpdateFunctionConfiguration", name: "config", setup: withFunction("f"), req: req("PUT", fnPath+"f/configuration", `{"Timeout":60,"MemorySize":1024,"Environment":{"Variables":{"KEY":"v"}},"EphemeralStorage":{"Size":1024},"LoggingConfig":{"LogFormat":"JSON"}}`)},
+		{op: "UpdateFunctionConfiguration", name: "logging-levels-merged", setup: func(e *env) {
+			e.must("POST", "/2015-03-31/functions", createBody(e.t, "f", `"LoggingConfig":{"LogFormat":"JSON","LogGroup":"custom"}`))
+		}, req: req("PUT", fnPath+"f/configuration", `{"LoggingConfig":{"SystemLogLevel":"DEBUG"}}`)},
+		{op: "UpdateFunctionConfiguration", name: "logging-text-drops-levels", setup: func(e *env) {
+			e.must("POST", "/2015-03-31/functions", createBody(e.t, "f", `"LoggingConfig":{"LogFormat":"JSON","ApplicationLogLevel":"ERROR"}`))
+		}, req: req("PUT", fnPath+"f/configuration", `{"LoggingConfig":{"LogFormat":"Text"}}`)},
+		{op: "UpdateFunctionConfiguration", name: "logging-levels-on-text", setup: withFunction("f"), req: req("PUT", fnPath+"f/configuration", `{"LoggingConfig":{"ApplicationLogLevel":"DEBUG"}}`)},
+		{op: "UpdateFunctionConfiguration", name: "logging-bad-level", setup: withFunction("f"), req: req("PUT", fnPath+"f/configuration", `{"LoggingConfig":{"LogFormat":"JSON","SystemLogLevel":"ERROR","LogGroup":"a b"}}`)},
 		{op: "UpdateFunctionConfiguration", name: "timeout-too-long", setup: withFunction("f"), req: req("PUT", fnPath+"f/configuration", `{"Timeout":1200}`)},
 		{op: "UpdateFunctionConfiguration", name: "memory-too-small", setup: withFunction("f"), req: req("PUT", fnPath+"f/configuration", `{"MemorySize":100}`)},
 		{op: "UpdateFunctionConfiguration", name: "environment-too-large", setup: withFunction("f"), req: req("PUT", fnPath+"f/configuration", `{"Environment":{"Variables":{"BIG":"`+strings.Repeat("x", 4100)+`"}}}`)},
@@ -350,7 +364,7 @@ func goldenCases() []goldenCase {
 }
 
 func TestGolden(t *testing.T) {
-	for _, tc := range slices.Concat(goldenCases(), invokeGoldenCases(), policyGoldenCases(), asyncGoldenCases(), esmGoldenCases()) {
+	for _, tc := range slices.Concat(goldenCases(), invokeGoldenCases(), layerGoldenCases(), pendingGoldenCases(), policyGoldenCases(), sessionGoldenCases(), asyncGoldenCases(), esmGoldenCases()) {
 		t.Run(tc.op+"/"+tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.opts...)

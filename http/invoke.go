@@ -465,3 +465,38 @@ func (s *Server) handleInvokeAsync(w http.ResponseWriter, r *http.Request) {
 		Status int `json:"Status"`
 	}{http.StatusAccepted})
 }
+
+// InvokeTail runs a synchronous invocation of functionName (with qualifier,
+// which may be "") for the caller of ctx, as Invoke with LogType Tail
+// does: the same payload checks, resolution, permissions and errors. It
+// returns the result and the version that ran. The web console invokes
+// through it.
+func (s *Server) InvokeTail(ctx context.Context, functionName, qualifier string, payload []byte) (*invoke.Result, string, error) {
+	if len(payload) > maxSyncPayload {
+		return nil, "", lambdahost.Errorf(lambdahost.RequestTooLargeException, "Request must be smaller than %d bytes for the InvokeFunction operation", maxSyncPayload)
+	}
+	if err := checkPayload(payload); err != nil {
+		return nil, "", err
+	}
+	if s.Invoker == nil {
+		return nil, "", errNoInvoker()
+	}
+	inv, err := s.service.ResolveInvoke(ctx, functionName, qualifier)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(bytes.TrimSpace(payload)) == 0 {
+		payload = []byte("{}")
+	}
+	id := lambdahost.RequestIDFrom(ctx)
+	if id == "" {
+		id = lambdahost.NewID()
+	}
+	res, err := s.Invoker.Invoke(ctx, &invoke.Request{
+		Target: targetOf(inv), RequestID: id, Payload: payload, TraceID: traceID(""), Tail: true,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return res, inv.ExecutedVersion, nil
+}

@@ -1,8 +1,13 @@
 package http
 
 import (
+	"io"
 	"net/http"
+	"strings"
+	"time"
 
+	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/internal/awsapi"
 	"github.com/lambdahost/lambdahost/sigv4"
 )
 
@@ -48,6 +53,25 @@ type Service interface {
 type Router struct {
 	home     Service
 	services []Service
+	mounts   []mount
+	// Meter counts the requests each service answers, by operation and
+	// status, with their latency. If nil, nothing is counted.
+	Meter lambdahost.Meter
+}
+
+// mount is a handler of a path prefix that is no AWS service (see Mount).
+type mount struct {
+	prefix string
+	h      http.Handler
+}
+
+// Mount serves the requests whose path starts with prefix, and that no
+// service Serves, with h: lambdahost's own pages and endpoints that are no
+// AWS API (the console, /metrics). A function URL addressed by its host
+// is its function's traffic whatever its path, so it never reaches h. The
+// prefixes must not be paths of a service.
+func (rt *Router) Mount(prefix string, h http.Handler) {
+	rt.mounts = append(rt.mounts, mount{prefix: prefix, h: h})
 }
 
 // NewRouter returns a Router whose home service is home: it answers
@@ -87,7 +111,86 @@ func (rt *Router) Route(r *http.Request) Service {
 	return rt.home
 }
 
-// ServeHTTP hands r to the service that answers it.
+// mounted returns the handler Mount gave r's path, if no service Serves r.
+func (rt *Router) mounted(r *http.Request) http.Handler {
+	for _, m := range rt.mounts {
+		if !strings.HasPrefix(r.URL.Path, m.prefix) {
+			continue
+		}
+		for _, s := range rt.services {
+			if s.Serves(r) {
+				return nil
+			}
+		}
+		return m.h
+	}
+	return nil
+}
+
+// ServeHTTP hands r to the service that answers it, or to a mounted
+// handler.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rt.Route(r).ServeHTTP(w, r)
+	if h := rt.mounted(r); h != nil {
+		h.ServeHTTP(w, r)
+		return
+	}
+	s := rt.Route(r)
+	if rt.Meter == nil {
+		s.ServeHTTP(w, r)
+		return
+	}
+	began := time.Now()
+	r, tr := awsapi.Track(r)
+	sw := &statusWriter{ResponseWriter: w}
+	s.ServeHTTP(sw, r)
+	rt.Meter.APIRequest(s.SigningName(), tr.Operation, sw.status(), time.Since(began))
+}
+
+// statusWriter remembers the status a handler answered. It passes on
+// what the http.ResponseWriter it wraps can do: Flush and ReadFrom, and
+// the rest through Unwrap (for http.ResponseController).
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return io.Copy(w.ResponseWriter, r)
+}
+
+func (w *statusWriter) Flush() {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// status is the status answered; a handler that wrote nothing answered
+// 200.
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
 }

@@ -3,10 +3,16 @@ package http_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/lambdahost/lambdahost"
 	fnhttp "github.com/lambdahost/lambdahost/http"
@@ -14,6 +20,7 @@ import (
 	"github.com/lambdahost/lambdahost/internal/awsapi"
 	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/signer"
+	"github.com/lambdahost/lambdahost/sts"
 )
 
 // fakeService is a Service that answers with its name.
@@ -90,8 +97,8 @@ func TestRouter(t *testing.T) {
 	}
 }
 
-// newRouter returns e's Lambda API behind a Router with the real Signer
-// and KMS over e's store, as cmd/lambdahost wires them.
+// newRouter returns e's Lambda API behind a Router with the real Signer,
+// KMS and STS over e's store, as cmd/lambdahost wires them.
 func newRouter(e *env) *fnhttp.Router {
 	sg := signer.New(e.store, e.blobs, bytes.Repeat([]byte{7}, lambdahost.MasterKeySize))
 	if err := sg.Start(e.t.Context()); err != nil {
@@ -100,17 +107,19 @@ func newRouter(e *env) *fnhttp.Router {
 	rt := fnhttp.NewRouter(e.api)
 	rt.Register(signer.NewServer(sg, apitest.Verifier("signer")))
 	rt.Register(kms.NewServer(e.keys, apitest.Verifier("kms")))
+	rt.Register(sts.NewServer(apitest.Verifier("sts")))
 	return rt
 }
 
 // TestRouterServices: through the router, each service answers its own
 // requests, and errors in its own protocol: Lambda's REST-JSON with a
-// Type member, Signer's without, KMS's JSON 1.1.
+// Type member, Signer's without, KMS's JSON 1.1, STS's query XML.
 func TestRouterServices(t *testing.T) {
 	e := newEnv(t)
 	srv := httptest.NewServer(newRouter(e))
 	defer srv.Close()
 	json11 := http.Header{"Content-Type": {"application/x-amz-json-1.1"}}
+	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=utf-8"}}
 	target := func(op string) http.Header {
 		h := json11.Clone()
 		h.Set("X-Amz-Target", "TrentService."+op)
@@ -127,6 +136,13 @@ func TestRouterServices(t *testing.T) {
 		{name: "lambda", req: apitest.Request{Service: "lambda", Method: "GET", Path: "/2015-03-31/functions"}, status: 200, ctype: "application/json", body: `"Functions"`},
 		{name: "signer", req: apitest.Request{Service: "signer", Method: "GET", Path: "/signing-platforms"}, status: 200, ctype: "application/json", body: `"platforms"`},
 		{name: "kms", req: apitest.Request{Service: "kms", Method: "POST", Path: "/", Body: "{}", Header: target("ListKeys")}, status: 200, ctype: "application/x-amz-json-1.1", body: `"Keys"`},
+		{name: "sts", req: apitest.Request{Service: "sts", Method: "POST", Path: "/", Body: "Action=GetCallerIdentity&Version=2011-06-15", Header: form},
+			status: 200, ctype: "text/xml", body: `<Account>000000000000</Account>`},
+		{name: "sts-session", req: apitest.Request{Service: "sts", Method: "POST", Path: "/", Body: "Action=GetCallerIdentity&Version=2011-06-15", Header: form, Creds: apitest.Session},
+			status: 200, ctype: "text/xml", body: `<Arn>` + apitest.SessionARN + `</Arn>`},
+		{name: "sts-signed-for-kms", req: apitest.Request{Service: "kms", Method: "POST", Path: "/", Body: "Action=GetCallerIdentity&Version=2011-06-15", Header: form},
+			status: 403, ctype: "text/xml", body: `<Code>SignatureDoesNotMatch</Code>`},
+		{name: "lambda-session", req: apitest.Request{Service: "lambda", Method: "GET", Path: "/2015-03-31/functions", Creds: apitest.Session}, status: 200, ctype: "application/json", body: `"Functions"`},
 		{name: "kms-signed-for-lambda", req: apitest.Request{Service: "lambda", Method: "POST", Path: "/", Body: "{}", Header: target("CreateKey")},
 			status: 400, ctype: "application/x-amz-json-1.1", errType: "InvalidSignatureException", body: `"__type"`},
 		{name: "signer-signed-for-lambda", req: apitest.Request{Service: "lambda", Method: "GET", Path: "/signing-profiles"},
@@ -144,10 +160,17 @@ func TestRouterServices(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.req.Creds = apitest.Test
+			if tt.req.Creds.AccessKeyID == "" {
+				tt.req.Creds = apitest.Test
+			}
 			got := apitest.Send(t, srv.URL, tt.req)
-			if got.Status != tt.status || got.Headers["Content-Type"] != tt.ctype || got.Headers["X-Amzn-Errortype"] != tt.errType || !strings.Contains(string(got.Body), tt.body) {
-				t.Errorf("got %d %v %s, want %d %s %q with %s", got.Status, got.Headers, got.Body, tt.status, tt.ctype, tt.errType, tt.body)
+			body := string(got.Body)
+			var text string
+			if json.Unmarshal(got.Body, &text) == nil {
+				body = text // XML, which Send quotes as a JSON string
+			}
+			if got.Status != tt.status || got.Headers["Content-Type"] != tt.ctype || got.Headers["X-Amzn-Errortype"] != tt.errType || !strings.Contains(body, tt.body) {
+				t.Errorf("got %d %v %s, want %d %s %q with %s", got.Status, got.Headers, body, tt.status, tt.ctype, tt.errType, tt.body)
 			}
 			if tt.errType != "" && tt.ctype == "application/json" && strings.Contains(string(got.Body), `"Type"`) != strings.Contains(tt.body, `"Type"`) {
 				t.Errorf("Type member: %s", got.Body)
@@ -180,4 +203,67 @@ func FuzzRouter(f *testing.F) {
 		}
 		apitest.ServeFuzzed(t, rt, req, "{}", service, true)
 	})
+}
+
+// apiMeter records the requests a Router counts.
+type apiMeter struct {
+	lambdahost.NopMeter
+	got []string
+}
+
+func (m *apiMeter) APIRequest(service, op string, status int, elapsed time.Duration) {
+	m.got = append(m.got, fmt.Sprintf("%s %s %d", service, op, status))
+}
+
+// TestRouterMount: a mounted handler answers its paths unless a service
+// serves the request (a function URL's host, a service's path); the
+// Meter counts API requests by service, operation and status, and not
+// the mounted handlers' requests.
+func TestRouterMount(t *testing.T) {
+	e := newEnv(t)
+	rt := newRouter(e)
+	m := &apiMeter{}
+	rt.Meter = m
+	rt.Mount("/_lambdahost/console/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "console") }))
+	rt.Mount("/metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "metrics") }))
+	srv := httptest.NewServer(rt)
+	defer srv.Close()
+	for _, tt := range []struct {
+		name, host, path string
+		want             string
+	}{
+		{name: "console", path: "/_lambdahost/console/functions", want: "console"},
+		{name: "metrics", path: "/metrics", want: "metrics"},
+		{name: "function-url-host", host: "abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.localhost", path: "/metrics", want: "AccessDeniedException"},
+		{name: "code-download", path: "/_lambdahost/code/00", want: "AccessDenied"},
+		{name: "api-unsigned", path: "/2015-03-31/functions", want: "MissingAuthenticationTokenException"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
+			if tt.host != "" {
+				req.Host = tt.host
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(b)+resp.Header.Get("X-Amzn-Errortype"), tt.want) {
+				t.Errorf("answered %d %s %s, want %s", resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), b, tt.want)
+			}
+		})
+	}
+	apitest.Send(t, srv.URL, apitest.Request{Service: "lambda", Method: "GET", Path: "/2015-03-31/functions", Creds: apitest.Test})
+	apitest.Send(t, srv.URL, apitest.Request{Service: "lambda", Method: "GET", Path: "/2015-03-31/functions/nope", Creds: apitest.Test})
+	want := []string{
+		"lambda InvokeFunctionUrl 403",
+		"lambda GetCode 403",
+		"lambda ListFunctions 403",
+		"lambda ListFunctions 200",
+		"lambda GetFunction 404",
+	}
+	if diff := cmp.Diff(want, m.got); diff != "" {
+		t.Errorf("counted requests (-want +got):\n%s", diff)
+	}
 }

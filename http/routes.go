@@ -69,8 +69,8 @@ func (s *Server) routes() {
 	s.handle("GET /2021-07-20/functions/{FunctionName}/runtime-management-config", "GetRuntimeManagementConfig", s.authed(s.handleGetRuntimeManagementConfig))
 	s.handle("PUT /2021-07-20/functions/{FunctionName}/runtime-management-config", "PutRuntimeManagementConfig", s.authed(s.handlePutRuntimeManagementConfig))
 	s.handle("PUT /2019-09-30/functions/{FunctionName}/provisioned-concurrency", "PutProvisionedConcurrencyConfig", s.authed(s.handlePutProvisionedConcurrencyConfig))
-	// ListProvisionedConcurrencyConfigs is GET on the same path with List=ALL.
-	s.handle("GET /2019-09-30/functions/{FunctionName}/provisioned-concurrency", "GetProvisionedConcurrencyConfig", s.authed(s.handleGetProvisionedConcurrencyConfig))
+	s.handle("GET /2019-09-30/functions/{FunctionName}/provisioned-concurrency", "GetProvisionedConcurrencyConfig", s.authed(s.handleGetProvisionedConcurrencyConfig),
+		variant{"List", "ALL", "ListProvisionedConcurrencyConfigs", s.authed(s.handleListProvisionedConcurrencyConfigs)})
 	s.handle("DELETE /2019-09-30/functions/{FunctionName}/provisioned-concurrency", "DeleteProvisionedConcurrencyConfig", s.authed(s.handleDeleteProvisionedConcurrencyConfig))
 	s.handle("POST /2015-03-31/event-source-mappings", "CreateEventSourceMapping", s.authed(s.handleCreateEventSourceMapping))
 	s.handle("POST /2015-03-31/event-source-mappings/{$}", "CreateEventSourceMapping", s.authed(s.handleCreateEventSourceMapping))
@@ -79,15 +79,78 @@ func (s *Server) routes() {
 	s.handle("GET /2015-03-31/event-source-mappings/{UUID}", "GetEventSourceMapping", s.authed(s.handleGetEventSourceMapping))
 	s.handle("PUT /2015-03-31/event-source-mappings/{UUID}", "UpdateEventSourceMapping", s.authed(s.handleUpdateEventSourceMapping))
 	s.handle("DELETE /2015-03-31/event-source-mappings/{UUID}", "DeleteEventSourceMapping", s.authed(s.handleDeleteEventSourceMapping))
+	// Layers. GET /2018-10-31/layers is ListLayers, or GetLayerVersionByArn
+	// with ?find=LayerVersion.
+	s.handle("POST /2018-10-31/layers/{LayerName}/versions", "PublishLayerVersion", s.streamed(s.handlePublishLayerVersion))
+	s.handle("GET /2018-10-31/layers/{LayerName}/versions", "ListLayerVersions", s.authed(s.handleListLayerVersions))
+	s.handle("GET /2018-10-31/layers/{LayerName}/versions/{VersionNumber}", "GetLayerVersion", s.authed(s.handleGetLayerVersion))
+	s.handle("DELETE /2018-10-31/layers/{LayerName}/versions/{VersionNumber}", "DeleteLayerVersion", s.authed(s.handleDeleteLayerVersion))
+	s.handle("GET /2018-10-31/layers", "ListLayers", s.authed(s.handleListLayers),
+		variant{"find", "LayerVersion", "GetLayerVersionByArn", s.authed(s.handleGetLayerVersionByArn)})
+	s.handle("POST /2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy", "AddLayerVersionPermission", s.authed(s.handleAddLayerVersionPermission))
+	s.handle("GET /2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy", "GetLayerVersionPolicy", s.authed(s.handleGetLayerVersionPolicy))
+	s.handle("DELETE /2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}", "RemoveLayerVersionPermission", s.authed(s.handleRemoveLayerVersionPermission))
+	// ---- Pending operations: BEGIN ----
+	// The operations whose resources lambdahost does not keep yet answer
+	// as AWS does for a function without them (control/pending.go,
+	// http/pending.go). An issue that implements one moves its route
+	// above this block and deletes it from pendingRoutes.
+	s.pendingRoutes()
+	// ---- Pending operations: END ----
 	// Code download URLs answered by GetFunction: authorized by their own signature.
 	s.handle("GET "+codePath+"{Digest}", "GetCode", s.handleGetCode)
 	s.handle(catchAll, "", s.handleUnknown)
 }
 
-func (s *Server) handle(pattern, op string, h http.HandlerFunc) {
+// variant is an operation served on the route of another when the
+// request's query has key=value, as the model's request URIs put it
+// ("/2018-10-31/layers?find=LayerVersion").
+type variant struct {
+	key, value, op string
+	h              http.HandlerFunc
+}
+
+// route is what serves a pattern: op, or one of its variants.
+type route struct {
+	op       string
+	h        http.HandlerFunc
+	variants []variant
+}
+
+// pick returns the operation and handler that serve r.
+func (rt *route) pick(r *http.Request) (string, http.HandlerFunc) {
+	q := r.URL.Query()
+	for _, v := range rt.variants {
+		if q.Get(v.key) == v.value {
+			return v.op, v.h
+		}
+	}
+	return rt.op, rt.h
+}
+
+// handle registers operation op (and its variants) on pattern.
+func (s *Server) handle(pattern, op string, h http.HandlerFunc, variants ...variant) {
+	rt := &route{op: op, h: h, variants: variants}
+	if s.routeByPattern == nil {
+		s.routeByPattern = map[string]*route{}
+	}
+	s.routeByPattern[pattern] = rt
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		op, h := rt.pick(r)
 		h(w, awsapi.WithOperation(r, op))
 	})
+}
+
+// operationFor returns the name of the operation that serves r, "" for a
+// request that names none.
+func (s *Server) operationFor(r *http.Request) string {
+	_, pattern := s.mux.Handler(r)
+	rt, ok := s.routeByPattern[pattern]
+	if !ok {
+		return ""
+	}
+	op, _ := rt.pick(r)
+	return op
 }
 
 // handleUnknown answers a path or method that is no operation. The

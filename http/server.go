@@ -3,6 +3,7 @@ package http
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,8 @@ type Server struct {
 	blobs   lambdahost.BlobStore
 	auth    *awsapi.Auth
 	mux     *http.ServeMux
+	// routeByPattern holds what handle registered on each mux pattern.
+	routeByPattern map[string]*route
 
 	// URLKey signs the code download URLs GetFunction answers. It must be
 	// set before serving; it should persist across restarts.
@@ -106,7 +109,7 @@ func (s *Server) Serves(r *http.Request) bool {
 		// A function URL's traffic, whatever its path or signature.
 		return true
 	}
-	_, pattern := s.mux.Handler(r)
+	_, pattern := s.mux.Handler(withoutTrailingSlash(r))
 	return pattern != "" && pattern != catchAll
 }
 
@@ -116,5 +119,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.serveFunctionURL(w, r) {
 		return
 	}
-	s.mux.ServeHTTP(w, awsapi.StartRequest(w, r, s.NewRequestID))
+	s.mux.ServeHTTP(w, awsapi.StartRequest(w, withoutTrailingSlash(r), s.NewRequestID))
+}
+
+// withoutTrailingSlash returns r, or a copy of it without the trailing
+// slash of its path. Older SDKs' models (botocore before 1.31, as in
+// Debian 12) give some API operations one ("GET /2015-03-31/functions/"),
+// which Lambda accepts: they are routed without it. The signature still
+// covers the path as sent (sigv4 reads RequestURI). Function URL traffic
+// keeps its path as sent.
+func withoutTrailingSlash(r *http.Request) *http.Request {
+	p := r.URL.Path
+	if len(p) <= 1 || !strings.HasSuffix(p, "/") {
+		return r
+	}
+	u := *r.URL
+	u.Path = strings.TrimSuffix(p, "/")
+	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+	c := *r
+	c.URL = &u
+	return &c
 }

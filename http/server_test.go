@@ -185,7 +185,8 @@ func (e *env) rawOversized(method, path string, n int64) response {
 		e.t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	// Only a server waiting for the body could take this long.
+	conn.SetDeadline(time.Now().Add(2 * time.Minute))
 	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", method, path, testHost, n)
 	for k, vs := range req.Header {
 		for _, v := range vs {

@@ -52,7 +52,10 @@ type urlRequest struct {
 type urlCaller struct {
 	AccessKey string
 	Account   string
-	ARN       string
+	// ARN and UserID are the principal's (lambdahost.Caller.PrincipalARN
+	// and PrincipalID).
+	ARN    string
+	UserID string
 }
 
 // urlEvent is the event, members in AWS's order.
@@ -174,7 +177,7 @@ func buildURLEvent(req *urlRequest) ([]byte, error) {
 	if c := req.Caller; c != nil {
 		ev.RequestContext.AccountID = c.Account
 		ev.RequestContext.Authorizer = &urlAuthorizer{IAM: urlIAM{
-			AccessKey: c.AccessKey, AccountID: c.Account, CallerID: c.AccessKey, UserArn: c.ARN, UserID: c.AccessKey,
+			AccessKey: c.AccessKey, AccountID: c.Account, CallerID: c.UserID, UserArn: c.ARN, UserID: c.UserID,
 		}}
 	}
 	if len(req.Body) > 0 {

@@ -95,6 +95,7 @@ func (s *Server) serveFunctionURL(w http.ResponseWriter, r *http.Request) bool {
 	if !ok {
 		return false
 	}
+	r = awsapi.WithOperation(r, "InvokeFunctionUrl")
 	(&urlTraffic{s: s}).serve(w, r, id, region, rawPath)
 	return true
 }
@@ -207,7 +208,7 @@ func (u *urlTraffic) serve(w http.ResponseWriter, r *http.Request, id, hostRegio
 			return
 		}
 		caller = &c
-		signer = &urlCaller{AccessKey: c.AccessKey, Account: c.Account, ARN: "arn:aws:iam::" + c.Account + ":user/" + c.AccessKey}
+		signer = &urlCaller{AccessKey: c.AccessKey, Account: c.Account, ARN: c.PrincipalARN(), UserID: c.PrincipalID()}
 	}
 	inv, err := s.service.AuthorizeURL(ctx, e, caller)
 	switch {
@@ -294,7 +295,7 @@ func (u *urlTraffic) verify(r *http.Request, body []byte, region string) (lambda
 		return lambdahost.Caller{}, &sigv4.Error{Code: sigv4.InvalidSignatureException,
 			Message: "Credential should be scoped to a valid region. "}
 	}
-	return lambdahost.Caller{AccessKey: res.AccessKey, Account: res.Account, Region: res.Region}, nil
+	return lambdahost.Caller{AccessKey: res.AccessKey, Account: res.Account, Region: res.Region, ARN: res.Principal, UserID: res.UserID}, nil
 }
 
 // requestHeaderBytes is the size of r's request line and headers.

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
 	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/internal/apitest"
 	"github.com/lambdahost/lambdahost/invoke"
 )
 
@@ -358,6 +359,19 @@ func TestURLIAM(t *testing.T) {
 	resp = e.urlRequest("GET", firstHost, "/", "", nil, other)
 	if readAll(t, resp); resp.StatusCode != 200 {
 		t.Errorf("other account with a grant: %d", resp.StatusCode)
+	}
+	// An execution environment's session of that account: the function
+	// is told the assumed role.
+	resp = e.urlRequest("GET", firstHost, "/", "", nil, apitest.Session)
+	if body := readAll(t, resp); resp.StatusCode != 200 {
+		t.Fatalf("session of a granted account: %d %s", resp.StatusCode, body)
+	}
+	want = map[string]any{"iam": map[string]any{
+		"accessKey": apitest.Session.AccessKeyID, "accountId": "111111111111", "callerId": apitest.SessionUserID, "cognitoIdentity": nil, "principalOrgId": nil,
+		"userArn": apitest.SessionARN, "userId": apitest.SessionUserID,
+	}}
+	if diff := cmp.Diff(want, inv.event(t)["requestContext"].(map[string]any)["authorizer"]); diff != "" {
+		t.Errorf("session's authorizer (-want +got):\n%s", diff)
 	}
 }
 

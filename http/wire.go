@@ -83,10 +83,13 @@ type TracingConfig struct {
 	Mode *string `json:"Mode,omitempty"`
 }
 
-// Layer is a layer reference as answered.
+// Layer is a layer reference as answered: signing members only for a
+// signed layer.
 type Layer struct {
-	Arn      string `json:"Arn"`
-	CodeSize int64  `json:"CodeSize"`
+	Arn                      string `json:"Arn"`
+	CodeSize                 int64  `json:"CodeSize"`
+	SigningProfileVersionArn string `json:"SigningProfileVersionArn,omitempty"`
+	SigningJobArn            string `json:"SigningJobArn,omitempty"`
 }
 
 // FileSystemConfig mounts an EFS access point.
@@ -166,7 +169,7 @@ func toConfiguration(fc *control.FunctionConfig) *FunctionConfiguration {
 		out.TracingConfig = &TracingConfig{Mode: &m}
 	}
 	for _, l := range c.Layers {
-		out.Layers = append(out.Layers, Layer{Arn: l})
+		out.Layers = append(out.Layers, Layer{Arn: l.ARN, CodeSize: l.Size, SigningProfileVersionArn: l.SigningProfileVersionARN, SigningJobArn: l.SigningJobARN})
 	}
 	for _, f := range c.FileSystemConfigs {
 		out.FileSystemConfigs = append(out.FileSystemConfigs, FileSystemConfig{Arn: f.ARN, LocalMountPath: f.LocalMountPath})

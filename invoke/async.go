@@ -52,12 +52,21 @@ type AsyncOutcome struct {
 func (x *Executor) InvokeAsync(req *Request) {
 	x.init()
 	req.Tail, req.Stream, req.ClientContext = false, nil, ""
+	req.async = true
 	if req.Queued.IsZero() {
 		req.Queued = x.now()
 	}
+	x.mu.Lock()
+	x.queued[req] = req.Queued
+	x.mu.Unlock()
 	x.bg.Add(1)
 	go func() {
 		defer x.bg.Done()
+		defer func() {
+			x.mu.Lock()
+			delete(x.queued, req)
+			x.mu.Unlock()
+		}()
 		if out := x.runAsync(req); out != nil && req.Done != nil {
 			req.Done(out)
 		}

@@ -142,8 +142,8 @@ func TestAsyncDone(t *testing.T) {
 			f.x.InvokeAsync(req)
 			select {
 			case <-p.done:
-			case <-time.After(2 * time.Minute):
-				t.Fatalf("Done not called after 2 minutes; the function ran %d times", p.runs())
+			case <-time.After(waitBound):
+				t.Fatalf("Done not called after %v; the function ran %d times", waitBound, p.runs())
 			}
 			// Close waits for the event's goroutine: nothing more can happen.
 			f.x.Close()
@@ -214,8 +214,10 @@ func TestAsyncNotDoneOnClose(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			// Retries wait long enough for Close to come first.
-			f.x.RetryDelays = []time.Duration{time.Minute}
+			// Retries wait far longer than Close may take (waitBound), and
+			// Close lets a running invocation (one second) finish.
+			f.x.RetryDelays = []time.Duration{time.Hour}
+			f.x.CloseGrace = time.Minute
 			if tt.delays != nil {
 				f.x.RetryDelays = tt.delays
 			}
@@ -225,10 +227,10 @@ func TestAsyncNotDoneOnClose(t *testing.T) {
 			}
 			p := newAsyncProbe(f, "async")
 			f.x.InvokeAsync(&invoke.Request{Target: tt.target(t), RequestID: "async", Payload: []byte(tt.payload), Done: p.Done, Refresh: refresh})
-			deadline := time.Now().Add(10 * time.Second)
+			deadline := time.Now().Add(waitBound)
 			for !tt.started(p) {
 				if time.Now().After(deadline) {
-					t.Fatal("the event did not start in 10s")
+					t.Fatalf("the event did not start in %v", waitBound)
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
@@ -240,8 +242,8 @@ func TestAsyncNotDoneOnClose(t *testing.T) {
 			}()
 			select {
 			case <-closed:
-			case <-time.After(10 * time.Second):
-				t.Fatal("Close did not return in 10s: it waits for asynchronous events")
+			case <-time.After(waitBound + f.x.CloseGrace):
+				t.Fatalf("Close did not return in %v: it waits for asynchronous events", waitBound+f.x.CloseGrace)
 			}
 			// Close has waited for the event's goroutine: Done would have run.
 			if n := p.dones.Load(); n != tt.wantDone {

@@ -55,6 +55,9 @@ type Request struct {
 	// next start. It runs on the invocation's goroutine, which Close
 	// waits for.
 	Done func(*AsyncOutcome)
+
+	// async marks an invocation that InvokeAsync runs, for metrics.
+	async bool
 }
 
 // StreamWriter receives a streamed response.

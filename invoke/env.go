@@ -44,13 +44,16 @@ type env struct {
 	// logTo is the call whose log the environment's output belongs to.
 	logTo atomic.Pointer[call]
 	// out is the read end of the environment's output pipe.
-	out      *os.File
-	outBusy  atomic.Bool
-	outDone  chan struct{}
-	logLines func(line []byte)
+	out     *os.File
+	outBusy atomic.Bool
+	outDone chan struct{}
+	// log is where the environment's log goes.
+	log *logDest
 
 	// idleSince is when the environment last went idle (pool's lock).
 	idleSince time.Time
+	// session holds the environment's credentials, or is nil.
+	session *lambdahost.Session
 	// cold is true until the environment has served an invocation.
 	cold     bool
 	killOnce sync.Once
@@ -93,16 +96,18 @@ func (e *env) runtimeAPI() http.Handler {
 // the current invocation and to the function's log.
 func (e *env) readOutput() {
 	defer close(e.outDone)
-	r := bufio.NewReaderSize(e.out, 64<<10)
+	// A line up to the largest CloudWatch Logs event is one event; a
+	// longer one is cut.
+	r := bufio.NewReaderSize(e.out, 256<<10-26)
 	for {
 		line, err := r.ReadSlice('\n')
 		if len(line) > 0 {
 			e.outBusy.Store(true)
-			if c := e.logTo.Load(); c != nil {
-				c.log.write(line)
-			}
-			if e.logLines != nil {
-				e.logLines(line)
+			if e.log.keepApp(line) {
+				if c := e.logTo.Load(); c != nil {
+					c.log.write(line)
+				}
+				e.log.output(line)
 			}
 			e.outBusy.Store(false)
 		}
@@ -113,6 +118,13 @@ func (e *env) readOutput() {
 			return
 		}
 	}
+}
+
+// settles reports whether output must be settled before c finishes: when
+// its log is returned (Tail), or stored, where lines must come before the
+// END line.
+func (e *env) settles(c *call) bool {
+	return c.req.Tail || e.log != nil && e.log.x.Logs != nil
 }
 
 // settleOutput waits, briefly, until output the runtime wrote before it
@@ -149,6 +161,16 @@ func (e *env) kill() {
 		// Shutdown until its timeout.
 		e.srv.Close()
 	})
+}
+
+// expiring reports whether the environment's credentials expire before an
+// invocation of t starting now could end, with a minute to spare.
+func (e *env) expiring(t Target) bool {
+	if e.session == nil {
+		return false
+	}
+	need := time.Duration(timeoutOf(t.Version))*time.Second + time.Minute
+	return time.Until(e.session.Expires) < need
 }
 
 func (e *env) markReady() {

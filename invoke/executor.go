@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -97,7 +98,8 @@ type Executor struct {
 	// Image readies an image function's file system and settings. If nil,
 	// image functions cannot be invoked.
 	Image func(ctx context.Context, v *lambdahost.Version) (*Image, error)
-	// Dir holds unpacked code (Dir/code/<hex>).
+	// Dir holds unpacked code (Dir/code/<hex>, function code and layers
+	// alike) and the merged layers environments see at /opt (Dir/opt).
 	Dir string
 	// MemoryBudgetMB bounds the memory of all environments together. If
 	// zero, three quarters of the host's memory.
@@ -125,6 +127,19 @@ type Executor struct {
 	// is empty, it is the architecture of this program.
 	Arch    string
 	Foreign []string
+	// Sessions, if set, issues each environment temporary credentials for
+	// its function's execution role (AWS_ACCESS_KEY_ID,
+	// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), ended with the
+	// environment. An environment is not reused once they would expire
+	// before its next invocation could end.
+	Sessions lambdahost.SessionIssuer
+	// Endpoint, if set, is every environment's AWS_ENDPOINT_URL: where
+	// lambdahost's API is reached from inside it.
+	Endpoint string
+	// FunctionEnv are variables ("KEY=value") every environment gets: a
+	// function's own Environment wins over them, and they lose to the
+	// variables Lambda reserves (see ReservedEnv), as does Endpoint to them.
+	FunctionEnv []string
 	// Concurrency, if set, counts the invocations in flight across every
 	// process sharing the store, so that reserved and account concurrency
 	// hold for all of them together. If nil, this process counts its own.
@@ -136,8 +151,19 @@ type Executor struct {
 	// every line of every function's log.
 	Logger      *slog.Logger
 	FunctionLog func(fn lambdahost.FunctionID, line []byte)
+	// Meter receives every invocation's outcome, cold starts and
+	// throttles. If nil, nothing is measured.
+	Meter lambdahost.Meter
+	// Logs, if set, stores every function's log as Lambda sends it to
+	// CloudWatch Logs: each environment's lines in a stream of its own in
+	// the function's log group, with the platform's INIT_START, START,
+	// END and REPORT lines (or platform.* records in the JSON log format),
+	// filtered by the LoggingConfig's levels. It is called on the invoke
+	// path and must not block.
+	Logs lambdahost.LogSink
 
 	code *codeDirs
+	opt  *optDirs
 
 	mu sync.Mutex
 	// slots maps a function version to its current pool.
@@ -154,6 +180,9 @@ type Executor struct {
 	live map[*env]struct{}
 	// provs are the provisioned environments, by key (see Provision).
 	provs map[string]*provSet
+	// queued holds the asynchronous events in hand, with when each was
+	// first queued (AsyncQueue).
+	queued map[*Request]time.Time
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -218,10 +247,12 @@ func (x *Executor) init() {
 			}
 		}
 		x.code = &codeDirs{dir: filepath.Join(x.Dir, "code"), open: x.Code}
+		x.opt = &optDirs{dir: filepath.Join(x.Dir, "opt"), code: x.code}
 		x.slots = map[string]*pool{}
 		x.inflight = map[string]int{}
 		x.live = map[*env]struct{}{}
 		x.provs = map[string]*provSet{}
+		x.queued = map[*Request]time.Time{}
 		x.freed = make(chan struct{})
 		x.ctx, x.cancel = context.WithCancel(context.Background())
 	})
@@ -294,17 +325,29 @@ func (x *Executor) Close() error {
 	return nil
 }
 
-// Collect removes unpacked code that no version references. It satisfies
-// control.Collector.
+// Collect removes unpacked code that no version references, and merged
+// layers built from such code. It satisfies control.Collector.
 func (x *Executor) Collect(ctx context.Context, referenced map[lambdahost.Digest]bool) (int, error) {
 	x.init()
-	return x.code.collect(referenced)
+	n, err := x.code.collect(referenced)
+	if err != nil {
+		return n, err
+	}
+	m, err := x.opt.collect(referenced)
+	return n + m, err
 }
 
 // Invoke runs req synchronously. Errors are API errors (throttling, an
 // unavailable runtime); the function's own failures are in the Result.
 func (x *Executor) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	x.init()
+	began := time.Now()
+	res, err := x.invoke(ctx, req)
+	x.meterInvocation(req, res, err, time.Since(began))
+	return res, err
+}
+
+func (x *Executor) invoke(ctx context.Context, req *Request) (*Result, error) {
 	x.mu.Lock()
 	if x.closed {
 		x.mu.Unlock()
@@ -350,8 +393,9 @@ func (f *functionFailure) Error() string { return f.errorType + ": " + string(f.
 // failed is the result of an invocation that never reached a runtime.
 func (x *Executor) failed(req *Request, o outcome) *Result {
 	c := newCall(req)
-	x.startLine(req.Target, c)
-	x.endLines(req.Target, c, &o, 0, 0, 0)
+	d := x.logDestOf(req.Target)
+	x.startLine(d, req.Target, c)
+	x.endLines(d, req.Target, c, &o, 0, 0, 0)
 	return o.result(c)
 }
 
@@ -360,7 +404,7 @@ func (x *Executor) failed(req *Request, o outcome) *Result {
 func (x *Executor) run(e *env, req *Request, retry bool) *Result {
 	t := req.Target
 	c := newCall(req)
-	c.onStart = func() { x.startLine(t, c) }
+	c.onStart = func() { x.startLine(e.log, t, c) }
 	e.logTo.Store(c)
 	cold := e.cold
 	e.cold = false
@@ -386,31 +430,81 @@ func (x *Executor) run(e *env, req *Request, retry bool) *Result {
 	var initDur time.Duration
 	if cold {
 		initDur = e.initDur
+		if initDur > 0 {
+			x.meter().ColdStart(t.Function, initDur)
+		}
 	}
-	x.endLines(t, c, o, dur, e.proc.MaxMemory(), initDur)
+	x.endLines(e.log, t, c, o, dur, e.proc.MaxMemory(), initDur)
 	x.release(e, o.fatal)
 	return o.result(c)
 }
 
-// startLine writes an invocation's START line.
-func (x *Executor) startLine(t Target, c *call) {
-	x.logLine(t, c, fmt.Sprintf("START RequestId: %s Version: %s\n", c.req.RequestID, t.ExecutedVersion))
+// startLine writes an invocation's START line (platform.start).
+func (x *Executor) startLine(d *logDest, t Target, c *call) {
+	d.write(c, platform{
+		text: fmt.Sprintf("START RequestId: %s Version: %s\n", c.req.RequestID, t.ExecutedVersion),
+		kind: "platform.start", level: "INFO", tail: true,
+		record: struct {
+			RequestID string `json:"requestId"`
+			Version   string `json:"version"`
+		}{c.req.RequestID, t.ExecutedVersion},
+	})
+}
+
+// reportMetrics are a platform.report record's metrics.
+type reportMetrics struct {
+	DurationMs       float64  `json:"durationMs"`
+	BilledDurationMs int64    `json:"billedDurationMs"`
+	MemorySizeMB     int      `json:"memorySizeMB"`
+	MaxMemoryUsedMB  int64    `json:"maxMemoryUsedMB"`
+	InitDurationMs   *float64 `json:"initDurationMs,omitempty"`
+}
+
+// endRecord is a platform.runtimeDone or platform.report record.
+type endRecord struct {
+	RequestID string `json:"requestId"`
+	Status    string `json:"status"`
+	ErrorType string `json:"errorType,omitempty"`
+	Metrics   any    `json:"metrics"`
 }
 
 // endLines writes the lines that close an invocation's log, as Lambda
 // does: the timeout notice if it timed out, END, and REPORT with its
 // duration, peak memory (bytes), Init Duration for a cold start (0 for a
-// warm one) and the failure's status.
-func (x *Executor) endLines(t Target, c *call, o *outcome, dur time.Duration, maxMem int64, initDur time.Duration) {
+// warm one) and the failure's status. In the JSON log format they are
+// platform.runtimeDone (a DEBUG record) and platform.report.
+func (x *Executor) endLines(d *logDest, t Target, c *call, o *outcome, dur time.Duration, maxMem int64, initDur time.Duration) {
 	id := c.req.RequestID
 	if o.errorType == errTimedOut {
-		x.logLine(t, c, fmt.Sprintf("%s %s Task timed out after %.2f seconds\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), id, float64(timeoutOf(t.Version))))
+		d.write(c, platform{text: fmt.Sprintf("%s %s Task timed out after %.2f seconds\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), id, float64(timeoutOf(t.Version))), tail: true})
 	}
-	x.logLine(t, c, fmt.Sprintf("END RequestId: %s\n", id))
+	status := "success"
+	switch {
+	case o.status != "":
+		status = o.status
+	case o.errorType != "":
+		status = "failure"
+	}
+	errType := ""
+	if status != "success" {
+		errType = o.errorType
+	}
+	ms := func(d time.Duration) float64 { return math.Round(float64(d.Microseconds())/10) / 100 }
+	d.write(c, platform{
+		text: fmt.Sprintf("END RequestId: %s\n", id), kind: "platform.runtimeDone", level: "DEBUG", tail: true,
+		record: endRecord{RequestID: id, Status: status, ErrorType: errType, Metrics: struct {
+			DurationMs float64 `json:"durationMs"`
+		}{ms(dur)}},
+	})
+	billed := int64((dur + time.Millisecond - 1) / time.Millisecond)
+	maxMB := (maxMem + (1 << 20) - 1) >> 20
 	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		id, float64(dur.Microseconds())/1000, (dur+time.Millisecond-1)/time.Millisecond, memoryOf(t.Version), (maxMem+(1<<20)-1)>>20)
+		id, float64(dur.Microseconds())/1000, billed, memoryOf(t.Version), maxMB)
+	metrics := reportMetrics{DurationMs: ms(dur), BilledDurationMs: billed, MemorySizeMB: memoryOf(t.Version), MaxMemoryUsedMB: maxMB}
 	if initDur > 0 {
 		report += fmt.Sprintf("Init Duration: %.2f ms\t", float64(initDur.Microseconds())/1000)
+		init := ms(initDur)
+		metrics.InitDurationMs = &init
 	}
 	if o.status != "" {
 		report += "Status: " + o.status + "\t"
@@ -418,7 +512,10 @@ func (x *Executor) endLines(t Target, c *call, o *outcome, dur time.Duration, ma
 			report += "Error Type: " + o.errorType + "\t"
 		}
 	}
-	x.logLine(t, c, report+"\n")
+	d.write(c, platform{
+		text: report + "\n", kind: "platform.report", level: "INFO", tail: true,
+		record: endRecord{RequestID: id, Status: status, ErrorType: errType, Metrics: metrics},
+	})
 }
 
 // awaitInit waits for a new environment's runtime to ask for its first
@@ -494,14 +591,6 @@ func exited(e *env, c *call) outcome {
 	return outcome{
 		payload:   errorDoc(errExit, "RequestId: %s Error: Runtime exited with error: %s", c.req.RequestID, ex),
 		errorType: errExit, fatal: true, status: "error",
-	}
-}
-
-// logLine writes one platform line to c's log and the function's log.
-func (x *Executor) logLine(t Target, c *call, line string) {
-	c.log.write([]byte(line))
-	if x.FunctionLog != nil {
-		x.FunctionLog(t.Function, []byte(line))
 	}
 }
 

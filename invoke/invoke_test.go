@@ -22,17 +22,21 @@ import (
 
 // buildFn builds the aws-lambda-go test function with version tag tag and
 // returns a zip holding it as bootstrap.
-func buildFn(t testing.TB, tag string) []byte {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "bootstrap")
+func buildFn(tag string) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "lambdahost-invoke-test-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "bootstrap")
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-ldflags", "-X main.Version="+tag, "-o", bin, "../internal/testfn/gofn")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build test function: %v\n%s", err, out)
+		return nil, fmt.Errorf("build test function: %v\n%s", err, out)
 	}
 	data, err := os.ReadFile(bin)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -41,21 +45,30 @@ func buildFn(t testing.TB, tag string) []byte {
 	w, _ := zw.CreateHeader(h)
 	w.Write(data)
 	zw.Close()
-	return buf.Bytes()
+	return buf.Bytes(), nil
 }
 
-var (
-	fnOnce sync.Once
-	fnZips map[string][]byte
-)
-
-// zips returns test function packages "A" and "B", built once.
-func zips(t testing.TB) map[string][]byte {
-	fnOnce.Do(func() {
-		fnZips = map[string][]byte{"A": buildFn(t, "A"), "B": buildFn(t, "B")}
+// zips returns test function packages "A" and "B", built once, at once:
+// each build is mostly a link, which the other CPU can do.
+var zips = func() func(t testing.TB) map[string][]byte {
+	build := sync.OnceValues(func() (map[string][]byte, error) {
+		var a, b []byte
+		var errA, errB error
+		var wg sync.WaitGroup
+		wg.Go(func() { a, errA = buildFn("A") })
+		b, errB = buildFn("B")
+		wg.Wait()
+		return map[string][]byte{"A": a, "B": b}, errors.Join(errA, errB)
 	})
-	return fnZips
-}
+	return func(t testing.TB) map[string][]byte {
+		t.Helper()
+		m, err := build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+}()
 
 type blob struct{ *bytes.Reader }
 
@@ -67,9 +80,41 @@ type fixture struct {
 	code     map[lambdahost.Digest][]byte
 	// codeErr, if set, is what opening any code answers.
 	codeErr error
+
+	logMu sync.Mutex
+	log   []string // every line of FunctionLog
 }
 
-func newFixture(t *testing.T) *fixture {
+// waitLog waits until a line of the functions' log contains s.
+func (f *fixture) waitLog(t *testing.T, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(waitBound); ; time.Sleep(5 * time.Millisecond) {
+		f.logMu.Lock()
+		lines := f.log
+		f.logMu.Unlock()
+		for _, l := range lines {
+			if strings.Contains(l, s) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no line of the function log contains %q after %v", s, waitBound)
+		}
+	}
+}
+
+// gate returns the path of a file that does not exist yet, for an event's
+// "wait_file", and a function that creates it.
+func gate(t *testing.T) (path string, open func()) {
+	path = filepath.Join(t.TempDir(), "gate")
+	return path, func() {
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func newFixture(t testing.TB, configure ...func(*invoke.Executor)) *fixture {
 	f := &fixture{launcher: &plainLauncher{}, code: map[lambdahost.Digest][]byte{}}
 	for _, z := range zips(t) {
 		f.code[sha256.Sum256(z)] = z
@@ -94,17 +139,36 @@ func newFixture(t *testing.T) *fixture {
 			return blob{bytes.NewReader(z)}, nil
 		},
 		RetryDelays: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond},
+		// Lambda's 10 s could pass before a cold start on a loaded machine.
+		InitTimeout: waitBound,
+		FunctionLog: func(_ lambdahost.FunctionID, line []byte) {
+			f.logMu.Lock()
+			f.log = append(f.log, string(line))
+			f.logMu.Unlock()
+		},
+	}
+	for _, c := range configure {
+		c(f.x)
 	}
 	f.x.Start()
 	t.Cleanup(func() { f.x.Close() })
 	return f
 }
 
-func target(t *testing.T, tag string, mut ...func(*lambdahost.Version)) invoke.Target {
+// testTimeout is the functions' Timeout, in seconds: long enough that it
+// never decides a test on a loaded machine, except where a test sets its
+// own to see it expire.
+const testTimeout = 120
+
+// waitBound bounds every wait for something that happens at once when the
+// code works: it only decides how long a broken build takes to fail.
+const waitBound = 2 * time.Minute
+
+func target(t testing.TB, tag string, mut ...func(*lambdahost.Version)) invoke.Target {
 	v := &lambdahost.Version{
 		Function: lambdahost.FunctionID{Account: "000000000000", Region: "us-east-1", Name: "fn"},
 		Name:     lambdahost.VersionLatest,
-		Config:   lambdahost.Config{Runtime: "provided.al2023", Handler: "bootstrap", Timeout: 3, MemorySize: 128},
+		Config:   lambdahost.Config{Runtime: "provided.al2023", Handler: "bootstrap", Timeout: testTimeout, MemorySize: 128},
 		Code:     lambdahost.Code{PackageType: lambdahost.PackageZip, Digest: sha256.Sum256(zips(t)[tag])},
 	}
 	for _, m := range mut {
@@ -183,31 +247,61 @@ func TestInvokeLogTail(t *testing.T) {
 
 func TestInvokeFailures(t *testing.T) {
 	f := newFixture(t)
-	tg := target(t, "A", func(v *lambdahost.Version) { v.Config.Timeout = 1 })
+	tg := target(t, "A")
+	// The handler would sleep far past both the one-second Timeout and
+	// waitBound: only the timeout can end it in time.
+	short := target(t, "A", func(v *lambdahost.Version) { v.Config.Timeout = 1 })
 	cases := []struct {
 		name, payload, errType, msg string
+		tg                          invoke.Target
 	}{
-		{"HandlerError", `{"fail":"boom"}`, "errorString", `"errorMessage":"boom"`},
-		{"Timeout", `{"sleep_ms":3000}`, "Sandbox.Timedout", "Task timed out after 1.00 seconds"},
-		{"Exit", `{"exit":3}`, "Runtime.ExitError", "Runtime exited with error: exit status 3"},
-		{"Panic", `{"panic":"oops"}`, "", "oops"},
-		{"TooLarge", `{"size":7000000}`, "Function.ResponseSizeTooLarge", "exceeded maximum allowed payload size (6291556 bytes)"},
+		{"HandlerError", `{"fail":"boom"}`, "errorString", `"errorMessage":"boom"`, tg},
+		{"Timeout", `{"sleep_ms":600000}`, "Sandbox.Timedout", "Task timed out after 1.00 seconds", short},
+		{"Exit", `{"exit":3}`, "Runtime.ExitError", "Runtime exited with error: exit status 3", tg},
+		{"Panic", `{"panic":"oops"}`, "", "oops", tg},
+		{"TooLarge", `{"size":7000000}`, "Function.ResponseSizeTooLarge", "exceeded maximum allowed payload size (6291556 bytes)", tg},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			res := call(t, f.x, tg, tc.payload)
+			res := callWithin(t, f.x, tc.tg, tc.payload)
 			if res.FunctionError != "Unhandled" {
-				t.Fatalf("FunctionError %q, payload %s", res.FunctionError, res.Payload)
+				t.Fatalf("FunctionError %q, payload %.200s", res.FunctionError, res.Payload)
 			}
 			if tc.errType != "" && res.ErrorType != tc.errType {
 				t.Errorf("ErrorType %q, want %q", res.ErrorType, tc.errType)
 			}
 			if !strings.Contains(string(res.Payload), tc.msg) {
-				t.Errorf("payload %s lacks %q", res.Payload, tc.msg)
+				t.Errorf("payload %.200s lacks %q", res.Payload, tc.msg)
 			}
 			// The next invocation works, in a new environment if needed.
 			decode(t, call(t, f.x, tg, `{}`))
 		})
+	}
+}
+
+// callWithin is call, failing the test if the invocation has not ended
+// after waitBound.
+func callWithin(t *testing.T, x *invoke.Executor, tg invoke.Target, payload string) *invoke.Result {
+	t.Helper()
+	done := make(chan *invoke.Result, 1)
+	reqN++
+	req := &invoke.Request{Target: tg, RequestID: fmt.Sprintf("req-%d", reqN), Payload: []byte(payload), Tail: true}
+	go func() {
+		res, err := x.Invoke(context.Background(), req)
+		if err != nil {
+			t.Errorf("Invoke: %v", err)
+		}
+		done <- res
+	}()
+	select {
+	case res := <-done:
+		if res == nil {
+			t.FailNow()
+		}
+		return res
+	case <-time.After(waitBound):
+		t.Fatalf("invocation %s not ended after %v", payload, waitBound)
+		return nil
 	}
 }
 
@@ -256,9 +350,11 @@ func TestCodeSwap(t *testing.T) {
 	f := newFixture(t)
 	a, b := target(t, "A"), target(t, "B")
 	decode(t, call(t, f.x, a, `{}`))
+	path, release := gate(t)
 	slow := make(chan reply)
 	go func() {
-		res, err := f.x.Invoke(context.Background(), &invoke.Request{Target: a, RequestID: "slow", Payload: []byte(`{"sleep_ms":400}`)})
+		res, err := f.x.Invoke(context.Background(), &invoke.Request{Target: a, RequestID: "slow",
+			Payload: []byte(`{"print":"slow one running","wait_file":"` + path + `"}`)})
 		if err != nil {
 			t.Error(err)
 			close(slow)
@@ -268,10 +364,11 @@ func TestCodeSwap(t *testing.T) {
 		json.Unmarshal(res.Payload, &r)
 		slow <- r
 	}()
-	time.Sleep(100 * time.Millisecond)
+	f.waitLog(t, "slow one running")
 	if got := decode(t, call(t, f.x, b, `{}`)); got.Version != "B" {
 		t.Errorf("after the update: version %q, want B", got.Version)
 	}
+	release()
 	if got := <-slow; got.Version != "A" {
 		t.Errorf("in-flight invocation: version %q, want A", got.Version)
 	}
@@ -294,20 +391,25 @@ func TestReservedConcurrency(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	tg.ReservedConcurrency = &one
-	started := make(chan struct{})
+	path, release := gate(t)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		close(started)
-		f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "r1", Payload: []byte(`{"sleep_ms":500}`)})
+		res, err := f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "r1",
+			Payload: []byte(`{"print":"r1 holds the slot","wait_file":"` + path + `"}`)})
+		if err != nil || res.FunctionError != "" {
+			t.Errorf("first invocation: %v %+v", err, res)
+		}
 	}()
-	<-started
-	time.Sleep(200 * time.Millisecond)
+	f.waitLog(t, "r1 holds the slot")
 	_, err = f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "r2", Payload: []byte("{}")})
 	if !errors.As(err, &apiErr) || apiErr.Type != lambdahost.TooManyRequestsException {
 		t.Errorf("second concurrent invocation: err = %v, want throttled", err)
 	}
+	release()
 	<-done
+	// The slot is free again.
+	decode(t, call(t, f.x, tg, `{}`))
 }
 
 func TestAsyncRetries(t *testing.T) {
@@ -322,7 +424,7 @@ func TestAsyncRetries(t *testing.T) {
 		}
 	}
 	f.x.InvokeAsync(&invoke.Request{Target: target(t, "A"), RequestID: "async", Payload: []byte(`{"fail":"always"}`)})
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		mu.Lock()
 		n := starts
@@ -341,45 +443,64 @@ func TestAsyncRetries(t *testing.T) {
 }
 
 // TestCloseStopsBusyEnvironments: Close lets a running invocation finish
-// for CloseGrace only, then stops its environment.
+// for CloseGrace only, then stops its environment. The invocation would
+// run for ten minutes (its Timeout is longer): only Close can end it
+// within waitBound.
 func TestCloseStopsBusyEnvironments(t *testing.T) {
 	f := newFixture(t)
 	f.x.CloseGrace = 200 * time.Millisecond
-	tg := target(t, "A", func(v *lambdahost.Version) { v.Config.Timeout = 30 })
+	tg := target(t, "A", func(v *lambdahost.Version) { v.Config.Timeout = 900 })
 	decode(t, call(t, f.x, tg, `{}`))
 	got := make(chan *invoke.Result, 1)
 	go func() {
-		res, _ := f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "long", Payload: []byte(`{"sleep_ms":20000}`)})
+		res, _ := f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "long",
+			Payload: []byte(`{"print":"long one running","sleep_ms":600000}`)})
 		got <- res
 	}()
-	time.Sleep(100 * time.Millisecond)
-	start := time.Now()
-	f.x.Close()
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Close took %v with a 200ms grace", d)
+	f.waitLog(t, "long one running")
+	closed := make(chan struct{})
+	go func() {
+		f.x.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(waitBound):
+		t.Fatalf("Close still waiting after %v with a 200ms grace", waitBound)
 	}
 	select {
 	case res := <-got:
 		if res == nil || res.ErrorType != "Runtime.ExitError" {
 			t.Errorf("running invocation ended with %+v, want Runtime.ExitError", res)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(waitBound):
 		t.Fatal("running invocation did not end")
 	}
 }
 
-// chunkRecorder is a StreamWriter that notes when each chunk arrived.
+// chunkRecorder is a StreamWriter that keeps what it was sent and, for
+// each chunk "chunk <i>;" it has received, creates the file ackPrefix+<i>
+// that the function waits for before it writes the next chunk.
 type chunkRecorder struct {
-	mu     sync.Mutex
-	chunks []string
-	at     []time.Time
+	ackPrefix string
+	mu        sync.Mutex
+	chunks    []string
+	acked     int
 }
 
 func (r *chunkRecorder) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.chunks = append(r.chunks, string(p))
-	r.at = append(r.at, time.Now())
+	if r.ackPrefix != "" {
+		all := strings.Join(r.chunks, "")
+		for strings.Contains(all, fmt.Sprintf("chunk %d;", r.acked)) {
+			if err := os.WriteFile(fmt.Sprintf("%s%d", r.ackPrefix, r.acked), nil, 0o644); err != nil {
+				return 0, err
+			}
+			r.acked++
+		}
+	}
 	return len(p), nil
 }
 
@@ -391,23 +512,20 @@ func (r *chunkRecorder) Flush() error { return nil }
 func TestStreamedResponse(t *testing.T) {
 	f := newFixture(t)
 	tg := target(t, "A")
-	rec := &chunkRecorder{}
-	start := time.Now()
-	res, err := f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "s1", Payload: []byte(`{"chunks":4}`), Stream: rec})
+	// The function writes each chunk only once the caller has received
+	// the one before: a response held back until its end would never
+	// end (and fail at the function's deadline).
+	rec := &chunkRecorder{ackPrefix: filepath.Join(t.TempDir(), "ack-")}
+	payload := `{"chunks":4,"ack_prefix":"` + rec.ackPrefix + `"}`
+	res, err := f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "s1", Payload: []byte(payload), Stream: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
-	end := time.Now()
 	if !res.Streamed || res.FunctionError != "" {
-		t.Fatalf("result %+v", res)
+		t.Fatalf("result %+v %s", res, res.Payload)
 	}
 	if got := strings.Join(rec.chunks, ""); got != "chunk 0;chunk 1;chunk 2;chunk 3;" {
 		t.Errorf("streamed %q", got)
-	}
-	// The handler writes its 4 chunks 50 ms apart: the first must arrive
-	// about 150 ms before the end, not with it.
-	if len(rec.at) < 2 || end.Sub(rec.at[0]) < 100*time.Millisecond {
-		t.Errorf("first chunk %v after the start, %v before the end: not streamed as written", rec.at[0].Sub(start), end.Sub(rec.at[0]))
 	}
 
 	res, err = f.x.Invoke(context.Background(), &invoke.Request{Target: tg, RequestID: "s2", Payload: []byte(`{"chunks":4,"break_after":2}`), Stream: &chunkRecorder{}})

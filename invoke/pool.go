@@ -144,6 +144,14 @@ func (x *Executor) acquire(ctx context.Context, t Target) (*env, error) {
 				continue
 			default:
 			}
+			if e.expiring(t) {
+				// Its credentials would expire before the invocation
+				// could end: retire it, as Lambda recycles environments.
+				x.dropLocked(p, e)
+				x.mu.Unlock()
+				killAll(append(doomed, e))
+				continue
+			}
 			x.mu.Unlock()
 			killAll(doomed)
 			return e, nil
@@ -280,8 +288,20 @@ func killAll(envs []*env) {
 }
 
 // start launches a new environment for t in pool p.
-func (x *Executor) start(ctx context.Context, p *pool, t Target) (*env, error) {
-	spec, err := x.spec(ctx, t)
+func (x *Executor) start(ctx context.Context, p *pool, t Target) (_ *env, err error) {
+	sess, err := x.issueSession(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	// From here on, an environment that does not start ends its session
+	// at once; one that starts, when it ends.
+	defer func() {
+		if err != nil {
+			x.endSession(sess)
+		}
+	}()
+	dest := x.logDestOf(t)
+	spec, err := x.spec(ctx, t, sess, dest)
 	if err != nil {
 		return nil, err
 	}
@@ -291,14 +311,11 @@ func (x *Executor) start(ctx context.Context, p *pool, t Target) (*env, error) {
 	}
 	spec.Output = w
 	e := &env{
-		id: spec.ID, pool: p, cold: true,
+		id: spec.ID, pool: p, cold: true, session: sess,
 		next: make(chan *call), ready: make(chan struct{}), initFailed: make(chan struct{}),
 		out: r, outDone: make(chan struct{}), started: time.Now(),
 		logger: x.Logger.With(lambdahost.LogKeyFunction, t.Function.ARN(), "env", spec.ID),
-	}
-	if x.FunctionLog != nil {
-		fn := t.Function
-		e.logLines = func(line []byte) { x.FunctionLog(fn, line) }
+		log:    dest,
 	}
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), x.InitTimeout)
 	defer cancel()
@@ -310,11 +327,29 @@ func (x *Executor) start(ctx context.Context, p *pool, t Target) (*env, error) {
 		return nil, lambdahost.Errorf(lambdahost.ServiceException, "The execution environment could not be started.")
 	}
 	e.proc = proc
+	if t.Version.Code.PackageType != lambdahost.PackageImage {
+		// Once per environment, before its first START; not in the tail.
+		version, arn := runtimeVersion(t.Function.Region, t.Version.Config.Runtime)
+		dest.write(nil, platform{
+			text: fmt.Sprintf("INIT_START Runtime Version: %s\tRuntime Version ARN: %s\n", version, arn),
+			kind: "platform.initStart", level: "INFO",
+			record: struct {
+				InitializationType string `json:"initializationType"`
+				Phase              string `json:"phase"`
+				RuntimeVersion     string `json:"runtimeVersion"`
+				RuntimeVersionARN  string `json:"runtimeVersionArn"`
+				FunctionName       string `json:"functionName"`
+				FunctionVersion    string `json:"functionVersion"`
+			}{initType(t), "init", version, arn, t.Function.Name, t.ExecutedVersion},
+		})
+	}
 	go e.readOutput()
 	go func() {
 		// The launcher may copy the output into w itself rather than give
 		// w to the process: w stays open until the process is done.
 		<-proc.Done()
+		// The credentials die with the environment.
+		x.endSession(sess)
 		w.Close()
 		<-e.outDone
 		r.Close()
@@ -323,15 +358,43 @@ func (x *Executor) start(ctx context.Context, p *pool, t Target) (*env, error) {
 	return e, nil
 }
 
-// spec builds the launch of an environment for t.
-func (x *Executor) spec(ctx context.Context, t Target) (*lambdahost.LaunchSpec, error) {
+// issueSession issues the temporary credentials of a new environment for
+// t, or returns nil without Sessions.
+func (x *Executor) issueSession(ctx context.Context, t Target) (*lambdahost.Session, error) {
+	if x.Sessions == nil {
+		return nil, nil
+	}
+	sess, err := x.Sessions.IssueSession(ctx, lambdahost.SessionRequest{
+		Account: t.Function.Account,
+		Role:    t.Version.Config.Role,
+		Name:    t.Function.Name,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("issue the environment's credentials: %w", err)
+	}
+	return sess, nil
+}
+
+// endSession revokes the credentials of an environment that has ended.
+func (x *Executor) endSession(sess *lambdahost.Session) {
+	if sess == nil {
+		return
+	}
+	if err := x.Sessions.EndSession(context.Background(), sess.AccessKeyID); err != nil {
+		x.Logger.Warn("end an environment's credentials", "access_key", sess.AccessKeyID, lambdahost.LogKeyError, err)
+	}
+}
+
+// spec builds the launch of an environment for t, with the credentials of
+// sess if not nil.
+func (x *Executor) spec(ctx context.Context, t Target, sess *lambdahost.Session, dest *logDest) (*lambdahost.LaunchSpec, error) {
 	v := t.Version
 	spec := &lambdahost.LaunchSpec{ID: newEnvID(), MemoryMB: memoryOf(v), TmpMB: tmpOf(v), Dir: "/var/task"}
 	arch := "x86_64"
 	if len(v.Config.Architectures) > 0 {
 		arch = v.Config.Architectures[0]
 	}
-	lambdaEnv := x.lambdaEnv(t)
+	lambdaEnv := x.lambdaEnv(t, sess, dest)
 	if v.Code.PackageType == lambdahost.PackageImage {
 		if err := x.checkArch(arch); err != nil {
 			return nil, err
@@ -367,7 +430,7 @@ func (x *Executor) spec(ctx context.Context, t Target) (*lambdahost.LaunchSpec, 
 		} else {
 			spec.Dir = "/"
 		}
-		spec.Env = mergeEnv(img.Env, lambdaEnv, v.Config.Environment)
+		spec.Env = mergeEnv(img.Env, x.functionEnv(), v.Config.Environment, lambdaEnv)
 		return spec, nil
 	}
 	rt, err := x.Runtime(v.Config.Runtime)
@@ -381,32 +444,55 @@ func (x *Executor) spec(ctx context.Context, t Target) (*lambdahost.LaunchSpec, 
 	}
 	dir, err := x.code.get(ctx, v.Code)
 	if err != nil {
-		// The code's KMS key cannot be used: Invoke answers the KMS error.
-		if t := lambdahost.ErrorTypeOf(err); t == lambdahost.KMSDisabledException || t == lambdahost.KMSNotFoundException {
-			var apiErr *lambdahost.Error
-			errors.As(err, &apiErr)
-			return nil, apiErr
-		}
-		e := lambdahost.Errorf(lambdahost.InvalidZipFileException, "Lambda was unable to unzip the function's code package.")
-		e.Err = err
-		return nil, e
+		return nil, unpackError(err, "Lambda was unable to unzip the function's code package.")
 	}
+	opt, err := x.opt.get(ctx, v.Config.Layers)
+	if err != nil {
+		return nil, unpackError(err, "Lambda was unable to unzip the function's layers.")
+	}
+	argv := rt.Argv
 	if strings.HasPrefix(v.Config.Runtime, "provided") {
 		if err := x.checkArch(arch); err != nil {
 			return nil, err
 		}
-		if fi, err := os.Stat(filepath.Join(dir, "bootstrap")); err != nil || fi.IsDir() {
+		// The code's bootstrap, else a layer's, as Lambda looks for them.
+		switch {
+		case isFile(filepath.Join(dir, "bootstrap")):
+		case isFile(filepath.Join(opt, "bootstrap")):
+			argv = []string{"/opt/bootstrap"}
+		default:
 			return nil, &functionFailure{outcome{
 				payload:   errorDoc("Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"),
 				errorType: "Runtime.InvalidEntrypoint", status: "error",
 			}}
 		}
 	}
-	spec.Argv = rt.Argv
-	spec.Mounts = append([]lambdahost.Mount{{Source: dir, Target: "/var/task"}}, rt.Mounts...)
+	spec.Argv = argv
+	spec.Mounts = append([]lambdahost.Mount{{Source: dir, Target: "/var/task"}, {Source: opt, Target: "/opt"}}, rt.Mounts...)
 	env := append(lambdaEnv, "_HANDLER="+v.Config.Handler)
-	spec.Env = mergeEnv(rt.Env, env, v.Config.Environment)
+	spec.Env = mergeEnv(rt.Env, x.functionEnv(), v.Config.Environment, env)
 	return spec, nil
+}
+
+// isFile reports whether path names a regular file, following links (a
+// bootstrap may be a link to an executable elsewhere in its package).
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir()
+}
+
+// unpackError is Invoke's answer when a package cannot be unpacked: the
+// KMS error if its key cannot be used, else InvalidZipFileException with
+// msg.
+func unpackError(err error, msg string) error {
+	if t := lambdahost.ErrorTypeOf(err); t == lambdahost.KMSDisabledException || t == lambdahost.KMSNotFoundException {
+		var apiErr *lambdahost.Error
+		errors.As(err, &apiErr)
+		return apiErr
+	}
+	e := lambdahost.Errorf(lambdahost.InvalidZipFileException, "%s", msg)
+	e.Err = err
+	return e
 }
 
 // checkArch refuses an architecture the host cannot run.
@@ -424,17 +510,29 @@ var reservedEnv = map[string]bool{
 	"AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true, "AWS_LAMBDA_FUNCTION_VERSION": true,
 	"AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true,
 	"AWS_LAMBDA_RUNTIME_API": true, "LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
+	"AWS_ACCESS_KEY": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true,
 }
 
-// lambdaEnv is the environment Lambda gives every function.
-func (x *Executor) lambdaEnv(t Target) []string {
-	v := t.Version
-	group := "/aws/lambda/" + t.Function.Name
-	if v.Config.Logging.LogGroup != "" {
-		group = v.Config.Logging.LogGroup
+// ReservedEnv reports whether Lambda reserves the environment variable
+// name: a function's configuration, and FunctionEnv, cannot set it.
+func ReservedEnv(name string) bool { return reservedEnv[name] || strings.HasPrefix(name, "_") }
+
+// functionEnv is the layer of variables the operator gives every function:
+// AWS_ENDPOINT_URL, then FunctionEnv, which may replace it.
+func (x *Executor) functionEnv() []string {
+	var env []string
+	if x.Endpoint != "" {
+		env = append(env, "AWS_ENDPOINT_URL="+x.Endpoint)
 	}
-	stream := time.Now().UTC().Format("2006/01/02") + "/[" + t.ExecutedVersion + "]" + newEnvID() + newEnvID()
-	return []string{
+	return append(env, x.FunctionEnv...)
+}
+
+// lambdaEnv is the environment Lambda gives every function, with the
+// credentials of sess if not nil.
+func (x *Executor) lambdaEnv(t Target, sess *lambdahost.Session, dest *logDest) []string {
+	v := t.Version
+	group, stream := dest.group.Name, dest.stream
+	env := []string{
 		"AWS_LAMBDA_FUNCTION_NAME=" + t.Function.Name,
 		"AWS_LAMBDA_FUNCTION_VERSION=" + t.ExecutedVersion,
 		fmt.Sprintf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", memoryOf(v)),
@@ -447,6 +545,18 @@ func (x *Executor) lambdaEnv(t Target) []string {
 		"LAMBDA_RUNTIME_DIR=/var/runtime",
 		"TZ=:UTC",
 	}
+	if sess != nil {
+		env = append(env,
+			"AWS_ACCESS_KEY_ID="+sess.AccessKeyID,
+			"AWS_SECRET_ACCESS_KEY="+sess.SecretAccessKey,
+			"AWS_SESSION_TOKEN="+sess.SessionToken,
+		)
+	}
+	if dest.json() {
+		// The runtime clients write structured logs at this level.
+		env = append(env, "AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL="+v.Config.Logging.ApplicationLogLevel)
+	}
+	return env
 }
 
 // initType is the AWS_LAMBDA_INITIALIZATION_TYPE of t's environments.
@@ -457,10 +567,11 @@ func initType(t Target) string {
 	return "on-demand"
 }
 
-// mergeEnv layers the runtime's defaults, the function's own variables
-// and Lambda's reserved ones, later layers winning; the function cannot
-// set reserved names or names starting with "_".
-func mergeEnv(defaults, lambda []string, custom map[string]string) []string {
+// mergeEnv layers the runtime's defaults, the operator's variables for
+// every function, the function's own variables and Lambda's reserved ones,
+// later layers winning; neither the operator nor the function can set
+// reserved names or names starting with "_".
+func mergeEnv(defaults, operator []string, custom map[string]string, lambda []string) []string {
 	vals := map[string]string{}
 	var order []string
 	set := func(k, v string) {
@@ -475,13 +586,18 @@ func mergeEnv(defaults, lambda []string, custom map[string]string) []string {
 			set(k, v)
 		}
 	}
+	for _, kv := range operator {
+		if k, v, ok := strings.Cut(kv, "="); ok && !ReservedEnv(k) {
+			set(k, v)
+		}
+	}
 	keys := make([]string, 0, len(custom))
 	for k := range custom {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if !reservedEnv[k] && !strings.HasPrefix(k, "_") {
+		if !ReservedEnv(k) {
 			set(k, custom[k])
 		}
 	}

@@ -111,7 +111,7 @@ func (e *env) handleResponse(w http.ResponseWriter, r *http.Request) {
 		renderRuntimeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("+strconv.Itoa(MaxResponse)+" bytes).")
 		return
 	}
-	if c.req.Tail {
+	if e.settles(c) {
 		e.settleOutput()
 	}
 	c.finish(outcome{payload: body, contentType: r.Header.Get("Content-Type")})
@@ -173,7 +173,7 @@ func (e *env) handleStreamed(w http.ResponseWriter, r *http.Request, c *call) {
 		}
 		o = outcome{payload: doc, errorType: t, streamed: stream != nil, status: "error"}
 	}
-	if c.req.Tail {
+	if e.settles(c) {
 		e.settleOutput()
 	}
 	c.finish(o)
@@ -194,7 +194,7 @@ func (e *env) handleError(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.answered(c)
-	if c.req.Tail {
+	if e.settles(c) {
 		e.settleOutput()
 	}
 	c.finish(outcome{payload: doc, errorType: errType})

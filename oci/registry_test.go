@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -29,6 +28,11 @@ const requireEnv = "LAMBDAHOST_E2E_REQUIRE"
 
 // registryEnv names the registry binary explicitly, overriding PATH.
 const registryEnv = "LAMBDAHOST_DOCKER_REGISTRY"
+
+// waitBound bounds every wait for something that happens at once when the
+// code works (a registry starting, a Fetch past its FetchTimeout): it only
+// decides how long a broken build takes to fail.
+const waitBound = 2 * time.Minute
 
 // The user of the registry with basic auth. htpasswdEntry is its line,
 // made with `htpasswd -nbB -C 5 lambdahost s3cret-pass` (the registry
@@ -164,7 +168,7 @@ http:
 	logf.Close()
 	r := &registry{Host: host, cmd: cmd, dir: dir, done: make(chan error, 1)}
 	go func() { r.done <- cmd.Wait() }()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-r.done:
@@ -183,7 +187,7 @@ http:
 		time.Sleep(50 * time.Millisecond)
 	}
 	r.stop()
-	return nil, errors.New("not serving after 15s")
+	return nil, fmt.Errorf("not serving after %v", waitBound)
 }
 
 func (r *registry) stop() {

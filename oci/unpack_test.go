@@ -244,7 +244,7 @@ func TestUnpackCancel(t *testing.T) {
 	if _, err := os.Stat(rootfs); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for {
 		es, _ := os.ReadDir(filepath.Join(s.Dir, "images", "tmp"))
 		if len(es) == 0 {

@@ -49,6 +49,16 @@ func (s *Store) Leave(ctx context.Context, node string) error {
 	return nil
 }
 
+// Alive implements lambdahost.Coordinator.
+func (s *Store) Alive(ctx context.Context, node string) (bool, error) {
+	alive := false
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM nodes WHERE id = $1 AND expires > now())`, node).Scan(&alive)
+	if err != nil {
+		return false, fmt.Errorf("is %s alive: %w", node, err)
+	}
+	return alive, nil
+}
+
 // LockCode implements lambdahost.Coordinator with a session advisory lock,
 // held on a connection of its own until unlock: PostgreSQL releases it if
 // the node dies and its connection drops. Exclusive requests queue among

@@ -91,15 +91,30 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	)`); err != nil {
 		return fmt.Errorf("migrate: create schema_migrations: %w", err)
 	}
-	var latest int64
-	if err := conn.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&latest); err != nil {
+	rows, err := conn.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if n := len(ms); n > 0 && latest > ms[n-1].version {
-		return fmt.Errorf("migrate: database schema version %d is newer than this program's %d", latest, ms[n-1].version)
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	applied, known := map[int64]bool{}, map[int64]bool{}
+	for _, v := range versions {
+		applied[v] = true
 	}
 	for _, m := range ms {
-		if m.version <= latest {
+		known[m.version] = true
+	}
+	for v := range applied {
+		if !known[v] {
+			return fmt.Errorf("migrate: the database has migration %d, which this program does not know: a newer lambdahost wrote it", v)
+		}
+	}
+	// Every migration not applied yet, whatever its number: one merged after
+	// a higher-numbered one was applied still runs.
+	for _, m := range ms {
+		if applied[m.version] {
 			continue
 		}
 		err := pgx.BeginFunc(ctx, conn, func(t pgx.Tx) error {

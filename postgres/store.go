@@ -287,3 +287,13 @@ func toTime(ns int64) time.Time {
 	}
 	return time.Unix(0, ns).UTC()
 }
+
+// Size returns the size of the database (pg_database_size): it makes the
+// store a lambdahost.Sizer.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n); err != nil {
+		return 0, fmt.Errorf("size of store: %w", err)
+	}
+	return n, nil
+}

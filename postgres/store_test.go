@@ -102,3 +102,7 @@ func TestOpenErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestLogStore(t *testing.T) {
+	storetest.RunLogs(t, func(t *testing.T) lambdahost.LogStore { return MustOpenStore(t) })
+}

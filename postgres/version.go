@@ -127,9 +127,19 @@ func (t *tx) ListAllVersions(ctx context.Context, account, region, afterName str
 	return vs, nil
 }
 
+// versionLayers is the FROM clause of the code of the layers that versions
+// use, as their documents hold it (storedoc.LayerRecord: digest in
+// lowercase hex, sealedWith), as l. Its condition is spelled as the
+// partial index versions_with_layers's, so that only versions with layers
+// are read.
+const versionLayers = `versions, jsonb_array_elements(versions.data->'config'->'layers') AS l
+	WHERE jsonb_typeof(versions.data->'config'->'layers') = 'array'`
+
 // Digests implements lambdahost.Tx.
 func (t *tx) Digests(ctx context.Context) ([]lambdahost.Digest, error) {
-	rows, err := t.query(ctx, `SELECT DISTINCT code_digest FROM versions WHERE code_digest IS NOT NULL ORDER BY code_digest`)
+	rows, err := t.query(ctx, `SELECT code_digest FROM versions WHERE code_digest IS NOT NULL
+		UNION SELECT decode(l->>'digest', 'hex') FROM `+versionLayers+`
+		ORDER BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("list digests: %w", err)
 	}
@@ -148,8 +158,11 @@ func (t *tx) Digests(ctx context.Context) ([]lambdahost.Digest, error) {
 
 // CodeRefs implements lambdahost.Tx.
 func (t *tx) CodeRefs(ctx context.Context) ([]lambdahost.CodeRef, error) {
-	rows, err := t.query(ctx, `SELECT DISTINCT code_digest, coalesce(data->'code'->>'sealedWith', '') FROM versions
-		WHERE code_digest IS NOT NULL`)
+	// The code of versions and of the layers they use: UNION lists each
+	// (digest, key) once, a layer's code that is also a version's too.
+	rows, err := t.query(ctx, `SELECT code_digest, coalesce(data->'code'->>'sealedWith', '') FROM versions
+		WHERE code_digest IS NOT NULL
+		UNION SELECT decode(l->>'digest', 'hex'), coalesce(l->>'sealedWith', '') FROM `+versionLayers)
 	if err != nil {
 		return nil, fmt.Errorf("list code references: %w", err)
 	}

@@ -63,6 +63,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// waitBound bounds every wait for something that happens at once when the
+// code works (the gateway starting, a Fetch past its timeout): it only
+// decides how long a broken build takes to fail.
+const waitBound = 2 * time.Minute
+
 // isolateAWSConfig keeps the developer's AWS configuration out of the
 // tests, which set what they need with t.Setenv or Options.
 func isolateAWSConfig() {
@@ -178,9 +183,9 @@ func startGateway(bin string) (*gateway, error) {
 	go func() { g.done <- g.cmd.Wait() }()
 
 	client := g.Client()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, err := client.ListBuckets(ctx, &awss3.ListBucketsInput{})
 		cancel()
 		if err == nil {

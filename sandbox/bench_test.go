@@ -38,6 +38,8 @@ func BenchmarkLaunch(b *testing.B) {
 	}{
 		{"namespaces", mustNamespaces, sandbox.Options{}},
 		{"namespaces-no-prestart", mustNamespaces, sandbox.Options{Prestart: -1}},
+		{"namespaces-host-network", mustNetwork, sandbox.Options{Network: sandbox.NetworkHost}},
+		{"namespaces-host-network-no-prestart", mustNetwork, sandbox.Options{Network: sandbox.NetworkHost, Prestart: -1}},
 		{"process", mustProcess, sandbox.Options{}},
 	}
 	commands := []struct {
@@ -99,6 +101,14 @@ func BenchmarkLaunch(b *testing.B) {
 			})
 		}
 	}
+}
+
+// mustNetwork is mustNamespaces for a launcher with a network, which needs
+// pasta.
+func mustNetwork(tb testing.TB, opts sandbox.Options) *sandbox.Launcher {
+	tb.Helper()
+	mustPasta(tb)
+	return mustNamespaces(tb, opts)
 }
 
 func median(ds []time.Duration) float64 {

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -202,9 +201,8 @@ type cgroup struct {
 	pids   string
 	// fd is the open v2 cgroup that the init is cloned into, or -1.
 	fd int
-	// peakFile is the open peak usage file, once peak has been asked.
-	peakMu   sync.Mutex
-	peakFile *os.File
+	// use tracks the memory the environment uses (memory.go).
+	use memUse
 }
 
 // create makes the cgroup name with a memory limit of memoryMB (none if 0)
@@ -300,33 +298,6 @@ func (g *cgroup) join(pid int) error {
 	return nil
 }
 
-// peak returns the most memory the cgroup has used, or 0 if unknown.
-//
-// Every invocation's REPORT line asks, so the file is opened once and read
-// again with pread: opening a cgroup file costs ten times the read.
-func (g *cgroup) peak() int64 {
-	g.peakMu.Lock()
-	defer g.peakMu.Unlock()
-	if g.peakFile == nil {
-		name := "memory.max_usage_in_bytes"
-		if g.v2 {
-			name = "memory.peak"
-		}
-		f, err := os.Open(filepath.Join(g.memory, name))
-		if err != nil {
-			return 0
-		}
-		g.peakFile = f
-	}
-	var buf [32]byte
-	n, err := g.peakFile.ReadAt(buf[:], 0)
-	if n == 0 && err != nil {
-		return 0
-	}
-	v, _ := strconv.ParseInt(string(bytes.TrimSpace(buf[:n])), 10, 64)
-	return v
-}
-
 // oomKilled reports whether the kernel killed a process of the cgroup for
 // lack of memory.
 func (g *cgroup) oomKilled() bool {
@@ -357,12 +328,7 @@ func (g *cgroup) remove() error {
 		unix.Close(g.fd)
 		g.fd = -1
 	}
-	g.peakMu.Lock()
-	if g.peakFile != nil {
-		g.peakFile.Close()
-		g.peakFile = nil
-	}
-	g.peakMu.Unlock()
+	g.use.close()
 	var errs []error
 	errs = append(errs, rmdirCgroup(g.memory))
 	if g.pids != "" && g.pids != g.memory {

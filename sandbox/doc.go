@@ -19,9 +19,10 @@
 //     as /bin -> usr/bin are recreated as links), or the top level of
 //     LaunchSpec.RootFS bound read-only instead; /etc/passwd and /etc/group
 //     gain the function user sbx_user1051 (993:990);
-//   - adds the LaunchSpec's mounts (read-only unless Writable), a /tmp
-//     tmpfs of TmpMB, a /proc of the new pid namespace and a minimal /dev
-//     (null, zero, full, random, urandom, tty, fd and std* links);
+//   - adds the environment's /tmp (see below), a /proc of the new pid
+//     namespace, a minimal /dev (null, zero, full, random, urandom, tty, fd
+//     and std* links) and the LaunchSpec's mounts (read-only unless
+//     Writable);
 //   - pivots into the new root and detaches the host's;
 //   - brings up lo, listens on lambdahost.RuntimeAPIAddress and passes the
 //     listener to the launcher (SCM_RIGHTS), which serves the Runtime API on
@@ -54,13 +55,66 @@
 // LaunchSpec.Mounts are rewritten to their host sources in the command, its
 // directory and the values of its environment (a value such as
 // PATH=/var/lang/bin:/usr/bin is rewritten element by element). /tmp is a
-// fresh directory under StateDir, without a size limit, given as TMPDIR and
+// fresh directory under ScratchDir, without a size limit, given as TMPDIR and
 // rewritten like the mounts. The Runtime API listens on 127.0.0.1 on a
 // random port, given in AWS_LAMBDA_RUNTIME_API. RootFS is not supported.
 // When the first process exits, the rest of its process group is killed, as
 // the end of a pid namespace would; processes that leave the group (setsid)
 // escape, and Done waits at most two seconds for them to let go of the
 // output.
+//
+// # /tmp
+//
+// An environment's /tmp is on disk, in Options.ScratchDir, as on Lambda,
+// where it is storage apart from memory: a function of 256 MB may fill a
+// /tmp of 512 MB. In ModeNamespaces each /tmp is an ext4 file system of its
+// own, of exactly LaunchSpec.TmpMB for the function user (a write past it
+// fails with ENOSPC), on a loop device whose file is sparse and unnamed
+// (O_TMPFILE). The launcher mounts it with fsmount(2), attached nowhere, and
+// passes the mount to the init with the Spec, which attaches it at /tmp
+// inside the new mount namespace; the host never sees it. Nothing of it
+// outlives its environment: when the environment has ended, everything in
+// it is removed (through its root, so that no link left in it leads
+// elsewhere) and, if it then has exactly its size free again, it is kept for
+// another environment of the same size (up to twice Options.TmpSpares per
+// size); otherwise, or past that, it is shut down (its page cache is
+// dropped, not written) and let go of, the kernel unmounts it, the loop
+// device detaches itself (autoclear) and the file, which has no name, is
+// freed. A launcher killed with SIGKILL leaves nothing behind either: its
+// environments die with it (PR_SET_PDEATHSIG), and its descriptors, the
+// last holders of the file systems, are closed.
+//
+// Formatting a file system takes 15 to 50 ms (mke2fs, from e2fsprogs, is
+// run), so each size is formatted once, as a template: the first one of a
+// size measures how large the file system must be, and how many blocks to
+// reserve for root, for exactly the size to be available, and its root is
+// made sticky and writable by all. A new /tmp is a copy of the template's
+// file (its metadata: a few hundred KB for 512 MB, 4 MB for 10 GB),
+// attached and mounted, and the launcher keeps Options.TmpSpares of them for
+// each size in use ready, new or emptied (only the first environment of a
+// size waits for its template). They are made, and the file systems of
+// ended environments emptied or let go of, in the background at a low CPU
+// and I/O priority: that kernel work is done in the calling thread. The
+// loop device does direct I/O on its file, so the file's pages are not
+// cached twice, and the file system never asks it to flush: nothing in /tmp
+// needs to survive a crash, a flush of a loop device fsyncs its file (a
+// commit of the host's journal, which can take seconds on a busy disk), and
+// fsync(2) in /tmp is then as cheap as on tmpfs. The file keeps the blocks
+// /tmp has used (up to its size) until it is emptied: a file deleted in
+// /tmp frees its blocks for /tmp, not on the host (online discard is
+// synchronous without a journal, and would make unlink(2) wait for the
+// host's disk); emptying gives them back (FITRIM punches holes in the file).
+//
+// Where a file system cannot be made (no loop devices, no mke2fs, no
+// fsmount), and in ModeProcess, /tmp is a directory in ScratchDir whose size
+// is not enforced; New logs why, and Launcher.TmpEnforced reports it. New
+// removes the directories a launcher that died left there.
+//
+// What a function writes to /tmp passes through the page cache, which the
+// kernel charges to the environment's memory cgroup. It is reclaimed (and
+// written back first, if need be) when the cgroup reaches its limit, so it
+// does not make the function run out of memory, but it does count in the
+// cgroup's usage and peak; see Limits for how MaxMemory leaves it out.
 //
 // # Start-up
 //
@@ -98,9 +152,12 @@
 // (memory.max, memory.swap.max 0, memory.oom.group, pids.max; the init is
 // cloned into the cgroup), cgroup v1 otherwise (memory.limit_in_bytes and
 // memory.memsw.limit_in_bytes, pids.max; the init waits on its socket until
-// the launcher has moved it into the cgroups). Process.MaxMemory reads
-// memory.peak or memory.max_usage_in_bytes, and ProcessExit.OutOfMemory
-// reports that the cgroup's oom_kill counter moved. When no memory cgroup
+// the launcher has moved it into the cgroups). Process.MaxMemory reports
+// the high-water mark of the cgroup's usage less the page cache no process
+// maps (files written to /tmp, mostly), sampled every 10 ms against the
+// kernel's peak (memory.peak or memory.max_usage_in_bytes) so that short
+// peaks are not missed, and ProcessExit.OutOfMemory reports that the
+// cgroup's oom_kill counter moved. When no memory cgroup
 // is usable, RLIMIT_DATA is set to the memory size instead: it bounds the
 // heap of each process, not the environment, and an exceeded limit shows as
 // an allocation failure in the runtime (MemoryError, a Go or Node fatal

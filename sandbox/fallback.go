@@ -26,7 +26,13 @@ func (l *Launcher) launchProcess(ctx context.Context, spec *lambdahost.LaunchSpe
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(l.stateDir, "tmp-")
+	// The command runs as HostUID when the launcher is root, as the
+	// launcher's user otherwise.
+	uid, gid := -1, -1
+	if l.asRoot {
+		uid, gid = int(l.uid), int(l.gid)
+	}
+	tmp, err := l.scratch.newDir(uid, gid, 0o700)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -37,11 +43,6 @@ func (l *Launcher) launchProcess(ctx context.Context, spec *lambdahost.LaunchSpe
 			os.RemoveAll(tmp)
 		}
 	}()
-	if l.asRoot {
-		if err := os.Chown(tmp, int(l.uid), int(l.gid)); err != nil {
-			return nil, err
-		}
-	}
 
 	tr := newTranslator(spec.Mounts, tmp)
 	argv := make([]string, len(spec.Argv))
@@ -68,7 +69,7 @@ func (l *Launcher) launchProcess(ctx context.Context, spec *lambdahost.LaunchSpe
 		Env:  env,
 		Dir:  tr.path(dir),
 	}
-	return l.launch(ctx, is, spec.ID, spec.MemoryMB, spec.Output, ln, tmp)
+	return l.launch(ctx, is, spec.ID, spec.MemoryMB, spec.Output, ln, tmpStore{dir: tmp})
 }
 
 // translator rewrites paths inside an environment to the host paths they

@@ -126,7 +126,7 @@ func TestNamespaces_Commands(t *testing.T) {
 	}{
 		{"output-arrives", 0, "echo hello; echo world >&2", "hello\nworld\n"},
 		{"large-output-delivered-before-done", 0, "head -c 3000000 /dev/zero | tr '\\0' x | wc -c; head -c 300000 /dev/zero | tr '\\0' y", "3000000\n" + strings.Repeat("y", 300000)},
-		{"tmp-size", 8, "df -k /tmp | tail -1 | awk '{print $2}'", "8192\n"},
+		{"tmp-available", 8, "df -k /tmp | tail -1 | awk '{print $4}'", "8192\n"},
 		{"tmp-full", 8, "dd if=/dev/zero of=/tmp/f bs=1M count=20 2>/dev/null; echo rc=$?; ls -l /tmp/f | awk '{print $5}'", "rc=1\n8388608\n"},
 		{"dev-null-writable", 0, "echo x >/dev/null && echo ok", "ok\n"},
 		{"urandom-readable", 0, "head -c 16 /dev/urandom | wc -c", "16\n"},
@@ -268,7 +268,7 @@ func TestNamespaces_MaxProcs(t *testing.T) {
 n = 0
 try:
     for i in range(64):
-        threading.Thread(target=time.sleep, args=(5,), daemon=True).start()
+        threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
         n += 1
 except RuntimeError:
     pass
@@ -395,7 +395,7 @@ func TestNamespaces_RootFS(t *testing.T) {
 // TestNamespaces_SetupErrors checks that failures before the command runs
 // are returned by Launch.
 func TestNamespaces_SetupErrors(t *testing.T) {
-	l := mustNamespaces(t, sandbox.Options{})
+	l := mustNamespaces(t, setupErrorOptions)
 	tests := []struct {
 		name string
 		spec lambdahost.LaunchSpec

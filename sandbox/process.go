@@ -21,9 +21,9 @@ import (
 
 var _ lambdahost.Process = (*Process)(nil)
 
-// outputDelay bounds how long an ended environment's output may stay open,
-// held by a process that escaped its process group in ModeProcess.
-const outputDelay = 2 * time.Second
+// DefaultOutputDelay bounds how long an ended environment's output may stay
+// open, held by a process that escaped its process group in ModeProcess.
+const DefaultOutputDelay = 2 * time.Second
 
 // devNull is the standard input of every environment.
 var devNull = sync.OnceValues(func() (*os.File, error) {
@@ -33,9 +33,18 @@ var devNull = sync.OnceValues(func() (*os.File, error) {
 // launch builds the environment described by is with an init, started now
 // or taken from the spares, in namespaces unless listener is set (the
 // host-side listener of ModeProcess), and waits until the init has executed
-// the command or failed. memoryMB sets the cgroup or rlimit; tmpDir, if
-// set, is removed when the environment ends.
-func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memoryMB int, output io.Writer, listener net.Listener, tmpDir string) (_ *Process, err error) {
+// the command or failed. memoryMB sets the cgroup or rlimit. The mount of
+// tmp.img, if set, is sent to the init for the Mount whose Attach is 1; the
+// image is released, and tmp.dir removed, when the environment ends.
+func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memoryMB int, output io.Writer, listener net.Listener, tmp tmpStore) (_ *Process, err error) {
+	var mount *os.File
+	if tmp.img != nil {
+		// The init has its own copy once the Spec is sent; the image
+		// keeps the file system through its root. Taken out before the
+		// reaper may release the image.
+		mount, tmp.img.mount = tmp.img.mount, nil
+		defer mount.Close()
+	}
 	namespaces := listener == nil
 	is.Namespaces = namespaces
 	is.Root = l.rootDir
@@ -47,6 +56,9 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		is.UID, is.GID = int(l.uid), int(l.gid)
 	}
 	is.Rlimits = append(is.Rlimits, nsinit.Rlimit{Resource: unix.RLIMIT_NOFILE, Cur: 1024, Max: 1024})
+	if namespaces {
+		is.Rules = l.net.rules()
+	}
 
 	if output == nil {
 		output = io.Discard
@@ -55,8 +67,11 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		id:       id,
 		group:    !namespaces,
 		listener: listener,
-		tmpDir:   tmpDir,
+		tmpDir:   tmp.dir,
+		tmpImg:   tmp.img,
+		scratch:  l.scratch,
 		log:      l.log,
+		outDelay: l.outputDelay,
 		outDone:  make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -84,6 +99,8 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		if p.cg, err = l.cgroups.create(cgroupName(id), memoryMB, l.maxProcs); err != nil {
 			return nil, err
 		}
+		p.watch = &l.mem
+		p.watch.add(p.cg)
 	}
 	if p.cg == nil && memoryMB > 0 {
 		limit := uint64(memoryMB) << 20
@@ -95,10 +112,6 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 	}
 	if p.cg != nil {
 		is.Cgroups = p.cg.tasks()
-	}
-	data, err := json.Marshal(is)
-	if err != nil {
-		return nil, err
 	}
 
 	// A file is handed to the environment as it is, so its output lands
@@ -128,6 +141,17 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 	}
 	defer ip.conn.Close()
 	p.proc = ip.proc
+	if namespaces && l.net.mode != NetworkNone {
+		// pasta configures the namespace while the init waits for its
+		// Spec and builds the environment: the init waits for it only
+		// just before executing the command. A spare usually has it
+		// already.
+		p.net, err = l.attachNetwork(ip)
+		if err != nil {
+			ip.discard()
+			return nil, err
+		}
+	}
 	reaping = true
 	go p.wait()
 
@@ -136,10 +160,26 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 			return nil, err
 		}
 	}
-	err = sendSpec(ip.conn, data, out)
+	fds := []*os.File{out}
+	if p.net != nil {
+		fds = append(fds, p.net.ready)
+		is.NetworkReady = true
+	}
+	// The detached mounts come last: Mount.Attach n is the n-th of them.
+	if mount != nil {
+		fds = append(fds, mount)
+	}
+	data, err := json.Marshal(is)
+	if err == nil {
+		err = sendSpec(ip.conn, data, fds)
+	}
 	if outW != nil {
 		outW.Close()
 		outW = nil
+	}
+	if p.net != nil {
+		// The init has its own copy, and only pasta may write to it.
+		p.net.ready.Close()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("send spec: %w", err)
@@ -159,6 +199,8 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 		}
 	}
 	switch {
+	case r.err != "" && p.net != nil && p.net.err() != nil:
+		return nil, fmt.Errorf("%s: %w", r.err, p.net.err())
 	case r.err != "":
 		return nil, errors.New(r.err)
 	case is.Probe && !r.probe:
@@ -169,11 +211,16 @@ func (l *Launcher) launch(ctx context.Context, is *nsinit.Spec, id string, memor
 	return p, nil
 }
 
-// sendSpec sends the Spec, with out as SCM_RIGHTS, and ends the stream.
-func sendSpec(conn *net.UnixConn, data []byte, out *os.File) error {
-	// Fd puts out in blocking mode, as the environment's processes expect
-	// of their standard output.
-	n, _, err := conn.WriteMsgUnix(data, unix.UnixRights(int(out.Fd())), nil)
+// sendSpec sends the Spec, with files (the output, then the network's
+// readiness pipe, if any, then the detached mounts) as SCM_RIGHTS, and ends the stream.
+func sendSpec(conn *net.UnixConn, data []byte, files []*os.File) error {
+	// Fd puts the output in blocking mode, as the environment's processes
+	// expect of their standard output.
+	fds := make([]int, len(files))
+	for i, f := range files {
+		fds[i] = int(f.Fd())
+	}
+	n, _, err := conn.WriteMsgUnix(data, unix.UnixRights(fds...), nil)
 	if err != nil {
 		return err
 	}
@@ -187,7 +234,31 @@ func sendSpec(conn *net.UnixConn, data []byte, out *os.File) error {
 type initProc struct {
 	proc *os.Process
 	conn *net.UnixConn
+
+	mu sync.Mutex
+	// net is the init's pasta once attachNetwork started it, or nil.
+	net    *netHelper
+	netErr error
+	// discarded forbids starting a pasta for a discarded init.
+	discarded bool
 }
+
+// attachNetwork starts pasta for ip unless it has one: a spare's is
+// started a little after the spare, or when it is taken if sooner.
+func (l *Launcher) attachNetwork(ip *initProc) (*netHelper, error) {
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	if ip.net == nil && ip.netErr == nil && !ip.discarded {
+		ip.net, ip.netErr = l.net.startNetwork(ip.proc.Pid)
+	}
+	if ip.discarded && ip.net == nil && ip.netErr == nil {
+		return nil, errDiscarded
+	}
+	return ip.net, ip.netErr
+}
+
+// errDiscarded is attachNetwork's answer for an init discarded first.
+var errDiscarded = errors.New("start pasta: the init was discarded")
 
 // startInit starts an init, in new namespaces if namespaces is set, and in
 // the v2 cgroup open as cgroupFD if that is not -1.
@@ -235,18 +306,30 @@ func (l *Launcher) startInit(namespaces bool, cgroupFD int) (*initProc, error) {
 	return &initProc{proc: proc, conn: conn}, nil
 }
 
-// exited reports whether the init has ended, without reaping it.
+// exited reports whether the init, or its pasta, has ended, without
+// reaping the init.
 func (ip *initProc) exited() bool {
+	ip.mu.Lock()
+	n, netErr := ip.net, ip.netErr
+	ip.mu.Unlock()
+	if netErr != nil || (n != nil && n.err() != nil) {
+		return true
+	}
 	var info unix.Siginfo
 	err := unix.Waitid(unix.P_PID, ip.proc.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
 	return err != nil || info.Signo != 0
 }
 
-// discard kills and reaps an unused init.
+// discard kills and reaps an unused init and its pasta.
 func (ip *initProc) discard() {
+	ip.mu.Lock()
+	ip.discarded = true
+	n := ip.net
+	ip.mu.Unlock()
 	ip.proc.Kill()
 	ip.proc.Wait()
 	ip.conn.Close()
+	n.stop()
 }
 
 // keepSpares keeps inits started ahead of Launch until Close: each waits,
@@ -265,6 +348,16 @@ func (l *Launcher) keepSpares() {
 			case <-time.After(time.Second):
 				continue
 			}
+		}
+		if namespaces && l.net.mode != NetworkNone {
+			// Its pasta comes a little later, out of the way of the
+			// cold start that the previous spare is likely serving
+			// now (starting pasta costs several milliseconds of CPU).
+			time.AfterFunc(spareNetworkDelay, func() {
+				if _, err := l.attachNetwork(ip); err != nil && err != errDiscarded {
+					l.log.Warn("start a spare's pasta", lambdahost.LogKeyError, err)
+				}
+			})
 		}
 		select {
 		case l.spares <- ip:
@@ -285,8 +378,12 @@ func (l *Launcher) keepSpares() {
 	}
 }
 
-// spareDelay is the pause before a spare init is replaced.
-const spareDelay = 25 * time.Millisecond
+// spareDelay is the pause before a spare init is replaced, and
+// spareNetworkDelay the further pause before its pasta is started.
+const (
+	spareDelay        = 25 * time.Millisecond
+	spareNetworkDelay = 100 * time.Millisecond
+)
 
 // takeSpare returns a live spare init for the mode, or nil.
 func (l *Launcher) takeSpare(namespaces bool) *initProc {
@@ -403,9 +500,14 @@ type Process struct {
 	group    bool // ModeProcess: stop the whole process group
 	listener net.Listener
 	cg       *cgroup
+	watch    *memWatch // samples cg
+	net      *netHelper
 	tmpDir   string
+	tmpImg   *image
+	scratch  *scratch // releases tmpImg
 	log      *slog.Logger
 	outR     *os.File
+	outDelay time.Duration // Launcher.outputDelay
 	outDone  chan struct{}
 	done     chan struct{}
 
@@ -437,8 +539,10 @@ func (p *Process) Exit() lambdahost.ProcessExit {
 	return p.exit
 }
 
-// MaxMemory returns the peak memory use of the environment's cgroup in
-// bytes, or 0 without a cgroup.
+// MaxMemory returns the peak memory use of the environment's processes in
+// bytes, or 0 without a cgroup: the high-water mark of its cgroup's usage
+// less the page cache that no process maps, such as files written to /tmp
+// (see memUse).
 func (p *Process) MaxMemory() int64 {
 	p.mu.Lock()
 	ended, m := p.ended, p.maxMem
@@ -446,16 +550,11 @@ func (p *Process) MaxMemory() int64 {
 	if ended || p.cg == nil {
 		return m
 	}
-	if m := p.cg.peak(); m > 0 {
-		return m
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.maxMem
+	return p.cg.sample()
 }
 
 // Kill stops every process of the environment, waits until Done is closed
-// and its resources (cgroup, listener, /tmp directory) are released. It is
+// and its resources (cgroup, listener, /tmp) are released. It is
 // safe to call more than once and after the environment ended.
 func (p *Process) Kill() error {
 	p.mu.Lock()
@@ -515,12 +614,12 @@ func (p *Process) wait() {
 	var peak int64
 	if p.cg != nil {
 		exit.OutOfMemory = p.cg.oomKilled()
-		peak = p.cg.peak()
+		peak = p.cg.sample()
 	}
 
 	select {
 	case <-p.outDone:
-	case <-time.After(outputDelay):
+	case <-time.After(p.outDelay):
 		p.outR.Close()
 		<-p.outDone
 	}
@@ -539,6 +638,10 @@ func (p *Process) waitExit() lambdahost.ProcessExit {
 
 // release frees the environment's resources.
 func (p *Process) release() {
+	if p.watch != nil {
+		p.watch.remove(p.cg)
+	}
+	p.net.stop()
 	if p.cg != nil {
 		if err := p.cg.remove(); err != nil {
 			p.log.Warn("remove cgroup", "sandbox", p.id, lambdahost.LogKeyError, err)
@@ -549,6 +652,9 @@ func (p *Process) release() {
 	p.mu.Unlock()
 	if l != nil {
 		l.Close()
+	}
+	if p.tmpImg != nil {
+		p.scratch.release(p.tmpImg)
 	}
 	if p.tmpDir != "" {
 		if err := os.RemoveAll(p.tmpDir); err != nil {

@@ -99,14 +99,14 @@ func TestProcess_ExitKillsGroup(t *testing.T) {
 // host's init in its own time.
 func waitGroupGone(t *testing.T, pgid int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for {
 		live := liveInGroup(t, pgid)
 		if len(live) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("processes %v of group %d still alive 10s after the end", live, pgid)
+			t.Errorf("processes %v of group %d still alive %v after the end", live, pgid, waitBound)
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -143,7 +143,7 @@ func liveInGroup(t *testing.T, pgid int) []int {
 // TestProcess_SetupErrors checks that failures before the command runs are
 // returned by Launch.
 func TestProcess_SetupErrors(t *testing.T) {
-	l := mustProcess(t, sandbox.Options{})
+	l := mustProcess(t, setupErrorOptions)
 	tests := []struct {
 		name string
 		spec lambdahost.LaunchSpec

@@ -2,17 +2,21 @@ package sandbox
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -60,9 +64,20 @@ const defaultTmpMB = 512
 type Options struct {
 	// StateDir is a host directory for the launcher's state: the mount
 	// point of environment roots, <StateDir>/root, which is only ever
-	// mounted inside environments, and in ModeProcess each environment's
-	// /tmp. If empty, lambdahost-sandbox in os.TempDir() is used.
+	// mounted inside environments. If empty, lambdahost-sandbox in
+	// os.TempDir() is used.
 	StateDir string
+	// ScratchDir is the host directory that holds environments' /tmp: the
+	// unnamed sparse files of their file systems in ModeNamespaces, their
+	// directories in ModeProcess (see scratch). It should be on a disk
+	// (ext4 or xfs) with room for the /tmp in use. If empty, StateDir is
+	// used.
+	ScratchDir string
+	// TmpSpares is how many /tmp file systems of each size in use the
+	// launcher keeps formatted ahead of Launch in ModeNamespaces. If zero,
+	// DefaultTmpSpares; if negative, none: each Launch formats its own,
+	// which takes 15 to 50 ms. Close releases them.
+	TmpSpares int
 	// HostUID and HostGID are the unprivileged host user and group that
 	// the function user (993:990 inside) maps to; no one else should use
 	// them. In ModeProcess, a launcher running as root runs commands as
@@ -89,6 +104,23 @@ type Options struct {
 	// Launch, for a few megabytes of memory per spare. If zero, one is
 	// kept; if negative, none. Close stops them.
 	Prestart int
+	// Network is what environments in ModeNamespaces reach besides their
+	// Runtime API (see Network). If empty, NetworkNone. ModeProcess
+	// environments share the host's network whatever it says.
+	Network Network
+	// Pasta is the pasta program (Debian's passt package) that connects a
+	// networked environment's namespace to the host. If empty, "pasta" is
+	// looked up in PATH.
+	Pasta string
+	// Endpoints are the host addresses of lambdahost's own API, which
+	// NetworkInternet environments may still reach (TCP to exactly these);
+	// a loopback or unspecified address stands for the host's loopback,
+	// reached at HostName.
+	Endpoints []netip.AddrPort
+	// OutputDelay bounds how long an ended environment's output may stay
+	// open, held by a process that escaped its process group in
+	// ModeProcess. If zero, DefaultOutputDelay is used.
+	OutputDelay time.Duration
 	// Logger receives the launcher's decisions and clean-up failures. If
 	// nil, slog.Default is used.
 	Logger *slog.Logger
@@ -103,6 +135,12 @@ type Launcher struct {
 	uid, gid uint32
 	maxProcs int
 	cgroups  *cgroups // nil without a usable memory cgroup
+	scratch  *scratch
+	mem      memWatch
+	// net is the network of ModeNamespaces environments.
+	net *netConfig
+	// outputDelay is Options.OutputDelay or its default.
+	outputDelay time.Duration
 
 	// base are the mounts of every environment without RootFS: the host's
 	// system directories and the function user's passwd and group.
@@ -130,6 +168,8 @@ func New(opts Options) (*Launcher, error) {
 		gid:      opts.HostGID,
 		maxProcs: opts.MaxProcs,
 		asRoot:   os.Geteuid() == 0,
+
+		outputDelay: cmp.Or(opts.OutputDelay, DefaultOutputDelay),
 	}
 	if l.log == nil {
 		l.log = slog.Default()
@@ -152,8 +192,6 @@ func New(opts Options) (*Launcher, error) {
 	default:
 		return nil, fmt.Errorf("sandbox: unknown mode %q", opts.Mode)
 	}
-	// Traversable by HostUID, whose /tmp directories live here in
-	// ModeProcess.
 	if err := os.MkdirAll(l.stateDir, 0o711); err != nil {
 		return nil, fmt.Errorf("sandbox: state directory: %w", err)
 	}
@@ -171,17 +209,64 @@ func New(opts Options) (*Launcher, error) {
 		}
 	}
 
+	scratchDir := opts.ScratchDir
+	if scratchDir == "" {
+		scratchDir = l.stateDir
+	}
+	tmpSpares := opts.TmpSpares
+	if tmpSpares == 0 {
+		tmpSpares = DefaultTmpSpares
+	}
+	sc, err := newScratch(scratchDir, l.log, opts.Mode != ModeProcess && l.asRoot, tmpSpares)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	l.scratch = sc
+
+	netMode := opts.Network
+	if netMode == "" {
+		netMode = NetworkNone
+	}
+	if _, err := ParseNetwork(string(netMode)); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	none := &netConfig{mode: NetworkNone}
+	l.net = none
+	// The network is checked with the namespaces, by the same probe: one
+	// environment start in the usual case. Only if that probe fails is
+	// the network told apart from the namespaces, by a probe without it.
+	var netErr error
+	if netMode != NetworkNone && opts.Mode != ModeProcess {
+		if l.net, netErr = newNetConfig(netMode, opts.Pasta, opts.Endpoints); netErr != nil {
+			l.net = none
+		}
+	}
 	l.mode = ModeProcess
 	if opts.Mode != ModeProcess {
 		err := l.tryNamespaces()
+		if err != nil && l.net != none {
+			if l.net = none; l.tryNamespaces() == nil {
+				netErr, err = err, nil
+			}
+		}
 		switch {
 		case err == nil:
 			l.mode = ModeNamespaces
 		case opts.Mode == ModeNamespaces:
+			sc.close()
 			return nil, fmt.Errorf("sandbox: namespaces: %w", err)
 		default:
 			l.log.Warn("namespaces unavailable: environments run as plain processes, without file system or network isolation", lambdahost.LogKeyError, err)
 		}
+	}
+	if l.mode == ModeNamespaces && netErr != nil {
+		sc.close()
+		return nil, fmt.Errorf("sandbox: %w: %s: %w", ErrNetwork, netMode, netErr)
+	}
+	if l.mode == ModeNamespaces {
+		sc.start()
+	} else {
+		sc.mkfs = ""
 	}
 
 	prestart := opts.Prestart
@@ -197,9 +282,11 @@ func New(opts Options) (*Launcher, error) {
 	return l, nil
 }
 
-// Close stops the spare inits. Environments already launched are not
-// affected, and Launch still works, starting each init on demand.
+// Close stops the spare inits and releases the spare /tmp file systems.
+// Environments already launched are not affected, and Launch still works,
+// starting each init and formatting each /tmp on demand.
 func (l *Launcher) Close() error {
+	l.scratch.close()
 	if l.spares == nil {
 		return nil
 	}
@@ -227,12 +314,43 @@ func (l *Launcher) tryNamespaces() error {
 	}
 	l.base = base
 	l.system = systemMounts()
+	// The probe attaches the first /tmp file system, which also checks
+	// that one can be made; without, /tmp is a directory.
+	var tmp tmpStore
+	if l.scratch.images() {
+		var err error
+		if tmp.img, err = l.scratch.useImages(); err != nil {
+			l.log.Warn("/tmp cannot be a file system of its own: it is a directory whose size is not enforced", "scratch_dir", l.scratch.dir, lambdahost.LogKeyError, err)
+		}
+	}
+	err = l.probe(tmp)
+	if err != nil && tmp.img != nil {
+		// Namespaces may work without attaching a file system.
+		l.scratch.mkfs = ""
+		attachErr := err
+		if err = l.probe(tmpStore{}); err == nil {
+			l.log.Warn("/tmp cannot be a file system of its own: it is a directory whose size is not enforced", "scratch_dir", l.scratch.dir, lambdahost.LogKeyError, attachErr)
+		}
+	}
+	return err
+}
+
+// probe starts one environment in probe mode, with tmp as its /tmp, or a
+// tmpfs if tmp is empty.
+func (l *Launcher) probe(tmp tmpStore) error {
+	tmpMount := nsinit.Mount{Target: "/tmp", Type: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: "size=1m"}
+	if tmp.img != nil {
+		tmpMount = nsinit.Mount{Target: "/tmp", Attach: 1}
+	}
 	spec := &nsinit.Spec{
 		Probe:  true,
-		Mounts: l.mounts(base, 1, nil),
+		Mounts: l.mounts(l.base, tmpMount, nil),
 		Argv:   []string{"/probe"},
 	}
-	p, err := l.launch(context.Background(), spec, "probe", 16, nil, nil, "")
+	// Generous: the probe only ever waits this long if something hangs.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := l.launch(ctx, spec, "probe", 16, nil, nil, tmp)
 	if err != nil {
 		return err
 	}
@@ -242,6 +360,55 @@ func (l *Launcher) tryNamespaces() error {
 
 // Mode reports how the launcher isolates environments.
 func (l *Launcher) Mode() Mode { return l.mode }
+
+// TmpEnforced reports whether each environment's /tmp is a file system of
+// its own of exactly LaunchSpec.TmpMB; if not, it is a directory of the
+// scratch directory whose size is not enforced.
+func (l *Launcher) TmpEnforced() bool { return l.scratch.images() }
+
+// Network reports what environments reach: the mode of Options.Network in
+// ModeNamespaces, NetworkShared in ModeProcess.
+func (l *Launcher) Network() Network {
+	if l.mode == ModeProcess {
+		return NetworkShared
+	}
+	return l.net.mode
+}
+
+// Endpoint returns the address ("host:port") at which an environment
+// reaches a service that listens at addr on the host, and false if it
+// cannot: with NetworkNone, with NetworkInternet unless addr is one of
+// Options.Endpoints, or for an IPv6 address (environments have IPv4 only).
+// A loopback or unspecified address is the host's loopback: HostName in a
+// namespace, 127.0.0.1 in ModeProcess.
+func (l *Launcher) Endpoint(addr netip.AddrPort) (string, bool) {
+	a := addr.Addr().Unmap()
+	port := strconv.Itoa(int(addr.Port()))
+	if l.mode == ModeProcess {
+		if a.IsLoopback() || a.IsUnspecified() {
+			return net.JoinHostPort("127.0.0.1", port), true
+		}
+		return net.JoinHostPort(a.String(), port), true
+	}
+	switch l.net.mode {
+	case NetworkHost:
+	case NetworkInternet:
+		if !slices.ContainsFunc(l.net.endpoints, func(e netip.AddrPort) bool {
+			return e.Port() == addr.Port() && e.Addr().Unmap() == a
+		}) {
+			return "", false
+		}
+	default:
+		return "", false
+	}
+	switch {
+	case a.IsUnspecified(), a.IsLoopback() && a.Is4():
+		return net.JoinHostPort(HostName, port), true
+	case a.Is4():
+		return net.JoinHostPort(a.String(), port), true
+	}
+	return "", false
+}
 
 // MemoryLimit reports how environments' memory is limited: "cgroup2",
 // "cgroup1", or "rlimit" (RLIMIT_DATA per process).
@@ -304,27 +471,50 @@ func (l *Launcher) launchNamespaces(ctx context.Context, spec *lambdahost.Launch
 	if tmpMB <= 0 {
 		tmpMB = defaultTmpMB
 	}
+	tmp, err := l.scratch.get(tmpMB)
+	if err != nil {
+		return nil, err
+	}
+	tmpMount := nsinit.Mount{Target: "/tmp", Attach: 1}
+	if tmp.img == nil {
+		tmpMount = nsinit.Mount{Target: "/tmp", Source: tmp.dir, Writable: true}
+	}
+	if l.net.mode != NetworkNone {
+		if spec.RootFS == "" {
+			base = slices.Concat(base, l.net.files)
+		} else {
+			base = slices.Concat(base, imageNetFiles(spec.RootFS, l.net.files))
+		}
+	}
 	is := &nsinit.Spec{
-		Mounts:   l.mounts(base, tmpMB, user),
+		Mounts:   l.mounts(base, tmpMount, user),
 		Hostname: hostname(spec.ID),
 		Argv:     spec.Argv,
 		Env:      setEnv(spec.Env, "AWS_LAMBDA_RUNTIME_API", lambdahost.RuntimeAPIAddress),
 		Dir:      spec.Dir,
 	}
-	return l.launch(ctx, is, spec.ID, spec.MemoryMB, spec.Output, nil, "")
+	return l.launch(ctx, is, spec.ID, spec.MemoryMB, spec.Output, nil, tmp)
+}
+
+// imageNetFiles returns those of files (/etc/hosts, /etc/resolv.conf) that
+// the image at rootfs has as regular files, to be replaced: a file the image
+// lacks cannot be created in its read-only /etc.
+func imageNetFiles(rootfs string, files []nsinit.Mount) []nsinit.Mount {
+	var out []nsinit.Mount
+	for _, f := range files {
+		if fi, err := os.Lstat(filepath.Join(rootfs, f.Target)); err == nil && fi.Mode().IsRegular() {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // mounts orders the mounts of an environment: its base (host directories or
 // RootFS), /tmp, /proc and /dev, then the LaunchSpec's.
-func (l *Launcher) mounts(base []nsinit.Mount, tmpMB int, user []nsinit.Mount) []nsinit.Mount {
+func (l *Launcher) mounts(base []nsinit.Mount, tmp nsinit.Mount, user []nsinit.Mount) []nsinit.Mount {
 	ms := make([]nsinit.Mount, 0, len(base)+1+len(l.system)+len(user))
 	ms = append(ms, base...)
-	ms = append(ms, nsinit.Mount{
-		Target: "/tmp",
-		Type:   "tmpfs",
-		Flags:  unix.MS_NOSUID | unix.MS_NODEV,
-		Data:   "mode=1777,size=" + strconv.Itoa(tmpMB) + "m",
-	})
+	ms = append(ms, tmp)
 	ms = append(ms, l.system...)
 	return append(ms, user...)
 }

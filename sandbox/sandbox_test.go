@@ -153,8 +153,8 @@ func waitDone(tb testing.TB, p lambdahost.Process) lambdahost.ProcessExit {
 	select {
 	case <-p.Done():
 		return p.Exit()
-	case <-time.After(60 * time.Second):
-		tb.Fatal("environment did not end within 60s")
+	case <-time.After(waitBound):
+		tb.Fatalf("environment did not end within %v", waitBound)
 		return lambdahost.ProcessExit{}
 	}
 }
@@ -162,10 +162,10 @@ func waitDone(tb testing.TB, p lambdahost.Process) lambdahost.ProcessExit {
 // waitOutput waits until the environment's output contains s.
 func waitOutput(tb testing.TB, out *buffer, s string) {
 	tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	for !strings.Contains(out.String(), s) {
 		if time.Now().After(deadline) {
-			tb.Fatalf("output %q does not contain %q after 30s", out.String(), s)
+			tb.Fatalf("output %q does not contain %q after %v", out.String(), s, waitBound)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -258,22 +258,38 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// wantLaunchError checks that l refuses spec quickly with an error
-// containing want.
+// setupErrorOptions are the Options of the launchers that wantLaunchError
+// checks: an output delay far longer than waitBound, so that a failed
+// start that waited it out could not pass.
+var setupErrorOptions = sandbox.Options{OutputDelay: time.Hour}
+
+// waitBound bounds waits for what happens at once when the code works.
+const waitBound = 2 * time.Minute
+
+// wantLaunchError checks that l, made with setupErrorOptions, refuses spec
+// with an error containing want, without waiting out the output delay.
 func wantLaunchError(t *testing.T, l lambdahost.Launcher, spec *lambdahost.LaunchSpec, want string) {
 	t.Helper()
-	start := time.Now()
-	p, err := l.Launch(context.Background(), spec)
-	// A failed start must not wait out the output's grace period of two
-	// seconds.
-	if d := time.Since(start); d > 1500*time.Millisecond {
-		t.Errorf("Launch took %v to fail", d)
+	type result struct {
+		p   lambdahost.Process
+		err error
 	}
-	if err == nil {
-		p.Kill()
+	done := make(chan result, 1)
+	go func() {
+		p, err := l.Launch(context.Background(), spec)
+		done <- result{p, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(waitBound):
+		t.Fatalf("Launch still running after %v: a failed start waits out the output delay", waitBound)
+	}
+	if r.err == nil {
+		r.p.Kill()
 		t.Fatalf("Launch succeeded, want error containing %q", want)
 	}
-	if !strings.Contains(err.Error(), want) {
-		t.Errorf("Launch error %q, want it to contain %q", err, want)
+	if !strings.Contains(r.err.Error(), want) {
+		t.Errorf("Launch error %q, want it to contain %q", r.err, want)
 	}
 }

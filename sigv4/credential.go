@@ -14,6 +14,11 @@ type Credential struct {
 	AccessKey string
 	Secret    string
 	Account   string
+	// Principal and UserID identify who acts with the key, as STS
+	// GetCallerIdentity reports it (its Arn and UserId); they are passed
+	// on in Result.
+	Principal string
+	UserID    string
 }
 
 // LogValue returns the access key and account, never the secret.

@@ -1,6 +1,7 @@
 package sigv4
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -8,7 +9,7 @@ import (
 
 // Kind is the AWS error type of a verification failure, sent in
 // X-Amzn-ErrorType. The names are spelled exactly as AWS spells them; the
-// HTTP layer maps each to its status (403 for all four).
+// HTTP layer maps each to its status (403 for all of them).
 type Kind string
 
 // The kinds of verification failure.
@@ -22,9 +23,16 @@ const (
 	// InvalidSignatureException means the signature is well formed but
 	// wrong: it does not match, it has expired, or its scope is wrong.
 	InvalidSignatureException Kind = "InvalidSignatureException"
-	// UnrecognizedClientException means the access key is not known.
+	// UnrecognizedClientException means the access key is not known, or
+	// its session token is not valid with it.
 	UnrecognizedClientException Kind = "UnrecognizedClientException"
+	// ExpiredTokenException means temporary credentials have expired.
+	ExpiredTokenException Kind = "ExpiredTokenException"
 )
+
+// ErrTokenExpired is what Verifier.LookupSession returns, wrapped, for
+// temporary credentials past their expiry.
+var ErrTokenExpired = errors.New("session token expired")
 
 // Error is a verification failure. Message is safe to send to the caller
 // and, like Code, is wire API: it reproduces AWS's wording, so clients and
@@ -47,6 +55,8 @@ const (
 	MessageMissingAuthenticationToken = "Missing Authentication Token"
 	// MessageUnrecognizedClient is the message for an unknown access key.
 	MessageUnrecognizedClient = "The security token included in the request is invalid."
+	// MessageExpiredToken is the message for expired temporary credentials.
+	MessageExpiredToken = "The security token included in the request is expired"
 	// MessageSignatureMismatch is the message for a signature that does not
 	// match the request, including a body whose hash does not match
 	// X-Amz-Content-Sha256.

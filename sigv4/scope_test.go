@@ -25,6 +25,8 @@ func TestScopedService(t *testing.T) {
 		{name: "unsigned"},
 		{name: "other-scheme", header: "Bearer eyJhbGciOi"},
 		{name: "short-scope", header: "AWS4-HMAC-SHA256 Credential=AKID/20240101/kms/aws4_request"},
+		{name: "empty-service", header: "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1//aws4_request"},
+		{name: "no-credential-value", header: "AWS4-HMAC-SHA256 Credential"},
 		{name: "duplicate-credential", header: "AWS4-HMAC-SHA256 " + cred + ", " + cred},
 		{name: "bad-query", query: "X-Amz-Credential=%zz"},
 	}

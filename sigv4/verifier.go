@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -34,13 +35,21 @@ const DefaultMaxSkew = 15 * time.Minute
 // Verifier checks SigV4 signatures on requests. Its fields are read, never
 // written, so one Verifier may serve concurrent requests.
 //
-// A session token (X-Amz-Security-Token) is not checked: lambdahost issues
-// no temporary credentials. When a client sends one, it is covered by the
-// signature like any other signed header.
+// A request that carries a session token (the X-Amz-Security-Token header,
+// or query parameter of a presigned URL) is signed with temporary
+// credentials: its access key and token are checked together by
+// LookupSession, never by Lookup, so that a token cannot be added to a
+// permanent key or left off a temporary one.
 type Verifier struct {
 	// Lookup returns the credential for an access key ID, or ok=false if
 	// the key is unknown. If nil, every key is unknown.
 	Lookup func(accessKey string) (cred Credential, ok bool)
+	// LookupSession returns the credential of temporary credentials: an
+	// access key ID with its session token. It returns an error wrapping
+	// ErrTokenExpired for credentials past their expiry, and any other
+	// error for a token that is not valid with that key (unknown, forged,
+	// revoked). If nil, every session token is refused.
+	LookupSession func(accessKey, token string) (Credential, error)
 	// Service is the service the credential scope must name, such as
 	// "lambda". If empty, any service is accepted.
 	Service string
@@ -57,6 +66,9 @@ type Result struct {
 	AccessKey string
 	// Account is the account of the credential, from Lookup.
 	Account string
+	// Principal and UserID are those of the credential.
+	Principal string
+	UserID    string
 	// Region and Service are from the credential scope.
 	Region  string
 	Service string
@@ -97,7 +109,9 @@ type Pending struct {
 //   - InvalidSignatureException if the date is more than MaxSkew from Now,
 //     host (or the date header) is not signed, or the scope names another
 //     service, a bad terminator or a date other than the request's;
-//   - UnrecognizedClientException if Lookup does not know the access key.
+//   - UnrecognizedClientException if Lookup does not know the access key,
+//     or LookupSession refuses the access key with its session token;
+//   - ExpiredTokenException if LookupSession says the session expired.
 func (v *Verifier) Start(r *http.Request) (*Pending, error) {
 	header := r.Header.Get("Authorization")
 	query, queryErr := url.ParseQuery(r.URL.RawQuery)
@@ -169,14 +183,10 @@ func (v *Verifier) Start(r *http.Request) (*Pending, error) {
 		return nil, &Error{Code: IncompleteSignatureException, Message: MessageStreamingUnsupported}
 	}
 
-	// Access key.
-	var cred Credential
-	ok := false
-	if v.Lookup != nil {
-		cred, ok = v.Lookup(accessKey)
-	}
-	if !ok {
-		return nil, &Error{Code: UnrecognizedClientException, Message: MessageUnrecognizedClient}
+	// Access key, and session token.
+	cred, err := v.credential(accessKey, sessionToken(r, query, presigned))
+	if err != nil {
+		return nil, err
 	}
 
 	// Canonical request, all but the payload hash. A query that does not
@@ -203,6 +213,8 @@ func (v *Verifier) Start(r *http.Request) (*Pending, error) {
 		result: Result{
 			AccessKey: accessKey,
 			Account:   cred.Account,
+			Principal: cred.Principal,
+			UserID:    cred.UserID,
 			Region:    region,
 			Service:   service,
 			Date:      date,
@@ -214,6 +226,41 @@ func (v *Verifier) Start(r *http.Request) (*Pending, error) {
 		presigned:    presigned,
 		signature:    a.Signature,
 	}, nil
+}
+
+// credential finds the credential of accessKey, with its session token if
+// the request carries one.
+func (v *Verifier) credential(accessKey, token string) (Credential, error) {
+	if token == "" {
+		if v.Lookup != nil {
+			if cred, ok := v.Lookup(accessKey); ok {
+				return cred, nil
+			}
+		}
+		return Credential{}, &Error{Code: UnrecognizedClientException, Message: MessageUnrecognizedClient}
+	}
+	if v.LookupSession == nil {
+		return Credential{}, &Error{Code: UnrecognizedClientException, Message: MessageUnrecognizedClient}
+	}
+	cred, err := v.LookupSession(accessKey, token)
+	switch {
+	case errors.Is(err, ErrTokenExpired):
+		return Credential{}, &Error{Code: ExpiredTokenException, Message: MessageExpiredToken}
+	case err != nil:
+		return Credential{}, &Error{Code: UnrecognizedClientException, Message: MessageUnrecognizedClient}
+	}
+	return cred, nil
+}
+
+// sessionToken returns the session token of a request: the
+// X-Amz-Security-Token header, or for a presigned URL its query parameter.
+func sessionToken(r *http.Request, query url.Values, presigned bool) string {
+	if presigned {
+		if t := query.Get("X-Amz-Security-Token"); t != "" {
+			return t
+		}
+	}
+	return r.Header.Get("X-Amz-Security-Token")
 }
 
 // claim is what a request says about its own signature.

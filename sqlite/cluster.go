@@ -73,6 +73,19 @@ func (s *Store) Leave(ctx context.Context, node string) error {
 	return nil
 }
 
+// Alive implements lambdahost.Coordinator.
+func (s *Store) Alive(ctx context.Context, node string) (bool, error) {
+	alive := false
+	err := s.View(ctx, func(lt lambdahost.Tx) error {
+		err := lt.(*tx).queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM nodes WHERE id = ? AND expires > ?)`, node, time.Now().UnixNano()).Scan(&alive)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("is %s alive: %w", node, err)
+	}
+	return alive, nil
+}
+
 // LockCode implements lambdahost.Coordinator with a lock of this process.
 func (s *Store) LockCode(ctx context.Context, exclusive bool) (func(), error) {
 	if err := ctx.Err(); err != nil {

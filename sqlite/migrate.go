@@ -75,19 +75,54 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	) STRICT`); err != nil {
 		return fmt.Errorf("migrate: create schema_migrations: %w", err)
 	}
-	var latest sql.NullInt64
-	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&latest); err != nil {
+	applied, err := appliedVersions(ctx, db)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if n := len(ms); n > 0 && latest.Int64 > ms[n-1].version {
-		return fmt.Errorf("migrate: database schema version %d is newer than this program's %d", latest.Int64, ms[n-1].version)
+	if err := unknownVersion(ms, applied); err != nil {
+		return err
 	}
+	// Every migration not applied yet, whatever its number: one merged after
+	// a higher-numbered one was applied still runs.
 	for _, m := range ms {
-		if m.version <= latest.Int64 {
+		if applied[m.version] {
 			continue
 		}
 		if err := applyMigration(ctx, db, m); err != nil {
 			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// appliedVersions returns the versions in schema_migrations.
+func appliedVersions(ctx context.Context, db *sql.DB) (map[int64]bool, error) {
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	applied := map[int64]bool{}
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[v] = true
+	}
+	return applied, rows.Err()
+}
+
+// unknownVersion refuses a database that has applied a migration this
+// program does not have: a newer program wrote it.
+func unknownVersion(ms []migration, applied map[int64]bool) error {
+	known := map[int64]bool{}
+	for _, m := range ms {
+		known[m.version] = true
+	}
+	for v := range applied {
+		if !known[v] {
+			return fmt.Errorf("migrate: the database has migration %d, which this program does not know: a newer lambdahost wrote it", v)
 		}
 	}
 	return nil

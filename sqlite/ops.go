@@ -45,16 +45,17 @@ func (s *Store) openReadOnly(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	want := ms[len(ms)-1].version
-	var got sql.NullInt64
-	if err := s.read.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&got); err != nil {
+	applied, err := appliedVersions(ctx, s.read)
+	if err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	switch {
-	case got.Int64 > want:
-		return fmt.Errorf("database schema version %d is newer than this program's %d: use the lambdahost that wrote it", got.Int64, want)
-	case got.Int64 < want:
-		return fmt.Errorf("database schema version %d is older than this program's %d: start lambdahost serve on it once to migrate it", got.Int64, want)
+	if err := unknownVersion(ms, applied); err != nil {
+		return fmt.Errorf("%w: use the lambdahost that wrote it", err)
+	}
+	for _, m := range ms {
+		if !applied[m.version] {
+			return fmt.Errorf("the database schema is older than this program's: it lacks migration %s; start lambdahost serve on it once to migrate it", m.name)
+		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -389,4 +390,21 @@ func toTime(ns int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, ns).UTC()
+}
+
+// Size returns the size of the database file and its write-ahead log:
+// it makes the store a lambdahost.Sizer.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	var n int64
+	for _, p := range []string{s.path, s.path + "-wal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("size of store: %w", err)
+		}
+		n += fi.Size()
+	}
+	return n, nil
 }

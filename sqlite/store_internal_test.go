@@ -132,6 +132,8 @@ func checkQueryPlans(t *testing.T, s *Store) {
 				"SEARCH functions USING COVERING INDEX functions_reserved (account=? AND region=?"}},
 		{"digests", digestsSQL, nil,
 			[]string{"versions USING COVERING INDEX versions_digest"}},
+		{"layer-refs", layerRefsSQL, nil,
+			[]string{"SCAN versions USING INDEX versions_with_layers"}},
 		{"unsettled", unsettledSQL, nil,
 			[]string{"SCAN versions USING INDEX versions_unsettled"}},
 		{"list-events", listEventsSQL, []any{"", 100},
@@ -261,5 +263,77 @@ func TestMigrateReservedConcurrency(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMigrateLayerIndex opens databases made by earlier programs: one that
+// had applied every migration up to 0010 (nodes) before layers came, and
+// one that lacks 0010 while later ones are applied (migrations merged out
+// of their numbers' order). Both end with every migration: the index that
+// Tx.CodeRefs reads layer code through, and the nodes table.
+func TestMigrateLayerIndex(t *testing.T) {
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		// applied says which embedded migrations the old program applied.
+		applied func(m migration) bool
+		// extra is SQL the old program ran besides.
+		extra string
+	}{
+		{"before-layers", func(m migration) bool { return m.version <= 10 && !strings.HasSuffix(m.name, "_layers.sql") }, ""},
+		// A migration numbered below one already applied (merged later)
+		// still runs.
+		{"a-gap", func(m migration) bool { return m.version != 10 }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "lambdahost.db")
+			db, err := sql.Open(driverName, dsn(path, url.Values{"_pragma": {"journal_mode(WAL)", "foreign_keys(ON)"}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				if !tt.applied(m) {
+					continue
+				}
+				if err := applyMigration(ctx, db, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.extra != "" {
+				if _, err := db.ExecContext(ctx, tt.extra); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var n int
+			if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'versions_with_layers'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 1 {
+				t.Errorf("the database has %d indexes versions_with_layers after Open, want 1", n)
+			}
+			var nodes int
+			if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'nodes'`).Scan(&nodes); err != nil {
+				t.Fatal(err)
+			}
+			if nodes != 1 {
+				t.Errorf("the database has %d tables nodes after Open, want 1", nodes)
+			}
+		})
 	}
 }

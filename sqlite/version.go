@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/lambdahost/lambdahost"
@@ -49,6 +51,14 @@ const (
 	// JSON record (codeRecord.SealedWith).
 	codeRefsSQL = `SELECT DISTINCT code_digest, json_extract(data, '$.code.sealedWith') FROM versions
 		WHERE code_digest IS NOT NULL`
+
+	// layerRefsSQL reads the code of the layers versions use from their
+	// JSON documents (storedoc.LayerRecord), through the partial index
+	// versions_with_layers: only versions that have layers are read. Its
+	// condition is spelled as the index's, so that the planner uses it.
+	layerRefsSQL = `SELECT json_extract(l.value, '$.digest'), json_extract(l.value, '$.sealedWith')
+		FROM versions, json_each(versions.data, '$.config.layers') AS l
+		WHERE json_type(versions.data, '$.config.layers') = 'array'`
 
 	// unsettledSQL spells its condition as the partial index
 	// versions_unsettled does, so that the planner uses it. The values are
@@ -206,7 +216,54 @@ func (t *tx) Digests(ctx context.Context) ([]lambdahost.Digest, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list digests: %w", err)
 	}
+	layers, err := t.layerRefs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list digests: %w", err)
+	}
+	seen := map[lambdahost.Digest]bool{}
+	for _, d := range ds {
+		seen[d] = true
+	}
+	for _, r := range layers {
+		if !seen[r.Digest] {
+			seen[r.Digest] = true
+			ds = append(ds, r.Digest)
+		}
+	}
+	slices.SortFunc(ds, func(a, b lambdahost.Digest) int { return bytes.Compare(a[:], b[:]) })
 	return ds, nil
+}
+
+// layerRefs returns the code of every layer that a version uses, once per
+// (digest, key).
+func (t *tx) layerRefs(ctx context.Context) ([]lambdahost.CodeRef, error) {
+	rows, err := t.query(ctx, layerRefsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("list layer code: %w", err)
+	}
+	defer rows.Close()
+	seen := map[lambdahost.CodeRef]bool{}
+	var refs []lambdahost.CodeRef
+	for rows.Next() {
+		var hex string
+		var key sql.NullString
+		if err := rows.Scan(&hex, &key); err != nil {
+			return nil, fmt.Errorf("list layer code: %w", err)
+		}
+		d, err := lambdahost.ParseDigestHex(hex)
+		if err != nil {
+			return nil, fmt.Errorf("list layer code: %w", err)
+		}
+		r := lambdahost.CodeRef{Digest: d, SealedWith: key.String}
+		if !seen[r] {
+			seen[r] = true
+			refs = append(refs, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list layer code: %w", err)
+	}
+	return refs, nil
 }
 
 // CodeRefs implements lambdahost.Tx.
@@ -231,6 +288,21 @@ func (t *tx) CodeRefs(ctx context.Context) ([]lambdahost.CodeRef, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list code references: %w", err)
+	}
+	// A layer's code is referenced by the versions that use it; the same
+	// code may also be a version's own.
+	layers, err := t.layerRefs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list code references: %w", err)
+	}
+	have := make(map[lambdahost.CodeRef]bool, len(refs))
+	for _, r := range refs {
+		have[r] = true
+	}
+	for _, r := range layers {
+		if !have[r] {
+			refs = append(refs, r)
+		}
 	}
 	return refs, nil
 }

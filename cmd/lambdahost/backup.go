@@ -377,7 +377,7 @@ func verifyStoredLayout(ref lambdahost.CodeRef, sum lambdahost.Digest, size int6
 		return fmt.Errorf("code %s is damaged: %w", ref.Digest, err)
 	}
 	if tr.KeyARN != ref.SealedWith {
-		return fmt.Errorf("code %s is damaged: sealed under %s, but its version says %s", ref.Digest, tr.KeyARN, ref.SealedWith)
+		return fmt.Errorf("code %s is damaged: sealed under %s, but its holders say %s", ref.Digest, tr.KeyARN, ref.SealedWith)
 	}
 	return nil
 }

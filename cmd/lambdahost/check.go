@@ -188,8 +188,8 @@ func unreferencedImages(ctx context.Context, store lambdahost.Store, images *oci
 
 func (c *checkCmd) report(rep *control.CheckReport, problems []string, images []lambdahost.Digest) {
 	w := c.Stdout
-	fmt.Fprintf(w, "checked %s: %d functions, %d versions, %d aliases; %d code packages (%s) read\n",
-		c.DataDir, rep.Functions, rep.Versions, rep.Aliases, rep.Packages, byteSize(rep.Bytes))
+	fmt.Fprintf(w, "checked %s: %d functions, %d versions, %d aliases, %d layer versions; %d code packages (%s) read\n",
+		c.DataDir, rep.Functions, rep.Versions, rep.Aliases, rep.LayerVersions, rep.Packages, byteSize(rep.Bytes))
 	if rep.Unopened > 0 {
 		fmt.Fprintf(w, "%d sealed packages were checked for their layout and key only: no master key to open them\n", rep.Unopened)
 	}

@@ -2,12 +2,16 @@
 //
 //	lambdahost serve [--listen 127.0.0.1:9001] [--data-dir DIR] [--ready-file FILE]
 //	                 [--credentials FILE] [--code-storage-limit BYTES] [--log-level LEVEL]
+//	                 [--function-network host|internet|none] [--function-env NAME=VALUE]...
+//	                 [--interpreter RUNTIME=PATH]... [--runtimes-dir DIR]
+//	lambdahost runtimes [--install] [--interpreter RUNTIME=PATH]... [--runtimes-dir DIR]
 //	lambdahost backup --to DIR [--data-dir DIR] [--include-master-key] [--master-key-file FILE] [--copy]
 //	lambdahost restore --from DIR [--data-dir DIR] [--master-key-file FILE] [--copy]
 //	lambdahost check [--data-dir DIR] [--master-key-file FILE] [--gc-grace 1h] [--repair]
 //	lambdahost signer export-key --profile-version-arn ARN --out key.pem [--data-dir DIR]
 //	lambdahost sign --key key.pem --in code.zip --out signed.zip
 //	lambdahost migrate --from DATA_DIR --to-database postgres://… --to-blob-store s3://BUCKET/PREFIX
+//	lambdahost deploy --function NAME [--dir DIR] [--watch] [--publish] [--alias ALIAS] [--endpoint URL]
 //	lambdahost version
 //
 // Every flag of these commands may also be set by an environment variable named
@@ -19,8 +23,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
+
+	"github.com/lambdahost/lambdahost/sandbox"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -35,13 +42,16 @@ func main() {
 // run runs the command line args and returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: lambdahost serve|backup|restore|check [flags] | lambdahost version")
+		fmt.Fprintln(stderr, "usage: lambdahost serve|backup|restore|check|deploy [flags] | lambdahost runtimes [--install] | lambdahost version")
 		return 2
 	}
 	switch args[0] {
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "lambdahost", version)
+		fmt.Fprintln(stdout, networkSummary(getenv))
 		return 0
+	case "runtimes":
+		return runRuntimes(ctx, args[1:], getenv, stdout, stderr)
 	case "serve":
 		m := &Main{Stdout: stdout, Stderr: stderr, Getenv: getenv}
 		if err := m.ParseFlags(args[1:]); err != nil {
@@ -83,10 +93,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0
 	case "sign":
 		return runSign(args[1:], stdout, stderr)
+	case "deploy":
+		c := &deployCmd{Stdout: stdout, Stderr: stderr, Getenv: getenv}
+		return runCommand(ctx, "deploy", c.parseFlags, c.run, args[1:], stderr)
 	default:
-		fmt.Fprintf(stderr, "lambdahost: unknown command %q\nusage: lambdahost serve|backup|restore|check [flags] | lambdahost version\n", args[0])
+		fmt.Fprintf(stderr, "lambdahost: unknown command %q\nusage: lambdahost serve|backup|restore|check|deploy [flags] | lambdahost runtimes [--install] | lambdahost version\n", args[0])
 		return 2
 	}
+}
+
+// networkSummary says what functions of a serve started with this
+// environment would reach: the mode of LAMBDAHOST_FUNCTION_NETWORK, or the
+// default for LAMBDAHOST_LISTEN, and whether pasta is there to provide it.
+func networkSummary(getenv func(string) string) string {
+	env := envDefault(getenv)
+	listen := env("listen", "127.0.0.1:9001")
+	mode, explicit := networkFor(env("function-network", ""), listen)
+	why := "the default for --listen " + listen
+	if explicit {
+		why = "LAMBDAHOST_FUNCTION_NETWORK"
+	}
+	pasta := "pasta: not found, so functions get no network (apt-get install passt)"
+	if p, err := exec.LookPath("pasta"); err == nil {
+		pasta = "pasta: " + p
+	}
+	if mode == sandbox.NetworkNone {
+		pasta = "pasta: not needed"
+	}
+	return fmt.Sprintf("function network: %s (%s; --function-network host, internet or none); %s", mode, why, pasta)
 }
 
 // runCommand parses a command's flags and runs it: exit status 2 for bad

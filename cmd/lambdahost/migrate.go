@@ -72,7 +72,7 @@ type migrateStats struct {
 	deliveries                                    int
 	blobs, inline                                 int
 	blobBytes                                     int64
-	verified                                      int
+	verified, verifiedLayers                      int
 }
 
 func (c *migrateCmd) run(ctx context.Context) error {
@@ -124,6 +124,11 @@ func (c *migrateCmd) run(ctx context.Context) error {
 	dstSvc.Keys, dstSvc.Logger = kms.New(dst, masterKey), logger
 
 	var st migrateStats
+	// Layer versions are records: their code goes first, so that the
+	// destination never references code it lacks.
+	if err := copyLayerCode(ctx, src, srcBlobs, dst, dstBlobs, &st); err != nil {
+		return err
+	}
 	if err := copyRecords(ctx, src, dst, &st); err != nil {
 		return err
 	}
@@ -157,7 +162,7 @@ func (c *migrateCmd) run(ctx context.Context) error {
 	if err := verify(ctx, dst, dstSvc, &st); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.Stdout, "verified the CodeSha256 of %d versions in the destination\n", st.verified)
+	fmt.Fprintf(c.Stdout, "verified the CodeSha256 of %d versions and %d layer packages in the destination\n", st.verified, st.verifiedLayers)
 	return nil
 }
 
@@ -219,11 +224,19 @@ func copyFunction(ctx context.Context, src lambdahost.Store, srcBlobs lambdahost
 		if aliases, err = tx.ListAliases(ctx, fn.ID, "", 0); err != nil {
 			return err
 		}
+		// The versions' own code and the code of their layers, which a
+		// version keeps after its layer version is deleted.
+		var refs []lambdahost.CodeRef
 		for _, v := range versions {
-			if v.Code.Digest.IsZero() {
-				continue
+			if !v.Code.Digest.IsZero() {
+				refs = append(refs, lambdahost.CodeRef{Digest: v.Code.Digest, SealedWith: v.Code.SealedWith})
 			}
-			addr := lambdahost.CodeRef{Digest: v.Code.Digest, SealedWith: v.Code.SealedWith}.Address()
+			for _, l := range v.Config.Layers {
+				refs = append(refs, lambdahost.CodeRef{Digest: l.Digest, SealedWith: l.SealedWith})
+			}
+		}
+		for _, r := range refs {
+			addr := r.Address()
 			if _, ok := inline[addr]; ok || containsDigest(blobs, addr) {
 				continue
 			}
@@ -285,6 +298,59 @@ func copyFunction(ctx context.Context, src lambdahost.Store, srcBlobs lambdahost
 	st.functions++
 	st.versions += len(versions)
 	st.aliases += len(aliases)
+	st.inline += len(inline)
+	return nil
+}
+
+// copyLayerCode copies the code of every layer version (control.CodeUses
+// names a layer version as the holder of its code): blobs, then the code
+// kept inline, in one transaction.
+func copyLayerCode(ctx context.Context, src lambdahost.Store, srcBlobs lambdahost.BlobStore, dst lambdahost.Store, dstBlobs lambdahost.BlobStore, st *migrateStats) error {
+	inline := map[lambdahost.Digest][]byte{}
+	var blobs []lambdahost.Digest
+	err := src.View(ctx, func(tx lambdahost.Tx) error {
+		return control.CodeUses(ctx, tx, func(u control.CodeUse) error {
+			if _, ok := lambdahost.ParseLayerVersionARN(u.Holder); !ok {
+				return nil // a function version's: copyFunction copies it
+			}
+			addr := u.Address()
+			if _, ok := inline[addr]; ok || containsDigest(blobs, addr) {
+				return nil
+			}
+			data, err := tx.Code(ctx, addr)
+			switch {
+			case err == nil:
+				inline[addr] = data
+			case errors.Is(err, lambdahost.ErrBlobNotFound):
+				blobs = append(blobs, addr)
+			default:
+				return err
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("read layer code: %w", err)
+	}
+	for _, addr := range blobs {
+		n, err := moveBlob(ctx, srcBlobs, dstBlobs, addr)
+		if err != nil {
+			return err
+		}
+		st.blobs++
+		st.blobBytes += n
+	}
+	err = dst.Update(ctx, func(tx lambdahost.Tx) error {
+		for addr, data := range inline {
+			if err := tx.PutCode(ctx, addr, data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write layer code: %w", err)
+	}
 	st.inline += len(inline)
 	return nil
 }
@@ -430,6 +496,47 @@ func verify(ctx context.Context, dst lambdahost.Store, svc *control.Service, st 
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("verify: %d versions do not have their code:\n  %s", len(bad), strings.Join(bad, "\n  "))
+	}
+	return verifyLayers(ctx, dst, svc, st)
+}
+
+// verifyLayers opens the code of every layer version and of every layer
+// a version uses in dst, and checks that it hashes to its digest.
+func verifyLayers(ctx context.Context, dst lambdahost.Store, svc *control.Service, st *migrateStats) error {
+	holders := map[lambdahost.CodeRef]string{}
+	var refs []lambdahost.CodeRef
+	err := dst.View(ctx, func(tx lambdahost.Tx) error {
+		return control.CodeUses(ctx, tx, func(u control.CodeUse) error {
+			holder := u.Holder
+			if u.Layer != "" {
+				holder = u.Holder + " (layer " + u.Layer + ")"
+			} else if _, ok := lambdahost.ParseLayerVersionARN(u.Holder); !ok {
+				return nil // a version's own code: verify checked it
+			}
+			if _, ok := holders[u.CodeRef]; !ok {
+				holders[u.CodeRef] = holder
+				refs = append(refs, u.CodeRef)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	var bad []string
+	for _, r := range refs {
+		sum, err := codeSum(ctx, svc, lambdahost.Code{PackageType: lambdahost.PackageZip, Digest: r.Digest, SealedWith: r.SealedWith})
+		switch {
+		case err != nil:
+			bad = append(bad, fmt.Sprintf("%s: %v", holders[r], err))
+		case sum != r.Digest:
+			bad = append(bad, fmt.Sprintf("%s: layer code hashes to %s, want %s", holders[r], sum, r.Digest))
+		default:
+			st.verifiedLayers++
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("verify: %d layer packages are not their code:\n  %s", len(bad), strings.Join(bad, "\n  "))
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/lambdahost/lambdahost/disk"
 	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/sqlite"
+	"github.com/lambdahost/lambdahost/sts"
 )
 
 // opened is a data dir opened in-process as serve opens it.
@@ -489,6 +490,10 @@ func TestGCWaitsForReaders(t *testing.T) {
 	// A negative grace makes every unreferenced blob old enough, so that
 	// each round logs what it did, whatever the clocks say.
 	m := &Main{GCInterval: time.Hour, GCGrace: -time.Hour}
+	sessions, err := sts.New(o.store, bytes.Repeat([]byte{1}, lambdahost.MasterKeySize), lambdahost.NewNodeID())
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	round := func(want string) {
 		t.Helper()
@@ -497,7 +502,7 @@ func TestGCWaitsForReaders(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			m.collectGarbage(ctx, o.svc, gc, slog.New(slog.NewTextHandler(logs, nil)))
+			m.collectGarbage(ctx, o.svc, gc, sessions, slog.New(slog.NewTextHandler(logs, nil)))
 		}()
 		<-logs.seen // the first round runs at once
 		cancel()

@@ -11,6 +11,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,10 +48,23 @@ var (
 	Test = aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}
 	// Other is account 111111111111's.
 	Other = aws.Credentials{AccessKeyID: "other", SecretAccessKey: "other"}
+	// Session is an execution environment's temporary credentials, for
+	// role SessionARN in account 111111111111.
+	Session = aws.Credentials{AccessKeyID: "ASIAEXAMPLESESSION01", SecretAccessKey: "session-secret", SessionToken: "good-token"}
+	// ExpiredSession is Session with the token of a session that has
+	// expired.
+	ExpiredSession = aws.Credentials{AccessKeyID: Session.AccessKeyID, SecretAccessKey: Session.SecretAccessKey, SessionToken: "expired-token"}
 )
 
-// Verifier returns a verifier for service that knows Test and Other, with
-// its clock at Clock.
+// SessionARN and SessionUserID identify Session's caller, as STS
+// GetCallerIdentity answers.
+const (
+	SessionARN    = "arn:aws:sts::111111111111:assumed-role/lambda-role/f"
+	SessionUserID = "AROAEXAMPLEROLEID:f"
+)
+
+// Verifier returns a verifier for service that knows Test, Other and
+// Session (and ExpiredSession as expired), with its clock at Clock.
 func Verifier(service string) *sigv4.Verifier {
 	return &sigv4.Verifier{Service: service, Now: func() time.Time { return Clock }, Lookup: func(k string) (sigv4.Credential, bool) {
 		switch k {
@@ -59,6 +74,15 @@ func Verifier(service string) *sigv4.Verifier {
 			return sigv4.Credential{AccessKey: "other", Secret: "other", Account: "111111111111"}, true
 		}
 		return sigv4.Credential{}, false
+	}, LookupSession: func(k, token string) (sigv4.Credential, error) {
+		switch {
+		case k == Session.AccessKeyID && token == Session.SessionToken:
+			return sigv4.Credential{AccessKey: k, Secret: Session.SecretAccessKey, Account: "111111111111",
+				Principal: SessionARN, UserID: SessionUserID}, nil
+		case k == ExpiredSession.AccessKeyID && token == ExpiredSession.SessionToken:
+			return sigv4.Credential{}, fmt.Errorf("session of %s: %w", k, sigv4.ErrTokenExpired)
+		}
+		return sigv4.Credential{}, errors.New("no such session")
 	}}
 }
 
@@ -200,8 +224,9 @@ func jsonEqual(a, b []byte) bool {
 
 // ServeFuzzed signs req (with body) for service as Test, serves it with h
 // and fails t if h answers a 5xx or, when awsErrors, a client error that
-// is not AWS-shaped (an X-Amzn-Errortype header and a JSON body): whatever
-// a fuzzer sends, a service answers success or a client error.
+// is not AWS-shaped (an X-Amzn-Errortype header and a JSON body, or a
+// query protocol's XML ErrorResponse): whatever a fuzzer sends, a service
+// answers success or a client error.
 func ServeFuzzed(t *testing.T, h http.Handler, req *http.Request, body, service string, awsErrors bool) {
 	t.Helper()
 	if err := Sign(req, body, service, Test, Region); err != nil {
@@ -212,9 +237,22 @@ func ServeFuzzed(t *testing.T, h http.Handler, req *http.Request, body, service 
 	if w.Code >= 500 {
 		t.Fatalf("%s %s?%s %s with %q: HTTP %d %s %s", req.Method, req.URL.Path, req.URL.RawQuery, req.Header.Get("X-Amz-Target"), truncate(body), w.Code, w.Header().Get("X-Amzn-Errortype"), w.Body)
 	}
-	if w.Code >= 400 && awsErrors && (w.Header().Get("X-Amzn-Errortype") == "" || !json.Valid(w.Body.Bytes())) {
+	if w.Code >= 400 && awsErrors && !queryError(w) && (w.Header().Get("X-Amzn-Errortype") == "" || !json.Valid(w.Body.Bytes())) {
 		t.Fatalf("%s %s: HTTP %d, X-Amzn-Errortype %q, body %q", req.Method, req.URL.Path, w.Code, w.Header().Get("X-Amzn-Errortype"), w.Body)
 	}
+}
+
+// queryError reports whether w holds a query protocol error: an XML
+// ErrorResponse naming its code.
+func queryError(w *httptest.ResponseRecorder) bool {
+	if w.Header().Get("Content-Type") != "text/xml" {
+		return false
+	}
+	var doc struct {
+		XMLName xml.Name `xml:"ErrorResponse"`
+		Code    string   `xml:"Error>Code"`
+	}
+	return xml.Unmarshal(w.Body.Bytes(), &doc) == nil && doc.Code != ""
 }
 
 func truncate(s string) string {

@@ -67,9 +67,11 @@ func authError(err error) error {
 	return err
 }
 
-// withResult returns ctx carrying the caller of a verified request.
+// withResult returns ctx carrying the caller of a verified request: its
+// account, and for temporary credentials the principal they act as.
 func withResult(ctx context.Context, res sigv4.Result) context.Context {
-	return lambdahost.WithCaller(ctx, lambdahost.Caller{AccessKey: res.AccessKey, Account: res.Account, Region: res.Region})
+	return lambdahost.WithCaller(ctx, lambdahost.Caller{AccessKey: res.AccessKey, Account: res.Account, Region: res.Region,
+		ARN: res.Principal, UserID: res.UserID})
 }
 
 // Buffered wraps h so that it runs only for a request whose signature

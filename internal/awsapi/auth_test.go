@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -83,6 +84,34 @@ func TestBuffered(t *testing.T) {
 				t.Errorf("body %q, caller %+v", got, caller)
 			}
 		})
+	}
+}
+
+// TestBufferedSession: the caller of temporary credentials is the
+// principal they act as, in their account.
+func TestBufferedSession(t *testing.T) {
+	a := newAuth("kms", 0)
+	a.Verifier.LookupSession = func(k, token string) (sigv4.Credential, error) {
+		if k != "ASIATEST" || token != "token" {
+			return sigv4.Credential{}, errors.New("no such session")
+		}
+		return sigv4.Credential{AccessKey: k, Secret: "session-secret", Account: "111111111111",
+			Principal: "arn:aws:sts::111111111111:assumed-role/r/f", UserID: "AROAROLE:f"}, nil
+	}
+	var caller lambdahost.Caller
+	h := a.Buffered(func(w http.ResponseWriter, r *http.Request) { caller, _ = lambdahost.CallerFrom(r.Context()) })
+	r := httptest.NewRequest("POST", "http://lambdahost.test/", strings.NewReader("{}"))
+	sum := sha256.Sum256([]byte("{}"))
+	creds := aws.Credentials{AccessKeyID: "ASIATEST", SecretAccessKey: "session-secret", SessionToken: "token"}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, hex.EncodeToString(sum[:]), "kms", "us-east-1", now); err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h(w, r)
+	want := lambdahost.Caller{AccessKey: "ASIATEST", Account: "111111111111", Region: "us-east-1",
+		ARN: "arn:aws:sts::111111111111:assumed-role/r/f", UserID: "AROAROLE:f"}
+	if w.Code != http.StatusOK || caller != want {
+		t.Errorf("HTTP %d %s, caller %+v, want %+v", w.Code, w.Body, caller, want)
 	}
 }
 

@@ -70,6 +70,7 @@ var authErrors = map[lambdahost.ErrorType]bool{
 	lambdahost.UnrecognizedClientException:  true,
 	lambdahost.MissingAuthenticationToken:   true,
 	lambdahost.IncompleteSignatureException: true,
+	lambdahost.ExpiredTokenException:        true,
 }
 
 // RESTJSON writes the errors of a REST-JSON service (Lambda, Signer):

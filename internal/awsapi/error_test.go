@@ -69,6 +69,8 @@ func TestErrorWriters(t *testing.T) {
 	}{
 		{"rest-json-lambda-not-found", lambda, notFound, written{404, jsonHeaders("ResourceNotFoundException"), `{"Message":"Function not found: f","Type":"User"}` + "\n"}},
 		{"rest-json-lambda-auth-has-no-type", lambda, unsigned, written{403, jsonHeaders("MissingAuthenticationTokenException"), `{"message":"Missing Authentication Token"}` + "\n"}},
+		{"rest-json-lambda-expired-token-has-no-type", lambda, lambdahost.Errorf(lambdahost.ExpiredTokenException, "The security token included in the request is expired"),
+			written{403, jsonHeaders("ExpiredTokenException"), `{"message":"The security token included in the request is expired"}` + "\n"}},
 		{"rest-json-lambda-internal", lambda, cause, written{500, jsonHeaders("ServiceException"), `{"Message":"An internal error occurred.","Type":"Service"}` + "\n"}},
 		{"rest-json-lambda-throttled", lambda, throttled(), written{429, map[string]string{"Content-Type": "application/json", "X-Amzn-Errortype": "TooManyRequestsException", "Retry-After": "1"},
 			`{"Reason":"CallerRateLimitExceeded","Type":"User","message":"Rate exceeded"}` + "\n"}},

@@ -29,7 +29,9 @@ func DecodeVersion(b []byte, v *lambdahost.Version) error {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return fmt.Errorf("decode version %s: %w", v.ARN(), err)
 	}
-	r.apply(v)
+	if err := r.apply(v); err != nil {
+		return fmt.Errorf("decode version %s: %w", v.ARN(), err)
+	}
 	return nil
 }
 
@@ -82,13 +84,27 @@ type configRecord struct {
 	VpcConfig         *vpcConfigRecord         `json:"vpcConfig,omitzero"`
 	DeadLetterTarget  string                   `json:"deadLetterTarget,omitzero"`
 	TracingMode       string                   `json:"tracingMode,omitzero"`
-	Layers            []string                 `json:"layers,omitzero"`
+	Layers            []LayerRecord            `json:"layers,omitzero"`
 	FileSystemConfigs []fileSystemConfigRecord `json:"fileSystemConfigs,omitzero"`
 	ImageConfig       *imageConfigRecord       `json:"imageConfig,omitzero"`
 	Architectures     []string                 `json:"architectures,omitzero"`
 	EphemeralStorage  int                      `json:"ephemeralStorage,omitzero"`
 	SnapStartApplyOn  string                   `json:"snapStartApplyOn,omitzero"`
 	Logging           loggingConfigRecord      `json:"logging,omitzero"`
+}
+
+// LayerRecord is a lambdahost.Layer in a version's document
+// (config.layers): its ARN and the code it stands for. Stores read digest
+// and sealedWith from the JSON for Tx.CodeRefs and Tx.Digests, so these
+// names are part of their queries.
+type LayerRecord struct {
+	ARN                      string `json:"arn"`
+	Digest                   string `json:"digest"` // lowercase hex
+	Size                     int64  `json:"size,omitzero"`
+	UnzippedSize             int64  `json:"unzippedSize,omitzero"`
+	SealedWith               string `json:"sealedWith,omitzero"`
+	SigningProfileVersionARN string `json:"signingProfileVersionArn,omitzero"`
+	SigningJobARN            string `json:"signingJobArn,omitzero"`
 }
 
 type vpcConfigRecord struct {
@@ -150,7 +166,6 @@ func newVersionRecord(v *lambdahost.Version) versionRecord {
 			KMSKeyARN:        c.KMSKeyARN,
 			DeadLetterTarget: c.DeadLetterTarget,
 			TracingMode:      c.TracingMode,
-			Layers:           c.Layers,
 			Architectures:    c.Architectures,
 			EphemeralStorage: c.EphemeralStorage,
 			SnapStartApplyOn: c.SnapStartApplyOn,
@@ -178,6 +193,16 @@ func newVersionRecord(v *lambdahost.Version) versionRecord {
 			LastUpdateStatusReasonCode: v.Status.LastUpdateStatusReasonCode,
 		},
 	}
+	if c.Layers != nil {
+		r.Config.Layers = make([]LayerRecord, len(c.Layers))
+		for i, l := range c.Layers {
+			r.Config.Layers[i] = LayerRecord{
+				ARN: l.ARN, Digest: l.Digest.Hex(), Size: l.Size, UnzippedSize: l.UnzippedSize,
+				SealedWith: l.SealedWith, SigningProfileVersionARN: l.SigningProfileVersionARN,
+				SigningJobARN: l.SigningJobARN,
+			}
+		}
+	}
 	if vc := c.VpcConfig; vc != nil {
 		r.Config.VpcConfig = &vpcConfigRecord{
 			SubnetIDs:               vc.SubnetIDs,
@@ -202,7 +227,7 @@ func newVersionRecord(v *lambdahost.Version) versionRecord {
 }
 
 // apply sets the fields of v that r holds.
-func (r *versionRecord) apply(v *lambdahost.Version) {
+func (r *versionRecord) apply(v *lambdahost.Version) error {
 	c := &r.Config
 	v.Config = lambdahost.Config{
 		Runtime:          c.Runtime,
@@ -215,7 +240,6 @@ func (r *versionRecord) apply(v *lambdahost.Version) {
 		KMSKeyARN:        c.KMSKeyARN,
 		DeadLetterTarget: c.DeadLetterTarget,
 		TracingMode:      c.TracingMode,
-		Layers:           c.Layers,
 		Architectures:    c.Architectures,
 		EphemeralStorage: c.EphemeralStorage,
 		SnapStartApplyOn: c.SnapStartApplyOn,
@@ -225,6 +249,19 @@ func (r *versionRecord) apply(v *lambdahost.Version) {
 			SystemLogLevel:      c.Logging.SystemLogLevel,
 			LogGroup:            c.Logging.LogGroup,
 		},
+	}
+	if c.Layers != nil {
+		v.Config.Layers = make([]lambdahost.Layer, len(c.Layers))
+		for i, l := range c.Layers {
+			d, err := lambdahost.ParseDigestHex(l.Digest)
+			if err != nil {
+				return fmt.Errorf("layer %s: %w", l.ARN, err)
+			}
+			v.Config.Layers[i] = lambdahost.Layer{
+				ARN: l.ARN, Digest: d, Size: l.Size, UnzippedSize: l.UnzippedSize, SealedWith: l.SealedWith,
+				SigningProfileVersionARN: l.SigningProfileVersionARN, SigningJobARN: l.SigningJobARN,
+			}
+		}
 	}
 	if vc := c.VpcConfig; vc != nil {
 		v.Config.VpcConfig = &lambdahost.VpcConfig{
@@ -258,4 +295,5 @@ func (r *versionRecord) apply(v *lambdahost.Version) {
 	v.Status.StateReasonCode = r.Status.StateReasonCode
 	v.Status.LastUpdateStatusReason = r.Status.LastUpdateStatusReason
 	v.Status.LastUpdateStatusReasonCode = r.Status.LastUpdateStatusReasonCode
+	return nil
 }

@@ -37,6 +37,7 @@ func RunShared(t *testing.T, open func(t *testing.T) []lambdahost.Store) {
 	}{
 		{"claim", testClaim},
 		{"claim-left-by-dead-node", testClaimDeadNode},
+		{"node-alive", testAlive},
 		{"claim-events", testClaimEvents},
 		{"claim-events-concurrently", testClaimEventsConcurrently},
 		{"claim-deliveries", testClaimDeliveries},
@@ -185,6 +186,59 @@ func testClaimDeadNode(t *testing.T, ss []lambdahost.Store) {
 	heartbeat(t, ss, "b")
 	if claim(t, ss, "settle", "expired", "b") {
 		t.Error("a node that came back took work back from a live node")
+	}
+}
+
+// testAlive: every Store sees a node alive from its registration until it
+// leaves or its registration expires, and again once it renews it.
+func testAlive(t *testing.T, ss []lambdahost.Store) {
+	alive := func(node string) []bool {
+		t.Helper()
+		out := make([]bool, len(ss))
+		for i, s := range ss {
+			ok, err := s.Alive(t.Context(), node)
+			if err != nil {
+				t.Fatalf("Alive(%s): %v", node, err)
+			}
+			out[i] = ok
+		}
+		return out
+	}
+	all := func(v bool) []bool {
+		out := make([]bool, len(ss))
+		for i := range out {
+			out[i] = v
+		}
+		return out
+	}
+	if got := alive("a"); !slices.Equal(got, all(false)) {
+		t.Errorf("before registering: Alive(a) = %v, want false", got)
+	}
+	heartbeat(t, ss, "a", "b")
+	if got := alive("a"); !slices.Equal(got, all(true)) {
+		t.Errorf("registered: Alive(a) = %v, want true", got)
+	}
+	leave(t, ss, "a")
+	if got := alive("a"); !slices.Equal(got, all(false)) {
+		t.Errorf("after Leave: Alive(a) = %v, want false", got)
+	}
+	if got := alive("b"); !slices.Equal(got, all(true)) {
+		t.Errorf("a left: Alive(b) = %v, want true", got)
+	}
+	// b's registration expires, by the store's clock.
+	if err := on(ss, "b").Heartbeat(t.Context(), "b", time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(patience)
+	for !slices.Equal(alive("b"), all(false)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a node whose registration expired is still alive after %v", patience)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	heartbeat(t, ss, "b")
+	if got := alive("b"); !slices.Equal(got, all(true)) {
+		t.Errorf("renewed: Alive(b) = %v, want true", got)
 	}
 }
 

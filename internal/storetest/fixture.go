@@ -64,7 +64,21 @@ func fullVersion(id lambdahost.FunctionID, name string) *lambdahost.Version {
 			},
 			DeadLetterTarget: "arn:aws:sqs:" + id.Region + ":" + id.Account + ":dlq",
 			TracingMode:      "Active",
-			Layers:           []string{"arn:aws:lambda:" + id.Region + ":" + id.Account + ":layer:deps:3"},
+			Layers: []lambdahost.Layer{
+				{
+					ARN: "arn:aws:lambda:" + id.Region + ":" + id.Account + ":layer:deps:3", Digest: digest("layer deps:3 of " + id.ARN() + ":" + name),
+					Size: 300, UnzippedSize: 900 + int64(len(name)),
+					SealedWith:               "arn:aws:kms:" + id.Region + ":" + id.Account + ":key/00000000-0000-4000-8000-000000000001",
+					SigningProfileVersionARN: "arn:aws:signer:" + id.Region + ":" + id.Account + ":/signing-profiles/layers/v2",
+					SigningJobARN:            "arn:aws:signer:" + id.Region + ":" + id.Account + ":/signing-jobs/j2",
+				},
+				{
+					ARN: "arn:aws:lambda:" + id.Region + ":999999999999:layer:shared:12", Digest: digest("layer shared:12"), Size: 40, UnzippedSize: 70,
+					SealedWith:               "arn:aws:kms:" + id.Region + ":999999999999:key/00000000-0000-4000-8000-000000000002",
+					SigningProfileVersionARN: "arn:aws:signer:" + id.Region + ":999999999999:/signing-profiles/shared/v1",
+					SigningJobARN:            "arn:aws:signer:" + id.Region + ":999999999999:/signing-jobs/j3",
+				},
+			},
 			FileSystemConfigs: []lambdahost.FileSystemConfig{{
 				ARN:            "arn:aws:elasticfilesystem:" + id.Region + ":" + id.Account + ":access-point/fsap-01234567890abcdef",
 				LocalMountPath: "/mnt/efs",
@@ -117,7 +131,7 @@ func emptyVersion(id lambdahost.FunctionID, name string) *lambdahost.Version {
 		Config: lambdahost.Config{
 			Environment:       map[string]string{},
 			VpcConfig:         &lambdahost.VpcConfig{SubnetIDs: []string{}, SecurityGroupIDs: []string{}},
-			Layers:            []string{},
+			Layers:            []lambdahost.Layer{},
 			FileSystemConfigs: []lambdahost.FileSystemConfig{},
 			ImageConfig:       &lambdahost.ImageConfig{EntryPoint: []string{}, Command: []string{}},
 			Architectures:     []string{},

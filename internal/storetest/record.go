@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"slices"
 	"testing"
@@ -138,4 +139,34 @@ func testRecordList(t *testing.T, s lambdahost.Store) {
 		}
 		return nil
 	})
+}
+
+// testSize: a store that tells its size (lambdahost.Sizer) grows as it
+// is written to.
+func testSize(t *testing.T, s lambdahost.Store) {
+	sz, ok := s.(lambdahost.Sizer)
+	if !ok {
+		t.Skip("the store does not tell its size")
+	}
+	ctx := context.Background()
+	before, err := sz.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before <= 0 {
+		t.Fatalf("Size = %d before any write, want the space the empty store takes", before)
+	}
+	// Random, so that no compression (PostgreSQL's TOAST) shrinks it.
+	big := make([]byte, 1<<20)
+	rand.Read(big)
+	if err := s.Update(ctx, func(tx lambdahost.Tx) error { return tx.PutRecord(ctx, "size", "big", big) }); err != nil {
+		t.Fatal(err)
+	}
+	after, err := sz.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after < before+1<<19 {
+		t.Errorf("Size = %d after writing 1 MiB, was %d", after, before)
+	}
 }

@@ -79,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.Store) {
 		{"deliveries-outlive-functions", testDeliveriesOutliveFunctions},
 		{"record-round-trip", testRecordRoundTrip},
 		{"record-list", testRecordList},
+		{"size", testSize},
 		{"inline-code", testInlineCode},
 		{"inline-code-rolls-back", testInlineCodeRollback},
 		{"update-error-rolls-back", testUpdateRollback},
@@ -91,6 +92,7 @@ func Run(t *testing.T, open func(t *testing.T) lambdahost.Store) {
 		{"context-canceled-during-update", testContextCanceledDuring},
 		{"claim", one(testClaim)},
 		{"claim-left-by-dead-node", one(testClaimDeadNode)},
+		{"node-alive", one(testAlive)},
 		{"claim-events", one(testClaimEvents)},
 		{"claim-events-concurrently", one(testClaimEventsConcurrently)},
 		{"claim-deliveries", one(testClaimDeliveries)},
@@ -1206,43 +1208,62 @@ func testUsage(t *testing.T, s lambdahost.Store) {
 }
 
 // testCodeRefs checks that CodeRefs lists each (digest, sealing key)
-// pair once, so that garbage collection keeps code sealed under each key.
+// pair once, so that garbage collection keeps code sealed under each key:
+// the versions' own code and the code of the layers they use.
 func testCodeRefs(t *testing.T, s lambdahost.Store) {
 	ctx := t.Context()
-	d1, d2 := digest("one"), digest("two")
+	d1, d2, d3, d4 := digest("one"), digest("two"), digest("layer three"), digest("layer four")
 	const k1, k2 = "arn:aws:kms:us-east-1:000000000000:key/a", "arn:aws:kms:us-east-1:000000000000:key/b"
-	with := func(id lambdahost.FunctionID, name string, d lambdahost.Digest, key string) *lambdahost.Version {
+	layer := func(arn string, d lambdahost.Digest, key string) lambdahost.Layer {
+		return lambdahost.Layer{ARN: arn, Digest: d, SealedWith: key, Size: 1}
+	}
+	with := func(id lambdahost.FunctionID, name string, d lambdahost.Digest, key string, layers ...lambdahost.Layer) *lambdahost.Version {
 		v := fullVersion(id, name)
 		v.Code.Digest, v.Code.SealedWith = d, key
+		v.Config.Layers = layers
 		return v
 	}
+	const l1, l2 = "arn:aws:lambda:us-east-1:111111111111:layer:a:1", "arn:aws:lambda:us-east-1:111111111111:layer:b:4"
 	fn := fid(accountA, regionA, "fn")
 	put(t, s,
-		with(fn, lambdahost.VersionLatest, d1, k1),
-		with(fn, "1", d1, k1),
+		with(fn, lambdahost.VersionLatest, d1, k1, layer(l1, d3, k1), layer(l2, d4, k2)),
+		with(fn, "1", d1, k1, layer(l1, d3, k1)),
 		with(fn, "2", d1, k2),
 		with(fn, "3", d2, ""),
+		// A layer whose code is also a function's: listed once.
+		with(fid(accountB, regionA, "other"), lambdahost.VersionLatest, d3, k1, layer(l1, d2, "")),
 		with(fid(accountB, regionA, "nocode"), lambdahost.VersionLatest, lambdahost.Digest{}, ""),
 	)
-	mustView(t, s, func(tx lambdahost.Tx) error {
-		got, err := tx.CodeRefs(ctx)
-		if err != nil {
-			return err
-		}
-		want := []lambdahost.CodeRef{{Digest: d1, SealedWith: k1}, {Digest: d1, SealedWith: k2}, {Digest: d2}}
-		cmpRef := func(a, b lambdahost.CodeRef) int {
-			if c := bytes.Compare(a.Digest[:], b.Digest[:]); c != 0 {
-				return c
+	check := func(want ...lambdahost.CodeRef) {
+		t.Helper()
+		mustView(t, s, func(tx lambdahost.Tx) error {
+			got, err := tx.CodeRefs(ctx)
+			if err != nil {
+				return err
 			}
-			return strings.Compare(a.SealedWith, b.SealedWith)
-		}
-		slices.SortFunc(got, cmpRef)
-		slices.SortFunc(want, cmpRef)
-		if d := diff(want, got); d != "" {
-			t.Errorf("CodeRefs (-want +got):\n%s", d)
-		}
-		return nil
-	})
+			cmpRef := func(a, b lambdahost.CodeRef) int {
+				if c := bytes.Compare(a.Digest[:], b.Digest[:]); c != 0 {
+					return c
+				}
+				return strings.Compare(a.SealedWith, b.SealedWith)
+			}
+			slices.SortFunc(got, cmpRef)
+			slices.SortFunc(want, cmpRef)
+			if d := diff(want, got); d != "" {
+				t.Errorf("CodeRefs (-want +got):\n%s", d)
+			}
+			return nil
+		})
+	}
+	check(lambdahost.CodeRef{Digest: d1, SealedWith: k1}, lambdahost.CodeRef{Digest: d1, SealedWith: k2}, lambdahost.CodeRef{Digest: d2},
+		lambdahost.CodeRef{Digest: d3, SealedWith: k1}, lambdahost.CodeRef{Digest: d4, SealedWith: k2})
+	// $LATEST drops its layers: what only it used is no longer listed.
+	put(t, s, with(fn, lambdahost.VersionLatest, d1, k1))
+	check(lambdahost.CodeRef{Digest: d1, SealedWith: k1}, lambdahost.CodeRef{Digest: d1, SealedWith: k2}, lambdahost.CodeRef{Digest: d2},
+		lambdahost.CodeRef{Digest: d3, SealedWith: k1})
+	mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.DeleteVersion(ctx, fn, "1") })
+	mustUpdate(t, s, func(tx lambdahost.Tx) error { return tx.DeleteFunction(ctx, fid(accountB, regionA, "other")) })
+	check(lambdahost.CodeRef{Digest: d1, SealedWith: k1}, lambdahost.CodeRef{Digest: d1, SealedWith: k2}, lambdahost.CodeRef{Digest: d2})
 }
 
 func testDigests(t *testing.T, s lambdahost.Store) {
@@ -1251,6 +1272,7 @@ func testDigests(t *testing.T, s lambdahost.Store) {
 	withDigest := func(id lambdahost.FunctionID, name string, d lambdahost.Digest) *lambdahost.Version {
 		v := fullVersion(id, name)
 		v.Code.Digest = d
+		v.Config.Layers = nil
 		return v
 	}
 	fn := fid(accountA, regionA, "fn")
@@ -1285,6 +1307,12 @@ func testDigests(t *testing.T, s lambdahost.Store) {
 	check(d1)
 	put(t, s, withDigest(fn, lambdahost.VersionLatest, d2))
 	check(d1, d2)
+	// The code of a version's layers is referenced too.
+	d4 := digest("four")
+	v := withDigest(fn, "3", d2)
+	v.Config.Layers = []lambdahost.Layer{{ARN: "arn:aws:lambda:us-east-1:111111111111:layer:l:1", Digest: d4}}
+	put(t, s, v)
+	check(d1, d2, d4)
 }
 
 func testUnsettled(t *testing.T, s lambdahost.Store) {
@@ -1523,8 +1551,8 @@ func testViewSnapshot(t *testing.T, s lambdahost.Store) {
 			if err != nil {
 				return fmt.Errorf("concurrent Update: %w", err)
 			}
-		case <-time.After(30 * time.Second):
-			return errors.New("an open View blocked Update for 30s")
+		case <-time.After(2 * time.Minute):
+			return errors.New("an open View blocked Update for 2 minutes")
 		}
 		v, err = tx.Version(ctx, id, lambdahost.VersionLatest)
 		if err != nil {

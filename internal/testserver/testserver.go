@@ -19,6 +19,10 @@ import (
 	"time"
 )
 
+// readyTimeout bounds a server's start. It only decides how long a broken
+// start takes to fail, so it is generous for a loaded machine.
+const readyTimeout = 2 * time.Minute
+
 // require reports whether missing servers fail tests instead of skipping them.
 func require() bool { return os.Getenv("LAMBDAHOST_E2E_REQUIRE") == "1" }
 
@@ -96,7 +100,7 @@ func run(tb testing.TB, cmd *exec.Cmd, ready func() error) {
 		}
 		log.Close()
 	})
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(readyTimeout)
 	for {
 		err := ready()
 		if err == nil {
@@ -109,7 +113,7 @@ func run(tb testing.TB, cmd *exec.Cmd, ready func() error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("%s not ready after 20s: %v", cmd.Path, err)
+			tb.Fatalf("%s not ready after %v: %v", cmd.Path, readyTimeout, err)
 		}
 	}
 }

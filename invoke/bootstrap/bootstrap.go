@@ -25,7 +25,13 @@ const (
 	LangMount = "/var/lang"
 	// TaskRoot is where the function's code is bound.
 	TaskRoot = "/var/task"
+	// SDKMount is where Host.SDKDir is bound, inside RuntimeMount.
+	SDKMount = RuntimeMount + "/" + sdkMountPoint
 )
+
+// sdkMountPoint is the empty directory WriteTo leaves in the bootstrap
+// directory for SDKMount: a read-only bind mount cannot grow one.
+const sdkMountPoint = "sdk"
 
 // Names of the runtime clients in the bootstrap directory.
 const (
@@ -49,7 +55,7 @@ var files embed.FS
 // alone, and others are replaced by renaming, so environments running from
 // dir keep a consistent copy while it is updated.
 func WriteTo(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, sdkMountPoint), 0o755); err != nil {
 		return fmt.Errorf("write bootstraps: %w", err)
 	}
 	entries, err := fs.ReadDir(files, "runtime")

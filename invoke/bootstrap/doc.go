@@ -35,4 +35,16 @@
 // the prefix works at the new path (TestRelocatedInterpreter checks this
 // in a private mount namespace). Interpreters under /usr are run in place
 // through the environment's read-only /usr.
+//
+// # The AWS SDK
+//
+// Lambda's Python runtimes let functions import boto3, and its Node.js
+// runtimes the AWS SDK for JavaScript v3, without bundling them. InstallSDK
+// installs both into a directory (boto3 from Debian's pure-Python packages,
+// the JavaScript SDK from npm), which Host.SDKDir names: it is bound at
+// /var/runtime/sdk and searched after the function's code and its layers,
+// so that a bundled copy wins. Python finds it through PYTHONPATH, which
+// comes after the entries the runtime client puts first; Node.js through
+// NODE_PATH for require(), and through a resolve hook the runtime client
+// registers before importing an ES module, since import ignores NODE_PATH.
 package bootstrap

@@ -22,17 +22,20 @@ import (
 	"github.com/lambdahost/lambdahost/invoke/bootstrap"
 )
 
-// waitFor bounds every wait on a runtime process.
-const waitFor = 15 * time.Second
+// waitFor bounds every wait on a runtime process for something that
+// happens at once when the code works: it only decides how long a broken
+// build takes to fail, so it is generous for a loaded machine.
+const waitFor = 2 * time.Minute
 
 // fakeAPI is a Runtime API (2018-06-01) on 127.0.0.1 that hands out the
 // invocations the test queues and records what the runtime posts.
 type fakeAPI struct {
 	// Set by options, before the server starts:
-	connClose  bool          // answer /next with Connection: close
-	nextStatus int           // if set, answer /next with this error status
-	postStatus int           // if set, answer the first post with this status
-	idle       time.Duration // the server's IdleTimeout
+	connClose  bool     // answer /next with Connection: close
+	nextStatus int      // if set, answer /next with this error status
+	postStatus int      // if set, answer the first post with this status
+	closeIdle  bool     // close every connection as soon as it is idle
+	env        []string // more variables for the runtime ("K=V")
 
 	srv       *httptest.Server
 	rejected  atomic.Bool
@@ -120,12 +123,14 @@ func newFakeAPI(t testing.TB, opts ...apiOption) *fakeAPI {
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", a.handlePost("error"))
 	mux.HandleFunc("POST /2018-06-01/runtime/init/error", a.handlePost("init"))
 	a.srv = httptest.NewUnstartedServer(mux)
-	a.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
+	a.srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		switch {
+		case s == http.StateNew:
 			a.conns.Add(1)
+		case s == http.StateIdle && a.closeIdle:
+			c.Close()
 		}
 	}
-	a.srv.Config.IdleTimeout = a.idle
 	a.srv.Start()
 	t.Cleanup(func() {
 		close(a.done)
@@ -311,7 +316,7 @@ func start(t testing.TB, rt *bootstrap.Runtime, taskRoot, handler string, opts .
 	argv := hostArgv(t, rt)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = taskRoot
-	cmd.Env = append(append([]string{}, rt.Env...), lambdaEnv(api, taskRoot, handler)...)
+	cmd.Env = append(append(append([]string{}, rt.Env...), lambdaEnv(api, taskRoot, handler)...), api.env...)
 	return startCmd(t, api, cmd)
 }
 
@@ -443,7 +448,7 @@ func jsonEqual(a, b []byte) bool {
 // posted), and returns the output; it fails the test on a timeout.
 func (p *proc) outputHas(wants ...string) string {
 	p.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitFor)
 	for {
 		out := p.out.String()
 		missing := ""
@@ -467,7 +472,7 @@ func (p *proc) outputHas(wants ...string) string {
 // outputMatches waits until the runtime's output matches re.
 func (p *proc) outputMatches(re *regexp.Regexp) string {
 	p.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitFor)
 	for {
 		out := p.out.String()
 		if re.MatchString(out) {
@@ -492,16 +497,21 @@ func TestMain(m *testing.M) {
 // Options of fakeAPI.
 var (
 	withConnectionClose = func(a *fakeAPI) { a.connClose = true }
-	withIdleTimeout     = func(d time.Duration) apiOption { return func(a *fakeAPI) { a.idle = d } }
+	withCloseIdle       = func(a *fakeAPI) { a.closeIdle = true }
 	withNextStatus      = func(code int) apiOption { return func(a *fakeAPI) { a.nextStatus = code } }
 	withPostStatus      = func(code int) apiOption { return func(a *fakeAPI) { a.postStatus = code } }
+	// withEnv gives the runtime more environment variables.
+	withEnv = func(kv ...string) apiOption { return func(a *fakeAPI) { a.env = append(a.env, kv...) } }
 )
 
 // testConnection checks how a runtime client copes with the Runtime API's
 // connection and errors; slow is a handler that takes 400 ms.
 func testConnection(t *testing.T, start func(handler string, opts ...apiOption) *proc, fast, slow string) {
 	t.Run("server-closes-idle-connection", func(t *testing.T) {
-		p := start(slow, withIdleTimeout(100*time.Millisecond))
+		// The server closes the connection of /next as soon as it has
+		// answered, as an idle timeout shorter than the handler would,
+		// without a timer to race with.
+		p := start(slow, withCloseIdle)
 		if got := p.invoke(&invocation{}); got.Kind != "response" {
 			t.Errorf("got %s, want a response", got)
 		}

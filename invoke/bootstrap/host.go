@@ -39,6 +39,10 @@ var (
 	pythonRuntimeRE = regexp.MustCompile(`^python3\.(\d+)$`)
 	nodeRuntimeRE   = regexp.MustCompile(`^nodejs(\d+)\.x$`)
 	pyenvVersionRE  = regexp.MustCompile(`^3\.(\d+)\.(\d+)$`)
+	// uvVersionRE matches uv's managed CPython builds
+	// ("cpython-3.12.7-linux-x86_64-gnu"), not its free-threaded ones
+	// ("cpython-3.13.0+freethreaded-...").
+	uvVersionRE = regexp.MustCompile(`^cpython-3\.(\d+)\.(\d+)-`)
 )
 
 // Host knows the interpreters of this machine and how to run each runtime
@@ -53,13 +57,23 @@ type Host struct {
 	// written by WriteTo. It is bound read-only at RuntimeMount. Resolve
 	// fails for Python and Node.js runtimes while it is empty.
 	BootstrapDir string
+	// SDKDir is the host directory holding the AWS SDKs that functions
+	// import without bundling them, as InstallSDK writes it: python/ for
+	// boto3, nodejs/node_modules/ for the JavaScript SDK v3. If it holds
+	// them, it is bound read-only at SDKMount and put on the runtimes'
+	// search paths after the function's code and its layers. If empty,
+	// functions get no SDK.
+	SDKDir string
 }
 
 // Discover finds the interpreters of this machine:
 //
 //   - Python 3.9 and later from pyenv: every <root>/versions/3.X.Y with a
 //     bin/python3.X, where root is $PYENV_ROOT, $HOME/.pyenv and
-//     /root/.pyenv; the highest patch release serves python3.X.
+//     /root/.pyenv; and from uv: every <dir>/cpython-3.X.Y-* with a
+//     bin/python3.X, where dir is $UV_PYTHON_INSTALL_DIR, or uv's default,
+//     $XDG_DATA_HOME/uv/python, $HOME/.local/share/uv/python. The highest
+//     patch release of either serves python3.X.
 //   - Other Python minors from /usr/local/bin/python3.X, then
 //     /usr/bin/python3.X.
 //   - node from $PATH, then /usr/local/bin/node and /usr/bin/node, for
@@ -74,6 +88,14 @@ func Discover() *Host {
 	}
 	pythons := map[int]found{}
 	seen := map[string]bool{}
+	consider := func(minor, patch int, exe string) {
+		if minor < minPythonMinor || !isExecutable(exe) {
+			return
+		}
+		if f, ok := pythons[minor]; !ok || patch > f.patch {
+			pythons[minor] = found{exe, patch}
+		}
+	}
 	for _, root := range []string{os.Getenv("PYENV_ROOT"), homePyenv(), "/root/.pyenv"} {
 		if root == "" || seen[filepath.Clean(root)] {
 			continue
@@ -87,16 +109,23 @@ func Discover() *Host {
 			}
 			minor, _ := strconv.Atoi(m[1])
 			patch, _ := strconv.Atoi(m[2])
-			if minor < minPythonMinor {
+			consider(minor, patch, filepath.Join(root, "versions", e.Name(), "bin", "python3."+m[1]))
+		}
+	}
+	for _, dir := range uvPythonDirs() {
+		if dir == "" || seen[filepath.Clean(dir)] {
+			continue
+		}
+		seen[filepath.Clean(dir)] = true
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			m := uvVersionRE.FindStringSubmatch(e.Name())
+			if m == nil {
 				continue
 			}
-			exe := filepath.Join(root, "versions", e.Name(), "bin", "python3."+m[1])
-			if !isExecutable(exe) {
-				continue
-			}
-			if f, ok := pythons[minor]; !ok || patch > f.patch {
-				pythons[minor] = found{exe, patch}
-			}
+			minor, _ := strconv.Atoi(m[1])
+			patch, _ := strconv.Atoi(m[2])
+			consider(minor, patch, filepath.Join(dir, e.Name(), "bin", "python3."+m[1]))
 		}
 	}
 	for minor, f := range pythons {
@@ -124,6 +153,21 @@ func Discover() *Host {
 		}
 	}
 	return h
+}
+
+// uvPythonDirs are where uv may keep the Pythons it manages.
+func uvPythonDirs() []string {
+	if d := os.Getenv("UV_PYTHON_INSTALL_DIR"); d != "" {
+		return []string{d}
+	}
+	dirs := []string{}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		dirs = append(dirs, filepath.Join(d, "uv", "python"))
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		dirs = append(dirs, filepath.Join(home, ".local", "share", "uv", "python"))
+	}
+	return dirs
 }
 
 func homePyenv() string {
@@ -226,11 +270,27 @@ type UnavailableError struct {
 	Runtime string
 	// Reason says what is missing.
 	Reason string
+	// Fix, if not empty, says what the operator can do about it.
+	Fix string
 }
 
-// Error returns "The runtime <id> is not available on this host: <reason>".
+// Error returns "The runtime <id> is not available on this host: <reason>",
+// followed by the fix.
 func (e *UnavailableError) Error() string {
-	return fmt.Sprintf("The runtime %s is not available on this host: %s", e.Runtime, e.Reason)
+	msg := fmt.Sprintf("The runtime %s is not available on this host: %s", e.Runtime, e.Reason)
+	if e.Fix != "" {
+		msg += ". " + e.Fix
+	}
+	return msg
+}
+
+// fix says how an operator gives this host an interpreter for runtime.
+func fix(runtime string) string {
+	if m := pythonRuntimeRE.FindStringSubmatch(runtime); m != nil {
+		v := "3." + m[1]
+		return fmt.Sprintf("Install Python %s (for example `uv python install %s` or `pyenv install %s`) and restart lambdahost, or start it with --interpreter %s=PATH", v, v, v, runtime)
+	}
+	return fmt.Sprintf("Install Node.js (for example `apt-get install nodejs`) and restart lambdahost, or start it with --interpreter %s=PATH", runtime)
 }
 
 // Resolve says how to run runtime in an execution environment:
@@ -264,31 +324,49 @@ func (h *Host) Resolve(runtime string) (*Runtime, error) {
 		// -s: no user site-packages from the host.
 		flags = []string{"-u", "-s"}
 		env = []string{"PYTHONUNBUFFERED=1"}
+		if h.hasSDK(sdkPython) {
+			// After the function's code and /opt/python, which the
+			// runtime client puts first, and before the standard
+			// library, where Lambda has boto3.
+			env = append(env, "PYTHONPATH="+SDKMount+"/"+sdkPython)
+		}
 	case nodeRuntimeRE.MatchString(runtime):
 		client = NodeBootstrap
 		flags = []string{"--expose-gc"}
 		major := nodeRuntimeRE.FindStringSubmatch(runtime)[1]
-		env = []string{"NODE_PATH=/opt/nodejs/node" + major + "/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task"}
+		paths := []string{"/opt/nodejs/node" + major + "/node_modules", "/opt/nodejs/node_modules", "/var/runtime/node_modules"}
+		if h.hasSDK(sdkNodeModules) {
+			// After the layers' directories and Lambda's own.
+			paths = append(paths, SDKMount+"/"+sdkNodeModules)
+		}
+		env = []string{"NODE_PATH=" + strings.Join(append(paths, "/var/runtime", "/var/task"), ":")}
 	default:
-		return nil, &UnavailableError{runtime, "lambdahost runs Python (python3.X), Node.js (nodejsN.x) and OS-only (provided.al2023, provided.al2) runtimes"}
+		return nil, &UnavailableError{Runtime: runtime,
+			Reason: "lambdahost runs Python (python3.X), Node.js (nodejsN.x) and OS-only (provided.al2023, provided.al2) runtimes",
+			Fix:    "Package the function for provided.al2023 or as a container image"}
+	}
+	if m := pythonRuntimeRE.FindStringSubmatch(runtime); m != nil {
+		if minor, _ := strconv.Atoi(m[1]); minor < minPythonMinor {
+			return nil, &UnavailableError{Runtime: runtime, Reason: "lambdahost's Python runtime client needs Python 3.9 or later"}
+		}
 	}
 	interp := h.Interpreters[runtime]
 	if interp == "" {
 		what := runtime
 		if client == NodeBootstrap {
-			what = "node"
+			what = "node for " + runtime
 		}
-		return nil, &UnavailableError{runtime, "no " + what + " interpreter found"}
+		return nil, &UnavailableError{Runtime: runtime, Reason: "no " + what + " interpreter found", Fix: fix(runtime)}
 	}
 	if h.BootstrapDir == "" {
-		return nil, &UnavailableError{runtime, "the runtime clients have not been installed (Host.BootstrapDir is empty)"}
+		return nil, &UnavailableError{Runtime: runtime, Reason: "the runtime clients have not been installed (Host.BootstrapDir is empty)"}
 	}
 	exePath, err := filepath.EvalSymlinks(interp)
 	if err == nil && !isExecutable(exePath) {
 		err = fmt.Errorf("%s is not an executable file", exePath)
 	}
 	if err != nil {
-		return nil, &UnavailableError{runtime, fmt.Sprintf("interpreter %s: %v", interp, errorText(err))}
+		return nil, &UnavailableError{Runtime: runtime, Reason: fmt.Sprintf("interpreter %s: %v", interp, errorText(err)), Fix: fix(runtime)}
 	}
 	rt := &Runtime{Name: runtime, Interpreter: exePath}
 	exe := exePath
@@ -305,9 +383,23 @@ func (h *Host) Resolve(runtime string) (*Runtime, error) {
 		exe = LangMount + "/bin/" + filepath.Base(exePath)
 	}
 	rt.Mounts = append(rt.Mounts, lambdahost.Mount{Source: h.BootstrapDir, Target: RuntimeMount})
+	if h.hasSDK(sdkPython) || h.hasSDK(sdkNodeModules) {
+		// After the bootstrap directory: the SDK is bound inside it.
+		rt.Mounts = append(rt.Mounts, lambdahost.Mount{Source: h.SDKDir, Target: SDKMount})
+	}
 	rt.Argv = append(append([]string{exe}, flags...), RuntimeMount+"/"+client)
 	rt.Env = append([]string{DefaultPath, DefaultLDLibraryPath, "AWS_EXECUTION_ENV=AWS_Lambda_" + runtime}, env...)
 	return rt, nil
+}
+
+// hasSDK reports whether SDKDir holds the SDK directory sub.
+func (h *Host) hasSDK(sub string) bool {
+	return h.SDKDir != "" && isDir(filepath.Join(h.SDKDir, sub))
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
 
 // errorText is err's message without the operation and path that os

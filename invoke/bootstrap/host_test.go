@@ -60,6 +60,38 @@ func TestDiscoverPyenv(t *testing.T) {
 	}
 }
 
+// TestDiscoverUV finds uv's managed Pythons, and prefers the highest patch
+// release between uv's and pyenv's.
+func TestDiscoverUV(t *testing.T) {
+	root, uv := t.TempDir(), t.TempDir()
+	t.Setenv("PYENV_ROOT", root)
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("UV_PYTHON_INSTALL_DIR", uv)
+	mkExecutable(t, filepath.Join(root, "versions", "3.42.3", "bin", "python3.42"))
+	want42 := mkExecutable(t, filepath.Join(uv, "cpython-3.42.5-linux-x86_64-gnu", "bin", "python3.42"))
+	want41 := mkExecutable(t, filepath.Join(uv, "cpython-3.41.0-linux-x86_64-gnu", "bin", "python3.41"))
+	want43 := mkExecutable(t, filepath.Join(root, "versions", "3.43.9", "bin", "python3.43"))
+	mkExecutable(t, filepath.Join(uv, "cpython-3.43.1-linux-x86_64-gnu", "bin", "python3.43"))
+	mkExecutable(t, filepath.Join(uv, "cpython-3.44.0+freethreaded-linux-x86_64-gnu", "bin", "python3.44"))
+	mkExecutable(t, filepath.Join(uv, "pypy-3.45.0-linux-x86_64-gnu", "bin", "python3.45"))
+
+	h := bootstrap.Discover()
+	for id, want := range map[string]string{"python3.41": want41, "python3.42": want42, "python3.43": want43, "python3.44": "", "python3.45": ""} {
+		if got := h.Interpreters[id]; got != want {
+			t.Errorf("%s = %q, want %q", id, got, want)
+		}
+	}
+
+	// Without UV_PYTHON_INSTALL_DIR, uv's default under XDG_DATA_HOME.
+	t.Setenv("UV_PYTHON_INSTALL_DIR", "")
+	data := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", data)
+	want := mkExecutable(t, filepath.Join(data, "uv", "python", "cpython-3.46.2-linux-aarch64-gnu", "bin", "python3.46"))
+	if got := bootstrap.Discover().Interpreters["python3.46"]; got != want {
+		t.Errorf("python3.46 = %q, want %q", got, want)
+	}
+}
+
 func TestRuntimes(t *testing.T) {
 	h := &bootstrap.Host{Interpreters: map[string]string{
 		"python3.10": "/p", "python3.9": "/p", "nodejs20.x": "/n", "nodejs18.x": "/n", "ruby3.3": "/r",
@@ -148,23 +180,32 @@ func TestResolve(t *testing.T) {
 		},
 		{
 			name: "missing-python-minor", runtime: "python3.14",
-			wantErr: "The runtime python3.14 is not available on this host: no python3.14 interpreter found",
+			wantErr: "The runtime python3.14 is not available on this host: no python3.14 interpreter found. " +
+				"Install Python 3.14 (for example `uv python install 3.14` or `pyenv install 3.14`) and restart lambdahost, or start it with --interpreter python3.14=PATH",
 		},
 		{
 			name: "missing-node", runtime: "nodejs24.x",
-			wantErr: "The runtime nodejs24.x is not available on this host: no node interpreter found",
+			wantErr: "The runtime nodejs24.x is not available on this host: no node for nodejs24.x interpreter found. " +
+				"Install Node.js (for example `apt-get install nodejs`) and restart lambdahost, or start it with --interpreter nodejs24.x=PATH",
 		},
 		{
 			name: "interpreter-gone", runtime: "python3.10",
-			wantErr: "The runtime python3.10 is not available on this host: interpreter " + filepath.Join(dir, "gone", "bin", "python3.10") + ": no such file or directory",
+			wantErr: "The runtime python3.10 is not available on this host: interpreter " + filepath.Join(dir, "gone", "bin", "python3.10") + ": no such file or directory. " +
+				"Install Python 3.10 (for example `uv python install 3.10` or `pyenv install 3.10`) and restart lambdahost, or start it with --interpreter python3.10=PATH",
 		},
 		{
 			name: "unknown-runtime", runtime: "java21",
-			wantErr: "The runtime java21 is not available on this host: lambdahost runs Python (python3.X), Node.js (nodejsN.x) and OS-only (provided.al2023, provided.al2) runtimes",
+			wantErr: "The runtime java21 is not available on this host: lambdahost runs Python (python3.X), Node.js (nodejsN.x) and OS-only (provided.al2023, provided.al2) runtimes. " +
+				"Package the function for provided.al2023 or as a container image",
 		},
 		{
 			name: "python2", runtime: "python2.7",
-			wantErr: "The runtime python2.7 is not available on this host: lambdahost runs Python (python3.X), Node.js (nodejsN.x) and OS-only (provided.al2023, provided.al2) runtimes",
+			wantErr: "The runtime python2.7 is not available on this host: lambdahost runs Python (python3.X), Node.js (nodejsN.x) and OS-only (provided.al2023, provided.al2) runtimes. " +
+				"Package the function for provided.al2023 or as a container image",
+		},
+		{
+			name: "python-too-old", runtime: "python3.8",
+			wantErr: "The runtime python3.8 is not available on this host: lambdahost's Python runtime client needs Python 3.9 or later",
 		},
 	}
 	for _, tt := range tests {
@@ -188,6 +229,37 @@ func TestResolve(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("sdk", func(t *testing.T) {
+		sdk := filepath.Join(dir, "sdk")
+		for _, d := range []string{"python", "nodejs/node_modules"} {
+			if err := os.MkdirAll(filepath.Join(sdk, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h := &bootstrap.Host{BootstrapDir: boot, SDKDir: sdk, Interpreters: h.Interpreters}
+		sdkMount := lambdahost.Mount{Source: sdk, Target: "/var/runtime/sdk"}
+		py, err := h.Resolve("python3.12")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(py.Env, "PYTHONPATH=/var/runtime/sdk/python") || !slices.Equal(py.Mounts[len(py.Mounts)-2:], []lambdahost.Mount{runtimeMount, sdkMount}) {
+			t.Errorf("python: Env %v, Mounts %v", py.Env, py.Mounts)
+		}
+		node, err := h.Resolve("nodejs20.x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const nodePath = "NODE_PATH=/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime/sdk/nodejs/node_modules:/var/runtime:/var/task"
+		if !slices.Contains(node.Env, nodePath) || !slices.Equal(node.Mounts, []lambdahost.Mount{runtimeMount, sdkMount}) {
+			t.Errorf("node: Env %v, Mounts %v", node.Env, node.Mounts)
+		}
+		// Without an SDK in the directory, nothing changes.
+		h.SDKDir = t.TempDir()
+		if py, err := h.Resolve("python3.12"); err != nil || slices.ContainsFunc(py.Env, func(e string) bool { return strings.HasPrefix(e, "PYTHONPATH=") }) || len(py.Mounts) != 2 {
+			t.Errorf("python without an SDK: %v, %+v", err, py)
+		}
+	})
 
 	t.Run("no-bootstrap-dir", func(t *testing.T) {
 		h := &bootstrap.Host{Interpreters: h.Interpreters}
@@ -217,8 +289,11 @@ func TestWriteTo(t *testing.T) {
 		stats[name] = fi
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != len(names) {
-		t.Errorf("dir holds %d entries, want %d", len(entries), len(names))
+	if len(entries) != len(names)+1 {
+		t.Errorf("dir holds %d entries, want %d and the SDK's mount point", len(entries), len(names))
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "sdk")); err != nil || !fi.IsDir() {
+		t.Errorf("no mount point for the SDK: %v", err)
 	}
 
 	// A second call leaves correct files alone and repairs others.

@@ -1,10 +1,20 @@
 // Command gofn is a test function built with aws-lambda-go. What it does
 // is driven by the event: it echoes it, and can sleep, print, fail, exit,
-// allocate memory or report its environment. A function URL's event
-// (payload format 2.0) is answered as an HTTP app: see url.go.
+// allocate memory, report its environment or wait for a file.
+//
+// Tests that need an invocation to be in flight at a known moment do not
+// sleep for a guessed time: the event says "print" (a line the test waits
+// for in the function's log) and "wait_file" (a host path the handler
+// polls for, which the test creates to let it finish). That works where
+// the function runs as a plain process on the host, as in the invoke
+// package's tests.
+//
+// A function URL's event (payload format 2.0) is answered as an HTTP app:
+// see url.go.
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,11 +40,20 @@ type event struct {
 	Allocate int    `json:"allocate_mb"`
 	Env      string `json:"env"`
 	Size     int    `json:"size"`
+	// WaitFile makes the handler wait, after printing Print, until the
+	// file exists (or the invocation's deadline passes).
+	WaitFile string `json:"wait_file"`
 	// Chunks makes the handler return an io.Reader that yields this many
-	// chunks 50 ms apart, which aws-lambda-go sends as a chunked body;
-	// with BreakAfter set, reading fails after that many chunks.
-	Chunks     int `json:"chunks"`
-	BreakAfter int `json:"break_after"`
+	// chunks ChunkMS (default 50) apart, which aws-lambda-go sends as a
+	// chunked body;
+	// with BreakAfter set, reading fails after that many chunks. With
+	// AckPrefix set, chunk i+1 is written only once the file
+	// AckPrefix+"<i>" exists: the test creates it when chunk i reached
+	// it, so that streaming is proved without timing.
+	Chunks     int    `json:"chunks"`
+	ChunkMS    int    `json:"chunk_ms"`
+	BreakAfter int    `json:"break_after"`
+	AckPrefix  string `json:"ack_prefix"`
 }
 
 type reply struct {
@@ -66,7 +85,14 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 					return
 				}
 				fmt.Fprintf(pw, "chunk %d;", i)
-				time.Sleep(50 * time.Millisecond)
+				if ev.AckPrefix == "" {
+					time.Sleep(time.Duration(cmp.Or(ev.ChunkMS, 50)) * time.Millisecond)
+				} else if i+1 < ev.Chunks {
+					if err := waitFile(ctx, fmt.Sprintf("%s%d", ev.AckPrefix, i)); err != nil {
+						pw.CloseWithError(err)
+						return
+					}
+				}
 			}
 			pw.Close()
 		}()
@@ -79,6 +105,11 @@ func reply1(ctx context.Context, ev event) (*reply, error) {
 	lc, _ := lambdacontext.FromContext(ctx)
 	if ev.Print != "" {
 		fmt.Println(ev.Print)
+	}
+	if ev.WaitFile != "" {
+		if err := waitFile(ctx, ev.WaitFile); err != nil {
+			return nil, err
+		}
 	}
 	if ev.SleepMS > 0 {
 		time.Sleep(time.Duration(ev.SleepMS) * time.Millisecond)
@@ -119,6 +150,20 @@ func reply1(ctx context.Context, ev event) (*reply, error) {
 		r.Client = lc.ClientContext.Custom
 	}
 	return r, nil
+}
+
+// waitFile polls until path exists or ctx ends.
+func waitFile(ctx context.Context, path string) error {
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w", path, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 func main() { lambda.Start(handle) }

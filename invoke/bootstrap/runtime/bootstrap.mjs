@@ -11,7 +11,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
-import { createRequire } from 'node:module';
+import module, { createRequire } from 'node:module';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 
 const API_PREFIX = '/2018-06-01/runtime';
@@ -246,10 +246,37 @@ let requestId;
 
 const LEVELS = { TRACE: 1, DEBUG: 2, INFO: 3, WARN: 4, ERROR: 5, FATAL: 6 };
 
+// AWS_LAMBDA_LOG_FORMAT=JSON (the function's LoggingConfig) makes console
+// output structured: one JSON object per call, as Lambda's Node.js
+// runtime writes it.
+const JSON_LOGS = String(process.env.AWS_LAMBDA_LOG_FORMAT || '').toUpperCase() === 'JSON';
+
+function jsonRecord(level, args) {
+  const rec = { timestamp: new Date().toISOString(), level };
+  if (requestId !== undefined) rec.requestId = requestId;
+  rec.message = util.format(...args);
+  const err = args.find((a) => a instanceof Error);
+  if (err) {
+    rec.errorType = err.name;
+    rec.errorMessage = err.message;
+    rec.stackTrace = typeof err.stack === 'string' ? err.stack.split('\n') : [];
+  }
+  try {
+    return JSON.stringify(rec);
+  } catch {
+    return JSON.stringify({ timestamp: rec.timestamp, level, message: String(rec.message) });
+  }
+}
+
 function patchConsole() {
   const min = LEVELS[String(process.env.AWS_LAMBDA_LOG_LEVEL || '').toUpperCase()] || LEVELS.TRACE;
   const logger = (level) => {
     if (LEVELS[level] < min) return () => {};
+    if (JSON_LOGS) {
+      return (...args) => {
+        process.stdout.write(`${jsonRecord(level, args)}\n`);
+      };
+    }
     return (...args) => {
       process.stdout.write(`${new Date().toISOString()}\t${requestId}\t${level}\t${util.format(...args)}\n`);
     };
@@ -266,6 +293,10 @@ function patchConsole() {
 // logError writes "<label> \t{json}" at ERROR level, as Lambda logs failed
 // invocations ("Invoke Error") and crashes ("Uncaught Exception").
 function logError(label, err) {
+  if (JSON_LOGS && err instanceof Error) {
+    console.error(err);
+    return;
+  }
   let text;
   try {
     text = JSON.stringify(err, (_k, v) => {
@@ -307,8 +338,73 @@ function requireIfExists(file) {
 }
 
 async function importIfExists(file) {
-  return fs.existsSync(file) ? import(pathToFileURL(file).href) : undefined;
+  if (!fs.existsSync(file)) return undefined;
+  searchPathForImports();
+  return import(pathToFileURL(file).href);
 }
+
+// ES modules do not search NODE_PATH, where the runtime's packages are
+// (layers in /opt, then the AWS SDK): as on Lambda, a bare import that the
+// function's own node_modules cannot satisfy is looked up there next, in
+// NODE_PATH's order, so that a bundled copy still wins. Registered once,
+// before the first ES module is imported (CommonJS handlers need none).
+let searchPathRegistered = false;
+function searchPathForImports() {
+  if (searchPathRegistered) return;
+  searchPathRegistered = true;
+  // Resolving from a module in the parent of each node_modules directory
+  // looks the package up in that directory.
+  // Only directories that exist: without layers or the SDK, no hook, and
+  // no cost (on Node before 22.15 the hook runs on a loader thread, whose
+  // start adds tens of milliseconds to the cold start).
+  const parents = (process.env.NODE_PATH || '')
+    .split(':')
+    .filter((d) => d.endsWith('/node_modules') && fs.existsSync(d))
+    .map((d) => pathToFileURL(path.dirname(d) + '/').href);
+  if (parents.length === 0) return;
+  const bare = (s) => !/^([./#]|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(s);
+  if (typeof module.registerHooks === 'function') {
+    // In-thread hooks (Node 22.15 and later).
+    module.registerHooks({
+      resolve(specifier, context, next) {
+        try {
+          return next(specifier, context);
+        } catch (err) {
+          if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !bare(specifier)) throw err;
+          for (const parentURL of parents) {
+            try {
+              return next(specifier, { ...context, parentURL });
+            } catch {}
+          }
+          throw err;
+        }
+      },
+    });
+  } else if (typeof module.register === 'function') {
+    module.register(`data:text/javascript,${encodeURIComponent(SEARCH_PATH_HOOK)}`, { data: { parents } });
+  }
+}
+
+// SEARCH_PATH_HOOK is searchPathForImports's resolve hook for module.register,
+// which runs it on the loader thread.
+const SEARCH_PATH_HOOK = `
+let parents = [];
+const bare = (s) => !/^([./#]|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(s);
+export function initialize(data) { parents = data.parents; }
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !bare(specifier)) throw err;
+    for (const parentURL of parents) {
+      try {
+        return await next(specifier, { ...context, parentURL });
+      } catch {}
+    }
+    throw err;
+  }
+}
+`;
 
 async function loadModule(taskRoot, moduleRoot, name) {
   const base = path.resolve(taskRoot, moduleRoot, name);

@@ -27,6 +27,14 @@ _THIS_FILE = __file__
 # The request being handled, for log lines; "" between invocations.
 _request_id = ""
 
+# AWS_LAMBDA_LOG_FORMAT=JSON (the function's LoggingConfig) makes logs
+# structured: one JSON object per record, as awslambdaric writes them.
+_JSON_LOGS = os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+
+
+def _json_time(created):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + ".%03dZ" % (int(created * 1000) % 1000)
+
 
 class _ConnectionLost(Exception):
     """The Runtime API closed the connection before it answered."""
@@ -263,6 +271,19 @@ def _log_error(doc):
         if doc["errorType"]:
             line += ":"
         line += " " + doc["errorMessage"]
+    if _JSON_LOGS:
+        record = {
+            "timestamp": _json_time(time.time()),
+            "level": "ERROR",
+            "message": doc["errorMessage"],
+            "errorType": doc["errorType"],
+            "errorMessage": doc["errorMessage"],
+            "stackTrace": doc["stackTrace"],
+        }
+        if _request_id:
+            record["requestId"] = _request_id
+        sys.stderr.write(_to_json(record) + "\n")
+        return
     lines = [line, "Traceback (most recent call last):"]
     for entry in doc["stackTrace"]:
         lines.extend(entry.splitlines() or [""])
@@ -427,18 +448,64 @@ def _install_log_handler(logging):
 
     logging.Formatter.converter = time.gmtime
     handler = _Handler()
-    handler.setFormatter(
-        logging.Formatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-            "%Y-%m-%dT%H:%M:%S",
+    if _JSON_LOGS:
+        handler.setFormatter(_json_formatter(logging))
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+                "%Y-%m-%dT%H:%M:%S",
+            )
         )
-    )
     handler.addFilter(_Filter())
     root = logging.getLogger()
     root.addHandler(handler)
     level = _LOG_LEVELS.get(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper())
     if level:
         root.setLevel(level)
+
+
+# The attributes every LogRecord has; others come from extra= and are
+# logged as fields of JSON records.
+_RECORD_ATTRS = frozenset(
+    "name msg args levelname levelno pathname filename module exc_info exc_text stack_info lineno "
+    "funcName created msecs relativeCreated thread threadName processName process taskName "
+    "aws_request_id message asctime".split()
+)
+
+# Level names of JSON records, as Lambda's runtimes spell them.
+_JSON_LEVELS = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+
+
+def _json_formatter(logging):
+    """A formatter of JSON log records: timestamp, level, message, logger,
+    requestId, location, the record's extra fields and, for an exception,
+    errorType, errorMessage and stackTrace."""
+
+    class _JSONFormatter(logging.Formatter):
+        def format(self, record):
+            out = {
+                "timestamp": _json_time(record.created),
+                "level": _JSON_LEVELS.get(record.levelname, record.levelname),
+                "message": record.getMessage(),
+                "logger": record.name,
+            }
+            if record.exc_info and record.exc_info[1] is not None:
+                import traceback
+
+                exc = record.exc_info[1]
+                out["errorType"] = type(exc).__name__
+                out["errorMessage"] = str(exc)
+                out["stackTrace"] = traceback.format_tb(exc.__traceback__)
+            if getattr(record, "aws_request_id", ""):
+                out["requestId"] = record.aws_request_id
+            out["location"] = "%s:%s:%d" % (record.pathname, record.funcName, record.lineno)
+            for k, v in record.__dict__.items():
+                if k not in _RECORD_ATTRS and not k.startswith("_"):
+                    out[k] = v
+            return json.dumps(out, default=str, ensure_ascii=False)
+
+    return _JSONFormatter()
 
 
 # AWS_LAMBDA_LOG_LEVEL values and the logging levels they set.

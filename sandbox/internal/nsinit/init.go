@@ -35,7 +35,7 @@ func init() {
 // run builds the environment described by the Spec on SpecFD and executes
 // its command. It returns only after a probe or on failure.
 func run() error {
-	spec, err := readSpec()
+	spec, attach, err := readSpec()
 	if err != nil {
 		return fmt.Errorf("read spec: %w", err)
 	}
@@ -45,7 +45,11 @@ func run() error {
 		}
 	}
 	if spec.Namespaces {
-		if err := buildRoot(spec); err != nil {
+		err := buildRoot(spec, attach)
+		for _, fd := range attach {
+			unix.Close(fd)
+		}
+		if err != nil {
 			return err
 		}
 		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
@@ -57,16 +61,40 @@ func run() error {
 		if err := pivot(spec.Root); err != nil {
 			return err
 		}
+		if spec.NetworkReady {
+			if networkFD < 0 {
+				return errors.New("no network readiness descriptor")
+			}
+			err := waitNetwork(networkFD)
+			networkFD = -1
+			if err != nil {
+				return err
+			}
+		}
+		// After the network helper's routes: the kernel checks a
+		// route's gateway against the rules when the route is added,
+		// and a rule refusing the gateway would refuse the default
+		// route itself.
+		if err := addRules(spec.Rules); err != nil {
+			return err
+		}
 	}
 	return start(spec)
 }
 
+// networkFD is the read end of the network helper's readiness pipe, the
+// second descriptor that may come with the Spec (Spec.NetworkReady), or -1.
+var networkFD = -1
+
 // readSpec reads the JSON Spec from SpecFD up to end of file, and makes the
-// descriptor that comes with it the standard output and error.
-func readSpec() (*Spec, error) {
+// first descriptor that comes with it the standard output and error. The
+// next, when Spec.NetworkReady is set, is kept in networkFD; it returns the
+// others, the detached mounts of Mount.Attach.
+func readSpec() (*Spec, []int, error) {
 	buf := make([]byte, 0, 16<<10)
-	oob := make([]byte, unix.CmsgSpace(4))
+	oob := make([]byte, unix.CmsgSpace(4*maxFDs))
 	output := -1
+	var attach []int
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -76,23 +104,24 @@ func readSpec() (*Spec, error) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if oobn > 0 {
 			cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			for _, c := range cmsgs {
 				fds, err := unix.ParseUnixRights(&c)
 				if err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				for _, fd := range fds {
-					if output < 0 {
+					switch {
+					case output < 0:
 						output = fd
-					} else {
-						unix.Close(fd)
+					default:
+						attach = append(attach, fd)
 					}
 				}
 			}
@@ -103,22 +132,25 @@ func readSpec() (*Spec, error) {
 		buf = buf[:len(buf)+n]
 	}
 	if output < 0 {
-		return nil, errors.New("no output descriptor")
+		return nil, nil, errors.New("no output descriptor")
 	}
 	for _, fd := range []int{1, 2} {
 		if err := unix.Dup3(output, fd, 0); err != nil {
-			return nil, fmt.Errorf("output: %w", err)
+			return nil, nil, fmt.Errorf("output: %w", err)
 		}
 	}
 	unix.Close(output)
 	spec := new(Spec)
 	if err := json.Unmarshal(buf, spec); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(spec.Argv) == 0 {
-		return nil, errors.New("empty command")
+		return nil, nil, errors.New("empty command")
 	}
-	return spec, nil
+	if spec.NetworkReady && len(attach) > 0 {
+		networkFD, attach = attach[0], attach[1:]
+	}
+	return spec, attach, nil
 }
 
 // joinCgroup moves the calling thread, which is locked to the main thread,
@@ -155,9 +187,10 @@ func writeAll(b []byte) {
 	}
 }
 
-// buildRoot mounts a tmpfs on spec.Root and fills it with spec.Mounts. The
-// mount namespace is new and private, so none of this is seen by the host.
-func buildRoot(spec *Spec) error {
+// buildRoot mounts a tmpfs on spec.Root and fills it with spec.Mounts,
+// attaching the detached mounts in attach where they say. The mount
+// namespace is new and private, so none of this is seen by the host.
+func buildRoot(spec *Spec, attach []int) error {
 	unix.Umask(0)
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / private: %w", err)
@@ -171,7 +204,7 @@ func buildRoot(spec *Spec) error {
 	}
 	defer unix.Close(root)
 	for i := range spec.Mounts {
-		if err := apply(root, &spec.Mounts[i], i); err != nil {
+		if err := apply(root, &spec.Mounts[i], i, attach); err != nil {
 			return err
 		}
 	}
@@ -191,7 +224,7 @@ var inRoot = unix.OpenHow{
 }
 
 // apply performs one Mount inside the root open as root.
-func apply(root int, m *Mount, i int) error {
+func apply(root int, m *Mount, i int, attach []int) error {
 	rel := strings.TrimPrefix(m.Target, "/")
 	if m.Link != "" {
 		dir, err := resolve(root, path.Dir(rel), false)
@@ -210,6 +243,14 @@ func apply(root int, m *Mount, i int) error {
 	}
 	defer unix.Close(target)
 	switch {
+	case m.Attach != 0:
+		if m.Attach < 0 || m.Attach > len(attach) {
+			return fmt.Errorf("attach %s: no mount %d was sent", m.Target, m.Attach)
+		}
+		if err := unix.MoveMount(attach[m.Attach-1], "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+			return fmt.Errorf("attach %s: %w", m.Target, err)
+		}
+		return nil
 	case m.Type != "":
 		if err := unix.Mount(m.Type, fdPath(target), m.Type, m.Flags, m.Data); err != nil {
 			return fmt.Errorf("mount %s on %s: %w", m.Type, m.Target, err)

@@ -13,7 +13,9 @@
 //
 // Descriptor 3 is one end of a Unix stream socket pair. The launcher writes
 // the JSON Spec, with the descriptor of the environment's output as
-// SCM_RIGHTS, and shuts down its writing side; the init reads to end of
+// SCM_RIGHTS (followed, when Spec.NetworkReady is set, by the read end of
+// the network helper's readiness pipe, then by the detached mounts for
+// Mount.Attach), and shuts down its writing side; the init reads to end of
 // file and makes the output its standard output and error. Before doing
 // anything else it moves into the environment's v1 cgroups (Spec.Cgroups);
 // a v2 init is already in its cgroup, cloned into it or moved by the
@@ -37,6 +39,10 @@ const Arg0 = "lambdahost-sandbox-init"
 
 // SpecFD is the file descriptor on which the init receives its Spec.
 const SpecFD = 3
+
+// maxFDs is how many descriptors the init accepts with its Spec: the output
+// and the detached mounts of Mount.Attach.
+const maxFDs = 8
 
 // Messages the init sends on SpecFD.
 const (
@@ -74,6 +80,17 @@ type Spec struct {
 	Hostname string `json:"hostname,omitempty"`
 	// ListenPort is the port of the Runtime API listener on 127.0.0.1.
 	ListenPort int `json:"listenPort,omitempty"`
+	// Rules are installed, in order, as policy routing rules of the
+	// network namespace once it is configured, before privileges are
+	// dropped: they refuse destinations the environment may not reach,
+	// with exceptions.
+	Rules []Rule `json:"rules,omitempty"`
+	// NetworkReady says that a second descriptor comes with the Spec: the
+	// read end of a pipe whose writer, the network helper (pasta), writes
+	// once it has configured the namespace's interface, addresses and
+	// routes. The init waits for it just before executing the command,
+	// so the helper's start overlaps the building of the environment.
+	NetworkReady bool `json:"networkReady,omitempty"`
 
 	// Rlimits are set just before the command is executed.
 	Rlimits []Rlimit `json:"rlimits,omitempty"`
@@ -91,7 +108,7 @@ type Spec struct {
 }
 
 // Mount is one step in building the root file system. Exactly one of Link,
-// Type, Content and Source says what it places at Target.
+// Attach, Type, Content and Source says what it places at Target.
 type Mount struct {
 	// Target is an absolute path inside the new root. Missing parent
 	// directories are created with mode 0755. Symbolic links met on the way
@@ -99,6 +116,10 @@ type Mount struct {
 	Target string `json:"target"`
 	// Link, if set, makes Target a symbolic link with this content.
 	Link string `json:"link,omitempty"`
+	// Attach, if not zero, attaches at Target a detached mount made by the
+	// launcher (fsmount(2)): the Attach-th descriptor sent after the
+	// output. Its flags are the ones it was made with.
+	Attach int `json:"attach,omitempty"`
 	// Type, if set, mounts a new file system of this type ("tmpfs",
 	// "proc") with Flags and Data.
 	Type string `json:"type,omitempty"`
@@ -117,6 +138,21 @@ type Mount struct {
 	// the mount holding Source: a user namespace may not clear them, so the
 	// read-only remount must repeat them or fail with EPERM.
 	Flags uintptr `json:"flags,omitempty"`
+}
+
+// Rule is one policy routing rule (see ip-rule(8)) of an environment's
+// network namespace, for IPv4 destinations.
+type Rule struct {
+	// Prefix is the destination, such as "10.0.0.0/8".
+	Prefix string `json:"prefix"`
+	// Proto and Port, if not zero, narrow the rule to one IP protocol
+	// (6 for TCP, 17 for UDP) and one destination port.
+	Proto int `json:"proto,omitempty"`
+	Port  int `json:"port,omitempty"`
+	// Allow sends matching traffic on to the main routing table. Without
+	// it, matching traffic is refused: connect and send fail with EACCES
+	// and nothing leaves the namespace.
+	Allow bool `json:"allow,omitempty"`
 }
 
 // Rlimit is one resource limit for the command.

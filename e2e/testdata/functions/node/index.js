@@ -3,7 +3,7 @@
 // wraps it as an ES module.
 //
 // What it does is driven by the event, as the Python test function:
-// print, append {path, line}, sleep_ms, allocate_mb, exit, fail (throws a
+// print, log {level, message} (console.<level>), append {path, line}, sleep_ms, allocate_mb, exit, fail (throws a
 // TypeError), env, envs, read. It answers {version: VERSION, runtime:
 // "nodejs<major>", request_id, arn, context: {...}, ...}. The tests
 // replace the string "__VERSION__", quotes included, with a JSON literal
@@ -19,6 +19,7 @@ const hold = [];
 async function run(event, context) {
   event = event && typeof event === 'object' ? event : {};
   if (event.print) console.log(event.print);
+  if (event.log) console[event.log.level.toLowerCase()](event.log.message);
   if (event.append) fs.appendFileSync(event.append.path, event.append.line + '\n');
   if (event.sleep_ms) await new Promise((resolve) => setTimeout(resolve, event.sleep_ms));
   for (let i = 0; i < (event.allocate_mb || 0); i++) hold.push(Buffer.alloc(1 << 20, 1));

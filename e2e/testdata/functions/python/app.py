@@ -3,6 +3,7 @@
 What it does is driven by the event; every key is optional:
 
   print        a line to print
+  log          {"level", "message"}: log a record with the logging module
   append       {"path", "line"}: append a line to a file (async tests
                count their runs in /tmp)
   sleep_ms     milliseconds to sleep
@@ -13,6 +14,7 @@ What it does is driven by the event; every key is optional:
   envs         variables' names: their values are returned as "envs"
   read         a file's path: its content (or null) is returned as "read"
   probe        sandbox probes, see probe()
+  tmp          /tmp operations, see tmp()
 
 It answers {"version": VERSION, "runtime": "python", "request_id", "arn",
 "context": {...}, ...}. The tests replace the string "__VERSION__",
@@ -82,11 +84,64 @@ def probe(p):
     return out
 
 
+def tmp(t):
+    """Runs /tmp operations, in this order, and returns what they found:
+
+      statvfs   true: "available_mb" and "device" ("major:minor") of /tmp
+      remove    a path to remove, if it exists
+      write     {"path", "mb"}: write mb MiB, 1 MiB at a time; returns
+                "written_mb" and "error" (an errno name, or null)
+      sparse    {"path", "mb"}: make a sparse file of mb MiB ending in a
+                line; returns "sparse_mb", its size
+      wait_ms   milliseconds to sleep
+      list      true: "list", the sorted names in /tmp
+    """
+    out = {}
+    if t.get("statvfs"):
+        st = os.statvfs("/tmp")
+        out["available_mb"] = st.f_bavail * st.f_frsize >> 20
+        dev = os.stat("/tmp").st_dev
+        out["device"] = "%d:%d" % (os.major(dev), os.minor(dev))
+    if t.get("remove"):
+        try:
+            os.remove(t["remove"])
+        except FileNotFoundError:
+            pass
+    if t.get("write"):
+        chunk = b"\x02" * (1 << 20)
+        written, err = 0, None
+        try:
+            with open(t["write"]["path"], "wb") as f:
+                for _ in range(t["write"]["mb"]):
+                    f.write(chunk)
+                    f.flush()
+                    written += 1
+        except OSError as e:
+            err = _errname(e)
+        out["written_mb"], out["error"] = written, err
+    if t.get("sparse"):
+        size = t["sparse"]["mb"] << 20
+        with open(t["sparse"]["path"], "wb") as f:
+            f.truncate(size)
+            f.seek(size - 4)
+            f.write(b"end\n")
+        out["sparse_mb"] = os.stat(t["sparse"]["path"]).st_size >> 20
+    if t.get("wait_ms"):
+        time.sleep(t["wait_ms"] / 1000.0)
+    if t.get("list"):
+        out["list"] = sorted(os.listdir("/tmp"))
+    return out
+
+
 def handler(event, context):
     if not isinstance(event, dict):
         event = {}
     if event.get("print"):
         print(event["print"])
+    if event.get("log"):
+        import logging
+
+        logging.getLogger().log(logging.getLevelName(event["log"]["level"]), event["log"]["message"])
     if event.get("append"):
         with open(event["append"]["path"], "a") as f:
             f.write(event["append"]["line"] + "\n")
@@ -126,4 +181,6 @@ def handler(event, context):
             reply["read"] = None
     if event.get("probe"):
         reply["probe"] = probe(event["probe"])
+    if event.get("tmp"):
+        reply["tmp"] = tmp(event["tmp"])
     return reply
