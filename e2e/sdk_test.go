@@ -221,6 +221,9 @@ var sdkOps = map[string]sdkOp{
 	"AddLayerVersionPermission":    op((*lambda.Client).AddLayerVersionPermission),
 	"GetLayerVersionPolicy":        op((*lambda.Client).GetLayerVersionPolicy),
 	"RemoveLayerVersionPermission": op((*lambda.Client).RemoveLayerVersionPermission),
+
+	"GetFunctionScalingConfig": op((*lambda.Client).GetFunctionScalingConfig),
+	"PutFunctionScalingConfig": op((*lambda.Client).PutFunctionScalingConfig),
 }
 
 // invokeWithResponseStream reads the whole event stream and answers what
