@@ -43,6 +43,12 @@ const (
 	// ProvisionedConcurrencyConfigNotFoundException is GetProvisionedConcurrencyConfig's
 	// answer for a version or alias without a config (404, "message").
 	ProvisionedConcurrencyConfigNotFoundException ErrorType = "ProvisionedConcurrencyConfigNotFoundException"
+	// ResourceInUseException refuses a change to an event source mapping
+	// that is being created, updated or deleted (400, "Message").
+	ResourceInUseException ErrorType = "ResourceInUseException"
+	// RecursiveInvocationException stops an invocation that is part of a
+	// recursive loop (400, "Message").
+	RecursiveInvocationException ErrorType = "RecursiveInvocationException"
 	// PolicyLengthExceededException refuses an AddPermission that would
 	// make a resource-based policy larger than AWS's 20480 bytes.
 	PolicyLengthExceededException ErrorType = "PolicyLengthExceededException"
@@ -104,6 +110,9 @@ var statusByType = map[ErrorType]int{
 	InvalidRuntimeException:                       http.StatusBadGateway,
 	InvalidZipFileException:                       http.StatusBadGateway,
 	ResourceNotReadyException:                     http.StatusBadGateway,
+	ProvisionedConcurrencyConfigNotFoundException: http.StatusNotFound,
+	ResourceInUseException:                        http.StatusBadRequest,
+	RecursiveInvocationException:                  http.StatusBadRequest,
 	PolicyLengthExceededException:                 http.StatusBadRequest,
 	CodeArtifactUserPendingException:              http.StatusConflict,
 	KMSDisabledException:                          http.StatusBadGateway,
@@ -124,7 +133,6 @@ var statusByType = map[ErrorType]int{
 	LimitExceededException:                        http.StatusBadRequest,
 	InvalidOperationException:                     http.StatusBadRequest,
 	ServiceUnavailableException:                   http.StatusServiceUnavailable,
-	ProvisionedConcurrencyConfigNotFoundException: http.StatusNotFound,
 }
 
 // Status returns the HTTP status AWS sends with errors of type t,
@@ -146,7 +154,10 @@ type Error struct {
 	Reason string
 	// RetryAfter, in seconds, is sent in the Retry-After header if not zero.
 	RetryAfter int
-	Err        error
+	// NoType leaves out Lambda's "Type" member, as AWS does for a few
+	// errors (the concurrency limits' InvalidParameterValueExceptions).
+	NoType bool
+	Err    error
 }
 
 func (e *Error) Error() string {
@@ -204,6 +215,8 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrConflict means a compare-and-swap lost: the record changed since it was read.
 	ErrConflict = errors.New("revision conflict")
+	// ErrExpired means a stream's shard iterator expired: get another.
+	ErrExpired = errors.New("expired")
 	// ErrBlobNotFound means the code store has no blob with that digest.
 	ErrBlobNotFound = errors.New("blob not found")
 )

@@ -133,6 +133,25 @@ type Tx interface {
 	// rather than waited for, so that concurrent claimers share the work.
 	ClaimEvents(ctx context.Context, node, after string, limit int) ([]*AsyncEvent, error)
 
+	// PutDelivery stores a message to be sent to a destination, claimed
+	// by d.Node (see ClaimDeliveries); ErrExists if a delivery with its ID
+	// exists. Once the transaction commits, the delivery survives a crash.
+	// Deleting a function does not delete its deliveries: they record
+	// what it did.
+	PutDelivery(ctx context.Context, d *Delivery) error
+	// DeleteDelivery deletes the delivery with that ID, once it has been
+	// sent (or given up). Deleting one that does not exist is not an
+	// error.
+	DeleteDelivery(ctx context.Context, id string) error
+	// ListDeliveries returns up to limit deliveries whose IDs sort
+	// bytewise after after, ordered by ID.
+	ListDeliveries(ctx context.Context, after string, limit int) ([]*Delivery, error)
+	// ClaimDeliveries claims for node up to limit deliveries whose IDs
+	// sort after after and that no live node holds, and returns them,
+	// oldest first, with Node set to node. As ClaimEvents, it skips rows
+	// another transaction is claiming rather than wait for them.
+	ClaimDeliveries(ctx context.Context, node, after string, limit int) ([]*Delivery, error)
+
 	// Claim makes node the holder of the work named (kind, key) if no live
 	// node holds it (none does, or its holder left or expired), and
 	// reports whether it did. It reports false for work node holds

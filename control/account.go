@@ -33,14 +33,25 @@ func (s *Service) GetAccountSettings(ctx context.Context) (*AccountSettings, err
 		TotalCodeSize: s.CodeStorageLimit, CodeSizeUnzipped: lambdahost.MaxUnzippedSize, CodeSizeZipped: lambdahost.MaxZippedSize,
 		ConcurrentExecutions: accountConcurrency,
 	}
+	provisioned := 0
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {
 		out.Usage, err = usage(ctx, tx, c.Account, c.Region)
+		if err != nil {
+			return err
+		}
+		// Provisioned concurrency of functions that reserve none is taken
+		// from the unreserved pool.
+		all, err := provisionedRecords(ctx, tx, lambdahost.FunctionID{Account: c.Account, Region: c.Region})
+		if err != nil {
+			return err
+		}
+		provisioned, err = unreservedProvisioned(ctx, tx, all, nil)
 		return err
 	})
 	if err != nil {
 		return nil, internal("get account usage", err)
 	}
-	out.UnreservedConcurrentExecutions = accountConcurrency - int(out.Usage.ReservedConcurrency)
+	out.UnreservedConcurrentExecutions = accountConcurrency - int(out.Usage.ReservedConcurrency) - provisioned
 	return out, nil
 }
 

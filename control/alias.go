@@ -235,6 +235,8 @@ func (s *Service) UpdateAlias(ctx context.Context, in *AliasInput) (*lambdahost.
 	if err != nil {
 		return nil, internal("update alias", err)
 	}
+	// An alias with provisioned concurrency moves its environments.
+	s.provisionChanged()
 	return a, nil
 }
 
@@ -252,11 +254,15 @@ func (s *Service) DeleteAlias(ctx context.Context, functionName, name string) er
 		if err := forgetAccess(ctx, tx, t.id, name); err != nil {
 			return err
 		}
-		return tx.DeleteAlias(ctx, t.id, name)
+		if err := tx.DeleteAlias(ctx, t.id, name); err != nil {
+			return err
+		}
+		return deleteQualifierRecords(ctx, tx, t.id, name)
 	})
 	if err != nil && !errors.Is(err, lambdahost.ErrNotFound) {
 		return internal("delete alias", err)
 	}
+	s.provisionChanged()
 	return nil
 }
 

@@ -56,8 +56,24 @@ func (s *Service) PutFunctionConcurrency(ctx context.Context, functionName strin
 		if fn.ReservedConcurrency != nil {
 			others -= int64(*fn.ReservedConcurrency)
 		}
-		if accountConcurrency-others-int64(n) < minUnreservedConcurrency {
-			return invalidf("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", minUnreservedConcurrency)
+		// Provisioned concurrency of functions that reserve none comes out
+		// of the unreserved pool too.
+		all, err := provisionedRecords(ctx, tx, lambdahost.FunctionID{Account: t.id.Account, Region: t.id.Region})
+		if err != nil {
+			return err
+		}
+		provisioned, err := unreservedProvisioned(ctx, tx, all, func(r *provisionedRecord) bool { return r.Function == t.id })
+		if err != nil {
+			return err
+		}
+		if accountConcurrency-others-int64(provisioned)-int64(n) < minUnreservedConcurrency {
+			return concurrencyLimitError("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", minUnreservedConcurrency)
+		}
+		// AWS's text, with its leading space and double space.
+		if total, err := provisionedTotal(ctx, tx, t.id); err != nil {
+			return err
+		} else if n < total {
+			return concurrencyLimitError(" ReservedConcurrentExecutions  %d should not be lower than function's total provisioned concurrency [%d].", n, total)
 		}
 		fn.ReservedConcurrency = &n
 		return tx.PutFunction(ctx, fn)

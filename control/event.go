@@ -49,6 +49,7 @@ func (s *Service) EnqueueEvent(ctx context.Context, inv *Invocation, payload []b
 	if err != nil {
 		return nil, internal("enqueue event", err)
 	}
+	s.Metrics.AsyncEventsReceived.Add(1)
 	return ev, nil
 }
 

@@ -385,6 +385,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 			if err := unbindCSC(ctx, tx, t.id); err != nil {
 				return err
 			}
+			if err := deleteFunctionRecords(ctx, tx, t.id); err != nil {
+				return err
+			}
 			if err := forgetAccess(ctx, tx, t.id, ""); err != nil {
 				return err
 			}
@@ -426,6 +429,9 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 				return lambdahost.Errorf(lambdahost.ResourceConflictException,
 					"Unable to delete version because the following aliases reference it: %v", refs)
 			}
+			if err := deleteQualifierRecords(ctx, tx, t.id, q); err != nil {
+				return err
+			}
 			if err := forgetAccess(ctx, tx, t.id, q); err != nil {
 				return err
 			}
@@ -438,6 +444,7 @@ func (s *Service) DeleteFunction(ctx context.Context, name, qualifier string) er
 	if s.Deleted != nil {
 		s.Deleted(t.id)
 	}
+	s.provisionChanged()
 	if t.qualifier == "" {
 		s.meter().FunctionDeleted(t.id)
 	}

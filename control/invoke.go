@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/lambdahost/lambdahost"
 )
@@ -29,6 +30,35 @@ type Invocation struct {
 	// when none was given. An asynchronous event stores it, to be
 	// resolved again when the event is retried or replayed.
 	Qualifier string
+	// RecursiveLoop is the function's recursive loop setting:
+	// RecursiveLoopTerminate or RecursiveLoopAllow.
+	RecursiveLoop string
+	// MaxRetries and MaxAge are what the event invoke config of the
+	// qualifier as invoked says for an asynchronous invocation: nil and
+	// zero when it does not say.
+	MaxRetries *int
+	MaxAge     time.Duration
+}
+
+// Recursive reports whether an invocation of inv with trace header trace
+// is one recursive loop detection stops: the chain of invocations has run
+// the function lambdahost.MaxRecursionDepth times already and its setting
+// is Terminate. It also returns the trace header the invocation runs
+// with, counting it.
+func (inv *Invocation) Recursive(trace string) (next string, stop bool) {
+	arn := inv.Function.ID.ARN()
+	n := lambdahost.LineageCount(trace, arn)
+	if n >= lambdahost.MaxRecursionDepth && inv.RecursiveLoop != RecursiveLoopAllow {
+		return trace, true
+	}
+	return lambdahost.WithLineage(trace, arn, n+1), false
+}
+
+// ErrRecursiveLoop is Invoke's answer when recursive loop detection stops
+// an invocation.
+func ErrRecursiveLoop() error {
+	return lambdahost.Errorf(lambdahost.RecursiveInvocationException,
+		"Lambda has detected your function being invoked in a recursive loop with other AWS resources and stopped your function's invocation.")
 }
 
 // ResolveInvoke finds what an Invoke of functionName with qualifier (may be
@@ -86,6 +116,17 @@ func (s *Service) resolveInvocation(ctx context.Context, id lambdahost.FunctionI
 			return err
 		}
 		inv.Function, inv.Version = fn, v
+		if inv.RecursiveLoop, err = recursiveLoop(ctx, tx, id); err != nil {
+			return err
+		}
+		conf, err := eventInvokeConfig(ctx, tx, id, qualifier)
+		if err != nil || conf == nil {
+			return err
+		}
+		inv.MaxRetries = conf.MaximumRetryAttempts
+		if a := conf.MaximumEventAgeInSeconds; a != nil {
+			inv.MaxAge = time.Duration(*a) * time.Second
+		}
 		return nil
 	})
 	if errors.Is(err, lambdahost.ErrNotFound) {

@@ -35,7 +35,8 @@ func (s *Service) heartbeat(ctx context.Context) {
 
 // Sweep takes over the work that must happen once and that no live node
 // holds (see lambdahost.Coordinator): it settles the versions left Pending
-// or InProgress by a node that stopped or died. Start runs it; serving nodes run it regularly, so
+// or InProgress by a node that stopped or died, and sends the messages for
+// destinations that such a node stored. Start runs it; serving nodes run it regularly, so
 // that the work of a node that dies is taken over within its TTL and that
 // interval.
 func (s *Service) Sweep(ctx context.Context) error {
@@ -61,7 +62,8 @@ func (s *Service) Sweep(ctx context.Context) error {
 		s.Logger.InfoContext(ctx, "settling version left unsettled", lambdahost.LogKeyFunction, v.ARN())
 		s.settle(ctx, v.Function, v.Name, v.RevisionID)
 	}
-	return nil
+	// Messages for destinations that no live node sends.
+	return s.claimDeliveries(ctx)
 }
 
 // FunctionState reads function id and every version of it in one snapshot,

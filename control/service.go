@@ -48,6 +48,9 @@ type Service struct {
 	// NewCodeSigningConfigID returns the ID of a new code signing config
 	// ("csc-" and 17 lowercase letters or digits). If nil, a random one.
 	NewCodeSigningConfigID func() string
+	// NewMappingID returns the UUID of a new event source mapping. If nil,
+	// a random UUID.
+	NewMappingID func() string
 	// NewURLID returns the ID of a new function URL (32 lowercase letters
 	// and digits). If nil, a random one.
 	NewURLID func() string
@@ -73,6 +76,36 @@ type Service struct {
 	// no publisher is known: a package signed by a profile a config allows
 	// cannot be verified.
 	Publishers lambdahost.Publishers
+	// Messengers send the messages of destinations and dead-letter
+	// queues, by the service their ARN names: "sqs", "sns", "events" and
+	// "s3". A message for a service without one is retried until it is
+	// MaxDeliveryAge old, and the log says why.
+	Messengers map[string]lambdahost.Messenger
+	// MaxDeliveryAge is how long a message that cannot be sent is retried
+	// before it is given up. If zero, DefaultMaxDeliveryAge.
+	MaxDeliveryAge time.Duration
+	// DeliveryBackoff is the wait after a failed send, doubled at each
+	// further failure up to five minutes. If zero, DefaultDeliveryBackoff.
+	DeliveryBackoff time.Duration
+	// Metrics counts what the asynchronous machinery does.
+	Metrics Metrics
+	// Queues and Streams are the SQS and Kinesis services event source
+	// mappings poll. A mapping of a source without its service is kept,
+	// and not polled. StartMappings sets the Runner that invokes their
+	// functions.
+	Queues  lambdahost.Queues
+	Streams lambdahost.Streams
+	Runner  Runner
+	// Provisioner keeps the environments of provisioned concurrency
+	// (StartProvisioning sets it); ProvisionInterval is how often the node
+	// looks at the configs. If zero, DefaultProvisionInterval.
+	Provisioner       Provisioner
+	ProvisionInterval time.Duration
+	// ESMInterval is how often the node looks at every event source
+	// mapping: disabling one stops its polling within about that. If
+	// zero, DefaultESMInterval.
+	ESMInterval time.Duration
+
 	// Meter receives what the service measures: code deployments by
 	// phase, the time updates take to settle, signature validation errors
 	// and garbage collection. If nil, nothing is measured.
@@ -89,6 +122,22 @@ type Service struct {
 	// work of a node that dies is taken over by another after about that.
 	// If zero, DefaultNodeTTL.
 	NodeTTL time.Duration
+
+	// provisionWake wakes the provisioner (see provisionChanged).
+	provisionWake chan struct{}
+	// deliveries are the messages this node sends (see delivery.go).
+	deliveries deliveryQueue
+	// esm runs the event source mappings this node holds (esmrun.go).
+	esm runner
+	// prov keeps the provisioned environments this node holds.
+	prov provisioner
+	// loops are the background loops Start starts and Close stops.
+	loops     sync.WaitGroup
+	stopLoops context.CancelFunc
+	loopCtx   context.Context
+	// mappings is the event source mapping runner (StartMappings).
+	mappings     sync.WaitGroup
+	stopMappings context.CancelFunc
 
 	bg sync.WaitGroup
 	// beat renews the node's registration until Close.
@@ -121,6 +170,9 @@ func (s *Service) init() {
 		if s.NewRevisionID == nil {
 			s.NewRevisionID = lambdahost.NewID
 		}
+		if s.NewMappingID == nil {
+			s.NewMappingID = lambdahost.NewID
+		}
 		if s.Rand == nil {
 			s.Rand = rand.Float64
 		}
@@ -133,6 +185,22 @@ func (s *Service) init() {
 		if s.NodeTTL == 0 {
 			s.NodeTTL = DefaultNodeTTL
 		}
+		s.provisionWake = make(chan struct{}, 1)
+		if s.MaxDeliveryAge == 0 {
+			s.MaxDeliveryAge = DefaultMaxDeliveryAge
+		}
+		if s.DeliveryBackoff == 0 {
+			s.DeliveryBackoff = DefaultDeliveryBackoff
+		}
+		s.deliveries = deliveryQueue{queued: map[string]bool{}, wake: make(chan struct{}, 1)}
+		if s.ESMInterval == 0 {
+			s.ESMInterval = DefaultESMInterval
+		}
+		s.esm = runner{pollers: map[string]*poller{}, wake: make(chan struct{}, 1)}
+		if s.ProvisionInterval == 0 {
+			s.ProvisionInterval = DefaultProvisionInterval
+		}
+		s.prov = provisioner{held: map[string]string{}}
 	})
 }
 
@@ -148,7 +216,34 @@ func (s *Service) Start(ctx context.Context) error {
 	bctx, stop := context.WithCancel(s.ctx)
 	s.stopBeat, s.started = stop, true
 	s.beat.Go(func() { s.heartbeat(bctx) })
+	lctx, stopLoops := context.WithCancel(s.ctx)
+	s.stopLoops = stopLoops
+	for range deliveryWorkers {
+		s.loops.Go(func() { s.deliveryLoop(lctx) })
+	}
+	s.loopCtx = lctx
 	return s.Sweep(ctx)
+}
+
+// StartMappings starts running the event source mappings, invoking their
+// functions through r, until Close. Call it after Start.
+func (s *Service) StartMappings(r Runner) {
+	s.init()
+	s.Runner = r
+	ctx, cancel := context.WithCancel(s.loopCtx)
+	s.stopMappings = cancel
+	s.mappings.Go(func() { s.esmLoop(ctx) })
+}
+
+// StopMappings stops polling event sources and waits until the batches in
+// flight are settled. Close does too; a server calls it before it stops
+// the executor that runs the batches.
+func (s *Service) StopMappings() {
+	s.init()
+	if s.stopMappings != nil {
+		s.stopMappings()
+	}
+	s.mappings.Wait()
 }
 
 // Close waits for background settling to finish, then ends the node's
@@ -156,6 +251,11 @@ func (s *Service) Start(ctx context.Context) error {
 // asynchronous events it did not finish) at once.
 func (s *Service) Close() error {
 	s.init()
+	s.StopMappings()
+	if s.stopLoops != nil {
+		s.stopLoops()
+		s.loops.Wait()
+	}
 	s.bg.Wait()
 	var err error
 	if s.started {

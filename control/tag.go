@@ -71,6 +71,9 @@ func (s *Service) updateTags(ctx context.Context, arn string, change func(map[st
 	if reCSCARN.MatchString(arn) {
 		return s.updateCSCTags(ctx, arn, change)
 	}
+	if reESMARN.MatchString(arn) {
+		return s.updateESMTags(ctx, arn, change)
+	}
 	id, err := resource(ctx, arn)
 	if err != nil {
 		return err
@@ -140,6 +143,9 @@ func (s *Service) ListTags(ctx context.Context, arn string) (map[string]string, 
 	s.init()
 	if reCSCARN.MatchString(arn) {
 		return s.cscTags(ctx, arn)
+	}
+	if reESMARN.MatchString(arn) {
+		return s.esmTags(ctx, arn)
 	}
 	id, err := resource(ctx, arn)
 	if err != nil {

@@ -39,7 +39,7 @@ func Ignored(name string, dir bool) bool {
 	case name == ".DS_Store" || name == "Thumbs.db" || name == "4913": // vim probes a directory with "4913"
 		return true
 	case strings.HasSuffix(name, "~"), strings.HasPrefix(name, ".#"), // emacs backups and locks
-		strings.HasPrefix(name, "#") && strings.HasSuffix(name, "#"), // emacs autosaves
+		strings.HasPrefix(name, "#") && strings.HasSuffix(name, "#"),                                      // emacs autosaves
 		strings.HasSuffix(name, ".swp"), strings.HasSuffix(name, ".swo"), strings.HasSuffix(name, ".swx"), // vim
 		strings.HasSuffix(name, ".tmp"), strings.HasSuffix(name, ".pyc"),
 		strings.HasPrefix(name, ".goutputstream-"): // gedit

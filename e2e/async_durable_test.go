@@ -15,16 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
-// reportingHandler is a Python function that says it ran in its log: a
-// line with its event's token, upper-cased so that only the function
-// writes it, and its request ID. lambdahost serve --log-level debug logs
-// every line functions log: that is the trace its runs leave, in any
-// sandbox mode.
-const reportingHandler = `def handler(event, context):
-    print("RAN:" + event["token"].upper() + ":" + context.aws_request_id)
-    return "reported"
-`
-
 // logTap is a testing.TB whose Log also keeps what is logged: Start, given
 // one, copies the server's log into it line by line.
 type logTap struct {
@@ -75,16 +65,33 @@ func (l *logTap) waitCount(t *testing.T, s string, n int, timeout time.Duration,
 	}
 }
 
-// TestAsyncEventSurvivesCrash sends an Event invocation that cannot run
-// yet (reserved concurrency 0 throttles it, so it waits in the queue for
-// a retry), kills the server with SIGKILL, restarts it, and lifts the
-// throttle: the acknowledged event then runs, once, with its request ID
-// and payload. Once it has run it is gone: a further restart does not
-// run it again.
+// heldHandler is a Python function that says it ran in its log (a line
+// with its event's token, upper-cased so that only the function writes it,
+// and its request ID: lambdahost serve --log-level debug logs every line
+// functions log), and fails while its environment says
+// HOLD=1: with --async-retry-delays 1h an Event invocation of it fails once
+// and then waits, stored and unfinished, for a retry an hour away. Taking
+// HOLD away lets the event succeed when it runs again. (Reserved
+// concurrency 0 cannot hold an event: Lambda does not run or retry it.)
+const heldHandler = `import os
+
+def handler(event, context):
+    print("RAN:" + event["token"].upper() + ":" + context.aws_request_id)
+    if os.environ.get("HOLD") == "1":
+        raise Exception("held")
+    return "reported"
+`
+
+// TestAsyncEventSurvivesCrash sends an Event invocation whose function
+// fails, so that the event waits for a retry an hour away, and lets the
+// function succeed from then on. It kills the server with SIGKILL and
+// restarts it: the acknowledged, unfinished event runs again at once, with
+// its request ID and payload, and succeeds. Once it has, it is gone: a
+// further restart does not run it again.
 func TestAsyncEventSurvivesCrash(t *testing.T) {
 	t.Parallel()
 	tap := &logTap{TB: t}
-	srv := Start(tap, WithArgs("--log-level", "debug", "--async-retry-delays", "100ms"))
+	srv := Start(tap, WithArgs("--log-level", "debug", "--async-retry-delays", "1h"))
 	client := NewSDKClient(srv.Endpoint, TestCredentials, "us-east-1")
 	ctx := t.Context()
 	name := "async-durable"
@@ -92,30 +99,15 @@ func TestAsyncEventSurvivesCrash(t *testing.T) {
 
 	_, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Runtime: types.RuntimePython312, Role: aws.String(testRole),
-		Handler: aws.String("index.handler"), Code: &types.FunctionCode{ZipFile: makeZip(t, "index.py", reportingHandler)},
-		Timeout: aws.Int32(fnTimeout),
+		Handler: aws.String("index.handler"), Code: &types.FunctionCode{ZipFile: makeZip(t, "index.py", heldHandler)},
+		Environment: &types.Environment{Variables: map[string]string{"HOLD": "1"}},
+		Timeout:     aws.Int32(fnTimeout),
 	})
 	if err != nil {
 		t.Fatalf("CreateFunction: %v", err)
 	}
 	if err := lambda.NewFunctionActiveV2Waiter(client).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, waitTimeout); err != nil {
 		t.Fatalf("wait for Active: %v", err)
-	}
-	// A synchronous invocation proves that the test sees the function's log.
-	syncOut, err := client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`{"token":"sync-` + token + `"}`)})
-	if err != nil {
-		t.Fatalf("synchronous Invoke: %v", err)
-	}
-	if syncOut.FunctionError != nil {
-		t.Fatalf("synchronous Invoke: function error %s: %s", aws.ToString(syncOut.FunctionError), syncOut.Payload)
-	}
-	syncID, _ := awsmiddleware.GetRequestIDMetadata(syncOut.ResultMetadata)
-	tap.waitCount(t, "RAN:"+strings.ToUpper("sync-"+token)+":"+syncID, 1, waitTimeout, "synchronous run")
-
-	if _, err := client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{
-		FunctionName: aws.String(name), ReservedConcurrentExecutions: aws.Int32(0),
-	}); err != nil {
-		t.Fatalf("PutFunctionConcurrency: %v", err)
 	}
 	out, err := client.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName: aws.String(name), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"token":"` + token + `"}`),
@@ -131,26 +123,22 @@ func TestAsyncEventSurvivesCrash(t *testing.T) {
 		t.Fatal("Event Invoke answered no request ID")
 	}
 	ran := "RAN:" + strings.ToUpper(token) + ":" + requestID
-	// The executor has tried the event, been throttled, and holds it for
-	// a retry.
-	time.Sleep(1500 * time.Millisecond)
-	tap.waitCount(t, ran, 0, 0, "throttled to zero")
+	// The first run failed: the event waits an hour for its retry.
+	tap.waitCount(t, ran, 1, waitTimeout, "the first run")
+	if _, err := client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String(name), Environment: &types.Environment{Variables: map[string]string{}},
+	}); err != nil {
+		t.Fatalf("UpdateFunctionConfiguration: %v", err)
+	}
+	if err := lambda.NewFunctionUpdatedV2Waiter(client).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, waitTimeout); err != nil {
+		t.Fatalf("wait for the update: %v", err)
+	}
 
 	srv.Kill()
 	srv.Restart()
 	client = NewSDKClient(srv.Endpoint, TestCredentials, "us-east-1")
-	// The replayed event waits: the function is still throttled.
-	time.Sleep(1500 * time.Millisecond)
-	tap.waitCount(t, ran, 0, 0, "after the restart, still throttled to zero")
-	if _, err := client.DeleteFunctionConcurrency(ctx, &lambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String(name)}); err != nil {
-		t.Fatalf("DeleteFunctionConcurrency: %v", err)
-	}
-	// The throttled event is retried with backoff: 1s, 2s, 4s... up to
-	// five minutes, so the next try comes at most as long after the
-	// restart as the throttle took to lift (or five minutes).
-	tap.waitCount(t, ran, 1, 5*time.Minute+waitTimeout, "once the throttle is lifted")
-	time.Sleep(time.Second)
-	tap.waitCount(t, ran, 1, 0, "a second after the event ran")
+	// The replayed event runs at once, on the configuration of now.
+	tap.waitCount(t, ran, 2, waitTimeout, "after the restart")
 
 	// The finished event is deleted: after a clean stop (which waits for
 	// it to be finished) and a restart, it does not run again.
@@ -159,5 +147,5 @@ func TestAsyncEventSurvivesCrash(t *testing.T) {
 	}
 	srv.Restart()
 	time.Sleep(3 * time.Second)
-	tap.waitCount(t, ran, 1, 0, "after a further restart")
+	tap.waitCount(t, ran, 2, 0, "after a further restart")
 }

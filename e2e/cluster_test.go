@@ -236,25 +236,23 @@ func TestClusterConcurrentUpdates(t *testing.T) {
 }
 
 // TestClusterAsyncEventTakenOver stores an Event invocation on a node
-// that cannot run it yet (reserved concurrency 0 throttles it, so that
-// node holds it for a retry), kills that node with SIGKILL, and lifts the
-// throttle through another: the acknowledged event runs once, on one of
-// the nodes left, within the dead node's TTL and the sweep interval.
+// that fails it once and holds it for a retry an hour away (see
+// heldHandler), lets the function succeed, and kills that node with
+// SIGKILL: the acknowledged event runs again, once, on one of the nodes
+// left, within the dead node's TTL and the sweep interval, and succeeds.
 func TestClusterAsyncEventTakenOver(t *testing.T) {
 	t.Parallel()
 	tap := &logTap{TB: t}
-	c := StartCluster(tap, 3, WithArgs("--log-level", "debug", "--async-retry-delays", "100ms"))
+	c := StartCluster(tap, 3, WithArgs("--log-level", "debug", "--async-retry-delays", "1h"))
 	a := NewSDKClient(c.Nodes[0].Endpoint, TestCredentials, "us-east-1")
 	b := NewDriver(t, Boto3Driver, c.Nodes[1], TestCredentials, "us-east-1")
 	cli := NewDriver(t, CLIDriver, c.Nodes[2], TestCredentials, "us-east-1")
 	ctx := t.Context()
 	name := "taken-over"
-	mustCreate(t, cli, name, makeZip(t, "index.py", reportingHandler))
-	if _, err := a.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{
-		FunctionName: aws.String(name), ReservedConcurrentExecutions: aws.Int32(0),
-	}); err != nil {
-		t.Fatalf("PutFunctionConcurrency: %v", err)
-	}
+	p := createParams(name, makeZip(t, "index.py", heldHandler))
+	p["Environment"] = Params{"Variables": Params{"HOLD": "1"}}
+	cli.Call(t, "CreateFunction", p).OK(t)
+	mustWait(t, cli, "FunctionActiveV2", Params{"FunctionName": name})
 	token := fmt.Sprintf("token-%x", time.Now().UnixNano())
 	out, err := a.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName: aws.String(name), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"token":"` + token + `"}`),
@@ -264,14 +262,16 @@ func TestClusterAsyncEventTakenOver(t *testing.T) {
 	}
 	requestID, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
 	ran := "RAN:" + strings.ToUpper(token) + ":" + requestID
+	tap.waitCount(t, ran, 1, 2*time.Minute, "the first run, which fails")
+	b.Call(t, "UpdateFunctionConfiguration", Params{"FunctionName": name, "Environment": Params{"Variables": Params{}}}).OK(t)
+	mustWait(t, b, "FunctionUpdatedV2", Params{"FunctionName": name})
 
 	c.Nodes[0].Kill()
 	killed := time.Now()
-	b.Call(t, "DeleteFunctionConcurrency", Params{"FunctionName": name}).OK(t)
-	tap.waitCount(t, ran, 1, 2*time.Minute, "after its node was killed and the throttle lifted")
+	tap.waitCount(t, ran, 2, 2*time.Minute, "after its node was killed")
 	t.Logf("the event ran %v after its node was killed", time.Since(killed).Round(time.Millisecond))
 	time.Sleep(2 * time.Second)
-	tap.waitCount(t, ran, 1, 0, "two seconds after it ran")
+	tap.waitCount(t, ran, 2, 0, "two seconds after it ran")
 }
 
 // TestClusterKilledMidUpload kills a node with SIGKILL while an

@@ -441,10 +441,11 @@ func TestSignedLayer(t *testing.T) {
 // TestRefreshReads calls, through each client, the reads a deploy tool
 // makes when it refreshes a function (Terraform's provider reads code
 // signing, concurrency, recursion, runtime management, URL and event
-// invoke configs, event source mappings, policies and provisioned
-// concurrency): every one answers as AWS does for a function without
-// that resource, and the writes of resources lambdahost does not keep yet
-// refuse without changing anything.
+// invoke configs, event source mappings, policies, provisioned
+// concurrency and scaling configs): every one answers as AWS does for a
+// function without that resource, and a write of a resource lambdahost
+// does not keep (a scaling config: there are no capacity providers)
+// refuses without changing anything.
 func TestRefreshReads(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
@@ -474,12 +475,12 @@ func TestRefreshReads(t *testing.T) {
 		if got := items(d.Call(t, "ListProvisionedConcurrencyConfigs", Params{"FunctionName": fn}).OK(t).Get("ProvisionedConcurrencyConfigs")); len(got) != 0 {
 			t.Errorf("%s: ProvisionedConcurrencyConfigs = %v", d.Name(), got)
 		}
+		d.Call(t, "GetFunctionScalingConfig", Params{"FunctionName": fn, "Qualifier": "1"}).OK(t)
 		before := d.Call(t, "GetFunction", Params{"FunctionName": fn}).OK(t).Str("Configuration.RevisionId")
-		d.Call(t, "PutFunctionEventInvokeConfig", Params{"FunctionName": fn, "MaximumRetryAttempts": 1}).
-			WantError(t, 400, "InvalidParameterValueException", "PutFunctionEventInvokeConfig is not supported by this Lambda endpoint yet.")
-		d.Call(t, "GetFunctionEventInvokeConfig", Params{"FunctionName": fn}).WantError(t, 404, "ResourceNotFoundException", "")
+		d.Call(t, "PutFunctionScalingConfig", Params{"FunctionName": fn, "Qualifier": "1", "FunctionScalingConfig": Params{"MinExecutionEnvironments": 1}}).
+			WantError(t, 400, "InvalidParameterValueException", "PutFunctionScalingConfig is not supported by this Lambda endpoint yet.")
 		if after := d.Call(t, "GetFunction", Params{"FunctionName": fn}).OK(t).Str("Configuration.RevisionId"); after != before {
-			t.Errorf("%s: a refused PutFunctionEventInvokeConfig changed the RevisionId", d.Name())
+			t.Errorf("%s: a refused PutFunctionScalingConfig changed the RevisionId", d.Name())
 		}
 	})
 }

@@ -184,6 +184,25 @@ var sdkOps = map[string]sdkOp{
 	"DeleteFunctionCodeSigningConfig":  op((*lambda.Client).DeleteFunctionCodeSigningConfig),
 	"ListFunctionsByCodeSigningConfig": op((*lambda.Client).ListFunctionsByCodeSigningConfig),
 
+	"PutFunctionEventInvokeConfig":       op((*lambda.Client).PutFunctionEventInvokeConfig),
+	"UpdateFunctionEventInvokeConfig":    op((*lambda.Client).UpdateFunctionEventInvokeConfig),
+	"GetFunctionEventInvokeConfig":       op((*lambda.Client).GetFunctionEventInvokeConfig),
+	"DeleteFunctionEventInvokeConfig":    op((*lambda.Client).DeleteFunctionEventInvokeConfig),
+	"ListFunctionEventInvokeConfigs":     op((*lambda.Client).ListFunctionEventInvokeConfigs),
+	"CreateEventSourceMapping":           op((*lambda.Client).CreateEventSourceMapping),
+	"GetEventSourceMapping":              op((*lambda.Client).GetEventSourceMapping),
+	"UpdateEventSourceMapping":           op((*lambda.Client).UpdateEventSourceMapping),
+	"DeleteEventSourceMapping":           op((*lambda.Client).DeleteEventSourceMapping),
+	"ListEventSourceMappings":            op((*lambda.Client).ListEventSourceMappings),
+	"PutProvisionedConcurrencyConfig":    op((*lambda.Client).PutProvisionedConcurrencyConfig),
+	"GetProvisionedConcurrencyConfig":    op((*lambda.Client).GetProvisionedConcurrencyConfig),
+	"DeleteProvisionedConcurrencyConfig": op((*lambda.Client).DeleteProvisionedConcurrencyConfig),
+	"ListProvisionedConcurrencyConfigs":  op((*lambda.Client).ListProvisionedConcurrencyConfigs),
+	"GetFunctionRecursionConfig":         op((*lambda.Client).GetFunctionRecursionConfig),
+	"PutFunctionRecursionConfig":         op((*lambda.Client).PutFunctionRecursionConfig),
+	"GetRuntimeManagementConfig":         op((*lambda.Client).GetRuntimeManagementConfig),
+	"PutRuntimeManagementConfig":         op((*lambda.Client).PutRuntimeManagementConfig),
+
 	"AddPermission":           op((*lambda.Client).AddPermission),
 	"GetPolicy":               op((*lambda.Client).GetPolicy),
 	"RemovePermission":        op((*lambda.Client).RemovePermission),
@@ -203,16 +222,8 @@ var sdkOps = map[string]sdkOp{
 	"GetLayerVersionPolicy":        op((*lambda.Client).GetLayerVersionPolicy),
 	"RemoveLayerVersionPermission": op((*lambda.Client).RemoveLayerVersionPermission),
 
-	// What deploy tools read on refresh, answered for functions without
-	// those resources (pending.go).
-	"GetFunctionEventInvokeConfig":      op((*lambda.Client).GetFunctionEventInvokeConfig),
-	"PutFunctionEventInvokeConfig":      op((*lambda.Client).PutFunctionEventInvokeConfig),
-	"ListFunctionEventInvokeConfigs":    op((*lambda.Client).ListFunctionEventInvokeConfigs),
-	"ListEventSourceMappings":           op((*lambda.Client).ListEventSourceMappings),
-	"GetProvisionedConcurrencyConfig":   op((*lambda.Client).GetProvisionedConcurrencyConfig),
-	"ListProvisionedConcurrencyConfigs": op((*lambda.Client).ListProvisionedConcurrencyConfigs),
-	"GetFunctionRecursionConfig":        op((*lambda.Client).GetFunctionRecursionConfig),
-	"GetRuntimeManagementConfig":        op((*lambda.Client).GetRuntimeManagementConfig),
+	"GetFunctionScalingConfig": op((*lambda.Client).GetFunctionScalingConfig),
+	"PutFunctionScalingConfig": op((*lambda.Client).PutFunctionScalingConfig),
 }
 
 // invokeWithResponseStream reads the whole event stream and answers what

@@ -17,6 +17,8 @@ var capitalMessage = map[lambdahost.ErrorType]bool{
 	lambdahost.InvalidCodeSignatureException:      true,
 	lambdahost.InvalidRuntimeException:            true,
 	lambdahost.InvalidZipFileException:            true,
+	lambdahost.ResourceInUseException:             true,
+	lambdahost.RecursiveInvocationException:       true,
 }
 
 // writeError is the one writer of the Lambda API's error responses,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
+	"github.com/lambdahost/lambdahost/invoke"
 )
 
 // storedEvents returns the asynchronous events e's store holds, as a
@@ -70,7 +71,7 @@ func TestInvokeEventStored(t *testing.T) {
 		t.Errorf("Refresh resolved %s version %s, want %s version 1", tg.InvokedARN, tg.ExecutedVersion, req.Target.InvokedARN)
 	}
 
-	req.Done()
+	req.Done(&invoke.AsyncOutcome{Condition: invoke.ConditionSuccess, Attempts: 1, Target: req.Target, Result: &invoke.Result{Payload: []byte(`"ok"`)}})
 	if evs := e.storedEvents(); len(evs) != 0 {
 		t.Errorf("after Done, %d events stored, want none", len(evs))
 	}

@@ -364,7 +364,7 @@ func goldenCases() []goldenCase {
 }
 
 func TestGolden(t *testing.T) {
-	for _, tc := range slices.Concat(goldenCases(), invokeGoldenCases(), layerGoldenCases(), pendingGoldenCases(), policyGoldenCases(), sessionGoldenCases()) {
+	for _, tc := range slices.Concat(goldenCases(), invokeGoldenCases(), layerGoldenCases(), pendingGoldenCases(), policyGoldenCases(), sessionGoldenCases(), asyncGoldenCases(), esmGoldenCases()) {
 		t.Run(tc.op+"/"+tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.opts...)

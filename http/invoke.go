@@ -143,23 +143,48 @@ func targetOf(inv *control.Invocation) invoke.Target {
 }
 
 // InvokeEvent hands the stored asynchronous event ev to the Invoker, to
-// run inv. Before each retry the event is resolved again (the function's
-// reserved concurrency may have changed, or the function may be gone),
-// and once the invocation is finished for good the event is deleted. An
-// event the Invoker leaves unfinished, because it closed or the process
-// died, stays stored.
+// run inv with the retries and maximum age its event invoke config says.
+// Before each retry the event is resolved again (the function's reserved
+// concurrency may have changed, or the function may be gone). Once the
+// invocation is finished for good, the event is deleted with what its end
+// sends to destinations and dead-letter queues (control's FinishEvent),
+// and the events of Lambda destinations run in turn. An event the Invoker
+// leaves unfinished, because it closed or the process died, stays stored.
+// An event that recursive loop detection stops does not run; its end is
+// recorded as a failure.
 //
 // Invoke calls it once the event is stored; at start-up, cmd/lambdahost
 // passes it to control.Service.ReplayEvents for the events an earlier
 // process left. The Invoker must be set.
 func (s *Server) InvokeEvent(inv *control.Invocation, ev *lambdahost.AsyncEvent) {
 	log := s.logger().With(lambdahost.LogKeyFunction, inv.InvokedARN, lambdahost.LogKeyRequestID, ev.RequestID)
+	trace, stop := inv.Recursive(ev.TraceID)
+	finish := func(out *control.EventOutcome) {
+		// The invocation is over: a cancelled request must not keep its
+		// event from being finished.
+		follow, err := s.service.FinishEvent(context.Background(), ev, out)
+		if err != nil {
+			log.Error("finish asynchronous event", lambdahost.LogKeyError, err)
+			return
+		}
+		for _, f := range follow {
+			s.InvokeEvent(f.Invocation, f.Event)
+		}
+	}
+	if stop {
+		s.service.Metrics.RecursiveInvocationsDropped.Add(1)
+		log.Warn("asynchronous event stopped: recursive loop detected", "depth", lambdahost.MaxRecursionDepth)
+		finish(&control.EventOutcome{Condition: control.ConditionRecursiveLoop, ExecutedVersion: inv.ExecutedVersion, TraceID: trace})
+		return
+	}
 	s.Invoker.InvokeAsync(&invoke.Request{
-		Target:    targetOf(inv),
-		RequestID: ev.RequestID,
-		Payload:   ev.Payload,
-		TraceID:   ev.TraceID,
-		Queued:    ev.Created,
+		Target:     targetOf(inv),
+		RequestID:  ev.RequestID,
+		Payload:    ev.Payload,
+		TraceID:    trace,
+		Queued:     ev.Created,
+		MaxRetries: inv.MaxRetries,
+		MaxAge:     inv.MaxAge,
 		Refresh: func(ctx context.Context) (invoke.Target, error) {
 			inv, err := s.service.ResolveEvent(ctx, ev)
 			if err != nil {
@@ -167,14 +192,43 @@ func (s *Server) InvokeEvent(inv *control.Invocation, ev *lambdahost.AsyncEvent)
 			}
 			return targetOf(inv), nil
 		},
-		Done: func() {
-			// The invocation is over: a cancelled request must not keep
-			// its event from being deleted.
-			if err := s.service.DeleteEvent(context.Background(), ev.ID); err != nil {
-				log.Error("delete finished asynchronous event", lambdahost.LogKeyError, err)
-			}
-		},
+		Done: func(out *invoke.AsyncOutcome) { finish(eventOutcome(out, trace)) },
 	})
+}
+
+// eventOutcome is the control plane's view of how an asynchronous
+// invocation ended.
+func eventOutcome(out *invoke.AsyncOutcome, trace string) *control.EventOutcome {
+	o := &control.EventOutcome{Condition: out.Condition, Attempts: out.Attempts, ExecutedVersion: out.Target.ExecutedVersion, TraceID: trace}
+	switch {
+	case out.Result != nil:
+		o.Response = &control.EventResponse{StatusCode: http.StatusOK, FunctionError: out.Result.FunctionError, Payload: out.Result.Payload}
+	case out.Err != nil:
+		// The platform failed the invocation (an unavailable runtime, a
+		// KMS key that cannot be used): the record says so as Invoke
+		// would have.
+		status, typ, msg := http.StatusInternalServerError, string(lambdahost.ServiceException), "An internal error occurred."
+		var apiErr *lambdahost.Error
+		if errors.As(out.Err, &apiErr) {
+			status, typ, msg = apiErr.Type.Status(), string(apiErr.Type), apiErr.Message
+		}
+		doc, _ := json.Marshal(map[string]string{"errorMessage": msg, "errorType": typ})
+		o.Response = &control.EventResponse{StatusCode: status, FunctionError: "Unhandled", Payload: doc}
+	}
+	return o
+}
+
+// countLineage counts a synchronous invocation in its trace header's
+// lineage, or answers RecursiveInvocationException when recursive loop
+// detection stops it (a function that invokes itself through the SDK,
+// which passes the header on).
+func countLineage(inv *control.Invocation, req *invoke.Request) error {
+	trace, stop := inv.Recursive(req.TraceID)
+	if stop {
+		return control.ErrRecursiveLoop()
+	}
+	req.TraceID = trace
+	return nil
 }
 
 // traceID passes the caller's X-Ray header on, or starts a trace.
@@ -221,7 +275,12 @@ func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNoInvoker())
 		return
 	}
-	res, err := s.Invoker.Invoke(r.Context(), s.request(r, in, payload))
+	req := s.request(r, in, payload)
+	if err := countLineage(in.target, req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.Invoker.Invoke(r.Context(), req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -266,8 +325,12 @@ func (s *Server) handleInvokeWithResponseStream(w http.ResponseWriter, r *http.R
 		s.writeError(w, r, errNoInvoker())
 		return
 	}
-	es := &eventStream{w: w, rc: http.NewResponseController(w), version: in.target.ExecutedVersion}
 	req := s.request(r, in, payload)
+	if err := countLineage(in.target, req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	es := &eventStream{w: w, rc: http.NewResponseController(w), version: in.target.ExecutedVersion}
 	req.Stream = es
 	res, err := s.Invoker.Invoke(r.Context(), req)
 	es.mu.Lock()
@@ -366,6 +429,41 @@ func (es *eventStream) event(typ, contentType string, payload []byte) error {
 	h.Set(":content-type", eventstream.StringValue(contentType))
 	h.Set(":message-type", eventstream.StringValue("event"))
 	return es.enc.Encode(es.w, eventstream.Message{Headers: h, Payload: payload})
+}
+
+// handleInvokeAsync answers the deprecated InvokeAsync: an Event
+// invocation of InvokeArgs, stored before it answers 202 with
+// {"Status":202}, as Invoke with InvocationType Event is.
+// (https://docs.aws.amazon.com/lambda/latest/api/API_InvokeAsync.html)
+func (s *Server) handleInvokeAsync(w http.ResponseWriter, r *http.Request) {
+	payload := bodyBytes(r)
+	if len(payload) > maxAsyncPayload {
+		s.writeError(w, r, tooLarge(r, maxAsyncPayload))
+		return
+	}
+	if err := checkPayload(payload); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := s.service.ResolveInvoke(r.Context(), r.PathValue("FunctionName"), "")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.Invoker == nil {
+		s.writeError(w, r, errNoInvoker())
+		return
+	}
+	req := s.request(r, &invocation{kind: "Event", target: t}, payload)
+	ev, err := s.service.EnqueueEvent(r.Context(), t, req.Payload, req.RequestID, req.TraceID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.InvokeEvent(t, ev)
+	writeJSON(w, http.StatusAccepted, struct {
+		Status int `json:"Status"`
+	}{http.StatusAccepted})
 }
 
 // InvokeTail runs a synchronous invocation of functionName (with qualifier,

@@ -100,6 +100,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	svc.Now = func() time.Time { return clock }
 	svc.NewCodeSigningConfigID = apitest.Counter("csc-0000000000000%04d")
 	svc.NewRevisionID = apitest.Counter("00000000-0000-4000-8000-%012d")
+	svc.NewMappingID = apitest.Counter("a1b2c3d4-0000-4000-8000-%012d")
+	svc.Queues, svc.Streams = fakeSources{}, fakeSources{}
 	svc.NewURLID = apitest.Counter("url%029d")
 	svc.SettleSync = true
 	// No renewal during a test: storedEvents ends the node's registration

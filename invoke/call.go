@@ -39,14 +39,22 @@ type Request struct {
 	// version or alias was deleted) ends the event; any other error is
 	// retried with backoff, as throttling is.
 	Refresh func(ctx context.Context) (Target, error)
+	// MaxRetries, if set, is how many times a failed run is retried
+	// (MaximumRetryAttempts); if nil, once per RetryDelays.
+	MaxRetries *int
+	// MaxAge, if not zero, is how old the event may grow before it is
+	// given up (MaximumEventAgeInSeconds); if zero, the Executor's
+	// MaxEventAge.
+	MaxAge time.Duration
 	// Done, if set, is called once when the asynchronous invocation is
-	// finished for good: it succeeded, failed after its retries, was
-	// dropped at its maximum age or for a function that no longer exists,
-	// or failed with an error that is not throttling. It is not called if
-	// the Executor closes first: the event is then unfinished, to be
-	// replayed at the next start. It runs on the invocation's goroutine,
-	// which Close waits for.
-	Done func()
+	// finished for good, with how it ended: it succeeded, failed after
+	// its retries, expired, was not run for zero reserved concurrency,
+	// was dropped for a function that no longer exists, or failed with an
+	// error that is not throttling. It is not called if the Executor
+	// closes first: the event is then unfinished, to be replayed at the
+	// next start. It runs on the invocation's goroutine, which Close
+	// waits for.
+	Done func(*AsyncOutcome)
 
 	// async marks an invocation that InvokeAsync runs, for metrics.
 	async bool

@@ -55,6 +55,9 @@ type Target struct {
 	ExecutedVersion string
 	// ReservedConcurrency is the function's reserved concurrency, if set.
 	ReservedConcurrency *int
+	// InitType is AWS_LAMBDA_INITIALIZATION_TYPE of the environments
+	// started for it: "" for on-demand.
+	InitType string
 }
 
 // Runtime says how to run a runtime in an environment.
@@ -114,9 +117,11 @@ type Executor struct {
 	// invocation; its length is the number of retries. If nil,
 	// DefaultRetryDelays.
 	RetryDelays []time.Duration
-	// MaxEventAge bounds how long an asynchronous event is retried when it
-	// is throttled. If zero, DefaultMaxEventAge.
+	// MaxEventAge bounds how long an asynchronous event is retried, unless
+	// its Request says otherwise. If zero, DefaultMaxEventAge.
 	MaxEventAge time.Duration
+	// Now is the clock that ages asynchronous events. If nil, time.Now.
+	Now func() time.Time
 	// Arch is the host's Lambda architecture ("x86_64" or "arm64"); Foreign
 	// lists architectures the host can also run (qemu-user binfmt). If Arch
 	// is empty, it is the architecture of this program.
@@ -173,6 +178,8 @@ type Executor struct {
 	closed   bool
 	// live holds every started environment until it is dropped.
 	live map[*env]struct{}
+	// provs are the provisioned environments, by key (see Provision).
+	provs map[string]*provSet
 	// queued holds the asynchronous events in hand, with when each was
 	// first queued (AsyncQueue).
 	queued map[*Request]time.Time
@@ -204,6 +211,9 @@ type pool struct {
 	live       int
 	draining   bool
 	memoryMB   int
+	// provisioned marks the pool of provisioned environments (see
+	// Provision): not in the slots, never reaped.
+	provisioned bool
 }
 
 func (x *Executor) init() {
@@ -241,6 +251,7 @@ func (x *Executor) init() {
 		x.slots = map[string]*pool{}
 		x.inflight = map[string]int{}
 		x.live = map[*env]struct{}{}
+		x.provs = map[string]*provSet{}
 		x.queued = map[*Request]time.Time{}
 		x.freed = make(chan struct{})
 		x.ctx, x.cancel = context.WithCancel(context.Background())
@@ -276,6 +287,10 @@ func (x *Executor) Close() error {
 	for slot, p := range x.slots {
 		all = append(all, x.drainLocked(p)...)
 		delete(x.slots, slot)
+	}
+	for key, ps := range x.provs {
+		all = append(all, x.drainLocked(ps.pool)...)
+		delete(x.provs, key)
 	}
 	x.mu.Unlock()
 	x.cancel()

@@ -62,7 +62,7 @@ func TestMeter(t *testing.T) {
 		t.Fatalf("invoke with reserved concurrency 0: %v", err)
 	}
 	done := make(chan struct{})
-	f.x.InvokeAsync(&invoke.Request{Target: tg, RequestID: "event", Payload: []byte(`{}`), Done: func() { close(done) }})
+	f.x.InvokeAsync(&invoke.Request{Target: tg, RequestID: "event", Payload: []byte(`{}`), Done: func(*invoke.AsyncOutcome) { close(done) }})
 	<-done
 	// The event's goroutine lets go of it just after Done.
 	for depth, _ := f.x.AsyncQueue(); depth != 0; depth, _ = f.x.AsyncQueue() {

@@ -127,6 +127,10 @@ func (x *Executor) acquire(ctx context.Context, t Target) (*env, error) {
 			x.mu.Unlock()
 			return nil, errShuttingDown()
 		}
+		if e := x.takeProvisionedLocked(t); e != nil {
+			x.mu.Unlock()
+			return e, nil
+		}
 		p, doomed := x.poolForLocked(t)
 		if n := len(p.idle); n > 0 {
 			e := p.idle[n-1]
@@ -266,6 +270,13 @@ func (x *Executor) Retire(fn lambdahost.FunctionID) {
 			doomed = append(doomed, x.drainLocked(p)...)
 		}
 	}
+	// The control plane provisions again what still has a config.
+	for key, ps := range x.provs {
+		if strings.HasPrefix(ps.pool.slot, prefix) {
+			doomed = append(doomed, x.drainLocked(ps.pool)...)
+			delete(x.provs, key)
+		}
+	}
 	x.mu.Unlock()
 	killAll(doomed)
 }
@@ -329,7 +340,7 @@ func (x *Executor) start(ctx context.Context, p *pool, t Target) (_ *env, err er
 				RuntimeVersionARN  string `json:"runtimeVersionArn"`
 				FunctionName       string `json:"functionName"`
 				FunctionVersion    string `json:"functionVersion"`
-			}{"on-demand", "init", version, arn, t.Function.Name, t.ExecutedVersion},
+			}{initType(t), "init", version, arn, t.Function.Name, t.ExecutedVersion},
 		})
 	}
 	go e.readOutput()
@@ -527,7 +538,7 @@ func (x *Executor) lambdaEnv(t Target, sess *lambdahost.Session, dest *logDest) 
 		fmt.Sprintf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", memoryOf(v)),
 		"AWS_LAMBDA_LOG_GROUP_NAME=" + group,
 		"AWS_LAMBDA_LOG_STREAM_NAME=" + stream,
-		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+		"AWS_LAMBDA_INITIALIZATION_TYPE=" + initType(t),
 		"AWS_REGION=" + t.Function.Region,
 		"AWS_DEFAULT_REGION=" + t.Function.Region,
 		"LAMBDA_TASK_ROOT=/var/task",
@@ -546,6 +557,14 @@ func (x *Executor) lambdaEnv(t Target, sess *lambdahost.Session, dest *logDest) 
 		env = append(env, "AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL="+v.Config.Logging.ApplicationLogLevel)
 	}
 	return env
+}
+
+// initType is the AWS_LAMBDA_INITIALIZATION_TYPE of t's environments.
+func initType(t Target) string {
+	if t.InitType != "" {
+		return t.InitType
+	}
+	return "on-demand"
 }
 
 // mergeEnv layers the runtime's defaults, the operator's variables for

@@ -69,6 +69,7 @@ func (c *migrateCmd) parseFlags(args []string) error {
 // migrateStats counts what migrate moved.
 type migrateStats struct {
 	functions, versions, aliases, events, records int
+	deliveries                                    int
 	blobs, inline                                 int
 	blobBytes                                     int64
 	verified, verifiedLayers                      int
@@ -153,8 +154,11 @@ func (c *migrateCmd) run(ctx context.Context) error {
 	if err := copyEvents(ctx, src, dst, &st); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.Stdout, "moved %d functions, %d versions, %d aliases, %d queued events, %d records, %d code blobs (%d bytes) and %d inline packages\n",
-		st.functions, st.versions, st.aliases, st.events, st.records, st.blobs, st.blobBytes, st.inline)
+	if err := copyDeliveries(ctx, src, dst, &st); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stdout, "moved %d functions, %d versions, %d aliases, %d queued events, %d pending deliveries, %d records, %d code blobs (%d bytes) and %d inline packages\n",
+		st.functions, st.versions, st.aliases, st.events, st.deliveries, st.records, st.blobs, st.blobBytes, st.inline)
 	if err := verify(ctx, dst, dstSvc, &st); err != nil {
 		return err
 	}
@@ -411,6 +415,37 @@ func copyEvents(ctx context.Context, src, dst lambdahost.Store, st *migrateStats
 			return fmt.Errorf("write events: %w", err)
 		}
 		st.events += len(page)
+		after = page[len(page)-1].ID
+	}
+}
+
+// copyDeliveries copies the messages not yet sent to destinations, with
+// no node: the destination's nodes claim and send them.
+func copyDeliveries(ctx context.Context, src, dst lambdahost.Store, st *migrateStats) error {
+	after := ""
+	for {
+		var page []*lambdahost.Delivery
+		if err := src.View(ctx, func(tx lambdahost.Tx) (err error) {
+			page, err = tx.ListDeliveries(ctx, after, 500)
+			return err
+		}); err != nil {
+			return fmt.Errorf("read deliveries: %w", err)
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		if err := dst.Update(ctx, func(tx lambdahost.Tx) error {
+			for _, d := range page {
+				d.Node = ""
+				if err := tx.PutDelivery(ctx, d); err != nil && !errors.Is(err, lambdahost.ErrExists) {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("write deliveries: %w", err)
+		}
+		st.deliveries += len(page)
 		after = page[len(page)-1].ID
 	}
 }

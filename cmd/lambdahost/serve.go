@@ -24,9 +24,11 @@ import (
 	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/control"
 	"github.com/lambdahost/lambdahost/disk"
+	"github.com/lambdahost/lambdahost/eventbridge"
 	fnhttp "github.com/lambdahost/lambdahost/http"
 	"github.com/lambdahost/lambdahost/invoke"
 	"github.com/lambdahost/lambdahost/invoke/bootstrap"
+	"github.com/lambdahost/lambdahost/kinesis"
 	"github.com/lambdahost/lambdahost/kms"
 	"github.com/lambdahost/lambdahost/logs"
 	"github.com/lambdahost/lambdahost/oci"
@@ -34,6 +36,8 @@ import (
 	"github.com/lambdahost/lambdahost/sandbox"
 	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sigv4"
+	fnsns "github.com/lambdahost/lambdahost/sns"
+	fnsqs "github.com/lambdahost/lambdahost/sqs"
 	"github.com/lambdahost/lambdahost/sts"
 )
 
@@ -56,13 +60,18 @@ type Main struct {
 	S3PathStyle      bool
 	S3Region         string
 	InsecureRegistry []string
-	Sandbox          string
-	ScratchDir       string
-	IdleTimeout      time.Duration
-	InitTimeout      time.Duration
-	MemoryBudgetMB   int
-	AsyncRetryDelays []time.Duration
-	MasterKeyFile    string
+	// Endpoints of the services destinations and event sources live in.
+	SQSEndpoint         string
+	SNSEndpoint         string
+	EventBridgeEndpoint string
+	KinesisEndpoint     string
+	Sandbox             string
+	ScratchDir          string
+	IdleTimeout         time.Duration
+	InitTimeout         time.Duration
+	MemoryBudgetMB      int
+	AsyncRetryDelays    []time.Duration
+	MasterKeyFile       string
 	// FunctionNetwork is --function-network as given: host, internet,
 	// none, or "" for the default of the listen address.
 	FunctionNetwork string
@@ -102,6 +111,10 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.S3Endpoint, "s3-endpoint", env("s3-endpoint", ""), "S3 endpoint for S3Bucket/S3Key code (LAMBDAHOST_S3_ENDPOINT); default: the AWS SDK configuration (AWS_ENDPOINT_URL_S3...)")
 	pathStyle := fs.String("s3-path-style", env("s3-path-style", "false"), "address S3 buckets in the path, for S3-compatible servers (LAMBDAHOST_S3_PATH_STYLE)")
 	fs.StringVar(&m.S3Region, "s3-region", env("s3-region", ""), "region for S3 requests (LAMBDAHOST_S3_REGION); default: the AWS SDK configuration")
+	fs.StringVar(&m.SQSEndpoint, "sqs-endpoint", env("sqs-endpoint", ""), "SQS endpoint of destinations, dead-letter queues and event source mappings (LAMBDAHOST_SQS_ENDPOINT); default: the AWS SDK configuration (AWS_ENDPOINT_URL_SQS...)")
+	fs.StringVar(&m.SNSEndpoint, "sns-endpoint", env("sns-endpoint", ""), "SNS endpoint of destinations and dead-letter topics (LAMBDAHOST_SNS_ENDPOINT); default: the AWS SDK configuration (AWS_ENDPOINT_URL_SNS...)")
+	fs.StringVar(&m.EventBridgeEndpoint, "eventbridge-endpoint", env("eventbridge-endpoint", ""), "EventBridge endpoint of destinations on event buses (LAMBDAHOST_EVENTBRIDGE_ENDPOINT); default: the AWS SDK configuration (AWS_ENDPOINT_URL_EVENTBRIDGE...)")
+	fs.StringVar(&m.KinesisEndpoint, "kinesis-endpoint", env("kinesis-endpoint", ""), "Kinesis endpoint of event source mappings (LAMBDAHOST_KINESIS_ENDPOINT); default: the AWS SDK configuration (AWS_ENDPOINT_URL_KINESIS...)")
 	insecure := fs.String("insecure-registry", env("insecure-registry", ""), "comma-separated registries (host[:port]) that may be reached over plain HTTP besides loopback ones (LAMBDAHOST_INSECURE_REGISTRY)")
 	fs.StringVar(&m.Sandbox, "sandbox", env("sandbox", "auto"), "how functions are isolated: namespaces (user, pid, mount, network... namespaces and cgroups), process (plain processes: no isolation), or auto: namespaces where the kernel allows them (LAMBDAHOST_SANDBOX)")
 	fs.StringVar(&m.ScratchDir, "scratch-dir", env("scratch-dir", ""), "directory on disk for the /tmp of execution environments, each a file system of EphemeralStorage MB in a sparse file (LAMBDAHOST_SCRATCH_DIR); default: scratch in the data dir")
@@ -346,7 +359,25 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 
+	// Destinations and event sources, reached through the AWS SDK at the
+	// endpoints the operator configured.
+	queues, err := fnsqs.New(ctx, fnsqs.Options{Endpoint: m.SQSEndpoint, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("sqs: %w", err)
+	}
+	messengers, err := m.messengers(ctx, queues, s3src, logger)
+	if err != nil {
+		return err
+	}
+
 	svc := control.New(store, blobs)
+	svc.Messengers = messengers
+	svc.Queues = queues
+	streams, err := kinesis.New(ctx, kinesis.Options{Endpoint: m.KinesisEndpoint, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("kinesis: %w", err)
+	}
+	svc.Streams = streams
 	svc.Keys = keys
 	svc.Publishers = signing
 	svc.CodeStorageLimit = m.CodeStorageLimit
@@ -408,6 +439,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := svc.ReplayEvents(ctx, api.InvokeEvent); err != nil {
 		return err
 	}
+	// The event source mappings, whose batches the API's executor runs.
+	svc.StartProvisioning(api)
+	svc.StartMappings(api)
+	defer svc.StopMappings() // before the executor closes: batches in flight settle
 	// And those of other nodes that die while this one serves.
 	loops.Go(func() { sweep(watchCtx, m.SweepInterval, svc, signing, api.InvokeEvent, logger) })
 	// Every AWS service on the listener, picked by the service each
@@ -484,6 +519,22 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("drain requests: %w", err)
 	}
 	return nil
+}
+
+// messengers reaches the services of destinations: SQS, SNS, EventBridge
+// and, for failure records, S3 through the S3 code source's credentials.
+func (m *Main) messengers(ctx context.Context, queues *fnsqs.Client, s3src *fns3.CodeSource, logger *slog.Logger) (map[string]lambdahost.Messenger, error) {
+	topics, err := fnsns.New(ctx, fnsns.Options{Endpoint: m.SNSEndpoint, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("sns: %w", err)
+	}
+	buses, err := eventbridge.New(ctx, eventbridge.Options{Endpoint: m.EventBridgeEndpoint, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("eventbridge: %w", err)
+	}
+	return map[string]lambdahost.Messenger{
+		"sqs": queues, "sns": topics, "events": buses, "s3": control.ObjectMessenger{Objects: s3src},
+	}, nil
 }
 
 // networkFor returns the function network of --function-network, or the

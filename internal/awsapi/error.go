@@ -106,7 +106,7 @@ func (p RESTJSON) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 		key = "Message"
 	}
 	body[key] = apiErr.Message
-	if p.TypeMember && !authErrors[apiErr.Type] {
+	if p.TypeMember && !authErrors[apiErr.Type] && !apiErr.NoType {
 		body["Type"] = "User"
 		if status >= 500 {
 			body["Type"] = "Service"

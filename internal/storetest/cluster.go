@@ -40,6 +40,8 @@ func RunShared(t *testing.T, open func(t *testing.T) []lambdahost.Store) {
 		{"node-alive", testAlive},
 		{"claim-events", testClaimEvents},
 		{"claim-events-concurrently", testClaimEventsConcurrently},
+		{"claim-deliveries", testClaimDeliveries},
+		{"claim-deliveries-concurrently", testClaimDeliveriesConcurrently},
 		{"concurrency-counts", testConcurrency},
 		{"code-lock", testCodeLock},
 		{"watch", testWatch},
