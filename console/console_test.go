@@ -480,7 +480,7 @@ func TestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	for {
-		ev, doc = next()
+		_, doc = next()
 		if doc["function"] == "secret" {
 			t.Fatal("the stream told account A of account B's function")
 		}

@@ -54,11 +54,6 @@ func (s *Service) exists(ctx context.Context, t target) (function, qualifier boo
 	return function, qualifier, internal("look up function", err)
 }
 
-// isAlias reports whether qualifier names an alias rather than a version.
-func isAlias(q string) bool {
-	return q != "" && lambdahost.VersionOrder(q) == -3
-}
-
 func errResourceNotFound() error {
 	return lambdahost.Errorf(lambdahost.ResourceNotFoundException, "The resource you requested does not exist.")
 }

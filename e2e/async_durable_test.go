@@ -136,7 +136,6 @@ func TestAsyncEventSurvivesCrash(t *testing.T) {
 
 	srv.Kill()
 	srv.Restart()
-	client = NewSDKClient(srv.Endpoint, TestCredentials, "us-east-1")
 	// The replayed event runs at once, on the configuration of now.
 	tap.waitCount(t, ran, 2, waitTimeout, "after the restart")
 
