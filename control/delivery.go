@@ -85,14 +85,16 @@ func (q *deliveryQueue) signal() {
 	}
 }
 
-// next takes the first delivery due at now, or answers how long until one
-// is (a day if the queue is empty).
-func (q *deliveryQueue) next(now time.Time) (*queuedDelivery, time.Duration) {
+// next takes the first delivery due at clock(), or answers how long until
+// one is (a day if the queue is empty). The clock is read only when the
+// queue holds something: an idle loop leaves the service's clock alone.
+func (q *deliveryQueue) next(clock func() time.Time) (*queuedDelivery, time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.items) == 0 {
 		return nil, 24 * time.Hour
 	}
+	now := clock()
 	if it := q.items[0]; !it.due.After(now) {
 		q.items = q.items[1:]
 		if len(q.items) > 0 {
@@ -128,7 +130,7 @@ func (s *Service) deliver(ds ...*lambdahost.Delivery) {
 // deliveryLoop sends queued deliveries until ctx is done.
 func (s *Service) deliveryLoop(ctx context.Context) {
 	for {
-		it, wait := s.deliveries.next(s.Now())
+		it, wait := s.deliveries.next(func() time.Time { return s.Now() })
 		if it == nil {
 			t := time.NewTimer(wait)
 			select {
