@@ -165,10 +165,17 @@ func NewDriver(t testing.TB, kind string, srv *Server, creds Credentials, region
 // driver for srv signing as the built-in test credentials in us-east-1.
 func forEachDriver(t *testing.T, srv *Server, kinds []string, f func(t *testing.T, d Driver)) {
 	t.Helper()
+	forEachDriverIn(t, srv, kinds, func(string) string { return "us-east-1" }, f)
+}
+
+// forEachDriverIn is forEachDriver with each driver signing for the region
+// that region names for its kind.
+func forEachDriverIn(t *testing.T, srv *Server, kinds []string, region func(kind string) string, f func(t *testing.T, d Driver)) {
+	t.Helper()
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			f(t, NewDriver(t, kind, srv, TestCredentials, "us-east-1"))
+			f(t, NewDriver(t, kind, srv, TestCredentials, region(kind)))
 		})
 	}
 }

@@ -59,7 +59,16 @@ func waitProvisioned(t testing.TB, d Driver, name, qualifier, status string, bou
 func TestProvisionedConcurrency(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
-	forEachDriver(t, srv, allDrivers, func(t *testing.T, d Driver) {
+	// Each driver in a region of its own: the account's unreserved
+	// concurrency, which the test checks, is per region, and the drivers
+	// run at once.
+	regions := map[string]string{SDKDriver: "us-west-2", Boto3Driver: "eu-west-1", CLIDriver: "ap-southeast-2"}
+	for _, kind := range allDrivers {
+		if regions[kind] == "" {
+			t.Fatalf("no region for driver %s", kind)
+		}
+	}
+	forEachDriverIn(t, srv, allDrivers, func(kind string) string { return regions[kind] }, func(t *testing.T, d Driver) {
 		name := "provisioned-" + d.Name()
 		mustCreate(t, d, name, makeZip(t, "index.py", initTypeFunction))
 		d.Call(t, "PublishVersion", Params{"FunctionName": name}).OK(t)
