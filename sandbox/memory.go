@@ -66,9 +66,9 @@ func (g *cgroup) sample() int64 {
 	if !ok1 || !ok2 {
 		return m.hwm
 	}
-	if p == m.lastPeak && u == m.lastUsage {
-		return m.hwm
-	}
+	// No shortcut for an unchanged usage and peak: at the memory limit
+	// both stay pinned to it while the process memory inside grows and the
+	// page cache shrinks, and only memory.stat tells.
 	// Did the usage rise above what the previous sample saw? p is the
 	// peak since then where it is reset, the peak of all time otherwise.
 	rose := p > m.lastPeak
