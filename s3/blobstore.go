@@ -410,6 +410,15 @@ func (w *blobWriter) commit(ctx context.Context, d lambdahost.Digest) error {
 	if isPreconditionFailed(err) {
 		return s.refresh(ctx, key)
 	}
+	if err != nil {
+		// A server may refuse the condition before it has read the body
+		// and close the connection, which the client sees as a failed
+		// send, not as 412: if the blob is there now, another writer
+		// committed it (an upload is atomic), as with 412.
+		if _, herr := c.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &s.bucket, Key: &key}); herr == nil {
+			return s.refresh(ctx, key)
+		}
+	}
 	return err
 }
 
