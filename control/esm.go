@@ -648,13 +648,9 @@ func (s *Service) ListEventSourceMappings(ctx context.Context, functionName, eve
 	if in.MaxItems != nil {
 		limit = min(*in.MaxItems, 100)
 	}
-	marker, err := decodeMarker(in.Marker, 1)
+	token, err := markerToken(in.Marker)
 	if err != nil {
 		return nil, err
-	}
-	token := ""
-	if marker != nil {
-		token = marker[0]
 	}
 	out := &ListESMOutput{Mappings: []*EventSourceMapping{}}
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {

@@ -396,22 +396,13 @@ func (s *Service) ListFunctionEventInvokeConfigs(ctx context.Context, functionNa
 	if err != nil {
 		return nil, err
 	}
-	var v lambdahost.Validation
-	checkIntRange(&v, "maxItems", in.MaxItems, 1, 50)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	limit := 50
-	if in.MaxItems != nil {
-		limit = *in.MaxItems
-	}
-	marker, err := decodeMarker(in.Marker, 1)
+	limit, err := pageLimit(in, 50)
 	if err != nil {
 		return nil, err
 	}
-	token := ""
-	if marker != nil {
-		token = marker[0]
+	token, err := markerToken(in.Marker)
+	if err != nil {
+		return nil, err
 	}
 	out := &ListEventInvokeConfigsOutput{}
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {

@@ -56,6 +56,29 @@ func encodeMarker(parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strings.Join(parts, "\x00")))
 }
 
+// markerToken returns the one part of a list marker, or "" without one.
+func markerToken(m *string) (string, error) {
+	parts, err := decodeMarker(m, 1)
+	if err != nil || parts == nil {
+		return "", err
+	}
+	return parts[0], nil
+}
+
+// pageLimit validates a list's MaxItems (1 to most) and returns the page
+// size: MaxItems, or most without one.
+func pageLimit(in ListInput, most int) (int, error) {
+	var v lambdahost.Validation
+	checkIntRange(&v, "maxItems", in.MaxItems, 1, most)
+	if err := v.Err(); err != nil {
+		return 0, err
+	}
+	if in.MaxItems != nil {
+		return *in.MaxItems, nil
+	}
+	return most, nil
+}
+
 func decodeMarker(m *string, n int) ([]string, error) {
 	if m == nil || *m == "" {
 		return nil, nil

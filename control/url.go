@@ -419,13 +419,9 @@ func (s *Service) ListFunctionUrlConfigs(ctx context.Context, functionName strin
 	if err != nil {
 		return nil, err
 	}
-	parts, err := decodeMarker(in.Marker, 1)
+	token, err := markerToken(in.Marker)
 	if err != nil {
 		return nil, err
-	}
-	token := ""
-	if parts != nil {
-		token = parts[0]
 	}
 	out := &ListFunctionURLConfigsOutput{Configs: []*FunctionURLConfig{}}
 	err = s.store.View(ctx, func(tx lambdahost.Tx) error {

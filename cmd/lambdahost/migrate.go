@@ -391,62 +391,53 @@ func moveBlob(ctx context.Context, src, dst lambdahost.BlobStore, addr lambdahos
 // copyEvents copies the queued asynchronous events, with no node: the
 // destination's nodes claim and run them.
 func copyEvents(ctx context.Context, src, dst lambdahost.Store, st *migrateStats) error {
-	after := ""
-	for {
-		var page []*lambdahost.AsyncEvent
-		if err := src.View(ctx, func(tx lambdahost.Tx) (err error) {
-			page, err = tx.ListEvents(ctx, after, 500)
-			return err
-		}); err != nil {
-			return fmt.Errorf("read events: %w", err)
-		}
-		if len(page) == 0 {
-			return nil
-		}
-		if err := dst.Update(ctx, func(tx lambdahost.Tx) error {
-			for _, ev := range page {
-				ev.Node = ""
-				if err := tx.PutEvent(ctx, ev); err != nil && !errors.Is(err, lambdahost.ErrExists) {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			return fmt.Errorf("write events: %w", err)
-		}
-		st.events += len(page)
-		after = page[len(page)-1].ID
-	}
+	return copyQueue(ctx, src, dst, "events", &st.events, lambdahost.Tx.ListEvents,
+		func(ctx context.Context, tx lambdahost.Tx, ev *lambdahost.AsyncEvent) error {
+			ev.Node = ""
+			return tx.PutEvent(ctx, ev)
+		}, func(ev *lambdahost.AsyncEvent) string { return ev.ID })
 }
 
 // copyDeliveries copies the messages not yet sent to destinations, with
 // no node: the destination's nodes claim and send them.
 func copyDeliveries(ctx context.Context, src, dst lambdahost.Store, st *migrateStats) error {
+	return copyQueue(ctx, src, dst, "deliveries", &st.deliveries, lambdahost.Tx.ListDeliveries,
+		func(ctx context.Context, tx lambdahost.Tx, d *lambdahost.Delivery) error {
+			d.Node = ""
+			return tx.PutDelivery(ctx, d)
+		}, func(d *lambdahost.Delivery) string { return d.ID })
+}
+
+// copyQueue copies a queue of src to dst in pages of 500 in ID order,
+// through list and put; an item dst has already (a migration run again)
+// is kept. count is raised by the items copied.
+func copyQueue[T any](ctx context.Context, src, dst lambdahost.Store, what string, count *int,
+	list func(lambdahost.Tx, context.Context, string, int) ([]T, error),
+	put func(context.Context, lambdahost.Tx, T) error, id func(T) string) error {
 	after := ""
 	for {
-		var page []*lambdahost.Delivery
+		var page []T
 		if err := src.View(ctx, func(tx lambdahost.Tx) (err error) {
-			page, err = tx.ListDeliveries(ctx, after, 500)
+			page, err = list(tx, ctx, after, 500)
 			return err
 		}); err != nil {
-			return fmt.Errorf("read deliveries: %w", err)
+			return fmt.Errorf("read %s: %w", what, err)
 		}
 		if len(page) == 0 {
 			return nil
 		}
 		if err := dst.Update(ctx, func(tx lambdahost.Tx) error {
-			for _, d := range page {
-				d.Node = ""
-				if err := tx.PutDelivery(ctx, d); err != nil && !errors.Is(err, lambdahost.ErrExists) {
+			for _, it := range page {
+				if err := put(ctx, tx, it); err != nil && !errors.Is(err, lambdahost.ErrExists) {
 					return err
 				}
 			}
 			return nil
 		}); err != nil {
-			return fmt.Errorf("write deliveries: %w", err)
+			return fmt.Errorf("write %s: %w", what, err)
 		}
-		st.deliveries += len(page)
-		after = page[len(page)-1].ID
+		*count += len(page)
+		after = id(page[len(page)-1])
 	}
 }
 
