@@ -462,8 +462,11 @@ func (a *asyncRun) destination(ctx context.Context, fn string, n int, res *async
 		t0 := time.Now()
 		out, err := a.lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(fn), InvocationType: types.InvocationTypeEvent,
 			Payload: []byte(fmt.Sprintf(`{"i":%d}`, i))})
-		if err != nil || out.StatusCode != http.StatusAccepted {
-			return fmt.Errorf("Event Invoke: %v", err)
+		if err != nil {
+			return fmt.Errorf("invoke (Event): %w", err)
+		}
+		if out.StatusCode != http.StatusAccepted {
+			return fmt.Errorf("invoke (Event): status %d, want 202", out.StatusCode)
 		}
 		var msg *sqstypes.Message
 		deadline := time.Now().Add(time.Minute)
