@@ -307,13 +307,19 @@ func parseMS(s string) (time.Duration, bool) {
 // buildGoFunction builds internal/testfn/gofn as a provided.al2023
 // bootstrap into dir and returns its path.
 func buildGoFunction(moduleDir, dir string) (string, error) {
+	return buildGoPackage(moduleDir, dir, "./internal/testfn/gofn")
+}
+
+// buildGoPackage builds the Go function pkg (a path relative to the
+// module) as dir/bootstrap, static, without the RPC mode of aws-lambda-go.
+func buildGoPackage(moduleDir, dir, pkg string) (string, error) {
 	out := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, "./internal/testfn/gofn")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, pkg)
 	cmd.Dir = moduleDir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build internal/testfn/gofn: %w", err)
+		return "", fmt.Errorf("build %s: %w", pkg, err)
 	}
 	return out, nil
 }

@@ -5,11 +5,12 @@
 // registry); Invoke (warm overhead, cold starts, throughput, memory per
 // environment) against the AWS Lambda Runtime Interface Emulator; and
 // layers (PublishLayerVersion latency, cold starts with 0 and 5 layers);
-// and function URLs against direct Invoke.
+// function URLs against direct Invoke; and SQS event source mappings and
+// asynchronous destinations (-async-only).
 //
 // Usage:
 //
-//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-layers=true|false] [-layers-only] [-network-only] [-rie auto|off] [-url=true|false] [-url-only] [-operator-only] [-out FILE]
+//	go run ./bench [-sizes 50KiB,1MiB,10MiB] [-n 200] [-moto auto|off] [-deploy=true|false] [-deploy-only] [-invoke=true|false] [-invoke-only] [-layers=true|false] [-layers-only] [-network-only] [-rie auto|off] [-url=true|false] [-url-only] [-operator-only] [-async-only] [-out FILE]
 //
 // See bench/README.md for what is measured and how.
 package main
@@ -104,6 +105,11 @@ type config struct {
 	clusterClients int           // clients of the throughput tests
 	clusterDur     time.Duration // length of each throughput run
 	clusterVisN    int           // changes whose visibility is timed
+
+	asyncOnly     bool          // run only the async test
+	asyncMessages int           // messages per throughput run
+	asyncN        int           // timed messages of the delay test, and timed Event invocations
+	asyncGap      time.Duration // between the delay test's messages
 }
 
 func main() {
@@ -157,6 +163,10 @@ func main() {
 	flag.IntVar(&cfg.clusterClients, "cluster-clients", 8, "clients of the cluster throughput tests, spread over the nodes")
 	flag.DurationVar(&cfg.clusterDur, "cluster-duration", 10*time.Second, "length of each cluster throughput run")
 	flag.IntVar(&cfg.clusterVisN, "cluster-changes", 30, "changes whose visibility on every node is timed, per cluster size")
+	flag.BoolVar(&cfg.asyncOnly, "async-only", false, "measure only SQS event source mappings and asynchronous destinations, against a moto_server: messages per second with BatchSize 1 and 10, SendMessage → handler start, Event Invoke → OnSuccess record in SQS")
+	flag.IntVar(&cfg.asyncMessages, "async-messages", 500, "messages per BatchSize in the async throughput runs")
+	flag.IntVar(&cfg.asyncN, "async-n", 200, "timed messages of the SendMessage → handler start test, and timed Event invocations of the destination test")
+	flag.DurationVar(&cfg.asyncGap, "async-gap", 50*time.Millisecond, "time between the messages of the SendMessage → handler start test")
 	wrap := flag.String("wrap", "", "command prefix to run lambdahost under, such as 'strace -f -T -o trace.txt' or 'perf record -g -o perf.data --' (RSS is then the wrapper's); with -deploy-only or -invoke-only it wraps that test's server, otherwise only the first server")
 	flag.Parse()
 	cfg.wrap = strings.Fields(*wrap)
@@ -185,6 +195,9 @@ func main() {
 			fatalf("-invoke-concurrency: want positive client counts, got %q", s)
 		}
 		cfg.invokeConc = append(cfg.invokeConc, c)
+	}
+	if cfg.asyncMessages < 1 || cfg.asyncN < 1 || cfg.asyncGap < 0 {
+		fatalf("-async-messages and -async-n must be positive, -async-gap not negative")
 	}
 	if cfg.urlN < 1 || cfg.urlClients < 1 {
 		fatalf("-url-n and -url-clients must be positive")
@@ -302,6 +315,20 @@ func run(cfg *config) error {
 		return report(cfg, start, []tableSpec{{networkHeader, networkRows(res)}}, func(w io.Writer) {
 			fmt.Fprintln(w, "Notes:")
 			networkNotes(w, res)
+		})
+	}
+	if cfg.asyncOnly {
+		bin, err := buildLambdahost(moduleDir, tmp)
+		if err != nil {
+			return err
+		}
+		res, err := asyncTest(tmp, moduleDir, bin, cfg)
+		if err != nil {
+			return fmt.Errorf("async: %w", err)
+		}
+		return report(cfg, start, []tableSpec{{asyncHeader, asyncRows(res)}}, func(w io.Writer) {
+			fmt.Fprintln(w, "Notes:")
+			asyncNotes(w, cfg, res)
 		})
 	}
 	if cfg.clusterOnly {

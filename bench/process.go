@@ -109,9 +109,9 @@ func startLambdahost(bin, dir string, wrap, extra, env []string) (*process, erro
 	}
 }
 
-// startMoto runs moto_server on a free loopback port and waits until it
-// answers.
-func startMoto(dir string) (*process, error) {
+// startMoto runs moto_server on a free loopback port, with env added to
+// the bench's environment, and waits until it answers.
+func startMoto(dir string, env ...string) (*process, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -121,6 +121,9 @@ func startMoto(dir string) (*process, error) {
 		return nil, err
 	}
 	cmd := exec.Command("moto_server", "-p", strconv.Itoa(port), "-H", "127.0.0.1")
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	p := &process{name: "moto_server", cmd: cmd, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), log: logf, done: make(chan error, 1)}
 	if err := p.start(); err != nil {

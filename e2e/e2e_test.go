@@ -119,6 +119,9 @@
 //	    --metrics-listen with a bearer token        TestMetricsListen              net/http
 //	39  deploy: reproducible zip, publish, alias    TestDeploy                     bin sdk
 //	    deploy --watch: edit → runs, failure, goes on TestDeployWatch              bin sdk
+//	40  SIGKILL while SQS messages flow: none lost, TestCrashWhileMessagesFlow     boto3 sdk
+//	    none deleted before its function succeeded,
+//	    a stored OnSuccess record sent after restart
 package e2e
 
 import (
