@@ -5,7 +5,9 @@ package e2e
 import (
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -96,4 +98,47 @@ func TestSandbox(t *testing.T) {
 
 	// The environment survives its probes.
 	wantVersion(t, invoke(t, d, name, Params{"probe": Params{"tmp_small": true}}), "sandbox")
+}
+
+// TestProcessSandbox runs functions with --sandbox process, as on a host
+// without user namespaces (a container, for example), started as root:
+// the functions run as an unprivileged user, which must reach their code
+// and /tmp under the data dir, while other users can neither list the
+// data dir nor read its database.
+func TestProcessSandbox(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: as another user, process mode runs functions as that user")
+	}
+	srv := Start(t, WithArgs("--sandbox", "process"))
+	// The test's temporary directories are closed to other users (0700);
+	// lambdahost warns of that, and opens only the data dir itself.
+	for dir := srv.Dir; strings.HasPrefix(dir, os.TempDir()+string(filepath.Separator)); dir = filepath.Dir(dir) {
+		if err := os.Chmod(dir, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := NewDriver(t, SDKDriver, srv, TestCredentials, "us-east-1")
+
+	// A Go function: this machine's Pythons live under /root (pyenv),
+	// which the function user cannot enter.
+	for _, f := range []testFunction{goFn} {
+		name := "process-" + reFunctionChars.ReplaceAllString(f.name, "-")
+		createFunction(t, d, name, f, "v1", nil)
+		wantVersion(t, invoke(t, d, name, map[string]any{}), "v1")
+	}
+	fi, err := os.Stat(srv.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o044 != 0 || perm&0o011 == 0 {
+		t.Errorf("data dir mode %v: want traversable by others, not readable", perm)
+	}
+	for _, name := range []string{"lambdahost.db", "lambdahost.db-wal"} {
+		if fi, err := os.Stat(filepath.Join(srv.DataDir, name)); err != nil {
+			t.Error(err)
+		} else if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s mode %v: others may read it", name, perm)
+		}
+	}
 }

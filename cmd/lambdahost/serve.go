@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -577,6 +578,16 @@ func (m *Main) executor(ctx context.Context, svc *control.Service, images *oci.S
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
+	if launcher.Mode() == sandbox.ModeProcess && os.Geteuid() == 0 {
+		// Functions run as an unprivileged user here, and must reach their
+		// code, the runtime clients and /tmp under the data dir.
+		if err := traversableDataDir(m.DataDir); err != nil {
+			return nil, err
+		}
+		if dir := closedAncestor(m.DataDir); dir != "" {
+			logger.Warn("functions run as an unprivileged user in --sandbox process and cannot reach the data dir: other users cannot pass through "+dir+" (chmod o+x it, or use another --data-dir)", "data_dir", m.DataDir)
+		}
+	}
 	if launcher.Mode() == sandbox.ModeProcess && explicit && network != sandbox.NetworkHost {
 		logger.Warn("--sandbox process shares the host's network: --function-network is not enforced", "function_network", network)
 	}
@@ -814,4 +825,37 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	return nil
+}
+
+// traversableDataDir lets other users pass through dir (mode 0711: no
+// listing) to what lies below it, and first makes the SQLite files in it
+// readable by their owner only: they hold functions' configurations.
+// The keys and the lock file are created 0600; code blobs are sealed.
+func traversableDataDir(dir string) error {
+	for _, name := range []string{"lambdahost.db", "lambdahost.db-wal", "lambdahost.db-shm"} {
+		if err := os.Chmod(filepath.Join(dir, name), 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("data dir: %w", err)
+		}
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	return nil
+}
+
+// closedAncestor returns the first directory above dir that other users
+// cannot pass through (no search permission for others), or "".
+func closedAncestor(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			return d
+		}
+		if d == filepath.Dir(d) {
+			return ""
+		}
+	}
 }
