@@ -501,10 +501,22 @@ func start(spec *Spec) error {
 			return fmt.Errorf("setrlimit %d: %w", rl.Resource, err)
 		}
 	}
-	_, _, errno := syscall.RawSyscall(syscall.SYS_EXECVE,
-		uintptr(unsafe.Pointer(argv0)),
-		uintptr(unsafe.Pointer(&argv[0])),
-		uintptr(unsafe.Pointer(&env[0])))
+	// ETXTBSY: a process forked by lambdahost while it wrote the file
+	// (unpacking the code) holds a copy of the writing descriptor until
+	// that process executes (go.dev/issue/22315). The window is short:
+	// try again, for up to about two seconds.
+	var errno syscall.Errno
+	for try := 0; ; try++ {
+		_, _, errno = syscall.RawSyscall(syscall.SYS_EXECVE,
+			uintptr(unsafe.Pointer(argv0)),
+			uintptr(unsafe.Pointer(&argv[0])),
+			uintptr(unsafe.Pointer(&env[0])))
+		if errno != syscall.ETXTBSY || try == 200 {
+			break
+		}
+		pause := unix.Timespec{Nsec: 10_000_000}
+		unix.Nanosleep(&pause, nil)
+	}
 	return fmt.Errorf("exec %s: %w", spec.Argv[0], errno)
 }
 
