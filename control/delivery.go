@@ -85,14 +85,18 @@ func (q *deliveryQueue) signal() {
 	}
 }
 
-// next takes the first delivery due at now, or answers how long until one
-// is (a day if the queue is empty).
-func (q *deliveryQueue) next(now time.Time) (*queuedDelivery, time.Duration) {
+// next takes the first delivery due at clock's time, or answers how long
+// until one is (a day if the queue is empty).
+//
+// It reads clock only when a delivery is queued: an idle node's loop does
+// not look at the time (nor race with tests that move their clock).
+func (q *deliveryQueue) next(clock func() time.Time) (*queuedDelivery, time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.items) == 0 {
 		return nil, 24 * time.Hour
 	}
+	now := clock()
 	if it := q.items[0]; !it.due.After(now) {
 		q.items = q.items[1:]
 		if len(q.items) > 0 {
@@ -127,8 +131,10 @@ func (s *Service) deliver(ds ...*lambdahost.Delivery) {
 
 // deliveryLoop sends queued deliveries until ctx is done.
 func (s *Service) deliveryLoop(ctx context.Context) {
+	// The clock is read (s.Now too) only when a delivery is queued.
+	clock := func() time.Time { return s.Now() }
 	for {
-		it, wait := s.deliveries.next(s.Now())
+		it, wait := s.deliveries.next(clock)
 		if it == nil {
 			t := time.NewTimer(wait)
 			select {
@@ -183,9 +189,10 @@ func (s *Service) send(ctx context.Context, it *queuedDelivery) {
 	it.attempts++
 	age := s.Now().Sub(d.Created)
 	if age > s.MaxDeliveryAge {
-		s.Metrics.DestinationDeliveriesExpired.Add(1)
 		log.ErrorContext(ctx, "delivery given up: the destination refused it for too long", "attempts", it.attempts, "dead_letter", body.DeadLetter, lambdahost.LogKeyError, err)
 		s.finishDelivery(ctx, d)
+		// Counted once it is gone: a scrape that sees it finds it deleted.
+		s.Metrics.DestinationDeliveriesExpired.Add(1)
 		return
 	}
 	wait := s.DeliveryBackoff << min(it.attempts-1, 20)
