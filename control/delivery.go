@@ -85,9 +85,11 @@ func (q *deliveryQueue) signal() {
 	}
 }
 
-// next takes the first delivery due at clock(), or answers how long until
-// one is (a day if the queue is empty). The clock is read only when the
-// queue holds something: an idle loop leaves the service's clock alone.
+// next takes the first delivery due at clock's time, or answers how long
+// until one is (a day if the queue is empty).
+//
+// It reads clock only when a delivery is queued: an idle node's loop does
+// not look at the time (nor race with tests that move their clock).
 func (q *deliveryQueue) next(clock func() time.Time) (*queuedDelivery, time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -129,8 +131,10 @@ func (s *Service) deliver(ds ...*lambdahost.Delivery) {
 
 // deliveryLoop sends queued deliveries until ctx is done.
 func (s *Service) deliveryLoop(ctx context.Context) {
+	// The clock is read (s.Now too) only when a delivery is queued.
+	clock := func() time.Time { return s.Now() }
 	for {
-		it, wait := s.deliveries.next(func() time.Time { return s.Now() })
+		it, wait := s.deliveries.next(clock)
 		if it == nil {
 			t := time.NewTimer(wait)
 			select {
@@ -185,9 +189,10 @@ func (s *Service) send(ctx context.Context, it *queuedDelivery) {
 	it.attempts++
 	age := s.Now().Sub(d.Created)
 	if age > s.MaxDeliveryAge {
-		s.Metrics.DestinationDeliveriesExpired.Add(1)
 		log.ErrorContext(ctx, "delivery given up: the destination refused it for too long", "attempts", it.attempts, "dead_letter", body.DeadLetter, lambdahost.LogKeyError, err)
 		s.finishDelivery(ctx, d)
+		// Counted once it is gone: a scrape that sees it finds it deleted.
+		s.Metrics.DestinationDeliveriesExpired.Add(1)
 		return
 	}
 	wait := s.DeliveryBackoff << min(it.attempts-1, 20)

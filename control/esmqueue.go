@@ -135,7 +135,7 @@ func filterData(rec any, bodyKey string, body []byte) any {
 }
 
 // pollQueue polls mapping m's queue until ctx is done.
-func (s *Service) pollQueue(ctx context.Context, m *EventSourceMapping) {
+func (s *Service) pollQueue(ctx context.Context, m *EventSourceMapping, lag *mappingLag) {
 	filters, _ := lambdahost.ParseFilterPatterns(m.Filters) // checked when stored
 	var info lambdahost.QueueInfo
 	for backoff := time.Second; ; backoff = min(2*backoff, time.Minute) {
@@ -166,7 +166,9 @@ func (s *Service) pollQueue(ctx context.Context, m *EventSourceMapping) {
 	for range workers {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			s.queueWorker(ctx, m, info, filters)
+			h, drop := lag.holder()
+			defer drop()
+			s.queueWorker(ctx, m, info, filters, h)
 		}()
 	}
 	for range workers {
@@ -175,7 +177,7 @@ func (s *Service) pollQueue(ctx context.Context, m *EventSourceMapping) {
 }
 
 // queueWorker receives and hands on batches until ctx is done.
-func (s *Service) queueWorker(ctx context.Context, m *EventSourceMapping, info lambdahost.QueueInfo, filters lambdahost.FilterPatterns) {
+func (s *Service) queueWorker(ctx context.Context, m *EventSourceMapping, info lambdahost.QueueInfo, filters lambdahost.FilterPatterns, h *lagHolder) {
 	warned := false
 	backoff := time.Second
 	for ctx.Err() == nil {
@@ -183,7 +185,7 @@ func (s *Service) queueWorker(ctx context.Context, m *EventSourceMapping, info l
 		if !ok {
 			return
 		}
-		batch, err := s.receiveBatch(context.WithoutCancel(ctx), m, ctx.Done())
+		batch, err := s.receiveBatch(context.WithoutCancel(ctx), m, ctx.Done(), h)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -202,7 +204,10 @@ func (s *Service) queueWorker(ctx context.Context, m *EventSourceMapping, info l
 		}
 		// A batch received is handed on and settled even if the mapping
 		// stops meanwhile.
-		if wait := s.handBatch(context.WithoutCancel(ctx), m, info, filters, inv, batch); wait > 0 && !sleep(ctx, wait) {
+		wait := s.handBatch(context.WithoutCancel(ctx), m, info, filters, inv, batch)
+		// Deleted, or left to the visibility timeout: settled.
+		h.release()
+		if wait > 0 && !sleep(ctx, wait) {
 			return
 		}
 	}
@@ -210,8 +215,12 @@ func (s *Service) queueWorker(ctx context.Context, m *EventSourceMapping, info l
 
 // receiveBatch gathers up to BatchSize messages: one long poll, then, with
 // a batching window, more until the batch is full or the window closes.
-func (s *Service) receiveBatch(ctx context.Context, m *EventSourceMapping, stop <-chan struct{}) ([]*lambdahost.QueueMessage, error) {
+// h holds what it received.
+func (s *Service) receiveBatch(ctx context.Context, m *EventSourceMapping, stop <-chan struct{}, h *lagHolder) ([]*lambdahost.QueueMessage, error) {
 	batch, err := s.Queues.Receive(ctx, m.EventSourceARN, min(10, m.BatchSize), queueLongPoll)
+	if err == nil && len(batch) > 0 {
+		h.hold(oldestSent(batch, s.Now()))
+	}
 	if err != nil || len(batch) == 0 || m.MaximumBatchingWindowInSeconds == 0 {
 		return batch, err
 	}
@@ -227,6 +236,7 @@ func (s *Service) receiveBatch(ctx context.Context, m *EventSourceMapping, stop 
 			return batch, nil
 		}
 		batch = append(batch, more...)
+		h.hold(oldestSent(batch, s.Now()))
 	}
 	return batch, nil
 }

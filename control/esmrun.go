@@ -45,8 +45,10 @@ const DefaultESMInterval = time.Second
 // poller is one running poll loop: a queue's mapping or a stream's shard.
 type poller struct {
 	generation string
-	cancel     context.CancelFunc
-	done       chan struct{}
+	// lag is how far behind its source the poller is.
+	lag    *mappingLag
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // runner is the state of this node's mapping runner.
@@ -95,12 +97,12 @@ func (s *Service) esmRound(ctx context.Context) error {
 			continue
 		}
 		want[m.UUID] = true
-		var poll func(context.Context)
+		var poll func(context.Context, *mappingLag)
 		switch m.Source {
 		case SourceSQS:
-			poll = func(pctx context.Context) { s.pollQueue(pctx, m) }
+			poll = func(pctx context.Context, lag *mappingLag) { s.pollQueue(pctx, m, lag) }
 		case SourceKinesis:
-			poll = func(pctx context.Context) { s.pollStream(pctx, m) }
+			poll = func(pctx context.Context, lag *mappingLag) { s.pollStream(pctx, m, lag) }
 		default:
 			continue
 		}
@@ -144,7 +146,7 @@ func (s *Service) esmRound(ctx context.Context) error {
 // runPoller makes sure this node polls key for mapping m, if it holds
 // key or can claim it, and reports whether it does. A poller of an older
 // generation of m is stopped and started again.
-func (s *Service) runPoller(ctx context.Context, kind, key string, m *EventSourceMapping, poll func(context.Context)) bool {
+func (s *Service) runPoller(ctx context.Context, kind, key string, m *EventSourceMapping, poll func(context.Context, *mappingLag)) bool {
 	s.esm.mu.Lock()
 	p := s.esm.pollers[key]
 	s.esm.mu.Unlock()
@@ -167,14 +169,14 @@ func (s *Service) runPoller(ctx context.Context, kind, key string, m *EventSourc
 		return false
 	}
 	pctx, cancel := context.WithCancel(s.ctx)
-	np := &poller{generation: m.Generation, cancel: cancel, done: make(chan struct{})}
+	np := &poller{generation: m.Generation, lag: newMappingLag(m), cancel: cancel, done: make(chan struct{})}
 	s.esm.mu.Lock()
 	s.esm.pollers[key] = np
 	s.esm.mu.Unlock()
 	s.Logger.InfoContext(ctx, "polling event source", "mapping", m.UUID, "source", m.EventSourceARN, "key", key, lambdahost.LogKeyFunction, m.FunctionARN)
 	go func() {
 		defer close(np.done)
-		poll(pctx)
+		poll(pctx, np.lag)
 	}()
 	return true
 }

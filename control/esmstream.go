@@ -144,7 +144,7 @@ const (
 )
 
 // pollStream reads every shard of stream mapping m until ctx is done.
-func (s *Service) pollStream(ctx context.Context, m *EventSourceMapping) {
+func (s *Service) pollStream(ctx context.Context, m *EventSourceMapping, lag *mappingLag) {
 	if s.Streams == nil {
 		s.Logger.ErrorContext(ctx, "event source mapping cannot poll: no Kinesis is configured", "mapping", m.UUID)
 		<-ctx.Done()
@@ -178,7 +178,9 @@ func (s *Service) pollStream(ctx context.Context, m *EventSourceMapping) {
 			running[sh.ID] = true
 			mu.Unlock()
 			wg.Go(func() {
-				s.readShard(ctx, m, sh.ID)
+				h, drop := lag.holder()
+				s.readShard(ctx, m, sh.ID, h)
+				drop()
 				mu.Lock()
 				delete(running, sh.ID)
 				mu.Unlock()
@@ -237,8 +239,9 @@ func startPosition(m *EventSourceMapping) (lambdahost.StreamPosition, time.Time)
 	return lambdahost.StreamPosition{Type: lambdahost.IteratorTrimHorizon}, time.Time{}
 }
 
-// readShard hands shard on until ctx is done or the shard is read to its end.
-func (s *Service) readShard(ctx context.Context, m *EventSourceMapping, shard string) {
+// readShard hands shard on until ctx is done or the shard is read to its
+// end. h holds the records read and not yet checkpointed.
+func (s *Service) readShard(ctx context.Context, m *EventSourceMapping, shard string, h *lagHolder) {
 	log := s.Logger.With("mapping", m.UUID, "shard", shard)
 	filters, _ := lambdahost.ParseFilterPatterns(m.Filters) // checked when stored
 	cp, err := s.readCheckpoint(ctx, m.UUID, shard)
@@ -307,6 +310,7 @@ func (s *Service) readShard(ctx context.Context, m *EventSourceMapping, shard st
 			recs = recs[i:]
 		}
 		if len(recs) > 0 {
+			h.hold(oldestArrival(recs, s.Now()))
 			// A batch read is handed on and settled even if the mapping
 			// stops meanwhile.
 			s.handStreamBatch(context.WithoutCancel(ctx), m, inv, shard, filters, recs)
@@ -314,6 +318,7 @@ func (s *Service) readShard(ctx context.Context, m *EventSourceMapping, shard st
 			if err := s.saveCheckpoint(context.WithoutCancel(ctx), m, shard, cp); err != nil {
 				log.ErrorContext(ctx, "save checkpoint: the records after the last one saved run again", lambdahost.LogKeyError, err)
 			}
+			h.release()
 		}
 		if next == "" {
 			cp.Done = true

@@ -117,9 +117,18 @@
 //	    back InProgress → Successful, history, a11y
 //	38  /metrics counters move with real calls      TestMetrics                    sdk net/http
 //	    --metrics-listen with a bearer token        TestMetricsListen              net/http
+//	    async, event source counters, lag series    TestAsyncMetrics               sdk net/http (moto)
 //	39  deploy: reproducible zip, publish, alias    TestDeploy                     bin sdk
 //	    deploy --watch: edit → runs, failure, goes on TestDeployWatch              bin sdk
-//	40  SIGKILL while SQS messages flow: none lost, TestCrashWhileMessagesFlow     boto3 sdk
+//	40  destinations on moto (SQS, SNS, EventBridge):
+//	    OnSuccess, OnFailure, dead-letter queue     TestAsyncDestinations          cli boto3 sdk
+//	    SNS, EventBridge, Lambda; InvokeAsync       TestDestinationServices        boto3 sdk cli
+//	41  SQS mappings: batches, partial failure,     TestSQSMapping                 cli boto3 sdk
+//	    filters, disable/enable, FIFO order
+//	42  Kinesis mappings (kinesalite): order,       TestKinesisMapping             cli boto3 sdk
+//	    bisect, OnFailure record, LATEST
+//	43  provisioned concurrency: READY, used first  TestProvisionedConcurrency     cli boto3 sdk
+//	44  SIGKILL while SQS messages flow: none lost, TestCrashWhileMessagesFlow     boto3 sdk
 //	    none deleted before its function succeeded,
 //	    a stored OnSuccess record sent after restart
 package e2e

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/lambdahost/lambdahost/internal/testserver"
 )
 
 // scrapeMetrics fetches url (a /metrics endpoint) with the bearer token,
@@ -205,5 +207,108 @@ func TestMetricsListen(t *testing.T) {
 	}
 	if code, body := scrapeMetrics(t, srv.Endpoint+"/metrics", "s3cret-token"); code == http.StatusOK || strings.Contains(body, "lambdahost_build_info") {
 		t.Errorf("the API listener serves /metrics too: %d", code)
+	}
+}
+
+// TestAsyncMetrics scrapes /metrics around the asynchronous machinery
+// working against real queue servers: Event invocations whose records go
+// to OnSuccess, OnFailure and a dead-letter queue, a destination that
+// refuses every delivery, and an SQS event source mapping with a filter.
+// Its counters move by what was done, and the mapping has a lag series.
+func TestAsyncMetrics(t *testing.T) {
+	t.Parallel()
+	a := testserver.StartAWS(t)
+	srv := Start(t, awsEnv(a), WithArgs("--async-retry-delays", "200ms"))
+	url := srv.Endpoint + "/metrics"
+	q := newQueues(a)
+	d := NewDriver(t, SDKDriver, srv, TestCredentials, "us-east-1")
+	zip := makeZip(t, "index.py", destFunction)
+
+	// A function whose records land in queues, and one whose OnSuccess
+	// destination does not exist.
+	const name, lost = "metered-async", "metered-lost"
+	okq, failq, dlq := q.create(t, name+"-ok", nil), q.create(t, name+"-fail", nil), q.create(t, name+"-dlq", nil)
+	p := createParams(name, zip)
+	p["DeadLetterConfig"] = Params{"TargetArn": dlq.ARN}
+	d.Call(t, "CreateFunction", p).OK(t)
+	mustWait(t, d, "FunctionActiveV2", Params{"FunctionName": name})
+	d.Call(t, "PutFunctionEventInvokeConfig", Params{"FunctionName": name, "MaximumRetryAttempts": 0,
+		"DestinationConfig": Params{"OnSuccess": Params{"Destination": okq.ARN}, "OnFailure": Params{"Destination": failq.ARN}}}).OK(t)
+	mustCreate(t, d, lost, zip)
+	d.Call(t, "PutFunctionEventInvokeConfig", Params{"FunctionName": lost,
+		"DestinationConfig": Params{"OnSuccess": Params{"Destination": "arn:aws:sqs:us-east-1:" + testserver.AWSAccount + ":no-such-queue"}}}).OK(t)
+
+	// A mapping that hands on the messages starting with "keep".
+	const mapped = "metered-batch"
+	mustCreate(t, d, mapped, makeZip(t, "index.py", batchFunction))
+	src := q.create(t, mapped, nil)
+	r := d.Call(t, "CreateEventSourceMapping", Params{"FunctionName": mapped, "EventSourceArn": src.ARN, "BatchSize": 10,
+		"FilterCriteria": Params{"Filters": []Params{{"Pattern": `{"body": [{"prefix": "keep"}]}`}}}}).OK(t)
+	uuid := r.Str("UUID")
+	waitState(t, d, uuid, "Enabled", esmBound)
+
+	code, before := scrapeMetrics(t, url, "")
+	if code != http.StatusOK {
+		t.Fatalf("scrape answered %d: %s", code, before)
+	}
+	if _, ok := metricValue(before, "lambdahost_event_source_lag_seconds", `function="arn:aws:lambda:us-east-1:000000000000:function:`+mapped+`"`, `uuid="`+uuid+`"`); !ok {
+		t.Errorf("no lag series for the enabled mapping %s", uuid)
+	}
+
+	d.Call(t, "Invoke", Params{"FunctionName": name, "InvocationType": "Event", "Payload": []byte(`{"k":"v"}`)}).OK(t).WantStatus(t, 202)
+	d.Call(t, "Invoke", Params{"FunctionName": name, "InvocationType": "Event", "Payload": []byte(`{"fail":"boom"}`)}).OK(t).WantStatus(t, 202)
+	d.Call(t, "Invoke", Params{"FunctionName": lost, "InvocationType": "Event", "Payload": []byte(`{}`)}).OK(t).WantStatus(t, 202)
+	q.send(t, src, "keep-1", "drop-1", "keep-2")
+	for _, qu := range []queue{okq, failq, dlq} {
+		q.receive(t, qu, 1, deliveryBound)
+	}
+	q.waitEmpty(t, src, esmBound)
+
+	// A counter moves after the message it counts is sent, and the lost
+	// destination fails in the background: wait for them.
+	delta := func(after, name string) float64 {
+		a, _ := metricValue(after, name)
+		b, _ := metricValue(before, name)
+		return a - b
+	}
+	var after string
+	deadline := time.Now().Add(deliveryBound)
+	for {
+		_, after = scrapeMetrics(t, url, "")
+		if delta(after, "lambdahost_destination_deliveries_total") >= 3 && delta(after, "lambdahost_destination_delivery_failures_total") >= 1 &&
+			delta(after, "lambdahost_async_events_dropped_total") >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deliveries were never all counted:\n%s", after)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, c := range []struct {
+		name string
+		want float64
+	}{
+		{"lambdahost_async_events_received_total", 3},
+		{"lambdahost_async_events_dropped_total", 1},
+		{"lambdahost_destination_deliveries_total", 3}, // OnSuccess, OnFailure, the dead letter; none to the lost queue
+		{"lambdahost_dead_letter_errors_total", 0},
+		{"lambdahost_destination_deliveries_expired_total", 0},
+		{"lambdahost_recursive_invocations_dropped_total", 0},
+		{"lambdahost_event_source_records_total", 2},
+		{"lambdahost_event_source_records_filtered_total", 1},
+		{"lambdahost_event_source_batch_failures_total", 0},
+		{"lambdahost_event_source_records_dropped_total", 0},
+	} {
+		if got := delta(after, c.name); got != c.want {
+			t.Errorf("%s moved by %v, want %v", c.name, got, c.want)
+		}
+	}
+	if got := delta(after, "lambdahost_event_source_batches_total"); got < 1 || got > 2 {
+		t.Errorf("lambdahost_event_source_batches_total moved by %v, want the two messages kept in one or two batches", got)
+	}
+	for _, name := range []string{"lambdahost_async_events_received_total", "lambdahost_event_source_poll_errors_total"} {
+		if !strings.Contains(after, "# TYPE "+name+" counter\n") {
+			t.Errorf("%s is not a counter", name)
+		}
 	}
 }

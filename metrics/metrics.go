@@ -45,9 +45,12 @@ type Sources struct {
 	// AsyncQueue returns how many asynchronous events this node holds and
 	// when the oldest was queued.
 	AsyncQueue func() (depth int, oldest time.Time)
-	// EventSourceLag returns how far each event source mapping's poller
-	// is behind its source: the hook for event source mappings.
+	// EventSourceLag returns how far each event source mapping that this
+	// node polls is behind its source.
 	EventSourceLag func() []Lag
+	// Async returns the counters of the asynchronous machinery:
+	// destinations, dead-letter queues, event source mappings.
+	Async func() AsyncCounts
 	// StoreBytes returns the size of the metadata store (the SQLite file,
 	// the PostgreSQL database).
 	StoreBytes func(ctx context.Context) (int64, error)
@@ -56,12 +59,65 @@ type Sources struct {
 }
 
 // Lag is how far an event source mapping is behind its source: the age
-// of the oldest record it has not yet handed to its function.
+// of the oldest record its poller took from the source and has not yet
+// settled (handed to its function with success, or given up), 0 when it
+// holds none.
 type Lag struct {
 	Function lambdahost.FunctionID
 	// UUID identifies the mapping.
 	UUID string
 	Lag  time.Duration
+}
+
+// AsyncCounts are the counters of the asynchronous machinery, as they
+// stand: they only grow. The fields are named after AWS's CloudWatch
+// metrics where Lambda has one.
+type AsyncCounts struct {
+	// EventsReceived counts the asynchronous events stored (Event
+	// invocations, and invocations of Lambda destinations);
+	// EventsDropped those that ended without their function succeeding.
+	EventsReceived, EventsDropped int64
+	// DestinationDeliveries counts the records and dead-letter messages
+	// sent; DestinationDeliveryFailures and DeadLetterErrors the failed
+	// attempts (each retried), DestinationDeliveriesExpired the messages
+	// given up.
+	DestinationDeliveries, DestinationDeliveryFailures, DeadLetterErrors, DestinationDeliveriesExpired int64
+	// RecursiveInvocationsDropped counts the invocations stopped by
+	// recursive loop detection.
+	RecursiveInvocationsDropped int64
+	// The work of event source mappings: batches handed to functions and
+	// those that failed, records handed on, filtered out and given up,
+	// failed calls to the sources.
+	EventSourceBatches, EventSourceBatchFailures                              int64
+	EventSourceRecords, EventSourceRecordsFiltered, EventSourceRecordsDropped int64
+	EventSourcePollErrors                                                     int64
+}
+
+// asyncCounter is a counter of AsyncCounts.
+type asyncCounter struct {
+	desc  *prometheus.Desc
+	value func(*AsyncCounts) int64
+}
+
+func newAsyncCounters() []asyncCounter {
+	c := func(name, help string, value func(*AsyncCounts) int64) asyncCounter {
+		return asyncCounter{prometheus.NewDesc(name, help, nil, nil), value}
+	}
+	return []asyncCounter{
+		c("lambdahost_async_events_received_total", "Asynchronous events stored: Event invocations accepted, and invocations of Lambda destinations.", func(a *AsyncCounts) int64 { return a.EventsReceived }),
+		c("lambdahost_async_events_dropped_total", "Asynchronous events that ended without their function succeeding: after their retries, too old, not run for zero reserved concurrency, or stopped in a recursive loop (AWS's AsyncEventsDropped).", func(a *AsyncCounts) int64 { return a.EventsDropped }),
+		c("lambdahost_destination_deliveries_total", "Messages sent to destinations: invocation records to OnSuccess and OnFailure (stream mappings' included), and dead-letter messages.", func(a *AsyncCounts) int64 { return a.DestinationDeliveries }),
+		c("lambdahost_destination_delivery_failures_total", "Failed attempts to send a record to a destination, each retried with backoff (AWS's DestinationDeliveryFailures).", func(a *AsyncCounts) int64 { return a.DestinationDeliveryFailures }),
+		c("lambdahost_dead_letter_errors_total", "Failed attempts to send a dead-letter message, each retried with backoff (AWS's DeadLetterErrors).", func(a *AsyncCounts) int64 { return a.DeadLetterErrors }),
+		c("lambdahost_destination_deliveries_expired_total", "Destination and dead-letter messages given up after failing for longer than the maximum delivery age.", func(a *AsyncCounts) int64 { return a.DestinationDeliveriesExpired }),
+		c("lambdahost_recursive_invocations_dropped_total", "Invocations and event source batches stopped by recursive loop detection (AWS's RecursiveInvocationsDropped).", func(a *AsyncCounts) int64 { return a.RecursiveInvocationsDropped }),
+		c("lambdahost_event_source_batches_total", "Batches that event source mappings handed to functions, retries included.", func(a *AsyncCounts) int64 { return a.EventSourceBatches }),
+		c("lambdahost_event_source_batch_failures_total", "Event source batches that failed in whole or in part, or could not run.", func(a *AsyncCounts) int64 { return a.EventSourceBatchFailures }),
+		c("lambdahost_event_source_records_total", "Records (queue messages, stream records) that event source mappings handed to functions, retries included.", func(a *AsyncCounts) int64 { return a.EventSourceRecords }),
+		c("lambdahost_event_source_records_filtered_total", "Records that event source mappings' filter criteria left out (queue messages left out are deleted).", func(a *AsyncCounts) int64 { return a.EventSourceRecordsFiltered }),
+		c("lambdahost_event_source_records_dropped_total", "Stream records given up after their retries or maximum age: sent to the mapping's OnFailure destination, or dropped without one.", func(a *AsyncCounts) int64 { return a.EventSourceRecordsDropped }),
+		c("lambdahost_event_source_poll_errors_total", "Failed calls of event source mappings to their sources (queues, streams).", func(a *AsyncCounts) int64 { return a.EventSourcePollErrors }),
+	}
 }
 
 // Registry keeps lambdahost's metrics. It is a lambdahost.Meter; create it
@@ -104,6 +160,7 @@ type Registry struct {
 	perFunction []*prometheus.MetricVec
 	sizes       sizeCache
 	gaugeDescs  gaugeDescs
+	async       []asyncCounter
 }
 
 // latencyBuckets covers API requests and deployments: 0.5 ms to 32 s.
@@ -134,6 +191,7 @@ func New(version string) *Registry {
 	r.gcTime = f.histogram("lambdahost_gc_duration_seconds", "Time of a garbage collection round.", latencyBuckets)
 	r.perFunction = []*prometheus.MetricVec{r.invocations.MetricVec, r.coldStarts.MetricVec, r.throttles.MetricVec, r.sigErrors.MetricVec}
 	r.gaugeDescs = newGaugeDescs()
+	r.async = newAsyncCounters()
 	r.reg.MustRegister(prometheus.CollectorFunc(r.collectGauges))
 	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "lambdahost_build_info", Help: "Always 1, labelled with lambdahost's version.", ConstLabels: prometheus.Labels{"version": version}})
@@ -274,7 +332,7 @@ func newGaugeDescs() gaugeDescs {
 		environments: prometheus.NewDesc("lambdahost_environments", "Execution environments of this node, by state: idle (warm) or busy (starting or running an invocation).", []string{"state"}, nil),
 		queueDepth:   prometheus.NewDesc("lambdahost_async_queue_depth", "Asynchronous events this node holds: running, or waiting for a retry.", nil, nil),
 		queueAge:     prometheus.NewDesc("lambdahost_async_queue_oldest_age_seconds", "Age of the oldest asynchronous event this node holds (0 if none).", nil, nil),
-		lag:          prometheus.NewDesc("lambdahost_event_source_lag_seconds", "How far each event source mapping is behind its source: the age of the oldest record not yet handed to its function.", []string{"function", "uuid"}, nil),
+		lag:          prometheus.NewDesc("lambdahost_event_source_lag_seconds", "How far each event source mapping this node polls is behind its source: the age of the oldest record its poller took and has not settled (SQS: by SentTimestamp; Kinesis: by ApproximateArrivalTimestamp), 0 when it holds none. The mappings of functions past the function label cap share one series, uuid \"(other)\", with the largest lag.", []string{"function", "uuid"}, nil),
 		storeBytes:   prometheus.NewDesc("lambdahost_store_bytes", "Size of the metadata store.", nil, nil),
 		blobBytes:    prometheus.NewDesc("lambdahost_blob_bytes", "Size of the code blobs in the blob store.", nil, nil),
 		blobCount:    prometheus.NewDesc("lambdahost_blobs", "Code blobs in the blob store.", nil, nil),
@@ -282,7 +340,8 @@ func newGaugeDescs() gaugeDescs {
 	}
 }
 
-// collectGauges reads Sources.
+// collectGauges reads Sources: the gauges, and the counters of the
+// asynchronous machinery.
 func (r *Registry) collectGauges(ch chan<- prometheus.Metric) {
 	d, src := r.gaugeDescs, r.Sources
 	if src.Environments != nil {
@@ -300,8 +359,31 @@ func (r *Registry) collectGauges(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d.queueAge, prometheus.GaugeValue, age)
 	}
 	if src.EventSourceLag != nil {
+		// Bounded as the function label is: the mappings of the functions
+		// past MaxFunctions fold into one series.
+		type series struct{ function, uuid string }
+		lags := map[series]time.Duration{}
+		var order []series
 		for _, l := range src.EventSourceLag() {
-			ch <- prometheus.MustNewConstMetric(d.lag, prometheus.GaugeValue, l.Lag.Seconds(), r.function(l.Function), l.UUID)
+			k := series{r.function(l.Function), l.UUID}
+			if k.function == OtherFunction {
+				k.uuid = OtherFunction
+			}
+			if cur, ok := lags[k]; !ok {
+				order = append(order, k)
+				lags[k] = l.Lag
+			} else {
+				lags[k] = max(cur, l.Lag)
+			}
+		}
+		for _, k := range order {
+			ch <- prometheus.MustNewConstMetric(d.lag, prometheus.GaugeValue, lags[k].Seconds(), k.function, k.uuid)
+		}
+	}
+	if src.Async != nil {
+		a := src.Async()
+		for _, c := range r.async {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(c.value(&a)))
 		}
 	}
 	if s, ok := r.sizes.get(r, src); ok {

@@ -40,7 +40,13 @@ func TestRegistry(t *testing.T) {
 		Environments: func() (int, int) { return 3, 1 },
 		AsyncQueue:   func() (int, time.Time) { return 2, now.Add(-90 * time.Second) },
 		EventSourceLag: func() []metrics.Lag {
-			return []metrics.Lag{{Function: fn("f"), UUID: "a1b2", Lag: 1500 * time.Millisecond}}
+			return []metrics.Lag{{Function: fn("f"), UUID: "a1b2", Lag: 1500 * time.Millisecond}, {Function: fn("f"), UUID: "c3d4"}}
+		},
+		Async: func() metrics.AsyncCounts {
+			return metrics.AsyncCounts{EventsReceived: 1, EventsDropped: 2, DestinationDeliveries: 3, DestinationDeliveryFailures: 4,
+				DeadLetterErrors: 5, DestinationDeliveriesExpired: 6, RecursiveInvocationsDropped: 7, EventSourceBatches: 8,
+				EventSourceBatchFailures: 9, EventSourceRecords: 10, EventSourceRecordsFiltered: 11, EventSourceRecordsDropped: 12,
+				EventSourcePollErrors: 13}
 		},
 		StoreBytes: func(context.Context) (int64, error) { return 4096, nil },
 		Blobs:      func(context.Context) (int64, int64, error) { return 7, 70000, nil },
@@ -84,6 +90,20 @@ func TestRegistry(t *testing.T) {
 		`lambdahost_async_queue_depth 2`,
 		`lambdahost_async_queue_oldest_age_seconds 90`,
 		`lambdahost_event_source_lag_seconds{` + arn + `,uuid="a1b2"} 1.5`,
+		`lambdahost_event_source_lag_seconds{` + arn + `,uuid="c3d4"} 0`,
+		"# TYPE lambdahost_async_events_received_total counter\nlambdahost_async_events_received_total 1\n",
+		"# TYPE lambdahost_async_events_dropped_total counter\nlambdahost_async_events_dropped_total 2\n",
+		"# TYPE lambdahost_destination_deliveries_total counter\nlambdahost_destination_deliveries_total 3\n",
+		"# TYPE lambdahost_destination_delivery_failures_total counter\nlambdahost_destination_delivery_failures_total 4\n",
+		"# TYPE lambdahost_dead_letter_errors_total counter\nlambdahost_dead_letter_errors_total 5\n",
+		"# TYPE lambdahost_destination_deliveries_expired_total counter\nlambdahost_destination_deliveries_expired_total 6\n",
+		"# TYPE lambdahost_recursive_invocations_dropped_total counter\nlambdahost_recursive_invocations_dropped_total 7\n",
+		"# TYPE lambdahost_event_source_batches_total counter\nlambdahost_event_source_batches_total 8\n",
+		"# TYPE lambdahost_event_source_batch_failures_total counter\nlambdahost_event_source_batch_failures_total 9\n",
+		"# TYPE lambdahost_event_source_records_total counter\nlambdahost_event_source_records_total 10\n",
+		"# TYPE lambdahost_event_source_records_filtered_total counter\nlambdahost_event_source_records_filtered_total 11\n",
+		"# TYPE lambdahost_event_source_records_dropped_total counter\nlambdahost_event_source_records_dropped_total 12\n",
+		"# TYPE lambdahost_event_source_poll_errors_total counter\nlambdahost_event_source_poll_errors_total 13\n",
 		`lambdahost_store_bytes 4096`,
 		`lambdahost_blob_bytes 70000`,
 		`lambdahost_blobs 7`,
@@ -117,6 +137,26 @@ func TestFunctionCap(t *testing.T) {
 			t.Errorf("scrape lacks %s", want)
 		}
 	}
+	// The event source lag is bounded the same way: the mappings of the
+	// functions without a label of their own share one series, with the
+	// largest lag.
+	r.Sources.EventSourceLag = func() []metrics.Lag {
+		return []metrics.Lag{{Function: fn("a"), UUID: "u1", Lag: time.Second}, {Function: fn("c"), UUID: "u2", Lag: 2 * time.Second},
+			{Function: fn("d"), UUID: "u3", Lag: 5 * time.Second}, {Function: fn("d"), UUID: "u4"}}
+	}
+	_, text = scrape(t, r.Handler(metrics.HandlerOptions{}), nil)
+	if got := strings.Count(text, "\nlambdahost_event_source_lag_seconds{"); got != 2 {
+		t.Errorf("%d event source lag series, want 2", got)
+	}
+	for _, want := range []string{
+		`lambdahost_event_source_lag_seconds{function="arn:aws:lambda:us-east-1:000000000000:function:a",uuid="u1"} 1`,
+		`lambdahost_event_source_lag_seconds{function="(other)",uuid="(other)"} 5`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+	r.Sources.EventSourceLag = nil
 	r.FunctionDeleted(fn("a"))
 	r.Invoked(fn("e"), "RequestResponse", lambdahost.OutcomeSuccess, time.Millisecond)
 	_, text = scrape(t, r.Handler(metrics.HandlerOptions{}), nil)

@@ -68,16 +68,19 @@ func (o *operatorFlags) check() error {
 }
 
 // newMetrics returns the server's metrics, reading the gauges from store,
-// blobs and executor; nil with --metrics=false.
-func (o *operatorFlags) newMetrics(store lambdahost.Store, blobs lambdahost.BlobStore, executor *invoke.Executor) *metrics.Registry {
+// blobs and executor, and the asynchronous machinery's counters and event
+// source lag from svc; nil with --metrics=false.
+func (o *operatorFlags) newMetrics(store lambdahost.Store, blobs lambdahost.BlobStore, executor *invoke.Executor, svc *control.Service) *metrics.Registry {
 	if !o.Metrics {
 		return nil
 	}
 	reg := metrics.New(version)
 	reg.MaxFunctions = o.MetricsMaxFunctions
 	reg.Sources = metrics.Sources{
-		Environments: executor.Environments,
-		AsyncQueue:   executor.AsyncQueue,
+		Environments:   executor.Environments,
+		AsyncQueue:     executor.AsyncQueue,
+		Async:          func() metrics.AsyncCounts { return asyncCounts(&svc.Metrics) },
+		EventSourceLag: func() []metrics.Lag { return eventSourceLag(svc.EventSourceLag()) },
 		Blobs: func(ctx context.Context) (count, bytes int64, err error) {
 			err = blobs.Walk(ctx, func(_ lambdahost.Digest, size int64, _ time.Time) error {
 				count++
@@ -91,6 +94,34 @@ func (o *operatorFlags) newMetrics(store lambdahost.Store, blobs lambdahost.Blob
 		reg.Sources.StoreBytes = sz.Size
 	}
 	return reg
+}
+
+// asyncCounts reads m for the metrics.
+func asyncCounts(m *control.Metrics) metrics.AsyncCounts {
+	return metrics.AsyncCounts{
+		EventsReceived:               m.AsyncEventsReceived.Load(),
+		EventsDropped:                m.AsyncEventsDropped.Load(),
+		DestinationDeliveries:        m.DestinationDeliveries.Load(),
+		DestinationDeliveryFailures:  m.DestinationDeliveryFailures.Load(),
+		DeadLetterErrors:             m.DeadLetterErrors.Load(),
+		DestinationDeliveriesExpired: m.DestinationDeliveriesExpired.Load(),
+		RecursiveInvocationsDropped:  m.RecursiveInvocationsDropped.Load(),
+		EventSourceBatches:           m.EventSourceBatches.Load(),
+		EventSourceBatchFailures:     m.EventSourceBatchFailures.Load(),
+		EventSourceRecords:           m.EventSourceRecords.Load(),
+		EventSourceRecordsFiltered:   m.EventSourceRecordsFiltered.Load(),
+		EventSourceRecordsDropped:    m.EventSourceRecordsDropped.Load(),
+		EventSourcePollErrors:        m.EventSourcePollErrors.Load(),
+	}
+}
+
+// eventSourceLag converts the lags of the mappings for the metrics.
+func eventSourceLag(ls []control.MappingLag) []metrics.Lag {
+	out := make([]metrics.Lag, len(ls))
+	for i, l := range ls {
+		out[i] = metrics.Lag{Function: l.Function, UUID: l.UUID, Lag: l.Lag}
+	}
+	return out
 }
 
 // mountOperator puts the console and /metrics beside the services on

@@ -401,7 +401,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	executor.Logs = ingester
-	meter := m.newMetrics(store, blobs, executor)
+	meter := m.newMetrics(store, blobs, executor, svc)
 	if meter != nil {
 		svc.Meter, executor.Meter = meter, meter
 	}
