@@ -221,10 +221,11 @@ func eventOutcome(out *invoke.AsyncOutcome, trace string) *control.EventOutcome 
 // countLineage counts a synchronous invocation in its trace header's
 // lineage, or answers RecursiveInvocationException when recursive loop
 // detection stops it (a function that invokes itself through the SDK,
-// which passes the header on).
-func countLineage(inv *control.Invocation, req *invoke.Request) error {
+// which passes the header on), counting it as dropped.
+func (s *Server) countLineage(inv *control.Invocation, req *invoke.Request) error {
 	trace, stop := inv.Recursive(req.TraceID)
 	if stop {
+		s.service.Metrics.RecursiveInvocationsDropped.Add(1)
 		return control.ErrRecursiveLoop()
 	}
 	req.TraceID = trace
@@ -276,7 +277,7 @@ func (s *Server) handleInvoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := s.request(r, in, payload)
-	if err := countLineage(in.target, req); err != nil {
+	if err := s.countLineage(in.target, req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -326,7 +327,7 @@ func (s *Server) handleInvokeWithResponseStream(w http.ResponseWriter, r *http.R
 		return
 	}
 	req := s.request(r, in, payload)
-	if err := countLineage(in.target, req); err != nil {
+	if err := s.countLineage(in.target, req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

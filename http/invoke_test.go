@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"testing"
 
+	"github.com/lambdahost/lambdahost"
 	"github.com/lambdahost/lambdahost/invoke"
 )
 
@@ -79,5 +81,39 @@ func invokeGoldenCases() []goldenCase {
 		{op: "Invoke", name: "pending", opts: []envOption{withBlockedSettling()}, setup: withFunction("f"), req: invokeReq(invokePath, `{}`)},
 		{op: "InvokeWithResponseStream", name: "dry-run", setup: withFunction("f"), req: invokeReq("/2021-11-15/functions/f/response-streaming-invocations", `{}`, "X-Amz-Invocation-Type", "DryRun")},
 		{op: "InvokeWithResponseStream", name: "event-refused", setup: withFunction("f"), req: invokeReq("/2021-11-15/functions/f/response-streaming-invocations", `{}`, "X-Amz-Invocation-Type", "Event")},
+	}
+}
+
+// TestRecursiveLoopStopsInvoke: an Invoke whose trace header has seen the
+// function MaxRecursionDepth times already is refused with
+// RecursiveInvocationException and counted as dropped; one short of that
+// runs, and passes the lineage on counted once more.
+func TestRecursiveLoopStopsInvoke(t *testing.T) {
+	e := newEnv(t)
+	withFunction("f")(e)
+	arn := "arn:aws:lambda:us-east-1:000000000000:function:f"
+	const root = "Root=1-5f84c7a5-6c9e1b2f3a4d5e6f7a8b9c0d"
+	for _, tt := range []struct {
+		name    string
+		seen    int
+		status  int
+		dropped int64
+	}{
+		{"below-the-limit", lambdahost.MaxRecursionDepth - 1, http.StatusOK, 0},
+		{"at-the-limit", lambdahost.MaxRecursionDepth, http.StatusBadRequest, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.svc.Metrics.RecursiveInvocationsDropped.Load()
+			r := invokeReq(invokePath, `{}`, "X-Amzn-Trace-Id", lambdahost.WithLineage(root, arn, tt.seen))(e)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
+			}
+			if tt.status != http.StatusOK && r.Headers["X-Amzn-Errortype"] != "RecursiveInvocationException" {
+				t.Errorf("error type %q, want RecursiveInvocationException", r.Headers["X-Amzn-Errortype"])
+			}
+			if got := e.svc.Metrics.RecursiveInvocationsDropped.Load() - before; got != tt.dropped {
+				t.Errorf("RecursiveInvocationsDropped moved by %d, want %d", got, tt.dropped)
+			}
+		})
 	}
 }
