@@ -8,7 +8,7 @@
 //	lambdahost backup --to DIR [--data-dir DIR] [--include-master-key] [--master-key-file FILE] [--copy]
 //	lambdahost restore --from DIR [--data-dir DIR] [--master-key-file FILE] [--copy]
 //	lambdahost check [--data-dir DIR] [--master-key-file FILE] [--gc-grace 1h] [--repair]
-//	lambdahost signer export-key --profile-version-arn ARN --out key.pem [--data-dir DIR]
+//	lambdahost signer export-key --profile-version-arn ARN --out key.pem [--data-dir DIR | --database postgres://…]
 //	lambdahost sign --key key.pem --in code.zip --out signed.zip
 //	lambdahost migrate --from DATA_DIR --to-database postgres://… --to-blob-store s3://BUCKET/PREFIX
 //	lambdahost deploy --function NAME [--dir DIR] [--watch] [--publish] [--alias ALIAS] [--endpoint URL]

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/lambdahost/lambdahost"
+	"github.com/lambdahost/lambdahost/internal/testserver"
+	"github.com/lambdahost/lambdahost/postgres"
 	"github.com/lambdahost/lambdahost/signer"
 	"github.com/lambdahost/lambdahost/sqlite"
 )
@@ -168,4 +170,63 @@ func TestExportKeyCanceledProfile(t *testing.T) {
 	if code, out := runCmd(t, "signer", "export-key", "--data-dir", dir, "--profile-version-arn", arn, "--out", "-"); code != 1 || !strings.Contains(out, "canceled") {
 		t.Errorf("exit %d: %s", code, out)
 	}
+}
+
+// TestExportKeyFromPostgres exports a profile key from the PostgreSQL
+// database several nodes share (--database), with their master key, and
+// the key is the profile's.
+func TestExportKeyFromPostgres(t *testing.T) {
+	dsn := testserver.StartPostgres(t).NewDatabase(t)
+	keyFile := filepath.Join(t.TempDir(), "master.key")
+	masterKey, err := loadMasterKey(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	svc := signer.New(store, nil, masterKey)
+	ctx := lambdahost.WithCaller(t.Context(), lambdahost.Caller{AccessKey: "test", Account: "000000000000", Region: "us-east-1"})
+	p, err := svc.PutSigningProfile(ctx, signer.PutSigningProfileInput{Name: "shared", PlatformID: signer.SigningPlatformID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := p.VersionARN()
+
+	pemFile := filepath.Join(t.TempDir(), "key.pem")
+	if code, out := runCmd(t, "signer", "export-key", "--database", dsn, "--master-key-file", keyFile, "--profile-version-arn", arn, "--out", pemFile); code != 0 {
+		t.Fatalf("export-key --database: exit %d: %s", code, out)
+	}
+	b, err := os.ReadFile(pemFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported, err := decodeProfileKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := svc.ExportSigningKey(t.Context(), arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exported.ProfileVersionARN != arn || !exported.Key.Equal(want) {
+		t.Errorf("exported key for %s is not the profile's", exported.ProfileVersionARN)
+	}
+
+	t.Run("not-postgres", func(t *testing.T) {
+		if code, out := runCmd(t, "signer", "export-key", "--database", "mysql://x", "--master-key-file", keyFile, "--profile-version-arn", arn, "--out", filepath.Join(t.TempDir(), "k.pem")); code == 0 || !strings.Contains(out, "postgres://") {
+			t.Errorf("exit %d: %s", code, out)
+		}
+	})
+	t.Run("another-master-key", func(t *testing.T) {
+		other := filepath.Join(t.TempDir(), "master.key")
+		if _, err := loadMasterKey(other); err != nil {
+			t.Fatal(err)
+		}
+		if code, _ := runCmd(t, "signer", "export-key", "--database", dsn, "--master-key-file", other, "--profile-version-arn", arn, "--out", filepath.Join(t.TempDir(), "k.pem")); code == 0 {
+			t.Error("export-key with another master key succeeded")
+		}
+	})
 }

@@ -9,13 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/lambdahost/lambdahost/signer"
-	"github.com/lambdahost/lambdahost/sqlite"
 )
 
 // PEM headers of an exported profile key.
@@ -36,6 +36,7 @@ type exportKey struct {
 	Getenv         func(string) string
 
 	DataDir           string
+	Database          string
 	MasterKeyFile     string
 	ProfileVersionARN string
 	Out               string
@@ -46,6 +47,7 @@ func (c *exportKey) parseFlags(args []string) error {
 	fs.SetOutput(c.Stderr)
 	env := envDefault(c.Getenv)
 	fs.StringVar(&c.DataDir, "data-dir", env("data-dir", defaultDataDir(c.Getenv)), "serve's data directory (LAMBDAHOST_DATA_DIR)")
+	fs.StringVar(&c.Database, "database", env("database", ""), "postgres://… URL of the database serve's nodes share (LAMBDAHOST_DATABASE); default: SQLite in the data dir")
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", env("master-key-file", ""), "serve's master key file (LAMBDAHOST_MASTER_KEY_FILE); default: master.key in the data dir")
 	fs.StringVar(&c.ProfileVersionARN, "profile-version-arn", "", "the profileVersionArn put-signing-profile answered")
 	fs.StringVar(&c.Out, "out", "", "file to create with the key, readable by its owner only; - for standard output")
@@ -57,7 +59,9 @@ func (c *exportKey) parseFlags(args []string) error {
 		return errors.New("--profile-version-arn is required")
 	case c.Out == "":
 		return errors.New("--out is required")
-	case c.DataDir == "":
+	case c.Database != "" && !isPostgres(c.Database):
+		return errors.New("--database: want a postgres:// URL (or nothing for SQLite in the data dir)")
+	case c.DataDir == "" && (c.Database == "" || c.MasterKeyFile == ""):
 		return errors.New("--data-dir: no default data directory (set HOME or XDG_DATA_HOME)")
 	}
 	if c.MasterKeyFile == "" {
@@ -69,9 +73,10 @@ func (c *exportKey) parseFlags(args []string) error {
 func (c *exportKey) run(ctx context.Context) error {
 	// Neither the store nor the key is created here: without them there
 	// is no key to export.
-	db := filepath.Join(c.DataDir, "lambdahost.db")
-	if _, err := os.Stat(db); err != nil {
-		return fmt.Errorf("no lambdahost store in %s: %w", c.DataDir, err)
+	if c.Database == "" {
+		if _, err := os.Stat(filepath.Join(c.DataDir, "lambdahost.db")); err != nil {
+			return fmt.Errorf("no lambdahost store in %s: %w", c.DataDir, err)
+		}
 	}
 	if _, err := os.Stat(c.MasterKeyFile); err != nil {
 		return fmt.Errorf("master key: %w", err)
@@ -80,7 +85,7 @@ func (c *exportKey) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, db)
+	store, err := openStore(ctx, c.Database, c.DataDir, slog.New(slog.NewTextHandler(c.Stderr, nil)))
 	if err != nil {
 		return err
 	}
@@ -173,7 +178,7 @@ func splitProfileVersionARN(arn string) (region, account string, err error) {
 
 // runSigner runs lambdahost signer SUBCOMMAND and returns the exit code.
 func runSigner(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	const usage = "usage: lambdahost signer export-key --profile-version-arn ARN --out FILE [--data-dir DIR] [--master-key-file FILE]"
+	const usage = "usage: lambdahost signer export-key --profile-version-arn ARN --out FILE [--data-dir DIR | --database postgres://…] [--master-key-file FILE]"
 	if len(args) == 0 || args[0] != "export-key" {
 		fmt.Fprintln(stderr, usage)
 		return 2
