@@ -1,23 +1,17 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/lambdahost/lambdahost/internal/schema"
 )
 
-// migrationFS holds the schema migrations. A migration's file name starts
-// with its version number and an underscore: 0001_initial.sql. Applied
-// migrations must never change; a schema change is a new file.
+// migrationFS holds the schema migrations (see schema.Migration).
 //
 //go:embed migrations/*.sql
 var migrationFS embed.FS
@@ -27,40 +21,11 @@ var migrationFS embed.FS
 // a time: the others wait, then find nothing left to do.
 const migrationLock int64 = 0x6c616d6264616d67 // "lambdamg"
 
-type migration struct {
-	version int64
-	name    string
-	sql     string
-}
+// migration is one schema migration.
+type migration = schema.Migration
 
 // migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.ParseInt(num, 10, 64)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with a version number and '_'", base)
-		}
-		b, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return cmp.Compare(a.version, b.version) })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s have the same version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
-}
+func migrations() ([]migration, error) { return schema.Load(migrationFS) }
 
 // migrate applies the migrations the database has not applied yet, each
 // in its own transaction with its row in schema_migrations, holding the
@@ -99,33 +64,28 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	applied, known := map[int64]bool{}, map[int64]bool{}
+	applied := map[int64]bool{}
 	for _, v := range versions {
 		applied[v] = true
 	}
-	for _, m := range ms {
-		known[m.version] = true
-	}
-	for v := range applied {
-		if !known[v] {
-			return fmt.Errorf("migrate: the database has migration %d, which this program does not know: a newer lambdahost wrote it", v)
-		}
+	if err := schema.Unknown(ms, applied); err != nil {
+		return err
 	}
 	// Every migration not applied yet, whatever its number: one merged after
 	// a higher-numbered one was applied still runs.
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.Version] {
 			continue
 		}
 		err := pgx.BeginFunc(ctx, conn, func(t pgx.Tx) error {
-			if _, err := t.Exec(ctx, m.sql); err != nil {
+			if _, err := t.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := t.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
+			_, err := t.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
+			return fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
 	}
 	return nil

@@ -1,62 +1,26 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/lambdahost/lambdahost/internal/schema"
 )
 
-// migrationFS holds the schema migrations. A migration's file name starts
-// with its version number and an underscore: 0001_initial.sql. Applied
-// migrations must never change; a schema change is a new file.
+// migrationFS holds the schema migrations (see schema.Migration).
 //
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
 // migration is one schema migration.
-type migration struct {
-	version int64
-	name    string
-	sql     string
-}
+type migration = schema.Migration
 
 // migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.ParseInt(num, 10, 64)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with a version number and '_'", base)
-		}
-		b, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return cmp.Compare(a.version, b.version) })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s have the same version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
-}
+func migrations() ([]migration, error) { return schema.Load(migrationFS) }
 
 // migrate applies the migrations db has not applied yet, each in its own
 // transaction together with its row in schema_migrations, so that a crash
@@ -79,17 +43,17 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if err := unknownVersion(ms, applied); err != nil {
+	if err := schema.Unknown(ms, applied); err != nil {
 		return err
 	}
 	// Every migration not applied yet, whatever its number: one merged after
 	// a higher-numbered one was applied still runs.
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.Version] {
 			continue
 		}
 		if err := applyMigration(ctx, db, m); err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
+			return fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
 	}
 	return nil
@@ -113,21 +77,6 @@ func appliedVersions(ctx context.Context, db *sql.DB) (map[int64]bool, error) {
 	return applied, rows.Err()
 }
 
-// unknownVersion refuses a database that has applied a migration this
-// program does not have: a newer program wrote it.
-func unknownVersion(ms []migration, applied map[int64]bool) error {
-	known := map[int64]bool{}
-	for _, m := range ms {
-		known[m.version] = true
-	}
-	for v := range applied {
-		if !known[v] {
-			return fmt.Errorf("migrate: the database has migration %d, which this program does not know: a newer lambdahost wrote it", v)
-		}
-	}
-	return nil
-}
-
 func applyMigration(ctx context.Context, db *sql.DB, m migration) (err error) {
 	t, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -139,18 +88,18 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) (err error) {
 		}
 	}()
 	var n int
-	if err := t.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+	if err := t.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
 		// Another process applied it since we looked.
 		return t.Rollback()
 	}
-	if _, err := t.ExecContext(ctx, m.sql); err != nil {
+	if _, err := t.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
 	if _, err := t.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)`,
-		m.version, m.name, time.Now().UnixNano()); err != nil {
+		m.Version, m.Name, time.Now().UnixNano()); err != nil {
 		return err
 	}
 	return t.Commit()

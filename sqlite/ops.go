@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+
+	"github.com/lambdahost/lambdahost/internal/schema"
 )
 
 // Operations on a database as a whole, for the operator's tools: read-only
@@ -49,12 +51,12 @@ func (s *Store) openReadOnly(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	if err := unknownVersion(ms, applied); err != nil {
+	if err := schema.Unknown(ms, applied); err != nil {
 		return fmt.Errorf("%w: use the lambdahost that wrote it", err)
 	}
 	for _, m := range ms {
-		if !applied[m.version] {
-			return fmt.Errorf("the database schema is older than this program's: it lacks migration %s; start lambdahost serve on it once to migrate it", m.name)
+		if !applied[m.Version] {
+			return fmt.Errorf("the database schema is older than this program's: it lacks migration %s; start lambdahost serve on it once to migrate it", m.Name)
 		}
 	}
 	return nil

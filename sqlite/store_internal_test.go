@@ -184,8 +184,8 @@ func TestMigrations(t *testing.T) {
 	if err := s.read.QueryRowContext(t.Context(), "SELECT count(*), max(version) FROM schema_migrations").Scan(&n, &latest); err != nil {
 		t.Fatal(err)
 	}
-	if n != int64(len(ms)) || latest != ms[len(ms)-1].version {
-		t.Errorf("schema_migrations has %d rows up to version %d, want %d up to %d", n, latest, len(ms), ms[len(ms)-1].version)
+	if n != int64(len(ms)) || latest != ms[len(ms)-1].Version {
+		t.Errorf("schema_migrations has %d rows up to version %d, want %d up to %d", n, latest, len(ms), ms[len(ms)-1].Version)
 	}
 	// Migrating again does nothing.
 	if err := migrate(t.Context(), s.write); err != nil {
@@ -218,7 +218,7 @@ func TestMigrateReservedConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		if m.version >= 3 {
+		if m.Version >= 3 {
 			break
 		}
 		if err := applyMigration(ctx, db, m); err != nil {
@@ -283,10 +283,10 @@ func TestMigrateLayerIndex(t *testing.T) {
 		// extra is SQL the old program ran besides.
 		extra string
 	}{
-		{"before-layers", func(m migration) bool { return m.version <= 10 && !strings.HasSuffix(m.name, "_layers.sql") }, ""},
+		{"before-layers", func(m migration) bool { return m.Version <= 10 && !strings.HasSuffix(m.Name, "_layers.sql") }, ""},
 		// A migration numbered below one already applied (merged later)
 		// still runs.
-		{"a-gap", func(m migration) bool { return m.version != 10 }, ""},
+		{"a-gap", func(m migration) bool { return m.Version != 10 }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
