@@ -61,17 +61,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // dispatch runs the operation of an authenticated request.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
-	target := r.Header.Get("X-Amz-Target")
-	h := s.ops[strings.TrimPrefix(target, targetPrefix)]
-	if h == nil || !s.Serves(r) {
-		unknown := target
-		if target == "" {
-			unknown = r.Method + " " + r.URL.EscapedPath()
-		}
-		s.writeError(w, r, lambdahost.Errorf(lambdahost.UnknownOperationException, "Unknown operation %s", unknown))
-		return
-	}
-	h(w, r, awsapi.Body(r))
+	awsapi.DispatchJSON(w, r, targetPrefix, s.ops, s.writeError)
 }
 
 func (s *Server) logger() *slog.Logger {
